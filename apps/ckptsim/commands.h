@@ -1,0 +1,25 @@
+// One function per subcommand; each lives in its own cmd_*.cpp and registers
+// itself on the top-level app. A subcommand reports its result through
+// `exit_code`; it reports bad input by throwing (main prints one line, exit 2).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <stdexcept>
+
+namespace ckptsim::cli {
+
+// Thrown by a subcommand to end with a specific exit code after printing `what()`
+// as the single error line (an empty what() prints nothing).
+struct Exit : std::runtime_error {
+  int code;
+  Exit(int c, const std::string& msg) : std::runtime_error(msg), code(c) {}
+};
+
+void add_run(CLI::App& app, int& exit_code);
+void add_checkpoint(CLI::App& app, int& exit_code);
+void add_restart(CLI::App& app, int& exit_code);
+void add_calibrate(CLI::App& app, int& exit_code);
+void add_receive(CLI::App& app, int& exit_code);
+void add_simulate(CLI::App& app, int& exit_code);
+void add_sweep(CLI::App& app, int& exit_code);
+
+}  // namespace ckptsim::cli

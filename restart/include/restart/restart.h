@@ -1,0 +1,37 @@
+// Bringing a process back from a checkpoint image (see docs/DESIGN.md).
+#pragma once
+#include <sys/types.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace ckptsim::restart {
+
+// The image is unusable (corrupt, other kernel, changed executable, unsafe
+// permissions...). Nothing was started. The CLI maps it to exit code 2.
+struct ImageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The image was fine but the restore failed half-way; the child was killed.
+struct RestoreError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Verify { Full, Quick };  // Quick: structure and sizes, no segment hashes
+
+struct RestartOptions {
+  std::filesystem::path image;     // an image directory or DIR/latest
+  bool skip_unrestorable = false;  // sockets/pipes become /dev/null with a warning
+  Verify verify = Verify::Full;
+};
+
+// Verifies the image, forks, restores the child and lets it run. Returns the
+// pid of the running restored process (a child of the caller).
+pid_t restore_process(const RestartOptions& opts);
+
+// restore_process + wait: returns a shell-style status (exit code or 128+signal).
+int restart_and_wait(const RestartOptions& opts);
+
+}  // namespace ckptsim::restart

@@ -1,0 +1,1 @@
+#include "restart/restart.h"

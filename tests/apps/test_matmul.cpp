@@ -1,0 +1,52 @@
+// The paper's job must be deterministic and compute the right product: every
+// checkpoint test compares against it.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace {
+std::vector<float> read_floats(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<float> v(bytes.size() / sizeof(float));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
+std::string tmp(const char* name) { return std::string("/tmp/ckptsim-test-") + std::to_string(getpid()) + name; }
+}  // namespace
+
+TEST_CASE("ckpt-matmul writes A, B and A*B, deterministically") {
+  const int n = 37;
+  const std::string bin = std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul";
+  const std::string out1 = tmp("-m1"), out2 = tmp("-m2"), out3 = tmp("-m3");
+  REQUIRE(std::system((bin + " --n 37 --seed 5 --out " + out1).c_str()) == 0);
+  REQUIRE(std::system((bin + " --n 37 --seed 5 --out " + out2).c_str()) == 0);
+  REQUIRE(std::system((bin + " --n 37 --seed 6 --out " + out3).c_str()) == 0);
+  auto m1 = read_floats(out1), m2 = read_floats(out2), m3 = read_floats(out3);
+  REQUIRE(m1.size() == 3u * n * n);
+  CHECK(m1 == m2);
+  CHECK(m1 != m3);
+  const float* a = m1.data();
+  const float* b = a + n * n;
+  const float* c = b + n * n;
+  for (int i = 0; i < n; i += 7)
+    for (int j = 0; j < n; j += 5) {
+      float s = 0;
+      for (int k = 0; k < n; ++k) s += a[i * n + k] * b[k * n + j];
+      CHECK(c[i * n + j] == Approx(s).epsilon(1e-5));
+    }
+  for (auto& p : {out1, out2, out3}) std::remove(p.c_str());
+}
+
+TEST_CASE("ckpt-matmul rejects bad input with one line and a non-zero exit") {
+  const std::string bin = std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul";
+  CHECK(std::system((bin + " --n 0 --out /tmp/x 2>/dev/null").c_str()) != 0);
+  CHECK(std::system((bin + " --n 10 --out /nonexistent-dir/x 2>/dev/null").c_str()) != 0);
+}
