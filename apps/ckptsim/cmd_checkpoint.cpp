@@ -1,13 +1,35 @@
-// `ckptsim checkpoint`: Ask a running job for a checkpoint.
+// `ckptsim checkpoint`: ask a running job for a checkpoint.
+#include <iostream>
+
+#include "ckpt/control.h"
 #include "commands.h"
 
 namespace ckptsim::cli {
 
 void add_checkpoint(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("checkpoint", "Ask a running job for a checkpoint");
-  cmd->callback([&exit_code] {
-    exit_code = 1;
-    throw Exit(1, "checkpoint: not implemented yet");
+  struct Args {
+    int pid = 0;
+    bool wait = false;
+    double timeout = 600;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("pid", args->pid, "process id of the job")->required()->check(CLI::PositiveNumber);
+  cmd->add_flag("--wait", args->wait, "return when the image is complete and print its path");
+  cmd->add_option("--timeout", args->timeout, "with --wait: give up after S seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->callback([&exit_code, args] {
+    const auto timeout = std::chrono::milliseconds(static_cast<long long>(args->timeout * 1000));
+    try {
+      const auto result = ckpt::request_checkpoint(args->pid, args->wait, timeout);
+      if (args->wait) std::cout << result.image.string() << "\n";
+      exit_code = 0;
+    } catch (const ckpt::CkptError& e) {
+      // Bad input (no such job, not under libckpt) and failed checkpoints alike: one line.
+      throw Exit(args->wait && std::string(e.what()).find("failed") != std::string::npos ? 1 : 2,
+                 std::string("checkpoint: ") + e.what());
+    }
   });
 }
 

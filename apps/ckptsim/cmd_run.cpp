@@ -1,13 +1,32 @@
-// `ckptsim run`: Run a program with the checkpoint library preloaded.
+// `ckptsim run`: start a program with the checkpoint library preloaded and
+// exit with its status.
+#include "ckpt/control.h"
 #include "commands.h"
 
 namespace ckptsim::cli {
 
 void add_run(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("run", "Run a program with the checkpoint library preloaded");
-  cmd->callback([&exit_code] {
-    exit_code = 1;
-    throw Exit(1, "run: not implemented yet");
+  struct Args {
+    std::string dir = "ckpt-images";
+    std::string signal = "QUIT";
+    double interval = 0;
+    std::vector<std::string> argv;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--dir", args->dir, "image directory (CKPT_DIR), created 0700")->capture_default_str();
+  cmd->add_option("--signal", args->signal, "checkpoint signal, name or number")->capture_default_str();
+  cmd->add_option("--interval", args->interval, "send the signal every SECONDS (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("prog", args->argv, "PROG ARGS... (after --)")->required();
+  cmd->positionals_at_end();
+  cmd->callback([&exit_code, args] {
+    ckpt::RunOptions opts;
+    opts.dir = args->dir;
+    opts.signal = ckpt::parse_signal(args->signal);
+    opts.interval_s = args->interval;
+    opts.argv = args->argv;
+    exit_code = ckpt::run_preloaded(opts);
   });
 }
 

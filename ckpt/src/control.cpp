@@ -1,1 +1,0 @@
-#include "ckpt/control.h"

@@ -1,0 +1,157 @@
+// Asking a running job for a checkpoint: find its image directory and signal
+// from its environment, check it really catches that signal through libckpt,
+// send it, and (with wait) follow DIR/.ckpt-status until the new image is done.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+#include "ckpt/control.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::ckpt {
+
+namespace {
+
+std::string read_file(const fs::path& p, bool* ok) {
+  std::ifstream in(p, std::ios::binary);
+  *ok = bool(in);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+struct JobSettings {
+  fs::path dir;
+  int signal = 3;
+};
+
+JobSettings job_settings(pid_t pid) {
+  const fs::path proc = "/proc/" + std::to_string(pid);
+  bool ok = false;
+  const std::string env = read_file(proc / "environ", &ok);
+  if (!ok) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) throw CkptError("no process " + std::to_string(pid));
+    throw CkptError("cannot read the environment of process " + std::to_string(pid));
+  }
+  JobSettings s;
+  bool have_dir = false;
+  std::string signal_name;
+  for (size_t start = 0; start < env.size();) {
+    size_t end = env.find('\0', start);
+    if (end == std::string::npos) end = env.size();
+    const std::string var = env.substr(start, end - start);
+    if (var.rfind("CKPT_DIR=", 0) == 0) {
+      s.dir = var.substr(9);
+      have_dir = true;
+    } else if (var.rfind("CKPT_SIGNAL=", 0) == 0) {
+      signal_name = var.substr(12);
+    }
+    start = end + 1;
+  }
+  if (!signal_name.empty()) s.signal = parse_signal(signal_name);
+  if (!have_dir) s.dir = "ckpt-images";
+  if (s.dir.is_relative()) {
+    std::error_code ec;
+    fs::path cwd = fs::read_symlink(proc / "cwd", ec);
+    s.dir = (ec ? fs::current_path() : cwd) / s.dir;
+  }
+  s.dir = s.dir.lexically_normal();
+
+  // libckpt is there if its file is mapped (a job started under it) or, for a
+  // restored job whose memory now maps the image's core, if its directory has
+  // the status file. Either way the job must catch the signal, or it would die of it.
+  const std::string maps = read_file(proc / "maps", &ok);
+  const bool mapped = maps.find("/libckpt.so") != std::string::npos;
+  std::error_code ec;
+  const bool restored = have_dir && fs::exists(s.dir / ".ckpt-status", ec);
+  if (!mapped && !restored)
+    throw CkptError("process " + std::to_string(pid) + " does not run under libckpt.so");
+  std::istringstream status(read_file(proc / "status", &ok));
+  std::string line;
+  unsigned long long caught = 0;
+  while (std::getline(status, line))
+    if (line.rfind("SigCgt:", 0) == 0) caught = std::stoull(line.substr(7), nullptr, 16);
+  if (!(caught & (1ull << (s.signal - 1))))
+    throw CkptError("process " + std::to_string(pid) + " does not catch signal " + std::to_string(s.signal) +
+                    " (is libckpt.so loaded?)");
+  return s;
+}
+
+unsigned long highest_image(const fs::path& dir) {
+  unsigned long highest = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("ckpt-", 0) != 0 || name.size() == 5) continue;
+    if (name.find_first_not_of("0123456789", 5) != std::string::npos) continue;
+    highest = std::max(highest, std::stoul(name.substr(5)));
+  }
+  return highest;
+}
+
+struct Status {
+  std::string word;  // busy / ok / fail / idle
+  unsigned long seq = 0;
+  std::string rest;
+  std::string line;
+  struct timespec mtime {};
+};
+
+Status read_status(const fs::path& dir) {
+  Status st;
+  std::ifstream in(dir / ".ckpt-status");
+  std::getline(in, st.line);
+  std::istringstream words(st.line);
+  words >> st.word >> st.seq;
+  std::getline(words >> std::ws, st.rest);
+  while (!st.rest.empty() && st.rest.back() == ' ') st.rest.pop_back();
+  struct stat sb;
+  if (::stat((dir / ".ckpt-status").c_str(), &sb) == 0) st.mtime = sb.st_mtim;
+  return st;
+}
+
+bool same_time(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+}  // namespace
+
+CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseconds timeout) {
+  if (pid <= 0) throw CkptError("invalid pid " + std::to_string(pid));
+  const JobSettings job = job_settings(pid);
+  const unsigned long before = highest_image(job.dir);
+  const Status old = read_status(job.dir);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (::kill(pid, job.signal) != 0)
+    throw CkptError("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
+  CheckpointResult result;
+  if (!wait) return result;
+
+  auto delay = std::chrono::microseconds(200);
+  for (;;) {
+    const Status st = read_status(job.dir);
+    const bool changed = st.line != old.line || !same_time(st.mtime, old.mtime);
+    if (st.seq > before && changed) {
+      if (st.word == "ok") {
+        result.image = job.dir / st.rest;
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return result;
+      }
+      if (st.word == "fail") throw CkptError("checkpoint " + std::to_string(st.seq) + " failed: " + st.rest);
+    }
+    if (::kill(pid, 0) != 0 && errno == ESRCH)
+      throw CkptError("process " + std::to_string(pid) + " ended before the checkpoint was complete");
+    if (std::chrono::steady_clock::now() - t0 > timeout)
+      throw CkptError("timed out waiting for the checkpoint of process " + std::to_string(pid));
+    std::this_thread::sleep_for(delay);
+    if (delay < std::chrono::milliseconds(20)) delay *= 2;
+  }
+}
+
+}  // namespace ckptsim::ckpt

@@ -1,0 +1,37 @@
+// Signal names for --signal and CKPT_SIGNAL.
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cctype>
+
+#include "ckpt/control.h"
+
+namespace ckptsim::ckpt {
+
+int parse_signal(const std::string& name) {
+  if (name.empty()) throw CkptError("empty signal name");
+  int sig = 0;
+  if (std::isdigit(static_cast<unsigned char>(name[0]))) {
+    size_t used = 0;
+    try {
+      sig = std::stoi(name, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != name.size() || sig < 1 || sig > 64) throw CkptError("unknown signal '" + name + "'");
+  } else {
+    const char* s = name.c_str();
+    if (strncasecmp(s, "SIG", 3) == 0) s += 3;
+    for (int i = 1; i < NSIG && !sig; ++i) {
+      const char* abbrev = sigabbrev_np(i);
+      if (abbrev && strcasecmp(abbrev, s) == 0) sig = i;
+    }
+    if (!sig) throw CkptError("unknown signal '" + name + "'");
+  }
+  if (sig == SIGKILL || sig == SIGSTOP)
+    throw CkptError("signal '" + name + "' cannot be caught, so it cannot trigger checkpoints");
+  return sig;
+}
+
+}  // namespace ckptsim::ckpt

@@ -1,0 +1,210 @@
+// Starting a program under libckpt.so: find and check it, prepare the image
+// directory, fork/exec it as a child with the library preloaded, relay
+// SIGINT/SIGTERM, send periodic checkpoint signals, pass on its exit status.
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "ckpt/control.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::ckpt {
+
+namespace {
+
+std::string errtext(int err) { return std::strerror(err); }
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// argv[0] as execvp would find it.
+fs::path resolve_program(const std::string& prog) {
+  auto usable = [](const fs::path& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (prog.find('/') != std::string::npos) {
+    if (!usable(prog)) throw CkptError("program '" + prog + "' not found or not executable");
+    return fs::absolute(prog);
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    fs::path dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    if (usable(dir / prog)) return fs::absolute(dir / prog);
+    start = end + 1;
+  }
+  throw CkptError("program '" + prog + "' not found on PATH");
+}
+
+// The library can only be preloaded into a dynamically linked ELF (one with
+// PT_INTERP); a script is fine (its interpreter is what runs).
+void check_dynamic(const fs::path& prog) {
+  std::ifstream in(prog, std::ios::binary);
+  Elf64_Ehdr eh{};
+  in.read(reinterpret_cast<char*>(&eh), sizeof eh);
+  if (in.gcount() >= 2 && eh.e_ident[0] == '#' && eh.e_ident[1] == '!') return;
+  if (in.gcount() != sizeof eh || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+    throw CkptError("program '" + prog.string() + "' is not an ELF executable");
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
+    throw CkptError("program '" + prog.string() + "' is not an x86-64 executable");
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    in.seekg(std::streamoff(eh.e_phoff + uint64_t(i) * eh.e_phentsize));
+    in.read(reinterpret_cast<char*>(&ph), sizeof ph);
+    if (!in) break;
+    if (ph.p_type == PT_INTERP) return;
+  }
+  throw CkptError("program '" + prog.string() +
+                  "' is statically linked; libckpt.so can only be preloaded into dynamically linked programs");
+}
+
+// Creates dir (0700) if needed and proves it is a writable directory.
+fs::path prepare_dir(const fs::path& dir) {
+  const fs::path abs = fs::absolute(dir).lexically_normal();
+  if (::mkdir(abs.c_str(), 0700) != 0 && errno != EEXIST)
+    throw CkptError("cannot create checkpoint directory " + abs.string() + ": " + errtext(errno));
+  struct stat st;
+  if (::stat(abs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw CkptError("checkpoint directory " + abs.string() + " is not a directory");
+  // access() says yes to root even on a read-only mount: really create something.
+  std::string probe = (abs / ".probe-XXXXXX").string();
+  int fd = ::mkstemp(probe.data());
+  if (fd < 0) throw CkptError("checkpoint directory " + abs.string() + " is not writable: " + errtext(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return abs;
+}
+
+// The signals `run` handles itself; blocked in the parent, restored in the child.
+sigset_t relay_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGCHLD);
+  return set;
+}
+
+pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
+  if (opts.argv.empty()) throw CkptError("no program given");
+  const fs::path prog = resolve_program(opts.argv[0]);
+  check_dynamic(prog);
+  const fs::path lib = opts.lib.empty() ? find_libckpt() : opts.lib;
+  const fs::path dir = prepare_dir(opts.dir);
+
+  std::string preload = fs::absolute(lib).string();
+  if (const char* old = std::getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
+  std::vector<char*> args;
+  for (const auto& a : opts.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const std::string signal = std::to_string(opts.signal);
+
+  // Exec failures come back through a close-on-exec pipe.
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw CkptError(std::string("pipe: ") + errtext(errno));
+  FdCloser read_end{pipefd[0]}, write_end{pipefd[1]};
+  const pid_t pid = ::fork();
+  if (pid < 0) throw CkptError(std::string("fork: ") + errtext(errno));
+  if (pid == 0) {
+    ::setenv("LD_PRELOAD", preload.c_str(), 1);
+    ::setenv("CKPT_DIR", dir.c_str(), 1);
+    ::setenv("CKPT_SIGNAL", signal.c_str(), 1);
+    if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
+    ::execv(prog.c_str(), args.data());
+    int err = errno;
+    (void)!::write(pipefd[1], &err, sizeof err);
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  write_end.fd = -1;
+  int err = 0;
+  ssize_t n;
+  do n = ::read(pipefd[0], &err, sizeof err);
+  while (n < 0 && errno == EINTR);
+  if (n == sizeof err) {
+    ::waitpid(pid, nullptr, 0);
+    throw CkptError("cannot execute " + prog.string() + ": " + errtext(err));
+  }
+  return pid;
+}
+
+}  // namespace
+
+fs::path find_libckpt() {
+  if (const char* env = std::getenv("CKPTSIM_LIB"); env && *env) {
+    if (!fs::exists(env)) throw CkptError(std::string("CKPTSIM_LIB=") + env + " does not exist");
+    return fs::absolute(env);
+  }
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path lib = self.parent_path() / "libckpt.so";
+    if (fs::exists(lib)) return lib;
+  }
+  throw CkptError("libckpt.so not found next to " + self.string() + " (set CKPTSIM_LIB)");
+}
+
+pid_t spawn_preloaded(const RunOptions& opts) { return spawn_with_mask(opts, nullptr); }
+
+int run_preloaded(const RunOptions& opts) {
+  if (opts.interval_s < 0 || !std::isfinite(opts.interval_s)) throw CkptError("--interval must be >= 0");
+  const sigset_t relay = relay_set();
+  sigset_t old_mask;
+  ::sigprocmask(SIG_BLOCK, &relay, &old_mask);
+  struct MaskRestorer {
+    sigset_t mask;
+    ~MaskRestorer() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+  } restore{old_mask};
+
+  const pid_t pid = spawn_with_mask(opts, &old_mask);
+  using clock = std::chrono::steady_clock;
+  const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(opts.interval_s));
+  auto next = clock::now() + period;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+      continue;
+    }
+    if (r < 0 && errno != EINTR) throw CkptError(std::string("waitpid: ") + errtext(errno));
+    struct timespec wait_for {1, 0};
+    if (opts.interval_s > 0) {
+      auto left = next - clock::now();
+      if (left <= clock::duration::zero()) {
+        ::kill(pid, opts.signal);
+        next += period;
+        if (next < clock::now()) next = clock::now() + period;
+        continue;
+      }
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      wait_for.tv_sec = ns / 1000000000;
+      wait_for.tv_nsec = ns % 1000000000;
+    }
+    siginfo_t info;
+    int sig = ::sigtimedwait(&relay, &info, &wait_for);
+    if (sig == SIGINT || sig == SIGTERM) ::kill(pid, sig);
+  }
+}
+
+}  // namespace ckptsim::ckpt

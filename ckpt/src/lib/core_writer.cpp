@@ -1,0 +1,286 @@
+// The ELF core: header, one PT_NOTE, one PT_LOAD per mapping (page-aligned
+// offsets so a restorer can mmap them), notes in the order DESIGN.md fixes,
+// then the memory written straight from the mapped addresses.
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/procfs.h>
+#include <sys/user.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "dump.h"
+#include "sys.h"
+
+namespace ckptlib {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr size_t kWriteChunk = 1u << 20;
+constexpr size_t kSwBytesOffset = 464;
+
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+void copy_bytes(void* dst, const void* src, size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  auto* s = static_cast<const unsigned char*>(src);
+  for (size_t i = 0; i < n; ++i) d[i] = s[i];
+}
+
+// Appends one note (4-byte aligned name and descriptor, as Linux cores use).
+struct NoteWriter {
+  char* base;
+  size_t len;
+  size_t cap;
+  bool overflow = false;
+
+  void* add(const char* name, uint32_t type, size_t desc_size) {
+    const size_t name_size = cstr_len(name) + 1;
+    const size_t need = sizeof(Elf64_Nhdr) + align_up(name_size, 4) + align_up(desc_size, 4);
+    if (len + need > cap) {
+      overflow = true;
+      return nullptr;
+    }
+    Elf64_Nhdr* nh = reinterpret_cast<Elf64_Nhdr*>(base + len);
+    nh->n_namesz = uint32_t(name_size);
+    nh->n_descsz = uint32_t(desc_size);
+    nh->n_type = type;
+    copy_bytes(nh + 1, name, name_size);
+    void* desc = base + len + sizeof(Elf64_Nhdr) + align_up(name_size, 4);
+    len += need;
+    return desc;
+  }
+};
+
+uint16_t selector(int which) {
+  uint16_t v = 0;
+  switch (which) {
+    case 0: __asm__("mov %%ds, %0" : "=r"(v)); break;
+    case 1: __asm__("mov %%es, %0" : "=r"(v)); break;
+    case 2: __asm__("mov %%fs, %0" : "=r"(v)); break;
+    case 3: __asm__("mov %%gs, %0" : "=r"(v)); break;
+    default: __asm__("mov %%ss, %0" : "=r"(v)); break;
+  }
+  return v;
+}
+
+// The registers of the interrupted instruction, in ptrace's user_regs_struct order.
+void fill_regs(const Dump& d, struct user_regs_struct& r) {
+  const greg_t* g = d.uc->uc_mcontext.gregs;
+  r.r15 = g[REG_R15];
+  r.r14 = g[REG_R14];
+  r.r13 = g[REG_R13];
+  r.r12 = g[REG_R12];
+  r.rbp = g[REG_RBP];
+  r.rbx = g[REG_RBX];
+  r.r11 = g[REG_R11];
+  r.r10 = g[REG_R10];
+  r.r9 = g[REG_R9];
+  r.r8 = g[REG_R8];
+  r.rax = g[REG_RAX];
+  r.rcx = g[REG_RCX];
+  r.rdx = g[REG_RDX];
+  r.rsi = g[REG_RSI];
+  r.rdi = g[REG_RDI];
+  r.orig_rax = ~0ULL;  // -1: no system call to restart (the kernel already rewound it)
+  r.rip = g[REG_RIP];
+  const uint64_t csgsfs = uint64_t(g[REG_CSGSFS]);
+  r.cs = csgsfs & 0xffff;
+  r.eflags = g[REG_EFL];
+  r.rsp = g[REG_RSP];
+  constexpr unsigned long kUcSigcontextSs = 0x2;
+  r.ss = (d.uc->uc_flags & kUcSigcontextSs) ? (csgsfs >> 48) & 0xffff : selector(4);
+  r.fs_base = d.fs_base;
+  r.gs_base = d.gs_base;
+  r.ds = selector(0);
+  r.es = selector(1);
+  r.fs = selector(2);
+  r.gs = selector(3);
+}
+
+bool build_notes(Dump& d, NoteWriter& nw) {
+  // NT_PRSTATUS
+  auto* st = static_cast<prstatus_t*>(nw.add("CORE", NT_PRSTATUS, sizeof(prstatus_t)));
+  if (!st) return false;
+  st->pr_info.si_signo = d.sig;
+  st->pr_cursig = short(d.sig);
+  st->pr_sighold = d.uc->uc_sigmask.__val[0];
+  st->pr_pid = int(d.pid);
+  st->pr_ppid = int(sys::getppid());
+  st->pr_pgrp = int(sys::getpgid(0));
+  st->pr_sid = int(sys::getsid(0));
+  struct user_regs_struct regs {};
+  fill_regs(d, regs);
+  static_assert(sizeof(regs) == sizeof(st->pr_reg), "pr_reg is user_regs_struct");
+  copy_bytes(&st->pr_reg, &regs, sizeof regs);
+  st->pr_fpvalid = d.xstate ? 1 : 0;
+
+  // NT_PRPSINFO
+  auto* ps = static_cast<prpsinfo_t*>(nw.add("CORE", NT_PRPSINFO, sizeof(prpsinfo_t)));
+  if (!ps) return false;
+  ps->pr_state = 0;
+  ps->pr_sname = 'R';
+  ps->pr_uid = unsigned(sys::getuid());
+  ps->pr_gid = unsigned(sys::getgid());
+  ps->pr_pid = int(d.pid);
+  ps->pr_ppid = st->pr_ppid;
+  ps->pr_pgrp = st->pr_pgrp;
+  ps->pr_sid = st->pr_sid;
+  for (size_t i = 0; i < sizeof ps->pr_fname - 1 && d.comm[i]; ++i) ps->pr_fname[i] = d.comm[i];
+  size_t args = d.cmdline_len < sizeof ps->pr_psargs - 1 ? d.cmdline_len : sizeof ps->pr_psargs - 1;
+  for (size_t i = 0; i < args; ++i) ps->pr_psargs[i] = d.cmdline[i] ? d.cmdline[i] : ' ';
+  while (args > 0 && ps->pr_psargs[args - 1] == ' ') ps->pr_psargs[--args] = 0;
+
+  // NT_FPREGSET and NT_X86_XSTATE, from the signal frame.
+  if (d.xstate) {
+    void* fp = nw.add("CORE", NT_FPREGSET, 512);
+    if (!fp) return false;
+    copy_bytes(fp, d.xstate, 512);
+    auto* xs = static_cast<unsigned char*>(nw.add("LINUX", NT_X86_XSTATE, d.xstate_size));
+    if (!xs) return false;
+    copy_bytes(xs, d.xstate, d.xstate_size);
+    // In a signal frame the fxsave "sw_reserved" bytes hold the _fpx_sw_bytes
+    // (magic, sizes); ptrace and core dumps put XCR0 there instead.
+    if (d.xstate_size > 512) {
+      uint64_t xcr0 = *reinterpret_cast<const uint64_t*>(d.xstate + kSwBytesOffset + 8);
+      for (size_t i = kSwBytesOffset; i < 512; ++i) xs[i] = 0;
+      copy_bytes(xs + kSwBytesOffset, &xcr0, sizeof xcr0);
+    }
+  }
+
+  // NT_AUXV
+  void* av = nw.add("CORE", NT_AUXV, d.auxv_len);
+  if (!av) return false;
+  copy_bytes(av, d.auxv, d.auxv_len);
+
+  // NT_FILE: count, page size, {start, end, offset in pages}..., names.
+  size_t nfiles = 0, names_len = 0;
+  for (size_t i = 0; i < d.nmaps; ++i)
+    if (d.maps[i].kind == MapKind::file) ++nfiles, names_len += d.maps[i].path_len + 1;
+  const size_t desc = 16 + nfiles * 24 + names_len;
+  auto* nf = static_cast<unsigned char*>(nw.add("CORE", NT_FILE, desc));
+  if (!nf) return false;
+  uint64_t* words = reinterpret_cast<uint64_t*>(nf);
+  words[0] = nfiles;
+  words[1] = d.cfg->page_size;
+  size_t w = 2;
+  char* names = reinterpret_cast<char*>(nf + 16 + nfiles * 24);
+  for (size_t i = 0; i < d.nmaps; ++i) {
+    const Mapping& m = d.maps[i];
+    if (m.kind != MapKind::file) continue;
+    words[w++] = m.start;
+    words[w++] = m.end;
+    words[w++] = m.file_offset / d.cfg->page_size;
+    copy_bytes(names, m.path, m.path_len + 1);
+    names += m.path_len + 1;
+  }
+  return true;
+}
+
+// Writes one mapping's bytes at its segment offset, hashing what was written.
+// Pages the kernel cannot read (a file mapping past EOF...) are written as zeros.
+bool write_segment(Dump& d, int fd, Mapping& m) {
+  auto* state = static_cast<XXH3_state_t*>(d.xxh_state);
+  XXH3_64bits_reset(state);
+  uint64_t addr = m.start, off = m.core_offset, left = m.end - m.start;
+  while (left) {
+    const size_t chunk = left < kWriteChunk ? size_t(left) : kWriteChunk;
+    long w = sys::pwrite(fd, reinterpret_cast<const void*>(addr), chunk, long(off));
+    if (w == -EINTR) continue;
+    if (w == -EFAULT) {
+      size_t zlen = size_t(kPage - (addr & (kPage - 1)));
+      if (zlen > left) zlen = size_t(left);
+      long z = sys::pwrite(fd, d.zero_page, zlen, long(off));
+      if (z < 0) return d.fail("writing core", z);
+      w = z;
+      XXH3_64bits_update(state, d.zero_page, size_t(w));
+    } else if (w < 0) {
+      return d.fail("writing core", w);
+    } else if (w == 0) {
+      return d.fail("writing core", -EIO);
+    } else {
+      XXH3_64bits_update(state, reinterpret_cast<const void*>(addr), size_t(w));
+    }
+    addr += uint64_t(w);
+    off += uint64_t(w);
+    left -= uint64_t(w);
+  }
+  m.xxh3 = XXH3_64bits_digest(state);
+  return true;
+}
+
+}  // namespace
+
+bool write_core(Dump& d) {
+  const size_t phnum = d.nmaps + 1;
+  const size_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
+  if (notes_at >= kHeaderSize) return d.fail("too many mappings", -E2BIG);
+  NoteWriter nw{d.header + notes_at, 0, kHeaderSize - notes_at};
+  if (!build_notes(d, nw)) return d.fail("building core notes", -E2BIG);
+  const uint64_t header_len = notes_at + nw.len;
+  const uint64_t data_start = align_up(header_len, kPage);
+  if (data_start > kHeaderSize) return d.fail("building core notes", -E2BIG);
+
+  auto* eh = reinterpret_cast<Elf64_Ehdr*>(d.header);
+  eh->e_ident[EI_MAG0] = ELFMAG0;
+  eh->e_ident[EI_MAG1] = ELFMAG1;
+  eh->e_ident[EI_MAG2] = ELFMAG2;
+  eh->e_ident[EI_MAG3] = ELFMAG3;
+  eh->e_ident[EI_CLASS] = ELFCLASS64;
+  eh->e_ident[EI_DATA] = ELFDATA2LSB;
+  eh->e_ident[EI_VERSION] = EV_CURRENT;
+  eh->e_ident[EI_OSABI] = ELFOSABI_NONE;
+  eh->e_type = ET_CORE;
+  eh->e_machine = EM_X86_64;
+  eh->e_version = EV_CURRENT;
+  eh->e_phoff = sizeof(Elf64_Ehdr);
+  eh->e_ehsize = sizeof(Elf64_Ehdr);
+  eh->e_phentsize = sizeof(Elf64_Phdr);
+  eh->e_phnum = uint16_t(phnum);
+
+  auto* ph = reinterpret_cast<Elf64_Phdr*>(d.header + sizeof(Elf64_Ehdr));
+  ph[0].p_type = PT_NOTE;
+  ph[0].p_offset = notes_at;
+  ph[0].p_filesz = nw.len;
+  ph[0].p_align = 4;
+  uint64_t cur = data_start;
+  for (size_t i = 0; i < d.nmaps; ++i) {
+    Mapping& m = d.maps[i];
+    Elf64_Phdr& p = ph[i + 1];
+    m.phdr = uint32_t(i + 1);
+    m.core_offset = cur;
+    p.p_type = PT_LOAD;
+    p.p_flags = (m.perms[0] == 'r' ? PF_R : 0) | (m.perms[1] == 'w' ? PF_W : 0) |
+                (m.perms[2] == 'x' ? PF_X : 0);
+    p.p_offset = cur;
+    p.p_vaddr = m.start;
+    p.p_memsz = m.end - m.start;
+    p.p_filesz = m.dumped ? p.p_memsz : 0;
+    p.p_align = kPage;
+    cur += p.p_filesz;
+  }
+  d.core_size = cur;
+  d.core_header_xxh3 = XXH3_64bits(d.header, data_start);
+
+  long fd = sys::openat(d.tmpfd, "core", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return d.fail("creating core", fd);
+  bool ok = true;
+  long r = sys::fchmod(int(fd), 0600);
+  if (r < 0) ok = d.fail("creating core", r);
+  if (ok && (r = write_all(int(fd), d.header, data_start)) < 0) ok = d.fail("writing core", r);
+  for (size_t i = 0; ok && i < d.nmaps; ++i) {
+    if (d.maps[i].dumped) {
+      ok = write_segment(d, int(fd), d.maps[i]);
+    } else {
+      d.maps[i].xxh3 = XXH3_64bits(d.zero_page, 0);
+    }
+  }
+  if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);
+  if (ok && d.cfg->fsync && (r = sys::fsync(int(fd))) < 0) ok = d.fail("syncing core", r);
+  r = sys::close(int(fd));
+  if (ok && r < 0 && r != -EINTR) ok = d.fail("closing core", r);
+  return ok;
+}
+
+}  // namespace ckptlib

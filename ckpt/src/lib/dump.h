@@ -1,0 +1,170 @@
+// One checkpoint, as run from the signal handler: the state gathered about the
+// process and the phases that write DIR/ckpt-NNNN. Everything here lives in a
+// scratch mapping created for this dump (and left out of the image), or on the
+// alternate signal stack; see docs/DESIGN.md "Signal-path rules".
+#pragma once
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+#include "text.h"
+
+namespace ckptlib {
+
+constexpr size_t kPathMax = 4096;
+
+// Library settings, fixed at start-up (they live in the library's data, so a
+// restored process keeps them). Plain data on purpose: no dynamic initializer
+// may run after the library's constructor has filled it in.
+struct Config {
+  char dir[kPathMax];  // absolute CKPT_DIR
+  int signal;
+  bool fsync;  // CKPT_FSYNC=0 turns durability off (benchmarks only)
+  const char* glibc_version;
+  uint64_t page_size;
+};
+
+enum class MapKind { anon, file, heap, stack, vdso, vvar, vvar_vclock, vsyscall, other };
+const char* map_kind_name(MapKind k);
+
+struct Mapping {
+  uint64_t start, end, file_offset, inode;
+  uint32_t dev_major, dev_minor;
+  char perms[5];
+  const char* path;  // maps' pathname column ("" for anonymous), NUL-terminated
+  uint32_t path_len;
+  MapKind kind;
+  bool shared, dumped;
+  uint32_t phdr;
+  uint64_t core_offset;  // p_offset
+  uint64_t xxh3;         // over the dumped bytes
+};
+
+enum class FdKind { regular, directory, devnull, tty, chardev, pipe, socket, other };
+const char* fd_kind_name(FdKind k);
+
+struct FdEntry {
+  int fd;
+  FdKind kind;
+  const char* path;
+  uint32_t path_len;
+  int flags;
+  bool cloexec;
+  int64_t offset;  // -1: not seekable
+  uint64_t size, dev, ino;
+  uint64_t copy_size, xxh3;
+};
+
+struct SharedFile {
+  const char* path;
+  uint32_t path_len;
+  uint64_t dev, ino;
+  uint64_t size, xxh3;
+  uint32_t copy_index;  // files/map-K
+};
+
+// Sizes of the per-dump scratch mapping's regions (MAP_NORESERVE: only the
+// pages actually touched cost memory).
+constexpr size_t kIoBufSize = 4u << 20;
+constexpr size_t kMaxMappings = 65000;  // must fit e_phnum (< PN_XNUM) with the note
+constexpr size_t kMaxFds = 8192;
+constexpr size_t kMaxShared = 1024;
+constexpr size_t kMapsTextSize = 8u << 20;
+constexpr size_t kPoolSize = 16u << 20;
+constexpr size_t kHeaderSize = 16u << 20;
+constexpr size_t kManifestSize = 32u << 20;
+constexpr size_t kSmallTextSize = 4u << 20;  // cmdline, auxv, stat
+
+struct Dump {
+  const Config* cfg;
+  int sig;
+  ucontext_t* uc;
+
+  // Scratch regions.
+  void* scratch;
+  size_t scratch_size;
+  char* io_buf;
+  const char* zero_page;
+  void* xxh_state;  // XXH3_state_t, 64-byte aligned
+  char* maps_text;
+  size_t maps_len;
+  char* pool;
+  size_t pool_used;
+  char* header;
+  char* manifest;
+  char* cmdline;
+  size_t cmdline_len;
+  char* auxv;
+  size_t auxv_len;
+  char* stat_text;
+  size_t stat_len;
+
+  Mapping* maps;
+  size_t nmaps;
+  FdEntry* fds;
+  size_t nfds;
+  SharedFile* shared;
+  size_t nshared;
+
+  // Process facts.
+  long pid;
+  char comm[32];
+  const char* exe_path;
+  const char* cwd;
+  uint64_t mm[11];  // start_code end_code start_data end_data start_brk brk start_stack arg_start arg_end env_start env_end
+  uint64_t num_threads;
+  uint64_t fs_base, gs_base;
+  const uint8_t* xstate;
+  uint32_t xstate_size;
+  uint64_t created_ns;
+
+  // Image being written.
+  uint64_t seq;
+  char image_name[32];  // ckpt-NNNN
+  char tmp_name[64];    // .tmp-ckpt-NNNN-PID
+  int dirfd = -1, tmpfd = -1, filesfd = -1;
+  uint64_t core_size, core_header_xxh3;
+  uint64_t exe_size, exe_xxh3;
+
+  // First failure: what failed and the errno.
+  const char* fail_what;
+  int fail_err;
+
+  bool fail(const char* what, long neg_errno) {
+    if (!fail_what) {
+      fail_what = what;
+      fail_err = int(neg_errno < 0 ? -neg_errno : neg_errno);
+    }
+    return false;
+  }
+  // Copies n bytes into the string pool, NUL-terminated; nullptr if full.
+  const char* keep(const char* s, size_t n);
+};
+
+// Phases, in the order run_checkpoint calls them. Each returns false after
+// recording the failure in the Dump.
+bool map_scratch(Dump& d);
+void unmap_scratch(Dump& d);
+bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm, exe, cwd, regs
+bool read_fd_table(Dump& d);   // fd_table.cpp
+bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir
+bool write_core(Dump& d);      // core_writer.cpp
+bool copy_files(Dump& d);      // file_copy.cpp: fd copies, shared mappings, exe
+bool write_manifest(Dump& d);  // manifest.cpp
+bool commit_image(Dump& d);    // image_dir.cpp: fsync, rename, latest, status ok
+void abandon_image(Dump& d);   // image_dir.cpp: remove the temp dir, status fail, stderr line
+
+// Writes the one-line status to DIR/.ckpt-status (256 bytes, in place).
+void write_status(const Config& cfg, const char* line, size_t len);
+
+// Runs one whole checkpoint for signal `sig` (from the handler).
+void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);
+
+// Writes all of buf (retrying short writes); returns 0 or -errno.
+long write_all(int fd, const void* buf, size_t n);
+// Reads a whole /proc-style file into buf (NUL-terminated); returns length or -errno.
+long read_small_file(int dirfd, const char* path, char* buf, size_t cap);
+
+}  // namespace ckptlib

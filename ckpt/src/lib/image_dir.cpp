@@ -1,0 +1,214 @@
+// The image directory's life cycle: pick the number, clear temp dirs of dead
+// writers, write under .tmp-ckpt-NNNN-PID, make it durable, rename it into
+// place, switch `latest`; or remove everything on failure.
+#include <dirent.h>
+#include <fcntl.h>
+
+#include "dump.h"
+#include "errtext.h"
+#include "sys.h"
+
+namespace ckptlib {
+
+namespace {
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+bool all_digits(const char* s) {
+  if (!*s) return false;
+  for (; *s; ++s)
+    if (*s < '0' || *s > '9') return false;
+  return true;
+}
+
+// Removes dirfd/name and what it holds (at most `depth` levels of directories).
+void remove_tree(int dirfd, const char* name, int depth) {
+  if (sys::unlinkat(dirfd, name, 0) == 0) return;
+  long fd = sys::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    char buf[4096];
+    for (;;) {
+      long n = sys::getdents64(int(fd), buf, sizeof buf);
+      if (n <= 0) break;
+      bool removed = false;
+      for (long pos = 0; pos < n;) {
+        auto* de = reinterpret_cast<const LinuxDirent64*>(buf + pos);
+        pos += de->d_reclen;
+        if (cstr_eq(de->d_name, ".") || cstr_eq(de->d_name, "..")) continue;
+        if (de->d_type == DT_DIR) {
+          if (depth > 0) remove_tree(int(fd), de->d_name, depth - 1);
+        } else {
+          sys::unlinkat(int(fd), de->d_name, 0);
+        }
+        removed = true;
+      }
+      // Entries were removed under the listing: start it again from the top.
+      if (removed) sys::lseek(int(fd), 0, SEEK_SET);
+      else break;
+    }
+    sys::close(int(fd));
+  }
+  sys::unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+// ".tmp-ckpt-0004-1234" / ".tmp-latest-1234" -> 1234 (0 if not such a name).
+long temp_owner(const char* name) {
+  if (!starts_with(name, cstr_len(name), ".tmp-")) return 0;
+  const char* dash = nullptr;
+  for (const char* p = name; *p; ++p)
+    if (*p == '-') dash = p;
+  if (!dash || !all_digits(dash + 1)) return 0;
+  size_t pos = 0;
+  return long(parse_unsigned(dash + 1, cstr_len(dash + 1), &pos, 10));
+}
+
+void status_line(Dump& d, const char* word, const char* rest) {
+  char line[256];
+  Text t;
+  t.reset(line, sizeof line);
+  t.str(word).ch(' ').dec(d.seq);
+  if (rest) t.ch(' ').str(rest);
+  write_status(*d.cfg, t.data, t.len);
+}
+
+long open_subdir(int dirfd, const char* name) {
+  long r = sys::mkdirat(dirfd, name, 0700);
+  if (r < 0) return r;
+  long fd = sys::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  r = sys::fchmod(int(fd), 0700);  // mkdir's mode is subject to the umask
+  if (r < 0) {
+    sys::close(int(fd));
+    return r;
+  }
+  return fd;
+}
+
+}  // namespace
+
+void write_status(const Config& cfg, const char* line, size_t len) {
+  char path[kPathMax + 32];
+  Text t;
+  t.reset(path, sizeof path);
+  t.str(cfg.dir).str("/.ckpt-status");
+  long fd = sys::openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  // 256 bytes, overwritten in place: the line, '\n', blank padding.
+  char buf[256];
+  size_t n = len < 254 ? len : 254;
+  for (size_t i = 0; i < n; ++i) buf[i] = line[i] == '\n' ? ' ' : line[i];
+  buf[n] = '\n';
+  for (size_t i = n + 1; i < 255; ++i) buf[i] = ' ';
+  buf[255] = '\n';
+  sys::pwrite(int(fd), buf, sizeof buf, 0);
+  sys::close(int(fd));
+}
+
+bool begin_image(Dump& d) {
+  long dirfd = sys::openat(AT_FDCWD, d.cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) return d.fail("opening the checkpoint directory", dirfd);
+  d.dirfd = int(dirfd);
+
+  // Highest ckpt-NNNN, and temp entries whose writer is gone.
+  char* buf = d.io_buf;
+  const size_t cap = kIoBufSize / 2;
+  const char* stale[256];
+  size_t nstale = 0;
+  uint64_t highest = 0;
+  for (;;) {
+    long n = sys::getdents64(d.dirfd, buf, cap);
+    if (n < 0) return d.fail("listing the checkpoint directory", n);
+    if (n == 0) break;
+    for (long pos = 0; pos < n;) {
+      auto* de = reinterpret_cast<const LinuxDirent64*>(buf + pos);
+      pos += de->d_reclen;
+      const char* name = de->d_name;
+      const size_t len = cstr_len(name);
+      if (starts_with(name, len, "ckpt-") && all_digits(name + 5)) {
+        size_t p = 5;
+        uint64_t num = parse_unsigned(name, len, &p, 10);
+        if (num > highest) highest = num;
+      } else if (long owner = temp_owner(name)) {
+        if (owner != d.pid && sys::kill(int(owner), 0) == -ESRCH && nstale < 256) {
+          stale[nstale] = d.keep(name, len);
+          if (stale[nstale]) ++nstale;
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < nstale; ++i) remove_tree(d.dirfd, stale[i], 2);
+
+  d.seq = highest + 1;
+  Text t;
+  t.reset(d.image_name, sizeof d.image_name);
+  t.str("ckpt-").dec_width(d.seq, 4);
+  t.reset(d.tmp_name, sizeof d.tmp_name);
+  t.str(".tmp-").str(d.image_name).ch('-').dec(uint64_t(d.pid));
+  status_line(d, "busy", nullptr);
+
+  remove_tree(d.dirfd, d.tmp_name, 2);  // our own leftover, if a previous life of this pid died here
+  long fd = open_subdir(d.dirfd, d.tmp_name);
+  if (fd < 0) return d.fail("creating the image directory", fd);
+  d.tmpfd = int(fd);
+  fd = open_subdir(d.tmpfd, "files");
+  if (fd < 0) return d.fail("creating the image directory", fd);
+  d.filesfd = int(fd);
+  return true;
+}
+
+bool commit_image(Dump& d) {
+  long r;
+  if (d.cfg->fsync && (r = sys::fsync(d.tmpfd)) < 0) return d.fail("syncing the image directory", r);
+  r = sys::renameat(d.dirfd, d.tmp_name, d.dirfd, d.image_name);
+  if (r < 0) return d.fail("renaming the image into place", r);
+  if (d.cfg->fsync && (r = sys::fsync(d.dirfd)) < 0) {
+    remove_tree(d.dirfd, d.image_name, 2);  // not known to be durable: not an image
+    return d.fail("syncing the checkpoint directory", r);
+  }
+
+  char tmp_link[64];
+  Text t;
+  t.reset(tmp_link, sizeof tmp_link);
+  t.str(".tmp-latest-").dec(uint64_t(d.pid));
+  sys::unlinkat(d.dirfd, tmp_link, 0);
+  r = sys::symlinkat(d.image_name, d.dirfd, tmp_link);
+  if (r == 0) r = sys::renameat(d.dirfd, tmp_link, d.dirfd, "latest");
+  if (r < 0) {
+    // The image itself is complete and durable; only the pointer failed.
+    sys::unlinkat(d.dirfd, tmp_link, 0);
+    remove_tree(d.dirfd, d.image_name, 2);
+    return d.fail("switching latest", r);
+  }
+  if (d.cfg->fsync && (r = sys::fsync(d.dirfd)) < 0) return d.fail("syncing the checkpoint directory", r);
+  status_line(d, "ok", d.image_name);
+  return true;
+}
+
+void abandon_image(Dump& d) {
+  if (d.filesfd >= 0) sys::close(d.filesfd);
+  if (d.tmpfd >= 0) sys::close(d.tmpfd);
+  d.filesfd = d.tmpfd = -1;
+  if (d.dirfd >= 0 && d.tmp_name[0]) remove_tree(d.dirfd, d.tmp_name, 2);
+
+  char errbuf[24];
+  const char* why = errno_text(d.fail_err, errbuf);
+  char line[512];
+  Text t;
+  t.reset(line, sizeof line);
+  t.str("ckpt: checkpoint ").dec(d.seq).str(" failed: ").str(d.fail_what ? d.fail_what : "?");
+  t.str(": ").str(why).ch('\n');
+  write_all(2, t.data, t.len);
+
+  char reason[256];
+  t.reset(reason, sizeof reason);
+  t.str(d.fail_what ? d.fail_what : "?").str(": ").str(why);
+  status_line(d, "fail", reason);
+}
+
+}  // namespace ckptlib

@@ -1,0 +1,171 @@
+// libckpt.so's entry points: configuration at start-up, the checkpoint signal
+// handler, and the interposed signal functions that keep the handler installed
+// when the job sets its own for the same signal. The only mutable globals of
+// the project live here (a preloaded library has nowhere else to keep them).
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "sys.h"
+
+namespace {
+
+using ckptlib::Config;
+
+constexpr size_t kAltStackSize = 256 << 10;
+
+Config g_config;
+bool g_installed = false;
+struct sigaction g_job_action;  // what the job asked for on our signal (never installed)
+
+using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
+using SignalFn = sighandler_t (*)(int, sighandler_t);
+SigactionFn g_real_sigaction = nullptr;
+
+SigactionFn real_sigaction() {
+  if (!g_real_sigaction) g_real_sigaction = reinterpret_cast<SigactionFn>(dlsym(RTLD_NEXT, "sigaction"));
+  return g_real_sigaction;
+}
+
+void say(const char* a, const char* b = "", const char* c = "") {
+  ckptlib::write_all(2, a, strlen(a));
+  ckptlib::write_all(2, b, strlen(b));
+  ckptlib::write_all(2, c, strlen(c));
+}
+
+// "QUIT", "SIGQUIT", "quit", "3" -> 3; 0 when unknown or unusable.
+int parse_signal(const char* s) {
+  if (*s >= '0' && *s <= '9') {
+    char* end = nullptr;
+    long v = strtol(s, &end, 10);
+    return (*end == 0 && v >= 1 && v <= 64 && v != SIGKILL && v != SIGSTOP) ? int(v) : 0;
+  }
+  if (strncasecmp(s, "SIG", 3) == 0) s += 3;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* name = sigabbrev_np(sig);
+    if (name && strcasecmp(name, s) == 0 && sig != SIGKILL && sig != SIGSTOP) return sig;
+  }
+  return 0;
+}
+
+void on_checkpoint_signal(int sig, siginfo_t*, void* context) {
+  ckptlib::run_checkpoint(g_config, sig, static_cast<ucontext_t*>(context));
+  // Requests that arrived during the dump are served by it: drop them.
+  const uint64_t set = 1ull << (sig - 1);
+  const struct timespec zero {};
+  while (ckptlib::sys::rt_sigtimedwait(&set, nullptr, &zero) == sig) {
+  }
+}
+
+bool configure_dir() {
+  const char* dir = getenv("CKPT_DIR");
+  if (!dir || !*dir) dir = "ckpt-images";
+  char* out = g_config.dir;
+  size_t len = 0;
+  if (dir[0] != '/') {
+    if (!getcwd(out, ckptlib::kPathMax - 2)) return false;
+    len = strlen(out);
+    if (len > 1) out[len++] = '/';
+  }
+  const size_t n = strlen(dir);
+  if (len + n + 1 > ckptlib::kPathMax - 64) return false;
+  memcpy(out + len, dir, n + 1);
+  len += n;
+  while (len > 1 && out[len - 1] == '/') out[--len] = 0;
+  if (mkdir(out, 0700) != 0 && errno != EEXIST) return false;
+  struct stat st;
+  return stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+__attribute__((constructor)) void ckpt_start() {
+  const int saved_errno = errno;
+  g_config.glibc_version = gnu_get_libc_version();
+  g_config.page_size = uint64_t(sysconf(_SC_PAGESIZE));
+  const char* fs = getenv("CKPT_FSYNC");
+  g_config.fsync = !(fs && strcmp(fs, "0") == 0);
+  const char* signame = getenv("CKPT_SIGNAL");
+  g_config.signal = signame && *signame ? parse_signal(signame) : SIGQUIT;
+  if (!g_config.signal) {
+    say("ckpt: unknown CKPT_SIGNAL '", signame, "'; checkpoints disabled\n");
+    errno = saved_errno;
+    return;
+  }
+  if (!configure_dir()) {
+    say("ckpt: cannot use checkpoint directory ", g_config.dir[0] ? g_config.dir : getenv("CKPT_DIR"),
+        ": checkpoints will fail\n");
+  } else {
+    char path[ckptlib::kPathMax + 32];
+    snprintf(path, sizeof path, "%s/.ckpt-status", g_config.dir);
+    if (access(path, F_OK) != 0) ckptlib::write_status(g_config, "idle 0", 6);
+  }
+
+  stack_t ss{};
+  ss.ss_sp = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ss.ss_size = kAltStackSize;
+  if (ss.ss_sp == MAP_FAILED || sigaltstack(&ss, nullptr) != 0) {
+    say("ckpt: cannot set up the signal stack; checkpoints disabled\n");
+    errno = saved_errno;
+    return;
+  }
+  struct sigaction sa {};
+  sa.sa_sigaction = on_checkpoint_signal;
+  sa.sa_flags = SA_RESTART | SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  g_job_action.sa_handler = SIG_DFL;
+  if (real_sigaction()(g_config.signal, &sa, nullptr) == 0) g_installed = true;
+  errno = saved_errno;
+}
+
+sighandler_t swap_job_handler(int sig, sighandler_t handler) {
+  sighandler_t previous = g_job_action.sa_handler;
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  (void)sig;
+  g_job_action = sa;
+  return previous;
+}
+
+}  // namespace
+
+// The job may set its own action for our signal: remember it, keep ours.
+extern "C" int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  if (g_installed && sig == g_config.signal) {
+    if (old) *old = g_job_action;
+    if (act) g_job_action = *act;
+    return 0;
+  }
+  SigactionFn real = real_sigaction();
+  if (!real) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return real(sig, act, old);
+}
+
+extern "C" sighandler_t signal(int sig, sighandler_t handler) {
+  if (g_installed && sig == g_config.signal) return swap_job_handler(sig, handler);
+  static SignalFn real = nullptr;
+  if (!real) real = reinterpret_cast<SignalFn>(dlsym(RTLD_NEXT, "signal"));
+  return real ? real(sig, handler) : SIG_ERR;
+}
+
+extern "C" sighandler_t bsd_signal(int sig, sighandler_t handler) { return signal(sig, handler); }
+
+extern "C" sighandler_t sysv_signal(int sig, sighandler_t handler) {
+  if (g_installed && sig == g_config.signal) return swap_job_handler(sig, handler);
+  static SignalFn real = nullptr;
+  if (!real) real = reinterpret_cast<SignalFn>(dlsym(RTLD_NEXT, "sysv_signal"));
+  return real ? real(sig, handler) : SIG_ERR;
+}

@@ -1,0 +1,98 @@
+// Raw Linux system calls for the signal path: no libc wrapper, no errno.
+// Every call returns the kernel's value: >= 0 on success, -errno on failure.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+
+namespace ckptlib::sys {
+
+inline long call6(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
+                  long a6 = 0) {
+  long ret;
+  register long r10 __asm__("r10") = a4;
+  register long r8 __asm__("r8") = a5;
+  register long r9 __asm__("r9") = a6;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+template <typename A>
+inline long L(A a) {
+  return (long)(a);
+}
+
+inline long read(int fd, void* buf, size_t n) { return call6(SYS_read, fd, L(buf), L(n)); }
+inline long write(int fd, const void* buf, size_t n) { return call6(SYS_write, fd, L(buf), L(n)); }
+inline long pread(int fd, void* buf, size_t n, long off) {
+  return call6(SYS_pread64, fd, L(buf), L(n), off);
+}
+inline long pwrite(int fd, const void* buf, size_t n, long off) {
+  return call6(SYS_pwrite64, fd, L(buf), L(n), off);
+}
+inline long openat(int dirfd, const char* path, int flags, int mode = 0) {
+  return call6(SYS_openat, dirfd, L(path), flags, mode);
+}
+inline long close(int fd) { return call6(SYS_close, fd); }
+inline long getdents64(int fd, void* buf, size_t n) {
+  return call6(SYS_getdents64, fd, L(buf), L(n));
+}
+inline long readlinkat(int dirfd, const char* path, char* buf, size_t n) {
+  return call6(SYS_readlinkat, dirfd, L(path), L(buf), L(n));
+}
+inline long fstat(int fd, void* st) { return call6(SYS_fstat, fd, L(st)); }
+inline long fcntl(int fd, int cmd, long arg = 0) { return call6(SYS_fcntl, fd, cmd, arg); }
+inline long lseek(int fd, long off, int whence) { return call6(SYS_lseek, fd, off, whence); }
+inline long mkdirat(int dirfd, const char* path, int mode) {
+  return call6(SYS_mkdirat, dirfd, L(path), mode);
+}
+inline long unlinkat(int dirfd, const char* path, int flags) {
+  return call6(SYS_unlinkat, dirfd, L(path), flags);
+}
+inline long renameat(int olddir, const char* oldp, int newdir, const char* newp) {
+  return call6(SYS_renameat, olddir, L(oldp), newdir, L(newp));
+}
+inline long symlinkat(const char* target, int dirfd, const char* path) {
+  return call6(SYS_symlinkat, L(target), dirfd, L(path));
+}
+inline long fsync(int fd) { return call6(SYS_fsync, fd); }
+inline long fchmod(int fd, int mode) { return call6(SYS_fchmod, fd, mode); }
+inline long ftruncate(int fd, long len) { return call6(SYS_ftruncate, fd, len); }
+inline long mmap(void* addr, size_t len, int prot, int flags, int fd, long off) {
+  return call6(SYS_mmap, L(addr), L(len), prot, flags, fd, off);
+}
+inline long munmap(void* addr, size_t len) { return call6(SYS_munmap, L(addr), L(len)); }
+inline long madvise(void* addr, size_t len, int advice) {
+  return call6(SYS_madvise, L(addr), L(len), advice);
+}
+inline long getpid() { return call6(SYS_getpid); }
+inline long getppid() { return call6(SYS_getppid); }
+inline long getpgid(int pid) { return call6(SYS_getpgid, pid); }
+inline long getsid(int pid) { return call6(SYS_getsid, pid); }
+inline long getuid() { return call6(SYS_getuid); }
+inline long getgid() { return call6(SYS_getgid); }
+inline long kill(int pid, int sig) { return call6(SYS_kill, pid, sig); }
+inline long rt_sigaction(int sig, const void* act, void* old) {
+  return call6(SYS_rt_sigaction, sig, L(act), L(old), 8);
+}
+inline long rt_sigtimedwait(const uint64_t* set, void* info, const void* ts) {
+  return call6(SYS_rt_sigtimedwait, L(set), L(info), L(ts), 8);
+}
+inline long sigaltstack(const void* ss, void* old) { return call6(SYS_sigaltstack, L(ss), L(old)); }
+inline long arch_prctl(int code, void* addr) { return call6(SYS_arch_prctl, code, L(addr)); }
+inline long brk(void* addr) { return call6(SYS_brk, L(addr)); }
+inline long uname(void* buf) { return call6(SYS_uname, L(buf)); }
+inline long clock_gettime(int clk, void* ts) { return call6(SYS_clock_gettime, clk, L(ts)); }
+
+// The kernel's struct sigaction layout for rt_sigaction (not glibc's).
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+}  // namespace ckptlib::sys

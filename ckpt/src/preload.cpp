@@ -1,1 +1,0 @@
-extern "C" void ckpt_placeholder() {}
