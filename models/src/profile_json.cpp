@@ -1,0 +1,187 @@
+// Profile <-> JSON ("ckptsim-profile", schema_version 1), with validation that
+// names the offending field in one line.
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "models/profile.h"
+
+namespace ckptsim::models {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kSchema = "ckptsim-profile";
+constexpr int kSchemaVersion = 1;
+
+// The curves a profile must carry, in file order.
+struct CurveField {
+  const char* name;
+  Curve Profile::*member;
+};
+constexpr CurveField kCurves[] = {
+    {"compute_s", &Profile::compute_s},     {"process_bytes", &Profile::process_bytes},
+    {"image_bytes", &Profile::image_bytes}, {"dump_s", &Profile::dump_s},
+    {"copy_s", &Profile::copy_s},           {"restore_s", &Profile::restore_s},
+};
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) {
+  throw ProfileError("profile: " + field + ": " + what);
+}
+
+const json& member(const json& j, const std::string& key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) bad(where.empty() ? key : where + "." + key, "missing");
+  return *it;
+}
+
+double number(const json& j, const std::string& field, bool non_negative) {
+  if (!j.is_number()) bad(field, "expected a number");
+  const double v = j.get<double>();
+  if (!std::isfinite(v)) bad(field, "not finite");
+  if (non_negative && v < 0) bad(field, "must not be negative (got " + std::to_string(v) + ")");
+  return v;
+}
+
+double optional_number(const json& obj, const std::string& key, const std::string& field,
+                       double fallback) {
+  auto it = obj.find(key);
+  return it == obj.end() ? fallback : number(*it, field, true);
+}
+
+std::string optional_string(const json& obj, const std::string& key, const std::string& field) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (!it->is_string()) bad(field, "expected a string");
+  return it->get<std::string>();
+}
+
+json curve_to_json(const Curve& c) {
+  return {{"powers", c.powers}, {"coef", c.coef}, {"x_unit", c.x_unit},
+          {"y_unit", c.y_unit}, {"r2", c.r2},     {"why", c.why}};
+}
+
+Curve curve_from_json(const json& j, const std::string& field) {
+  if (!j.is_object()) bad(field, "expected an object with powers and coef");
+  Curve c;
+  const json& powers = member(j, "powers", field);
+  const json& coef = member(j, "coef", field);
+  if (!powers.is_array() || powers.empty()) bad(field + ".powers", "expected a non-empty array");
+  if (!coef.is_array()) bad(field + ".coef", "expected an array of numbers");
+  if (coef.size() != powers.size())
+    bad(field + ".coef", "has " + std::to_string(coef.size()) + " entries for " +
+                             std::to_string(powers.size()) + " powers");
+  for (const auto& p : powers) {
+    if (!p.is_number_integer() || p.get<int>() < 0 || p.get<int>() > 6)
+      bad(field + ".powers", "expected integers between 0 and 6");
+    c.powers.push_back(p.get<int>());
+  }
+  for (const auto& v : coef) c.coef.push_back(number(v, field + ".coef", false));
+  c.x_unit = optional_string(j, "x_unit", field + ".x_unit");
+  c.y_unit = optional_string(j, "y_unit", field + ".y_unit");
+  c.why = optional_string(j, "why", field + ".why");
+  if (auto it = j.find("r2"); it != j.end()) c.r2 = number(*it, field + ".r2", false);
+  return c;
+}
+
+}  // namespace
+
+json to_json(const Profile& p) {
+  json curves = json::object();
+  for (const auto& f : kCurves) curves[f.name] = curve_to_json(p.*(f.member));
+  return {
+      {"schema", kSchema},
+      {"schema_version", kSchemaVersion},
+      {"name", p.name},
+      {"source", p.source},
+      {"machine", p.machine.is_null() ? json::object() : p.machine},
+      {"assumptions", p.assumptions},
+      {"curves", curves},
+      {"link", {{"bandwidth_Bps", p.link_bandwidth_Bps}, {"latency_s", p.link_latency_s}}},
+      {"disk", {{"write_Bps", p.disk_write_Bps}, {"read_Bps", p.disk_read_Bps}}},
+      {"reboot_s", p.reboot_s},
+      {"measurements", p.measurements},
+  };
+}
+
+Profile profile_from_json(const json& j) {
+  if (!j.is_object()) throw ProfileError("profile: expected a JSON object");
+  const json& schema = member(j, "schema", "");
+  if (!schema.is_string() || schema.get<std::string>() != kSchema)
+    bad("schema", std::string("expected \"") + kSchema + "\"");
+  const json& version = member(j, "schema_version", "");
+  if (!version.is_number_integer() || version.get<int>() != kSchemaVersion)
+    bad("schema_version", "unsupported (this build reads version " +
+                              std::to_string(kSchemaVersion) + ")");
+  Profile p;
+  p.name = optional_string(j, "name", "name");
+  p.source = optional_string(j, "source", "source");
+  if (auto it = j.find("machine"); it != j.end()) {
+    if (!it->is_object()) bad("machine", "expected an object");
+    p.machine = *it;
+  }
+  if (auto it = j.find("assumptions"); it != j.end()) {
+    if (!it->is_array()) bad("assumptions", "expected an array of strings");
+    for (const auto& a : *it) {
+      if (!a.is_string()) bad("assumptions", "expected an array of strings");
+      p.assumptions.push_back(a.get<std::string>());
+    }
+  }
+  const json& curves = member(j, "curves", "");
+  if (!curves.is_object()) bad("curves", "expected an object");
+  for (const auto& f : kCurves)
+    p.*(f.member) = curve_from_json(member(curves, f.name, "curves"), std::string("curves.") + f.name);
+
+  const json& link = member(j, "link", "");
+  if (!link.is_object()) bad("link", "expected an object");
+  p.link_bandwidth_Bps = number(member(link, "bandwidth_Bps", "link"), "link.bandwidth_Bps", true);
+  if (p.link_bandwidth_Bps <= 0) bad("link.bandwidth_Bps", "must be positive");
+  p.link_latency_s = optional_number(link, "latency_s", "link.latency_s", p.link_latency_s);
+  if (auto it = j.find("disk"); it != j.end()) {
+    if (!it->is_object()) bad("disk", "expected an object");
+    p.disk_write_Bps = optional_number(*it, "write_Bps", "disk.write_Bps", 0);
+    p.disk_read_Bps = optional_number(*it, "read_Bps", "disk.read_Bps", 0);
+  }
+  p.reboot_s = optional_number(j, "reboot_s", "reboot_s", 0);
+  if (auto it = j.find("measurements"); it != j.end()) {
+    if (!it->is_array()) bad("measurements", "expected an array");
+    p.measurements = *it;
+  }
+  return p;
+}
+
+Profile load_profile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ProfileError("profile " + path.string() + ": cannot be read");
+  json j;
+  try {
+    in >> j;
+  } catch (const json::exception& e) {
+    // nlohmann's messages are one line; keep only the part after "parse error".
+    throw ProfileError("profile " + path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  try {
+    return profile_from_json(j);
+  } catch (const ProfileError& e) {
+    std::string what = e.what();
+    const std::string prefix = "profile: ";
+    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
+    throw ProfileError("profile " + path.string() + ": " + what);
+  }
+}
+
+void save_profile(const Profile& p, const std::filesystem::path& path) {
+  // Written to a temporary name and renamed, so a reader never sees half a file.
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) throw ProfileError("profile " + path.string() + ": cannot be written");
+    out << to_json(p).dump(2) << "\n";
+    if (!out) throw ProfileError("profile " + path.string() + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw ProfileError("profile " + path.string() + ": " + ec.message());
+}
+
+}  // namespace ckptsim::models
