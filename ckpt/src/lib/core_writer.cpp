@@ -183,6 +183,10 @@ bool build_notes(Dump& d, NoteWriter& nw) {
 bool write_segment(Dump& d, int fd, Mapping& m) {
   auto* state = static_cast<XXH3_state_t*>(d.xxh_state);
   XXH3_64bits_reset(state);
+  // The stack this handler runs on changes while it is being written: hash
+  // what reached the file, not the memory.
+  const uint64_t here = uint64_t(&state);
+  const bool live_stack = here >= m.start && here < m.end;
   uint64_t addr = m.start, off = m.core_offset, left = m.end - m.start;
   while (left) {
     const size_t chunk = left < kWriteChunk ? size_t(left) : kWriteChunk;
@@ -199,6 +203,14 @@ bool write_segment(Dump& d, int fd, Mapping& m) {
       return d.fail("writing core", w);
     } else if (w == 0) {
       return d.fail("writing core", -EIO);
+    } else if (live_stack) {
+      for (long done = 0; done < w;) {
+        const size_t want = size_t(w - done) < kIoBufSize ? size_t(w - done) : kIoBufSize;
+        long r = sys::pread(fd, d.io_buf, want, long(off) + done);
+        if (r <= 0) return d.fail("reading back core", r < 0 ? r : -EIO);
+        XXH3_64bits_update(state, d.io_buf, size_t(r));
+        done += r;
+      }
     } else {
       XXH3_64bits_update(state, reinterpret_cast<const void*>(addr), size_t(w));
     }
@@ -263,7 +275,7 @@ bool write_core(Dump& d) {
   d.core_size = cur;
   d.core_header_xxh3 = XXH3_64bits(d.header, data_start);
 
-  long fd = sys::openat(d.tmpfd, "core", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  long fd = sys::openat(d.tmpfd, "core", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return d.fail("creating core", fd);
   bool ok = true;
   long r = sys::fchmod(int(fd), 0600);

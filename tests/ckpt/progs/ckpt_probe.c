@@ -1,0 +1,69 @@
+/* ckpt_probe: a small job for the checkpoint tests and the dump benchmark.
+ *   ckpt_probe alloc MB READY        touch MB MiB of memory, create READY, wait for SIGTERM
+ *   ckpt_probe writer OUT BYTES SHARED READY
+ *                                     write BYTES bytes to OUT, map SHARED (MAP_SHARED) and
+ *                                     write into it, install its own SIGQUIT handler, create
+ *                                     READY, wait for SIGTERM (exit 0) */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static volatile sig_atomic_t own_quit_calls;
+
+static void on_term(int sig) { (void)sig; stop = 1; }
+static void on_quit(int sig) { (void)sig; ++own_quit_calls; }
+
+static void mark_ready(const char* path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) { perror("ready"); exit(1); }
+  close(fd);
+}
+
+static void wait_for_term(void) {
+  while (!stop) usleep(2000);
+}
+
+int main(int argc, char** argv) {
+  signal(SIGTERM, on_term);
+  if (argc == 4 && strcmp(argv[1], "alloc") == 0) {
+    size_t bytes = (size_t)atol(argv[2]) << 20;
+    unsigned char* p = malloc(bytes);
+    if (!p) return 1;
+    for (size_t i = 0; i < bytes; ++i) p[i] = (unsigned char)(i * 131 + (i >> 12));
+    mark_ready(argv[3]);
+    wait_for_term();
+    unsigned long sum = 0;
+    for (size_t i = 0; i < bytes; i += 4096) sum += p[i];
+    free(p);
+    return sum == 0xffffffff ? 3 : 0;
+  }
+  if (argc == 6 && strcmp(argv[1], "writer") == 0) {
+    int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    long n = atol(argv[3]);
+    char buf[1000];
+    for (long i = 0; i < (long)sizeof buf; ++i) buf[i] = (char)('a' + i % 26);
+    for (long left = n; left > 0;) {
+      long k = left < (long)sizeof buf ? left : (long)sizeof buf;
+      if (write(fd, buf, (size_t)k) != k) return 1;
+      left -= k;
+    }
+    int sfd = open(argv[4], O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (sfd < 0 || ftruncate(sfd, 8192) != 0) return 1;
+    char* shared = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+    if (shared == MAP_FAILED) return 1;
+    strcpy(shared, "shared mapping contents");
+    close(sfd); /* only the mapping keeps it: the image must copy it as a shared file */
+    signal(SIGQUIT, on_quit);  /* the library must keep its own handler */
+    mark_ready(argv[5]);
+    wait_for_term();
+    printf("own quit handler calls: %d\n", (int)own_quit_calls);
+    return 0;
+  }
+  fprintf(stderr, "usage: ckpt_probe alloc MB READY | writer OUT BYTES SHARED READY\n");
+  return 2;
+}

@@ -1,0 +1,77 @@
+// Faults: a job killed in the middle of a dump, and a full disk.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "test_helpers.h"
+
+using namespace ckpttest;
+
+TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on it") {
+  TempDir t;
+  const fs::path img = t.path / "img", ready = t.path / "ready";
+  fs::path tmp_core;
+  pid_t dead_pid = -1;
+  {
+    RunningJob job(img, {CKPT_PROBE, "alloc", "700", ready.string()}, t.path / "stdout", t.path / "stderr");
+    REQUIRE(job.job_pid > 0);
+    REQUIRE(wait_for_file(ready, std::chrono::seconds(300)));
+    REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
+
+    // Second dump: kill the job as soon as its core is being written.
+    dead_pid = job.job_pid;
+    tmp_core = img / (".tmp-ckpt-0002-" + std::to_string(job.job_pid)) / "core";
+    ::kill(job.job_pid, SIGQUIT);
+    bool caught_mid_dump = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+      struct stat st {};
+      if (::stat(tmp_core.c_str(), &st) == 0 && st.st_size > (8 << 20)) {
+        ::kill(job.job_pid, SIGKILL);
+        caught_mid_dump = !fs::exists(img / "ckpt-0002");
+        break;
+      }
+      std::this_thread::yield();
+    }
+    REQUIRE(caught_mid_dump);
+    CHECK(job.wait() == 128 + SIGKILL);
+  }
+  CHECK(image_names(img) == std::vector<std::string>{"ckpt-0001"});
+  CHECK(fs::read_symlink(img / "latest") == "ckpt-0001");
+  check_image(img / "latest");
+
+  // The next checkpoint in this directory removes the dead writer's temp dir.
+  RunningJob next(img, {CKPT_PROBE, "alloc", "4", (t.path / "ready2").string()}, t.path / "stdout2",
+                  t.path / "stderr2");
+  REQUIRE(wait_for_file(t.path / "ready2"));
+  CHECK(checkpoint_wait(next.job_pid) == (img / "ckpt-0002").string());
+  CHECK(!fs::exists(tmp_core.parent_path()));
+  check_image(img / "ckpt-0002");
+  ::kill(next.job_pid, SIGTERM);
+  CHECK(next.wait() == 0);
+  (void)dead_pid;
+}
+
+TEST_CASE("a full disk fails the checkpoint with one line; the job finishes correctly, no image is left") {
+  if (run_shell("unshare -m true").status != 0) {
+    WARN("unshare -m is not permitted here: skipping the ENOSPC test");
+    return;
+  }
+  TempDir t;
+  const fs::path img = t.path / "img", out = t.path / "out.bin", ref = t.path / "ref.bin";
+  fs::create_directory(img);
+  // A 6 MiB tmpfs in a private mount namespace: far too small for the job's core.
+  const std::string script =
+      "mount -t tmpfs -o size=6m,mode=0700 tmpfs " + img.string() + " && " + shell_quote(kCkptsim) +
+      " run --dir " + img.string() + " --interval 0.2 -- " + shell_quote(kMatmul) +
+      " --n 1300 --out " + out.string() + "; echo exit=$?; ls -A " + img.string() +
+      "; head -n 1 " + img.string() + "/.ckpt-status";
+  const CmdResult r = run_shell("unshare -m sh -c " + shell_quote(script));
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.out.rfind("exit=0\n.ckpt-status\nfail ", 0) == 0);
+  CHECK(r.err.find("ckpt: checkpoint 1 failed: writing core: No space left on device\n") != std::string::npos);
+  REQUIRE(run_shell(shell_quote(kMatmul) + " --n 1300 --out " + shell_quote(ref.string())).status == 0);
+  CHECK(read_file(out) == read_file(ref));
+}

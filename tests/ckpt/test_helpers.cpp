@@ -1,0 +1,284 @@
+#include "test_helpers.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace ckpttest {
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "ckpt-test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+CmdResult run_shell(const std::string& cmdline) {
+  TempDir tmp;
+  const fs::path out = tmp.path / "out", err = tmp.path / "err";
+  const std::string full = "( " + cmdline + " ) >" + out.string() + " 2>" + err.string();
+  int st = std::system(full.c_str());
+  CmdResult r;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+bool process_alive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  // A zombie is not alive.
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+RunningJob::RunningJob(const fs::path& dir, const std::vector<std::string>& argv, const fs::path& out,
+                       const fs::path& err, const std::vector<std::string>& run_options) {
+  std::vector<std::string> args = {kCkptsim, "run", "--dir", dir.string()};
+  args.insert(args.end(), run_options.begin(), run_options.end());
+  args.push_back("--");
+  args.insert(args.end(), argv.begin(), argv.end());
+  run_pid = ::fork();
+  if (run_pid == 0) {
+    ::umask(0);  // images must be private whatever the umask
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    ::execv(cargs[0], cargs.data());
+    ::_exit(127);
+  }
+  // The job is the only child of `ckptsim run`.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const std::string children = "/proc/" + std::to_string(run_pid) + "/task/" + std::to_string(run_pid) + "/children";
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream in(read_file(children));
+    pid_t child = -1;
+    if (in >> child && child > 0) {
+      job_pid = child;
+      break;
+    }
+    if (::waitpid(run_pid, nullptr, WNOHANG) == run_pid) {
+      run_pid = -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+int RunningJob::wait() {
+  if (run_pid <= 0) return -1;
+  int st = 0;
+  while (::waitpid(run_pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  run_pid = -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+RunningJob::~RunningJob() {
+  if (job_pid > 0 && run_pid > 0) ::kill(job_pid, SIGKILL);
+  if (run_pid > 0) {
+    ::kill(run_pid, SIGKILL);
+    ::waitpid(run_pid, nullptr, 0);
+  }
+}
+
+bool wait_until_catching(pid_t pid, int sig, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string status = "/proc/" + std::to_string(pid) + "/status";
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream in(read_file(status));
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("SigCgt:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1)
+        return true;
+    if (!process_alive(pid)) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
+bool wait_for_file(const fs::path& p, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(p)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+std::string checkpoint_wait(pid_t pid, CmdResult* result) {
+  CmdResult r = run_shell(kCkptsim + " checkpoint " + std::to_string(pid) + " --wait --timeout 600");
+  if (result) *result = r;
+  if (r.status != 0) return "";
+  std::string path = r.out;
+  while (!path.empty() && path.back() == '\n') path.pop_back();
+  return path;
+}
+
+uint64_t xxh3_file(const fs::path& p) {
+  const std::string data = read_file(p);
+  return XXH3_64bits(data.data(), data.size());
+}
+
+std::string hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::vector<std::string> image_names(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("ckpt-", 0) == 0) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+
+mode_t mode_of(const fs::path& p) {
+  struct stat st {};
+  ::stat(p.c_str(), &st);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+ImageReport check_image(const fs::path& image) {
+  ImageReport rep;
+  INFO("image " << image.string());
+  REQUIRE(fs::is_directory(image));
+  CHECK(mode_of(image) == 0700);
+  CHECK(mode_of(image / "files") == 0700);
+  for (const auto& e : fs::recursive_directory_iterator(image))
+    if (e.is_regular_file()) {
+      INFO(e.path().string());
+      CHECK(mode_of(e.path()) == 0600);
+    }
+
+  rep.manifest = nlohmann::json::parse(read_file(image / "manifest.json"));
+  const auto& m = rep.manifest;
+  CHECK(m.at("format") == "ckptsim-image");
+  CHECK(m.at("format_version") == 1);
+  const std::string core_bytes = read_file(image / "core");
+  CHECK(m.at("core").at("size").get<uint64_t>() == core_bytes.size());
+  bool ok = true;
+
+  // ELF structure through libelf.
+  elf_version(EV_CURRENT);
+  int fd = ::open((image / "core").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+  REQUIRE(elf != nullptr);
+  GElf_Ehdr eh;
+  REQUIRE(gelf_getehdr(elf, &eh) != nullptr);
+  CHECK(eh.e_type == ET_CORE);
+  CHECK(eh.e_machine == EM_X86_64);
+  size_t phnum = 0;
+  REQUIRE(elf_getphdrnum(elf, &phnum) == 0);
+  const auto& maps = m.at("mappings");
+  uint64_t first_load = ~0ull;
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    REQUIRE(gelf_getphdr(elf, int(i), &ph) != nullptr);
+    if (i == 0) {
+      CHECK(ph.p_type == PT_NOTE);
+      // Walk the notes.
+      size_t off = 0;
+      while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
+        Elf64_Nhdr nh;
+        std::memcpy(&nh, core_bytes.data() + ph.p_offset + off, sizeof nh);
+        rep.note_types.push_back(nh.n_type);
+        off += sizeof nh + ((nh.n_namesz + 3) & ~3u) + ((nh.n_descsz + 3) & ~3u);
+      }
+      continue;
+    }
+    CHECK(ph.p_type == PT_LOAD);
+    ++rep.load_segments;
+    first_load = std::min<uint64_t>(first_load, ph.p_offset);
+    CHECK(ph.p_offset % 4096 == 0);
+    const auto& mp = maps.at(i - 1);
+    CHECK(mp.at("phdr").get<size_t>() == i);
+    CHECK(mp.at("start").get<uint64_t>() == ph.p_vaddr);
+    CHECK(mp.at("end").get<uint64_t>() - mp.at("start").get<uint64_t>() == ph.p_memsz);
+    CHECK(ph.p_filesz == (mp.at("dumped").get<bool>() ? ph.p_memsz : 0));
+    if (ph.p_offset + ph.p_filesz <= core_bytes.size()) {
+      const uint64_t h = XXH3_64bits(core_bytes.data() + ph.p_offset, ph.p_filesz);
+      if (hex16(h) != mp.at("xxh3").get<std::string>()) {
+        UNSCOPED_INFO("segment hash differs: " << mp.dump());
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  elf_end(elf);
+  ::close(fd);
+  CHECK(rep.load_segments == maps.size());
+  if (first_load != ~0ull && first_load <= core_bytes.size()) {
+    const uint64_t h = XXH3_64bits(core_bytes.data(), first_load);
+    if (hex16(h) != m.at("core").at("header_xxh3").get<std::string>()) {
+      UNSCOPED_INFO("core header hash differs");
+      ok = false;
+    }
+  }
+
+  // File copies and the executable.
+  for (const auto& f : m.at("fds"))
+    if (f.at("kind") == "regular") {
+      const fs::path copy = image / f.at("copy").get<std::string>();
+      CHECK(fs::file_size(copy) == f.at("size").get<uint64_t>());
+      if (hex16(xxh3_file(copy)) != f.at("xxh3").get<std::string>()) {
+        UNSCOPED_INFO("fd copy hash differs: " << f.dump());
+        ok = false;
+      }
+    }
+  for (const auto& s : m.at("shared_files")) {
+    const fs::path copy = image / s.at("copy").get<std::string>();
+    if (hex16(xxh3_file(copy)) != s.at("xxh3").get<std::string>()) ok = false;
+  }
+  CHECK(hex16(xxh3_file(image / "exe")) == m.at("exe_copy").at("xxh3").get<std::string>());
+  CHECK(m.at("program").at("exe_xxh3") == m.at("exe_copy").at("xxh3"));
+  rep.hashes_ok = ok;
+  CHECK(ok);
+  return rep;
+}
+
+}  // namespace ckpttest

@@ -1,0 +1,182 @@
+// Round trips of image writing: checkpoints at several points of real jobs,
+// validated with readelf, gdb and libelf, and the job's output unchanged.
+#include <elf.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <signal.h>
+#include <sys/utsname.h>
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <thread>
+
+#include "test_helpers.h"
+
+using namespace ckpttest;
+
+namespace {
+
+const nlohmann::json* find_fd(const nlohmann::json& m, const fs::path& path) {
+  for (const auto& f : m.at("fds"))
+    if (f.at("path") == path.string()) return &f;
+  return nullptr;
+}
+
+std::string status_line(const fs::path& dir) {
+  std::string s = read_file(dir / ".ckpt-status");
+  return s.substr(0, s.find('\n'));
+}
+
+}  // namespace
+
+TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical; readelf, gdb and libelf read every image") {
+  TempDir t;
+  const fs::path img = t.path / "img", out = t.path / "out.bin", ref = t.path / "ref.bin";
+  const std::vector<std::string> args = {"--n", "1800", "--seed", "7", "--out"};
+  auto cmd = [&](const fs::path& o) {
+    std::vector<std::string> v = {kMatmul};
+    v.insert(v.end(), args.begin(), args.end());
+    v.push_back(o.string());
+    return v;
+  };
+  RunningJob job(img, cmd(out), t.path / "stdout", t.path / "stderr");
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
+
+  std::vector<std::string> images;
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    CmdResult r;
+    const std::string image = checkpoint_wait(job.job_pid, &r);
+    INFO("checkpoint: " << r.err);
+    REQUIRE(!image.empty());
+    images.push_back(image);
+  }
+  CHECK(fs::read_symlink(img / "latest") == "ckpt-0003");
+  REQUIRE(job.wait() == 0);
+  REQUIRE(run_shell(shell_quote(kMatmul) + " --n 1800 --seed 7 --out " + shell_quote(ref.string())).status == 0);
+  CHECK(read_file(out) == read_file(ref));
+  CHECK(image_names(img) == std::vector<std::string>{"ckpt-0001", "ckpt-0002", "ckpt-0003"});
+  CHECK(status_line(img) == "ok 3 ckpt-0003");
+
+  struct utsname un {};
+  ::uname(&un);
+  for (size_t i = 0; i < images.size(); ++i) {
+    const fs::path image = images[i];
+    CHECK(image == img / ("ckpt-000" + std::to_string(i + 1)));
+    const ImageReport rep = check_image(image);
+    const auto& m = rep.manifest;
+    CHECK(m.at("seq") == i + 1);
+    CHECK(m.at("pid") == job.job_pid);
+    CHECK(m.at("signal") == SIGQUIT);
+    CHECK(m.at("program").at("path") == fs::canonical(kMatmul).string());
+    CHECK(m.at("program").at("argv") == cmd(out));
+    CHECK(m.at("comm") == "ckpt-matmul");
+    CHECK(m.at("cwd") == fs::current_path().string());
+    CHECK(m.at("kernel_release") == un.release);
+    CHECK(m.at("glibc_version") == gnu_get_libc_version());
+    CHECK(m.at("page_size") == 4096);
+    CHECK(m.at("mm").at("brk").get<uint64_t>() >= m.at("mm").at("start_brk").get<uint64_t>());
+    CHECK(m.at("fs_base").get<uint64_t>() != 0);
+    CHECK(m.at("xstate_size").get<uint64_t>() >= 512);
+    REQUIRE(!m.at("rseq").is_null());
+    CHECK(m.at("rseq").at("len") == 32);
+    CHECK(m.at("rseq").at("sig") == 0x53053053u);
+    bool has_ours = false;
+    for (const auto& a : m.at("sigactions")) has_ours |= a.at("signo") == SIGQUIT && a.at("handler") != 0;
+    CHECK(has_ours);
+    CHECK(m.at("sigaltstack").at("size").get<uint64_t>() >= 65536);
+    std::set<std::string> kinds;
+    for (const auto& mp : m.at("mappings")) kinds.insert(mp.at("kind").get<std::string>());
+    for (const char* k : {"file", "stack", "vdso", "heap"}) CHECK(kinds.count(k) == 1);
+
+    // The output file: fopen("wb") -> O_WRONLY, offset = bytes written so far.
+    const nlohmann::json* f = find_fd(m, out);
+    REQUIRE(f != nullptr);
+    CHECK(f->at("kind") == "regular");
+    CHECK((f->at("flags").get<int>() & O_ACCMODE) == O_WRONLY);
+    CHECK(f->at("offset") == f->at("size"));
+    CHECK(read_file(image / f->at("copy").get<std::string>()) ==
+          read_file(ref).substr(0, f->at("size").get<size_t>()));
+
+    const std::vector<unsigned> notes = {NT_PRSTATUS, NT_PRPSINFO, NT_FPREGSET, NT_X86_XSTATE, NT_AUXV, NT_FILE};
+    CHECK(rep.note_types == notes);
+
+    const CmdResult re = run_shell("readelf -a " + shell_quote((image / "core").string()));
+    CHECK(re.status == 0);
+    for (const char* note : {"NT_PRSTATUS", "NT_PRPSINFO", "NT_FPREGSET", "NT_X86_XSTATE", "NT_AUXV", "NT_FILE"})
+      CHECK(re.out.find(note) != std::string::npos);
+
+    const CmdResult gdb = run_shell("gdb -nx -batch -ex bt " + shell_quote(kMatmul) + " " +
+                                    shell_quote((image / "core").string()));
+    INFO(gdb.out << gdb.err);
+    CHECK(gdb.out.find("main") != std::string::npos);
+  }
+}
+
+TEST_CASE("fd offsets, flags and copies, shared file mappings, and a job that sets its own handler") {
+  TempDir t;
+  const fs::path img = t.path / "img", written = t.path / "written", shared = t.path / "shared",
+                 ready = t.path / "ready";
+  RunningJob job(img, {CKPT_PROBE, "writer", written.string(), "12345", shared.string(), ready.string()},
+                 t.path / "stdout", t.path / "stderr");
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(ready));
+  CmdResult r;
+  const std::string image = checkpoint_wait(job.job_pid, &r);
+  INFO(r.err);
+  REQUIRE(!image.empty());
+  const ImageReport rep = check_image(image);
+  const auto& m = rep.manifest;
+
+  const nlohmann::json* f = find_fd(m, written);
+  REQUIRE(f != nullptr);
+  CHECK(f->at("offset") == 12345);
+  CHECK(f->at("size") == 12345);
+  CHECK((f->at("flags").get<int>() & O_ACCMODE) == O_WRONLY);
+  CHECK(f->at("cloexec") == false);
+  CHECK(read_file(fs::path(image) / f->at("copy").get<std::string>()) == read_file(written));
+  // stdout of the job is a regular file too (the test redirected it).
+  const nlohmann::json* o = find_fd(m, t.path / "stdout");
+  REQUIRE(o != nullptr);
+  CHECK(o->at("fd") == 1);
+
+  REQUIRE(m.at("shared_files").size() == 1);
+  const auto& s = m.at("shared_files")[0];
+  CHECK(s.at("path") == shared.string());
+  CHECK(s.at("size") == 8192);
+  CHECK(read_file(fs::path(image) / s.at("copy").get<std::string>()).rfind("shared mapping contents", 0) == 0);
+  bool mapped_shared = false;
+  for (const auto& mp : m.at("mappings"))
+    mapped_shared |= mp.at("path") == shared.string() && mp.at("shared") == true && mp.at("kind") == "file";
+  CHECK(mapped_shared);
+
+  ::kill(job.job_pid, SIGTERM);
+  CHECK(job.wait() == 0);
+  // The job's own SIGQUIT handler was remembered, not installed: ours took the signal.
+  CHECK(read_file(t.path / "stdout") == "own quit handler calls: 0\n");
+}
+
+TEST_CASE("repeated checkpoints number on, and signals during a dump are coalesced into it") {
+  TempDir t;
+  const fs::path img = t.path / "img", ready = t.path / "ready";
+  RunningJob job(img, {CKPT_PROBE, "alloc", "160", ready.string()}, t.path / "stdout", t.path / "stderr");
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(ready));
+  REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
+  REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0002").string());
+
+  for (int i = 0; i < 5; ++i) ::kill(job.job_pid, SIGQUIT);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (status_line(img) != "ok 3 ckpt-0003" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(status_line(img) == "ok 3 ckpt-0003");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(image_names(img) == std::vector<std::string>{"ckpt-0001", "ckpt-0002", "ckpt-0003"});
+  CHECK(status_line(img) == "ok 3 ckpt-0003");
+  check_image(img / "ckpt-0003");
+  CHECK(fs::read_symlink(img / "latest") == "ckpt-0003");
+
+  ::kill(job.job_pid, SIGTERM);
+  CHECK(job.wait() == 0);
+}
