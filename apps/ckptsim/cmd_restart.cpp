@@ -1,13 +1,51 @@
-// `ckptsim restart`: Restart a job from a checkpoint image.
+// `ckptsim restart IMAGE`: bring a job back from a checkpoint image and wait
+// for it, ending the way it ends (its exit code, or death by its signal).
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include "commands.h"
+#include "restart/restart.h"
 
 namespace ckptsim::cli {
 
 void add_restart(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("restart", "Restart a job from a checkpoint image");
-  cmd->callback([&exit_code] {
-    exit_code = 1;
-    throw Exit(1, "restart: not implemented yet");
+  auto* cmd = app.add_subcommand("restart", "Restart a job from a checkpoint image (DIR/ckpt-NNNN or DIR/latest)");
+  auto opts = std::make_shared<restart::RestartOptions>();
+  auto verify = std::make_shared<std::string>("full");
+  auto pid_file = std::make_shared<std::string>();
+  cmd->add_option("image", opts->image, "image directory, or DIR/latest")->required();
+  cmd->add_flag("--skip-unrestorable", opts->skip_unrestorable,
+                "turn descriptors that cannot be restored (sockets, pipes) into /dev/null instead of refusing");
+  cmd->add_option("--verify", *verify, "full: every checksum; quick: all but the memory segments' checksums")
+      ->check(CLI::IsMember({"full", "quick"}));
+  cmd->add_option("--pid-file", *pid_file, "write the restored process's pid to this file once it runs");
+  cmd->callback([&exit_code, opts, verify, pid_file] {
+    opts->verify = *verify == "quick" ? restart::Verify::Quick : restart::Verify::Full;
+    pid_t pid;
+    try {
+      pid = restart::restore_process(*opts);
+    } catch (const restart::ImageError& e) {
+      throw Exit(2, std::string("restart: ") + e.what());
+    } catch (const restart::RestoreError& e) {
+      throw Exit(3, std::string("restart: ") + e.what() + " (restore abandoned, nothing left running)");
+    }
+    if (!pid_file->empty()) std::ofstream(*pid_file) << pid << "\n";
+    // The job now owns the terminal's signals; we only pass on how it ends.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    const int status = restart::wait_for_exit(pid);
+    if (status > 128) {
+      const int sig = status - 128;
+      signal(sig, SIG_DFL);
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, sig);
+      sigprocmask(SIG_UNBLOCK, &set, nullptr);
+      kill(getpid(), sig);
+    }
+    exit_code = status;
   });
 }
 

@@ -34,4 +34,7 @@ pid_t restore_process(const RestartOptions& opts);
 // restore_process + wait: returns a shell-style status (exit code or 128+signal).
 int restart_and_wait(const RestartOptions& opts);
 
+// Waits for a process restore_process returned: its exit code, or 128+signal.
+int wait_for_exit(pid_t pid);
+
 }  // namespace ckptsim::restart

@@ -1,0 +1,89 @@
+// An image as the restarter sees it after verification: the manifest's facts,
+// the core's registers/xstate/auxv, and where each segment lies in `core`.
+// Everything here has been checked against the image's checksums.
+#pragma once
+#include <sys/user.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ckptsim::restart {
+
+struct Mapping {
+  uint64_t start = 0, end = 0;
+  std::string perms;  // "r-xp" as in /proc/PID/maps
+  bool shared = false;
+  std::string kind;   // anon, file, heap, stack, vdso, vvar, vvar_vclock, vsyscall, other
+  std::string path;   // file kind: the mapped file
+  uint64_t file_offset = 0;
+  bool dumped = false;
+  std::string xxh3;
+  uint64_t core_offset = 0;  // page-aligned p_offset of its PT_LOAD
+  uint64_t size() const { return end - start; }
+  int prot() const;          // PROT_* from perms
+  bool is_kernel_special() const { return kind == "vdso" || kind == "vvar" || kind == "vvar_vclock"; }
+};
+
+struct FdEntry {
+  int fd = -1;
+  std::string kind;  // regular, directory, devnull, tty, chardev, pipe, socket, other
+  std::string path;
+  int flags = 0;     // open(2) flags as in /proc/PID/fdinfo
+  bool cloexec = false;
+  uint64_t offset = 0, size = 0;
+  std::string copy, xxh3;  // regular only: files/fd-N and its checksum
+};
+
+struct SharedFile {
+  std::string path, copy, xxh3;
+  uint64_t size = 0;
+};
+
+struct SigAction {
+  int signo = 0;
+  uint64_t handler = 0, flags = 0, restorer = 0, mask = 0;
+};
+
+struct MmFields {
+  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0, start_brk = 0, brk = 0,
+           start_stack = 0, arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+};
+
+struct Rseq {
+  uint64_t area = 0;
+  uint32_t len = 0, sig = 0;
+};
+
+struct Image {
+  std::filesystem::path dir;   // canonical image directory
+  std::filesystem::path core;  // dir/core
+  int seq = 0;
+  std::string program_path;    // executable at checkpoint time
+  std::vector<std::string> argv;
+  uint64_t exe_size = 0;
+  std::string exe_xxh3;
+  std::string exe_copy;        // relative to dir
+  bool exec_copy = false;      // the original is gone: exec the image's copy
+  std::string comm, cwd, kernel_release;
+  uint64_t core_size = 0;
+  std::string core_header_xxh3;  // over the core's bytes before the first segment
+  MmFields mm;
+  uint64_t fs_base = 0, gs_base = 0, sigmask = 0;
+  std::vector<SigAction> sigactions;
+  uint64_t altstack_sp = 0, altstack_size = 0;
+  int altstack_flags = 0;
+  std::optional<Rseq> rseq;
+  std::vector<Mapping> mappings;
+  std::vector<FdEntry> fds;
+  std::vector<SharedFile> shared_files;
+
+  // From the core's notes.
+  user_regs_struct regs{};
+  std::vector<uint8_t> xstate;  // NT_X86_XSTATE (or the fxsave area if absent)
+  std::vector<uint8_t> auxv;    // NT_AUXV
+};
+
+}  // namespace ckptsim::restart

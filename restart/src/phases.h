@@ -1,0 +1,59 @@
+// The restore phases, in the order restore_process() runs them. Each lives in
+// its own file; see docs/DESIGN.md "Restoring a process".
+#pragma once
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "image.h"
+#include "restart/restart.h"
+#include "scoped_fd.h"
+
+namespace ckptsim::restart {
+
+// read_manifest.cpp: manifest.json -> Image (no checksums yet).
+Image read_manifest(const std::filesystem::path& image_dir);
+
+// read_core.cpp: checks the core's ELF structure against the manifest, fills
+// in segment offsets, registers, xstate and auxv.
+void read_core(Image& img);
+
+// verify_image.cpp: resolve DIR/latest, check ownership/permissions, kernel,
+// executable, sizes and checksums. Throws ImageError; touches nothing.
+Image verify_image(const std::filesystem::path& image, Verify mode);
+
+// prepare_files.cpp: put regular files back to their checkpoint content and
+// recreate the cwd and missing parent directories.
+void prepare_files(const Image& img);
+
+// fd_plan.cpp: what the child gets at each descriptor number, opened here in
+// the restarter (so a failure is reported before anything is started).
+struct FdSlot {
+  int target = -1;     // fd number in the restored process
+  int source = -1;     // index into FdPlan::opened, or -1 for "keep the restarter's own"
+};
+struct FdPlan {
+  std::vector<ScopedFd> opened;
+  std::vector<FdSlot> slots;
+  std::vector<int> close_in_child;  // 0..2 that were closed at checkpoint time
+};
+// Throws ImageError naming the first descriptor that cannot be restored
+// (socket, pipe... at fd >= 3) unless skip_unrestorable. Runs before prepare_files.
+void check_fds_restorable(const Image& img, bool skip_unrestorable);
+FdPlan plan_fds(const Image& img, bool skip_unrestorable);
+
+// spawn_child.cpp: fork, PTRACE_TRACEME, descriptors, exec; returns stopped at
+// the exec with the ptrace options set.
+class ChildGuard;
+ChildGuard spawn_child(const Image& img, FdPlan& fds);
+
+// restore_memory.cpp / restore_kernel_state.cpp / resume.cpp run on a stopped
+// tracee through RemoteSyscalls.
+class Tracee;
+void restore_memory(Tracee& t, const Image& img);
+void restore_kernel_state(Tracee& t, const Image& img);
+void resume(Tracee& t, const Image& img);
+
+}  // namespace ckptsim::restart

@@ -1,0 +1,119 @@
+// The core file, read with libelf: its PT_LOADs must match the manifest's
+// mappings one for one; its notes give the registers, xstate and auxv.
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <sys/procfs.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <memory>
+
+#include "phases.h"
+
+namespace ckptsim::restart {
+namespace {
+
+[[noreturn]] void bad(const std::string& what) { throw ImageError("core: " + what); }
+
+struct ElfCloser {
+  void operator()(Elf* e) const { elf_end(e); }
+};
+
+std::string hex(uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+void read_notes(Elf* elf, const GElf_Phdr& ph, Image& img) {
+  Elf_Data* data = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+  if (!data) bad(std::string("cannot read notes: ") + elf_errmsg(-1));
+  bool have_prstatus = false;
+  std::vector<uint8_t> fpregs;
+  size_t off = 0;
+  GElf_Nhdr nh;
+  size_t name_off, desc_off;
+  while (off < data->d_size) {
+    size_t next = gelf_getnote(data, off, &nh, &name_off, &desc_off);
+    if (next == 0) bad("malformed note at offset " + std::to_string(off));
+    const auto* base = static_cast<const uint8_t*>(data->d_buf);
+    const char* name = reinterpret_cast<const char*>(base + name_off);
+    const uint8_t* desc = base + desc_off;
+    const bool core_name = nh.n_namesz >= 4 && std::strncmp(name, "CORE", 4) == 0;
+    const bool linux_name = nh.n_namesz >= 5 && std::strncmp(name, "LINUX", 5) == 0;
+    if (core_name && nh.n_type == NT_PRSTATUS && !have_prstatus) {
+      if (nh.n_descsz < sizeof(elf_prstatus)) bad("NT_PRSTATUS is too small");
+      elf_prstatus st;
+      std::memcpy(&st, desc, sizeof st);
+      static_assert(sizeof(st.pr_reg) == sizeof(user_regs_struct), "pr_reg is a user_regs_struct");
+      std::memcpy(&img.regs, &st.pr_reg, sizeof img.regs);
+      have_prstatus = true;
+    } else if (core_name && nh.n_type == NT_PRSTATUS) {
+      bad("more than one thread (NT_PRSTATUS); only single-threaded images are supported");
+    } else if (core_name && nh.n_type == NT_FPREGSET) {
+      fpregs.assign(desc, desc + nh.n_descsz);
+    } else if (linux_name && nh.n_type == NT_X86_XSTATE) {
+      img.xstate.assign(desc, desc + nh.n_descsz);
+    } else if (core_name && nh.n_type == NT_AUXV) {
+      img.auxv.assign(desc, desc + nh.n_descsz);
+    }
+    off = next;
+  }
+  if (!have_prstatus) bad("no NT_PRSTATUS note (registers)");
+  if (img.xstate.empty()) img.xstate = std::move(fpregs);
+  if (img.xstate.size() < 512) bad("no NT_X86_XSTATE or NT_FPREGSET note (FPU state)");
+}
+
+}  // namespace
+
+void read_core(Image& img) {
+  elf_version(EV_CURRENT);
+  int fd = ::open(img.core.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ImageError("missing " + img.core.string());
+  ScopedFd core_fd(fd);
+  struct stat st {};
+  ::fstat(fd, &st);
+  if (static_cast<uint64_t>(st.st_size) != img.core_size)
+    bad(img.core.string() + " is " + std::to_string(st.st_size) + " bytes, the manifest says " +
+        std::to_string(img.core_size) + (static_cast<uint64_t>(st.st_size) < img.core_size ? " (truncated)" : ""));
+  std::unique_ptr<Elf, ElfCloser> elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+  if (!elf || elf_kind(elf.get()) != ELF_K_ELF) bad("not an ELF file");
+  GElf_Ehdr eh;
+  if (!gelf_getehdr(elf.get(), &eh) || gelf_getclass(elf.get()) != ELFCLASS64 || eh.e_type != ET_CORE ||
+      eh.e_machine != EM_X86_64)
+    bad("not an x86-64 ELF64 core file");
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf.get(), &phnum) != 0 || phnum == 0) bad("no program headers");
+
+  size_t load_index = 0;
+  bool have_notes = false;
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph)) bad("unreadable program header " + std::to_string(i));
+    if (ph.p_offset + ph.p_filesz > img.core_size || ph.p_offset + ph.p_filesz < ph.p_offset)
+      bad("program header " + std::to_string(i) + " points past the end of the file (truncated?)");
+    if (ph.p_type == PT_NOTE) {
+      read_notes(elf.get(), ph, img);
+      have_notes = true;
+    } else if (ph.p_type == PT_LOAD) {
+      if (load_index >= img.mappings.size()) bad("more PT_LOAD segments than manifest mappings");
+      Mapping& m = img.mappings[load_index++];
+      if (ph.p_vaddr != m.start || ph.p_memsz != m.size())
+        bad("PT_LOAD " + std::to_string(load_index - 1) + " (" + hex(ph.p_vaddr) + ") does not match mapping " +
+            hex(m.start) + "-" + hex(m.end));
+      if ((m.start | m.end) & 4095) bad("mapping " + hex(m.start) + "-" + hex(m.end) + " is not page-aligned");
+      if (m.dumped && ph.p_filesz != ph.p_memsz)
+        bad("segment " + hex(m.start) + " is dumped but p_filesz != p_memsz");
+      if (!m.dumped && ph.p_filesz != 0) bad("segment " + hex(m.start) + " is not dumped but has file bytes");
+      if (m.dumped && (ph.p_offset & 4095)) bad("segment " + hex(m.start) + " has an unaligned p_offset");
+      m.core_offset = ph.p_offset;
+    }
+  }
+  if (!have_notes) bad("no PT_NOTE segment");
+  if (load_index != img.mappings.size())
+    bad(std::to_string(load_index) + " PT_LOAD segments for " + std::to_string(img.mappings.size()) +
+        " manifest mappings");
+}
+
+}  // namespace ckptsim::restart

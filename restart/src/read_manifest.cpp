@@ -1,0 +1,146 @@
+// manifest.json -> Image. Every field the restore needs must be present and of
+// the right type: a missing one is an ImageError naming it.
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "phases.h"
+
+namespace ckptsim::restart {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad(const std::string& what) { throw ImageError("manifest.json: " + what); }
+
+const json& field(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) bad("missing field " + where + key);
+  return *it;
+}
+uint64_t u64(const json& j, const char* key, const std::string& where = "") {
+  const json& v = field(j, key, where);
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+    bad("field " + where + key + " is not an unsigned integer");
+  return v.get<uint64_t>();
+}
+std::string str(const json& j, const char* key, const std::string& where = "") {
+  const json& v = field(j, key, where);
+  if (!v.is_string()) bad("field " + where + key + " is not a string");
+  return v.get<std::string>();
+}
+bool boolean(const json& j, const char* key, const std::string& where = "") {
+  const json& v = field(j, key, where);
+  if (!v.is_boolean()) bad("field " + where + key + " is not a boolean");
+  return v.get<bool>();
+}
+std::string opt_str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+const json& array(const json& j, const char* key) {
+  const json& v = field(j, key, "");
+  if (!v.is_array()) bad(std::string("field ") + key + " is not an array");
+  return v;
+}
+
+}  // namespace
+
+Image read_manifest(const std::filesystem::path& image_dir) {
+  const auto path = image_dir / "manifest.json";
+  std::ifstream in(path);
+  if (!in) throw ImageError("missing " + path.string());
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    bad(std::string("not valid JSON (") + e.what() + ")");
+  }
+  if (!j.is_object()) bad("not a JSON object");
+  if (opt_str(j, "format") != "ckptsim-image") bad("not a ckptsim image (format is not \"ckptsim-image\")");
+  const uint64_t version = u64(j, "format_version");
+  if (version != 1) bad("image format version " + std::to_string(version) + " is not supported (this restarter reads version 1)");
+
+  Image img;
+  img.dir = image_dir;
+  img.core = image_dir / "core";
+  img.seq = static_cast<int>(u64(j, "seq"));
+  const json& prog = field(j, "program", "");
+  img.program_path = str(prog, "path", "program.");
+  img.exe_size = u64(prog, "exe_size", "program.");
+  img.exe_xxh3 = str(prog, "exe_xxh3", "program.");
+  if (auto it = prog.find("argv"); it != prog.end() && it->is_array())
+    for (auto& a : *it)
+      if (a.is_string()) img.argv.push_back(a.get<std::string>());
+  img.comm = str(j, "comm");
+  img.cwd = str(j, "cwd");
+  img.kernel_release = str(j, "kernel_release");
+  const json& core = field(j, "core", "");
+  img.core_size = u64(core, "size", "core.");
+  img.core_header_xxh3 = str(core, "header_xxh3", "core.");
+
+  const json& mm = field(j, "mm", "");
+  img.mm = {u64(mm, "start_code", "mm."), u64(mm, "end_code", "mm."), u64(mm, "start_data", "mm."),
+            u64(mm, "end_data", "mm."),   u64(mm, "start_brk", "mm."), u64(mm, "brk", "mm."),
+            u64(mm, "start_stack", "mm."), u64(mm, "arg_start", "mm."), u64(mm, "arg_end", "mm."),
+            u64(mm, "env_start", "mm."),  u64(mm, "env_end", "mm.")};
+  img.fs_base = u64(j, "fs_base");
+  img.gs_base = u64(j, "gs_base");
+  img.sigmask = u64(j, "sigmask");
+  for (const json& s : array(j, "sigactions"))
+    img.sigactions.push_back({static_cast<int>(u64(s, "signo", "sigactions[].")), u64(s, "handler", "sigactions[]."),
+                              u64(s, "flags", "sigactions[]."), u64(s, "restorer", "sigactions[]."),
+                              u64(s, "mask", "sigactions[].")});
+  const json& alt = field(j, "sigaltstack", "");
+  img.altstack_sp = u64(alt, "sp", "sigaltstack.");
+  img.altstack_size = u64(alt, "size", "sigaltstack.");
+  img.altstack_flags = static_cast<int>(u64(alt, "flags", "sigaltstack."));
+  const json& rseq = field(j, "rseq", "");
+  if (!rseq.is_null())
+    img.rseq = Rseq{u64(rseq, "area", "rseq."), static_cast<uint32_t>(u64(rseq, "len", "rseq.")),
+                    static_cast<uint32_t>(u64(rseq, "sig", "rseq."))};
+
+  for (const json& m : array(j, "mappings")) {
+    Mapping map;
+    map.start = u64(m, "start", "mappings[].");
+    map.end = u64(m, "end", "mappings[].");
+    map.perms = str(m, "perms", "mappings[].");
+    map.shared = boolean(m, "shared", "mappings[].");
+    map.kind = str(m, "kind", "mappings[].");
+    map.path = opt_str(m, "path");
+    if (m.contains("file_offset")) map.file_offset = u64(m, "file_offset", "mappings[].");
+    map.dumped = boolean(m, "dumped", "mappings[].");
+    map.xxh3 = opt_str(m, "xxh3");
+    if (map.perms.size() != 4) bad("mapping perms \"" + map.perms + "\" is not like \"rw-p\"");
+    if (map.dumped && map.xxh3.empty()) bad("dumped mapping without xxh3");
+    img.mappings.push_back(std::move(map));
+  }
+  for (const json& f : array(j, "fds")) {
+    FdEntry fd;
+    fd.fd = static_cast<int>(u64(f, "fd", "fds[]."));
+    fd.kind = str(f, "kind", "fds[].");
+    fd.path = opt_str(f, "path");
+    fd.flags = static_cast<int>(u64(f, "flags", "fds[]."));
+    fd.cloexec = f.contains("cloexec") && boolean(f, "cloexec", "fds[].");
+    if (f.contains("offset")) fd.offset = u64(f, "offset", "fds[].");
+    if (fd.kind == "regular") {
+      fd.size = u64(f, "size", "fds[].");
+      fd.copy = str(f, "copy", "fds[].");
+      fd.xxh3 = str(f, "xxh3", "fds[].");
+      if (fd.path.empty() || fd.path[0] != '/') bad("fd " + std::to_string(fd.fd) + " has no absolute path");
+    }
+    img.fds.push_back(std::move(fd));
+  }
+  if (auto it = j.find("shared_files"); it != j.end() && it->is_array())
+    for (const json& s : *it)
+      img.shared_files.push_back({str(s, "path", "shared_files[]."), str(s, "copy", "shared_files[]."),
+                                  str(s, "xxh3", "shared_files[]."), u64(s, "size", "shared_files[].")});
+  const json& exe = field(j, "exe_copy", "");
+  img.exe_copy = str(exe, "file", "exe_copy.");
+  if (u64(exe, "size", "exe_copy.") != img.exe_size) bad("exe_copy.size differs from program.exe_size");
+  if (str(exe, "xxh3", "exe_copy.") != img.exe_xxh3) bad("exe_copy.xxh3 differs from program.exe_xxh3");
+  return img;
+}
+
+}  // namespace ckptsim::restart

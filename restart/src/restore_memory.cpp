@@ -1,0 +1,185 @@
+// Replacing the child's address space with the image's. The child was stopped
+// right after its exec, so all it has is its executable, ld.so, a stack and the
+// kernel's [vvar]/[vvar_vclock]/[vdso]. Order matters:
+//   1. map a scratch page at an address free in both layouts (code + arguments
+//      for the remote syscalls from then on);
+//   2. unmap every old mapping except the kernel's special ones;
+//   3. move the specials to the image's addresses (via an intermediate range,
+//      since old and new places may overlap one another);
+//   4. map every image segment at its address: privately from `core` (lazy:
+//      nothing is read now), the stack as anonymous + written contents, shared
+//      file mappings from the restored file.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "phases.h"
+#include "remote_syscalls.h"
+
+namespace ckptsim::restart {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kScratchSize = 64 * 1024;
+
+std::string range(uint64_t s, uint64_t e) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%llx-%llx", static_cast<unsigned long long>(s), static_cast<unsigned long long>(e));
+  return b;
+}
+
+std::string describe(const Mapping& m) {
+  return range(m.start, m.end) + " (" + (m.path.empty() ? m.kind : m.path) + ")";
+}
+
+// Lowest range of `size` bytes, from 1 GiB up, that intersects nothing in `used`.
+uint64_t find_free_range(std::vector<std::pair<uint64_t, uint64_t>> used, uint64_t size) {
+  std::sort(used.begin(), used.end());
+  uint64_t candidate = 1ULL << 30;
+  for (const auto& [s, e] : used) {
+    if (e <= candidate) continue;
+    if (s >= candidate + size) break;
+    candidate = (e + kPage - 1) & ~(kPage - 1);
+  }
+  if (candidate + size > 0x7ff000000000ULL) throw RestoreError("no free address range for the restore's scratch area");
+  return candidate;
+}
+
+// The very first remote call runs from the instruction the child stopped at
+// (its loader's entry), overwritten with `syscall`; it maps the scratch area,
+// which then holds the `syscall` instruction for every later call.
+void map_scratch(Tracee& t, uint64_t addr) {
+  static const uint8_t kSyscall[] = {0x0f, 0x05};
+  const uint64_t entry = t.regs().rip;
+  t.write_mem(entry, kSyscall, sizeof kSyscall);
+  t.syscall_insn = entry;
+  RemoteSyscalls remote(t);
+  remote.check("cannot map the restore's scratch area", SYS_mmap, addr, kScratchSize,
+               PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1ULL, 0);
+  t.write_mem(addr, kSyscall, sizeof kSyscall);
+  t.syscall_insn = addr;
+  t.scratch = addr;
+  t.scratch_size = kScratchSize;
+}
+
+bool is_special_name(const std::string& path) {
+  return path == "[vdso]" || path == "[vvar]" || path == "[vvar_vclock]" || path == "[vsyscall]";
+}
+
+std::string kind_of_special(const std::string& path) { return path.substr(1, path.size() - 2); }
+
+void move_kernel_specials(RemoteSyscalls& remote, const std::vector<MapsLine>& old_maps, const Image& img,
+                          uint64_t intermediate) {
+  struct Move {
+    uint64_t from, size, via, to;
+    std::string name;
+  };
+  std::vector<Move> moves;
+  uint64_t via = intermediate;
+  for (const auto& m : old_maps) {
+    if (!is_special_name(m.path) || m.path == "[vsyscall]") continue;
+    const std::string kind = kind_of_special(m.path);
+    auto it = std::find_if(img.mappings.begin(), img.mappings.end(), [&](const Mapping& im) { return im.kind == kind; });
+    if (it == img.mappings.end()) throw RestoreError("the image has no " + m.path + " but this kernel maps one");
+    if (it->size() != m.end - m.start)
+      throw RestoreError(m.path + " is " + std::to_string(m.end - m.start) + " bytes here but " +
+                         std::to_string(it->size()) + " in the image (another kernel?)");
+    moves.push_back({m.start, m.end - m.start, via, it->start, m.path});
+    via += m.end - m.start + kPage;
+  }
+  for (const auto& im : img.mappings)
+    if (im.is_kernel_special() &&
+        std::none_of(moves.begin(), moves.end(), [&](const Move& mv) { return mv.name == "[" + im.kind + "]"; }))
+      throw RestoreError("the image has a [" + im.kind + "] that this kernel does not map");
+  for (const auto& mv : moves)
+    remote.check("cannot move " + mv.name, SYS_mremap, mv.from, mv.size, mv.size, MREMAP_MAYMOVE | MREMAP_FIXED, mv.via);
+  for (const auto& mv : moves)
+    remote.check("cannot move " + mv.name + " to " + range(mv.to, mv.to + mv.size), SYS_mremap, mv.via, mv.size,
+                 mv.size, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to);
+}
+
+// Anonymous memory at the segment's address, filled from the core: for the
+// stack (it must stay MAP_GROWSDOWN and anonymous), shared anonymous memory,
+// and as the fallback when the core cannot be mapped (noexec filesystem).
+void map_and_fill(RemoteSyscalls& remote, const Mapping& m, int extra_flags, int core_fd) {
+  const int flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | extra_flags;
+  remote.check("cannot place mapping " + describe(m), SYS_mmap, m.start, m.size(), PROT_READ | PROT_WRITE, flags,
+               -1ULL, 0);
+  if (m.dumped) {
+    std::vector<char> buf(std::min<uint64_t>(m.size(), 8 << 20));
+    for (uint64_t done = 0; done < m.size();) {
+      const size_t n = std::min<uint64_t>(buf.size(), m.size() - done);
+      if (::pread(core_fd, buf.data(), n, static_cast<off_t>(m.core_offset + done)) != static_cast<ssize_t>(n))
+        throw RestoreError("cannot read segment " + describe(m) + " from the core");
+      remote.tracee().write_mem(m.start + done, buf.data(), n);
+      done += n;
+    }
+  }
+  remote.check("cannot set permissions of " + describe(m), SYS_mprotect, m.start, m.size(), m.prot());
+}
+
+void map_segment(RemoteSyscalls& remote, const Mapping& m, long remote_core_fd, int core_fd) {
+  if (m.kind == "stack") return map_and_fill(remote, m, MAP_GROWSDOWN, core_fd);
+  if (m.shared && m.kind == "file" && !m.path.empty()) {
+    const int access = m.perms[1] == 'w' ? O_RDWR : O_RDONLY;
+    const long fd = remote.check("cannot open " + m.path + " for its shared mapping", SYS_openat, AT_FDCWD,
+                                 remote.push_str(m.path), access | O_CLOEXEC);
+    const long r = remote.syscall(SYS_mmap, m.start, m.size(), m.prot(), MAP_SHARED | MAP_FIXED_NOREPLACE, fd,
+                                  m.file_offset);
+    remote.syscall(SYS_close, fd);
+    if (r < 0 && r > -4096) throw RestoreError("cannot place mapping " + describe(m) + ": " + std::strerror(-r));
+    return;
+  }
+  if (m.shared) return map_and_fill(remote, m, 0, core_fd);
+  if (!m.dumped) {
+    remote.check("cannot place mapping " + describe(m), SYS_mmap, m.start, m.size(), m.prot(),
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1ULL, 0);
+    return;
+  }
+  const long r = remote.syscall(SYS_mmap, m.start, m.size(), m.prot(), MAP_PRIVATE | MAP_FIXED_NOREPLACE,
+                                remote_core_fd, m.core_offset);
+  if (r == -EPERM || r == -EACCES) return map_and_fill(remote, m, 0, core_fd);  // noexec mount
+  if (r < 0 && r > -4096) throw RestoreError("cannot place mapping " + describe(m) + ": " + std::strerror(-r));
+}
+
+}  // namespace
+
+int Mapping::prot() const {
+  return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
+}
+
+void restore_memory(Tracee& t, const Image& img) {
+  const std::vector<MapsLine> old_maps = read_proc_maps(t.pid());
+  std::vector<std::pair<uint64_t, uint64_t>> used;
+  uint64_t specials = 0;
+  for (const auto& m : old_maps) {
+    used.emplace_back(m.start, m.end);
+    if (is_special_name(m.path)) specials += m.end - m.start + kPage;
+  }
+  for (const auto& m : img.mappings) used.emplace_back(m.start, m.end);
+  const uint64_t scratch = find_free_range(used, kScratchSize + kPage + specials);
+  map_scratch(t, scratch);
+
+  RemoteSyscalls remote(t);
+  for (const auto& m : old_maps)
+    if (!is_special_name(m.path))
+      remote.check("cannot unmap the child's " + range(m.start, m.end), SYS_munmap, m.start, m.end - m.start);
+  move_kernel_specials(remote, old_maps, img, scratch + kScratchSize + kPage);
+
+  ScopedFd core_fd(::open(img.core.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!core_fd.is_open()) throw RestoreError("cannot open " + img.core.string());
+  const long remote_core = remote.check("the child cannot open " + img.core.string(), SYS_openat, AT_FDCWD,
+                                        remote.push_str(img.core.string()), O_RDONLY | O_CLOEXEC);
+  for (const auto& m : img.mappings) {
+    if (m.is_kernel_special() || m.kind == "vsyscall") continue;
+    remote.forget_pushed();
+    map_segment(remote, m, remote_core, core_fd.get());
+  }
+  remote.check("close", SYS_close, remote_core);
+}
+
+}  // namespace ckptsim::restart

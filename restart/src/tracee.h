@@ -1,0 +1,69 @@
+// A child stopped under ptrace: its registers and memory, and the guard that
+// makes sure a half-restored process never runs.
+#pragma once
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "scoped_fd.h"
+
+namespace ckptsim::restart {
+
+// Owns the child until the restore succeeded: on any failure (exception,
+// early return) it is SIGKILLed and reaped.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ChildGuard(ChildGuard&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+  ChildGuard& operator=(ChildGuard&&) = delete;
+  ChildGuard(const ChildGuard&) = delete;
+  ~ChildGuard();
+  pid_t pid() const { return pid_; }
+  pid_t release() {
+    pid_t p = pid_;
+    pid_ = -1;
+    return p;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+class Tracee {
+ public:
+  explicit Tracee(pid_t pid);
+  pid_t pid() const { return pid_; }
+
+  user_regs_struct regs() const;
+  void set_regs(const user_regs_struct& r);
+  void read_mem(uint64_t addr, void* buf, size_t len) const;
+  // Through /proc/PID/mem, so read-only pages can be written too.
+  void write_mem(uint64_t addr, const void* buf, size_t len);
+  void write_str(uint64_t addr, const std::string& s) { write_mem(addr, s.c_str(), s.size() + 1); }
+
+  // Resumes with `request` (PTRACE_SYSCALL...) until the next ptrace stop that
+  // is not an unrelated signal; returns the waitpid status. Throws RestoreError
+  // if the tracee died.
+  int resume_until_stop(int request);
+
+  // Where remote syscalls find a `syscall` instruction, and where the scratch
+  // area for their arguments lives (see RemoteSyscalls).
+  uint64_t syscall_insn = 0;
+  uint64_t scratch = 0, scratch_size = 0;
+
+ private:
+  pid_t pid_;
+  ScopedFd mem_;
+};
+
+// One line of /proc/PID/maps.
+struct MapsLine {
+  uint64_t start = 0, end = 0;
+  std::string perms, path;
+};
+std::vector<MapsLine> read_proc_maps(pid_t pid);
+
+}  // namespace ckptsim::restart

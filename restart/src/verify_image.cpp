@@ -1,0 +1,117 @@
+// Everything about an image is checked before anything runs: who owns it, who
+// could have changed it, that it was taken on this kernel, and every checksum.
+// Read-only: a bad image is reported and left exactly as it was.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "file_hash.h"
+#include "phases.h"
+
+namespace ckptsim::restart {
+namespace fs = std::filesystem;
+namespace {
+
+void check_owner_and_mode(const fs::path& p, bool is_dir) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) throw ImageError("missing " + p.string());
+  if (is_dir && !S_ISDIR(st.st_mode)) throw ImageError(p.string() + " is not a directory");
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    throw ImageError(p.string() + " belongs to uid " + std::to_string(st.st_uid) +
+                     ": only the image's owner or root may restore it");
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    throw ImageError(p.string() + " is writable by group or others: refusing an image that others could have changed");
+}
+
+void check_file_copy(const Image& img, const std::string& rel, uint64_t size, const std::string& xxh3,
+                     const std::string& what) {
+  const fs::path p = img.dir / rel;
+  check_owner_and_mode(p, false);
+  uint64_t actual_size = 0;
+  auto h = xxh3_of_file(p, &actual_size);
+  if (!h) throw ImageError("missing " + p.string() + " (" + what + ")");
+  if (actual_size != size)
+    throw ImageError(p.string() + " (" + what + ") is " + std::to_string(actual_size) + " bytes, the manifest says " +
+                     std::to_string(size));
+  if (*h != xxh3) throw ImageError(p.string() + " (" + what + ") is corrupt: checksum mismatch");
+}
+
+// A read-only view of the core for hashing; unmapped on scope exit.
+struct MappedFile {
+  void* addr = MAP_FAILED;
+  size_t len = 0;
+  MappedFile(const fs::path& p, size_t size) : len(size) {
+    ScopedFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.is_open() && len) addr = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (len && addr == MAP_FAILED) throw ImageError("cannot map " + p.string());
+  }
+  ~MappedFile() {
+    if (addr != MAP_FAILED) ::munmap(addr, len);
+  }
+  const uint8_t* bytes() const { return static_cast<const uint8_t*>(addr); }
+};
+
+void verify_core_hashes(const Image& img, Verify mode) {
+  uint64_t first_segment = img.core_size;
+  for (const auto& m : img.mappings)
+    if (m.dumped) first_segment = std::min(first_segment, m.core_offset);
+  MappedFile core(img.core, img.core_size);
+  if (xxh3_of_bytes(core.bytes(), first_segment) != img.core_header_xxh3)
+    throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
+  if (mode == Verify::Quick) return;
+  ::madvise(core.addr, core.len, MADV_SEQUENTIAL);
+  for (const auto& m : img.mappings) {
+    if (!m.dumped) continue;
+    if (xxh3_of_bytes(core.bytes() + m.core_offset, m.size()) != m.xxh3) {
+      char range[64];
+      std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),
+                    static_cast<unsigned long long>(m.end));
+      throw ImageError(std::string("core: segment ") + range + " (" + (m.path.empty() ? m.kind : m.path) +
+                       ") is corrupt: checksum mismatch");
+    }
+  }
+}
+
+}  // namespace
+
+Image verify_image(const fs::path& image, Verify mode) {
+  std::error_code ec;
+  const fs::path dir = fs::canonical(image, ec);
+  if (ec) throw ImageError("no image at " + image.string());
+  if (!fs::is_directory(dir)) throw ImageError(image.string() + " is not an image directory");
+  check_owner_and_mode(dir, true);
+  check_owner_and_mode(dir.parent_path(), true);
+  check_owner_and_mode(dir / "manifest.json", false);
+  check_owner_and_mode(dir / "core", false);
+
+  Image img = read_manifest(dir);
+  utsname uts{};
+  ::uname(&uts);
+  if (img.kernel_release != uts.release)
+    throw ImageError("image was taken on kernel " + img.kernel_release + ", this is " + uts.release +
+                     ": restoring needs the same kernel (vdso, vvar layout)");
+  read_core(img);
+  verify_core_hashes(img, mode);
+
+  check_file_copy(img, img.exe_copy, img.exe_size, img.exe_xxh3, "copy of " + img.program_path);
+  if (fs::exists(img.program_path)) {
+    uint64_t size = 0;
+    auto h = xxh3_of_file(img.program_path, &size);
+    if (!h || *h != img.exe_xxh3 || size != img.exe_size)
+      throw ImageError("executable " + img.program_path + " has changed since the checkpoint");
+  } else {
+    img.exec_copy = true;  // another node: the image carries the executable
+  }
+  for (const auto& fd : img.fds)
+    if (fd.kind == "regular")
+      check_file_copy(img, fd.copy, fd.size, fd.xxh3, "copy of fd " + std::to_string(fd.fd) + ", " + fd.path);
+  for (const auto& sf : img.shared_files) check_file_copy(img, sf.copy, sf.size, sf.xxh3, "copy of " + sf.path);
+  return img;
+}
+
+}  // namespace ckptsim::restart
