@@ -1,13 +1,249 @@
-// `ckptsim sweep`: Search process size and checkpoint interval for the lowest turnaround.
+// `ckptsim sweep`: search process size and checkpoint interval for the lowest
+// turnaround. A thin shell over sim/sweep.h: options in, plan, run, print.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "commands.h"
+#include "models/profile.h"
+#include "sim/simulate.h"
+#include "sim/sweep.h"
 
 namespace ckptsim::cli {
 
+namespace {
+
+namespace fs = std::filesystem;
+using namespace ckptsim::sim;
+
+// The one piece of global state: set by SIGINT, read by the worker loop.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+// Installs the SIGINT flag handler for the sweep's lifetime (no SA_RESTART, so
+// the loop's poll wakes up at once) and puts the old action back afterwards.
+class SigintGuard {
+ public:
+  SigintGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_);
+  }
+  ~SigintGuard() { ::sigaction(SIGINT, &old_, nullptr); }
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+
+ private:
+  struct sigaction old_ {};
+};
+
+struct SweepArgs {
+  std::string interval = "auto";
+  std::string sizes = kPaperOrders;
+  double failure_rate = 0.46;
+  double mtbf = 0;
+  double weibull_shape = 1.0;
+  std::string profile;
+  std::string platform;
+  int nodes = 8;
+  int jobs_per_node = 15;
+  int replications = 30;
+  uint64_t seed = 1;
+  std::string case_name = "IV";
+  int workers = 0;
+  std::string shard;
+  std::vector<std::string> merge;
+  std::string format = "table";
+  std::string plot;
+  std::string output;
+  bool quiet = false;
+};
+
+// The bundled paper profile, found from the working directory or next to the
+// build tree (build/ckptsim -> ../data), so the default works from anywhere.
+fs::path default_profile() {
+  const fs::path rel = "data/profiles/paper-p4.json";
+  if (fs::exists(rel)) return rel;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec)
+    for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+      if (fs::exists(dir / rel)) return dir / rel;
+  return rel;
+}
+
+int default_workers() {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+Case parse_sweep_case(const std::string& s) {
+  if (s == "IV" || s == "iv") return Case::IV;
+  if (s == "V" || s == "v") return Case::V;
+  throw SweepError("--case must be IV or V (cases with checkpoints and failures), not '" + s + "'");
+}
+
+// Writes to -o FILE (via a temp file renamed into place, so a failed run never
+// leaves half a file) or to stdout.
+template <typename Fn>
+void emit(const std::string& path, Fn&& write) {
+  if (path.empty() || path == "-") {
+    write(std::cout);
+    std::cout.flush();
+    return;
+  }
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp);
+    if (!out) throw SweepError("cannot write " + path);
+    write(out);
+    out.flush();
+    if (!out) throw SweepError("cannot write " + path);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw SweepError("cannot write " + path);
+  }
+}
+
+SweepResult merge_files(const std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, nlohmann::json>> files;
+  for (const auto& name : names) {
+    std::ifstream in(name);
+    if (!in) throw SweepError("cannot read shard file " + name);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded()) throw SweepError(name + " is not a sweep shard file (not JSON)");
+    files.emplace_back(name, std::move(j));
+  }
+  return merge_shards(files);
+}
+
+SweepOptions build_options(const SweepArgs& a, bool mtbf_given) {
+  SweepOptions o;
+  const fs::path profile = a.profile.empty() ? default_profile() : fs::path(a.profile);
+  o.base.profile = models::load_profile(profile);
+  o.profile_label = profile.string();
+  o.base.platform_file = a.platform;
+  o.base.nodes = a.nodes;
+  o.base.jobs_per_node = a.jobs_per_node;
+  o.base.replications = a.replications;
+  o.base.seed = a.seed;
+  o.base.c = parse_sweep_case(a.case_name);
+  if (mtbf_given) {
+    o.base.failures.kind = FailureModel::Kind::Node;
+    o.base.failures.mtbf_s = a.mtbf;
+    o.base.failures.weibull_shape = a.weibull_shape;
+  } else {
+    o.base.failures.kind = FailureModel::Kind::PerJob;
+    o.base.failures.p = a.failure_rate;
+  }
+  o.orders = models::parse_sizes(a.sizes);
+  o.grid = parse_interval_grid(a.interval);
+  return o;
+}
+
+void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
+  const Format format = parse_format(a.format);
+  if (a.workers < 0) throw SweepError("--workers must be >= 1");
+  if (!a.merge.empty()) {
+    if (!a.shard.empty()) throw SweepError("--merge and --shard cannot be combined");
+    const SweepResult r = merge_files(a.merge);
+    emit(a.output, [&](std::ostream& out) { write_result(out, r, format); });
+    if (!a.plot.empty()) write_plot(r, a.plot);
+    return;
+  }
+  if (weibull_given && !mtbf_given) throw SweepError("--weibull-shape needs --mtbf");
+  const std::optional<ShardSpec> shard = a.shard.empty() ? std::nullopt : std::optional(parse_shard(a.shard));
+  const SweepOptions opts = build_options(a, mtbf_given);
+  const SweepPlan plan = make_plan(opts);
+
+  std::vector<int> indices;
+  if (shard) {
+    indices = shard_indices(plan, *shard);
+  } else {
+    for (const auto& p : plan.points) indices.push_back(p.index);
+  }
+
+  ProgressBar bar(std::cerr, ::isatty(STDERR_FILENO) == 1);
+  RunControl control;
+  control.workers = a.workers > 0 ? a.workers : default_workers();
+  control.stop = &g_interrupted;
+  if (!a.quiet)
+    control.on_progress = [&bar](std::size_t done, std::size_t total, double s) { bar.update(done, total, s); };
+
+  RunOutcome outcome;
+  {
+    SigintGuard guard;
+    outcome = run_points(opts, plan, indices, control);
+  }
+  bar.finish();
+
+  SweepResult r{plan, std::move(outcome.results), outcome.interrupted};
+  if (shard)
+    emit(a.output, [&](std::ostream& out) { out << shard_to_json(r, *shard).dump() << "\n"; });
+  else
+    emit(a.output, [&](std::ostream& out) { write_result(out, r, format); });
+  if (!a.plot.empty() && !shard) write_plot(r, a.plot);
+  if (outcome.interrupted)
+    throw Exit(130, "sweep: interrupted; " + std::to_string(r.results.size()) + " of " +
+                        std::to_string(indices.size()) + " points finished and shown (result marked partial)");
+}
+
+}  // namespace
+
 void add_sweep(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("sweep", "Search process size and checkpoint interval for the lowest turnaround");
-  cmd->callback([&exit_code] {
-    exit_code = 1;
-    throw Exit(1, "sweep: not implemented yet");
+  auto* cmd = app.add_subcommand(
+      "sweep", "Search process size and checkpoint interval for the lowest turnaround (cases IV/V, periodic checkpoints)");
+  auto args = std::make_shared<SweepArgs>();
+  cmd->add_option("--interval", args->interval,
+                  "Checkpoint intervals (s of compute): MIN:MAX[:STEP], a list a,b,c, or auto "
+                  "(15 log-spaced points from 0.25x to 4x Daly's interval of each order)")
+      ->capture_default_str();
+  cmd->add_option("--sizes", args->sizes, "Matrix orders: A:B[:STEP] or a list (default: the paper's 17)");
+  auto* rate = cmd->add_option("--failure-rate", args->failure_rate,
+                               "Each job is killed once with probability P, uniformly over its run")
+                   ->capture_default_str();
+  auto* mtbf = cmd->add_option("--mtbf", args->mtbf, "Instead: node failures with this mean time between failures (s)");
+  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape, "Shape of the node failure law (1 = exponential)");
+  rate->excludes(mtbf);
+  cmd->add_option("--profile", args->profile, "Machine profile (default data/profiles/paper-p4.json)");
+  cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built from the profile)");
+  cmd->add_option("--nodes", args->nodes, "Compute nodes")->capture_default_str();
+  cmd->add_option("--jobs-per-node", args->jobs_per_node, "Jobs submitted to each node")->capture_default_str();
+  cmd->add_option("--replications", args->replications, "Replications per point")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Random seed (common to every point)")->capture_default_str();
+  cmd->add_option("--case", args->case_name, "IV (restore on the same node) or V (on another node)")
+      ->capture_default_str();
+  cmd->add_option("--workers", args->workers, "Points run at once, each in its own process (default: cores)");
+  cmd->add_option("--shard", args->shard, "Run only shard K/N of the points and write a shard file");
+  cmd->add_option("--merge", args->merge, "Combine shard files into the unsplit result")->expected(1, -1);
+  cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();
+  cmd->add_option("--plot", args->plot, "Draw turnaround vs interval into this PNG");
+  cmd->add_option("-o,--output", args->output, "Write the result (or the shard file) here instead of stdout");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress on stderr");
+  cmd->callback([args, mtbf, shape, &exit_code] {
+    try {
+      run_sweep(*args, mtbf->count() > 0, shape->count() > 0);
+    } catch (const SweepWorkerError& e) {
+      throw Exit(1, std::string("sweep: ") + e.what());
+    } catch (const Exit&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Exit(2, std::string("sweep: ") + e.what());
+    }
+    exit_code = 0;
   });
 }
 

@@ -1,0 +1,201 @@
+// The sweep's plan: every point to simulate, the theory beside each order, and
+// the hash that tells shards of one sweep from those of another.
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "sim/analytic.h"
+#include "sim/sweep.h"
+
+namespace ckptsim::sim {
+
+namespace {
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+std::string xxh3_hex(const std::string& bytes) { return hex64(XXH3_64bits(bytes.data(), bytes.size())); }
+
+std::string file_xxh3(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SweepError("cannot read platform file " + path.string());
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return xxh3_hex(bytes);
+}
+
+void validate_options(const SweepOptions& o) {
+  const auto& b = o.base;
+  if (o.orders.empty()) throw SweepError("no matrix orders to sweep");
+  for (int n : o.orders)
+    if (n <= 0) throw SweepError("matrix orders must be > 0");
+  if (b.c != Case::IV && b.c != Case::V)
+    throw SweepError("the sweep needs a case with checkpoints and failures: IV or V, not " + to_string(b.c));
+  if (b.nodes < 1) throw SweepError("--nodes must be >= 1");
+  if (b.jobs_per_node < 1) throw SweepError("--jobs-per-node must be >= 1");
+  if (b.replications < 1) throw SweepError("--replications must be >= 1");
+  const auto& f = b.failures;
+  if (f.kind == FailureModel::Kind::PerJob) {
+    if (!(f.p > 0 && f.p < 1))
+      throw SweepError("--failure-rate must be in (0, 1) for a sweep (without failures there is nothing to trade off)");
+  } else {
+    if (!(f.mtbf_s > 0) || !std::isfinite(f.mtbf_s)) throw SweepError("--mtbf must be a finite number > 0");
+    if (!(f.weibull_shape > 0) || !std::isfinite(f.weibull_shape))
+      throw SweepError("--weibull-shape must be a finite number > 0");
+  }
+}
+
+OrderTheory theory_for(const SweepOptions& o, int order) {
+  namespace an = analytic;
+  const auto& prof = o.base.profile;
+  const auto& f = o.base.failures;
+  OrderTheory t;
+  t.order = order;
+  t.W = prof.job_compute_s(order);
+  t.C = prof.job_dump_s(order);
+  t.R = prof.job_restore_s(order) + (o.base.c == Case::V ? prof.job_copy_s(order) : 0.0);
+  const std::string at = "order " + std::to_string(order) + ": ";
+  if (!(t.W > 0) || !std::isfinite(t.W)) throw SweepError(at + "the profile's compute time is not > 0");
+  if (!(t.C > 0) || !std::isfinite(t.C))
+    throw SweepError(at + "the profile's dump cost is not > 0, so there is no interval to trade off");
+  if (!(t.R >= 0) || !std::isfinite(t.R)) throw SweepError(at + "the profile's restore cost is negative");
+  if (f.kind == FailureModel::Kind::PerJob) {
+    // The paper's kill probability over one failure-free run, as an exponential rate.
+    t.M = 1 / an::rate_from_kill_probability(f.p, t.W);
+    t.D = 0;
+  } else {
+    t.M = f.mtbf_s;
+    t.D = prof.reboot_s;
+  }
+  t.young_s = an::young_interval(t.C, t.M);
+  t.daly_s = an::daly_interval(t.C, t.M);
+  t.optimum_s = an::optimal_interval(t.C, 1 / t.M);
+  t.optimum_expected_s = an::expected_time({t.W, t.C, t.R, t.D}, 1 / t.M, t.optimum_s);
+  return t;
+}
+
+nlohmann::json theory_to_json(const OrderTheory& t) {
+  return {{"order", t.order}, {"W", t.W}, {"C", t.C}, {"R", t.R}, {"D", t.D}, {"M", t.M},
+          {"young_s", t.young_s}, {"daly_s", t.daly_s}, {"optimum_s", t.optimum_s},
+          {"optimum_expected_s", t.optimum_expected_s}};
+}
+
+OrderTheory theory_from_json(const nlohmann::json& j) {
+  OrderTheory t;
+  t.order = j.at("order").get<int>();
+  t.W = j.at("W").get<double>();
+  t.C = j.at("C").get<double>();
+  t.R = j.at("R").get<double>();
+  t.D = j.at("D").get<double>();
+  t.M = j.at("M").get<double>();
+  t.young_s = j.at("young_s").get<double>();
+  t.daly_s = j.at("daly_s").get<double>();
+  t.optimum_s = j.at("optimum_s").get<double>();
+  t.optimum_expected_s = j.at("optimum_expected_s").get<double>();
+  return t;
+}
+
+PointKind kind_from_string(const std::string& s) {
+  for (auto k : {PointKind::Baseline, PointKind::Grid, PointKind::Young, PointKind::Daly})
+    if (to_string(k) == s) return k;
+  throw SweepError("unknown point kind '" + s + "'");
+}
+
+}  // namespace
+
+SweepPlan make_plan(const SweepOptions& o) {
+  validate_options(o);
+  SweepPlan plan;
+  const auto& b = o.base;
+  nlohmann::json failures;
+  if (b.failures.kind == FailureModel::Kind::PerJob)
+    failures = {{"model", "per-job"}, {"p", b.failures.p}};
+  else
+    failures = {{"model", "node"}, {"mtbf_s", b.failures.mtbf_s}, {"weibull_shape", b.failures.weibull_shape}};
+  nlohmann::json grid = o.grid.automatic ? nlohmann::json("auto") : nlohmann::json(o.grid.values);
+  plan.options = {
+      {"tool", "ckptsim sweep"},
+      {"version", 1},
+      {"profile_xxh3", xxh3_hex(models::to_json(b.profile).dump())},
+      {"platform_xxh3", b.platform_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(file_xxh3(b.platform_file))},
+      {"nodes", b.nodes},
+      {"jobs_per_node", b.jobs_per_node},
+      {"case", to_string(b.c)},
+      {"failures", failures},
+      {"replications", b.replications},
+      {"seed", b.seed},
+      {"orders", o.orders},
+      {"intervals", grid},
+  };
+  plan.hash = xxh3_hex(plan.options.dump());
+  // Shown, not hashed: the same profile read from another path is the same sweep.
+  plan.options["profile_label"] = o.profile_label;
+
+  int index = 0;
+  for (int order : o.orders) {
+    const OrderTheory t = theory_for(o, order);
+    plan.theory.push_back(t);
+    plan.points.push_back({index++, order, PointKind::Baseline, 0});
+    const auto intervals = o.grid.automatic ? auto_intervals(t.daly_s) : o.grid.values;
+    for (double tau : intervals) plan.points.push_back({index++, order, PointKind::Grid, tau});
+    plan.points.push_back({index++, order, PointKind::Young, t.young_s});
+    plan.points.push_back({index++, order, PointKind::Daly, t.daly_s});
+  }
+  return plan;
+}
+
+Scenario scenario_for(const SweepOptions& o, const SweepPoint& p) {
+  Scenario s = o.base;
+  s.order = p.order;
+  if (p.kind == PointKind::Baseline) {
+    s.c = Case::I;
+    s.interval_s = 0;
+  } else {
+    s.interval_s = p.interval_s;
+  }
+  return s;
+}
+
+std::vector<int> shard_indices(const SweepPlan& plan, const ShardSpec& shard) {
+  std::vector<int> v;
+  for (const auto& p : plan.points)
+    if (p.index % shard.n == shard.k - 1) v.push_back(p.index);
+  return v;
+}
+
+nlohmann::json to_json(const SweepPlan& plan) {
+  nlohmann::json theory = nlohmann::json::array(), points = nlohmann::json::array();
+  for (const auto& t : plan.theory) theory.push_back(theory_to_json(t));
+  for (const auto& p : plan.points)
+    points.push_back({{"index", p.index}, {"order", p.order}, {"kind", to_string(p.kind)}, {"interval_s", p.interval_s}});
+  return {{"options", plan.options}, {"hash", plan.hash}, {"theory", theory}, {"points", points}};
+}
+
+SweepPlan plan_from_json(const nlohmann::json& j) {
+  try {
+    SweepPlan plan;
+    plan.options = j.at("options");
+    plan.hash = j.at("hash").get<std::string>();
+    for (const auto& t : j.at("theory")) plan.theory.push_back(theory_from_json(t));
+    int expected = 0;
+    for (const auto& p : j.at("points")) {
+      SweepPoint sp{p.at("index").get<int>(), p.at("order").get<int>(), kind_from_string(p.at("kind").get<std::string>()),
+                    p.at("interval_s").get<double>()};
+      if (sp.index != expected++) throw SweepError("points out of order");
+      plan.points.push_back(sp);
+    }
+    return plan;
+  } catch (const nlohmann::json::exception& e) {
+    throw SweepError(std::string("malformed sweep plan: ") + e.what());
+  }
+}
+
+}  // namespace ckptsim::sim

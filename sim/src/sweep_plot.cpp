@@ -1,0 +1,160 @@
+// The sweep's figure, drawn by gnuplot: turnaround vs interval (one curve per
+// order, coloured by order), overhead % vs interval beside it, and on every
+// curve the simulated best, Young's and Daly's intervals.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "sim/sweep.h"
+
+extern char** environ;
+
+namespace ckptsim::sim {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A private scratch directory for gnuplot's inputs, removed on every path out.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "ckptsim-plot-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw SweepWorkerError(std::string("mkdtemp: ") + std::strerror(errno));
+    path_ = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// gnuplot strings are single-quoted; a quote inside is doubled.
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+void run_gnuplot(const fs::path& script, const fs::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const std::string script_s = script.string();
+  char* argv[] = {const_cast<char*>("gnuplot"), const_cast<char*>(script_s.c_str()), nullptr};
+  pid_t pid;
+  const int rc = ::posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw SweepWorkerError(std::string("cannot run gnuplot: ") + std::strerror(rc));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::ifstream in(log);
+    std::string first, line;
+    while (std::getline(in, line))
+      if (!line.empty() && line.find_first_not_of(" ^") != std::string::npos) first = line;
+    throw SweepWorkerError("gnuplot failed" + (first.empty() ? std::string() : ": " + first));
+  }
+}
+
+}  // namespace
+
+void write_plot(const SweepResult& r, const std::string& png_path) {
+  const auto s = summarise(r);
+  ScratchDir dir;
+  const auto curves = dir.path() / "curves.dat", marks = dir.path() / "marks.dat";
+  {
+    std::ofstream c(curves), m(marks);
+    c.precision(10);
+    m.precision(10);
+    int blocks = 0;
+    for (const auto& o : s.orders) {
+      bool any = false;
+      for (const auto& p : r.plan.points) {
+        if (p.order != o.order || p.kind != PointKind::Grid) continue;
+        auto it = r.results.find(p.index);
+        if (it == r.results.end()) continue;
+        const double t = it->second.mean_turnaround_s;
+        c << p.interval_s << ' ' << t << ' ' << overhead_pct(t, o.baseline_s) << ' ' << o.order << '\n';
+        any = true;
+      }
+      if (any) {
+        c << "\n\n";
+        ++blocks;
+      }
+      const auto row = [&](const IntervalOutcome& v) {
+        if (!std::isfinite(v.mean_turnaround_s)) return std::string("NaN NaN NaN");
+        return std::to_string(v.interval_s) + ' ' + std::to_string(v.mean_turnaround_s) + ' ' +
+               std::to_string(overhead_pct(v.mean_turnaround_s, o.baseline_s));
+      };
+      m << o.order << ' ' << row(o.best) << ' ' << row(o.young) << ' ' << row(o.daly) << '\n';
+    }
+    if (blocks == 0) throw SweepError("nothing to plot: no point finished");
+  }
+  int lo = s.orders.front().order, hi = s.orders.back().order;
+  for (const auto& o : s.orders) lo = std::min(lo, o.order), hi = std::max(hi, o.order);
+  if (lo == hi) hi = lo + 1;
+
+  std::string title = "Checkpoint interval sweep, case " + r.plan.options.at("case").get<std::string>();
+  if (s.best_order)
+    title += ": best order " + std::to_string(s.best_order) + ", every " +
+             std::to_string(static_cast<long>(std::lround(s.best_interval_s))) + " s";
+  if (r.partial) title += " (partial)";
+  const auto script = dir.path() / "plot.gp";
+  {
+    std::ofstream g(script);
+    g << "set terminal pngcairo size 1600,760 font 'Sans,11'\n"
+      << "set output " << quoted(png_path) << "\n"
+      << "set datafile missing 'NaN'\n"
+      << "set multiplot layout 1,2 title " << quoted(title) << " font 'Sans,14'\n"
+      << "set palette defined (0 '#2c7bb6', 1 '#abd9e9', 2 '#fdae61', 3 '#d7191c')\n"
+      << "set cbrange [" << lo << ":" << hi << "]\n"
+      << "set cblabel 'matrix order'\n"
+      << "set logscale x\n"
+      << "set grid xtics ytics mxtics lc rgb '#dddddd'\n"
+      << "set xlabel 'checkpoint interval (s of compute)'\n"
+      << "set key top left box opaque\n"
+      << "set style line 1 lc rgb 'black' pt 7 ps 1.4\n"
+      << "set style line 2 lc rgb 'black' pt 8 ps 1.6 lw 1.5\n"
+      << "set style line 3 lc rgb 'black' pt 4 ps 1.6 lw 1.5\n"
+      << "unset colorbox\n"
+      << "set logscale y\n"
+      << "set ylabel 'mean job turnaround (s)'\n"
+      << "set title 'turnaround (one curve per order)'\n"
+      << "plot for [i=0:*] " << quoted(curves.string()) << " index i using 1:2:4 with lines lc palette lw 2 notitle, \\\n"
+      << "  " << quoted(marks.string()) << " using 2:3 with points ls 1 title 'simulated best', \\\n"
+      << "  '' using 5:6 with points ls 2 title 'Young', \\\n"
+      << "  '' using 8:9 with points ls 3 title 'Daly'\n"
+      << "unset logscale y\n"
+      << "set colorbox\n"
+      << "set ylabel 'overhead over failure-free turnaround (%)'\n"
+      << "set title 'overhead %'\n"
+      << "plot for [i=0:*] " << quoted(curves.string()) << " index i using 1:3:4 with lines lc palette lw 2 notitle, \\\n"
+      << "  " << quoted(marks.string()) << " using 2:4 with points ls 1 title 'simulated best', \\\n"
+      << "  '' using 5:7 with points ls 2 title 'Young', \\\n"
+      << "  '' using 8:10 with points ls 3 title 'Daly'\n"
+      << "unset multiplot\n";
+  }
+  run_gnuplot(script, dir.path() / "gnuplot.log");
+}
+
+}  // namespace ckptsim::sim
