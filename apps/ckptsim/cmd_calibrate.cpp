@@ -1,13 +1,141 @@
-// `ckptsim calibrate`: Measure dump/copy/restore costs on this machine and fit cost curves.
+// `ckptsim calibrate`: measure dump/copy/restore costs on this machine and fit
+// cost curves (calib/), or derive the paper's profile from its Table I.
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "calib/calibrate.h"
+#include "calib/fit.h"
+#include "calib/progress.h"
+#include "calib/report.h"
+#include "calib/stop.h"
+#include "calib/transfer.h"
 #include "commands.h"
+#include "models/profile.h"
 
 namespace ckptsim::cli {
 
+namespace {
+
+struct CalibrateArgs {
+  std::string from_table, show, sizes, copy = "netns", out, plot, compute_sizes = "300,600,900,1200,1500",
+                                       work_dir, name;
+  int reps = 3, verify_order = 0;
+  bool keep_work_dir = false, no_disk_probe = false;
+};
+
+int from_table(const CalibrateArgs& a) {
+  const std::string out = a.out.empty() ? "data/profiles/paper-p4.json" : a.out;
+  models::Profile p = models::profile_from_paper_table(a.from_table);
+  models::save_profile(p, out);
+  models::load_profile(out);  // what we wrote must validate
+  std::cout << "wrote " << out << " from " << a.from_table << "\n";
+  calib::print_summary(p, std::cout);
+  return 0;
+}
+
+int show(const CalibrateArgs& a) {
+  models::Profile p = models::load_profile(a.show);
+  calib::print_summary(p, std::cout);
+  return 0;
+}
+
+int measure(const CalibrateArgs& a) {
+  calib::CalibrationOptions o;
+  try {
+    o.sizes = models::parse_sizes(a.sizes);
+    o.compute_sizes = models::parse_sizes(a.compute_sizes);
+  } catch (const models::ProfileError& e) {
+    throw Exit(2, std::string("calibrate: bad sizes: ") + e.what());
+  }
+  if (a.reps < 1) throw Exit(2, "calibrate: --reps must be at least 1");
+  if (a.copy != "netns" && a.copy != "loopback") {
+    try {
+      calib::parse_endpoint(a.copy);
+    } catch (const calib::TransferError& e) {
+      throw Exit(2, std::string("calibrate: bad --copy: ") + e.what() + " (or netns, loopback)");
+    }
+  }
+  if (!a.plot.empty()) {
+    std::string ext = std::filesystem::path(a.plot).extension().string();
+    if (ext != ".png" && ext != ".svg") throw Exit(2, "calibrate: --plot wants a .png or .svg file");
+  }
+  o.reps = a.reps;
+  o.copy = a.copy;
+  o.verify_order = a.verify_order;
+  o.work_dir = a.work_dir;
+  o.keep_work_dir = a.keep_work_dir;
+  if (a.no_disk_probe) o.disk_probe_bytes = 0;
+  const std::filesystem::path out = a.out.empty() ? calib::default_profile_path() : std::filesystem::path(a.out);
+  const std::string name = a.name.empty() ? out.stem().string() : a.name;
+
+  calib::install_stop_handlers();
+  calib::Progress progress(std::cerr, isatty(STDERR_FILENO), 1);
+  calib::CalibrationResult r;
+  try {
+    r = calib::run_calibration(o, progress);
+  } catch (const calib::TransferError& e) {
+    throw Exit(2, std::string("calibrate: ") + e.what());
+  }
+  const auto csv = calib::csv_path_for(out);
+  calib::write_csv(r, csv);
+  progress.info("raw rows: " + csv.string());
+  calib::FittedProfile fitted;
+  try {
+    fitted = calib::build_profile(r, name);
+  } catch (const std::runtime_error& e) {
+    throw Exit(r.interrupted ? 130 : 1, std::string("calibrate: no profile written: ") + e.what());
+  }
+  for (const auto& w : fitted.warnings) progress.warn(w);
+  try {
+    calib::write_profile(fitted, out);
+  } catch (const models::ProfileError& e) {
+    throw Exit(2, "calibrate: the profile written to " + out.string() + " fails validation: " + e.what());
+  }
+  progress.info("profile: " + out.string());
+  if (!a.plot.empty()) {
+    calib::plot(fitted, r, a.plot);
+    progress.info("plot: " + a.plot);
+  }
+  char took[64];
+  std::snprintf(took, sizeof took, "%.0f s", r.elapsed_s);
+  progress.info(std::string("calibration took ") + took + (r.interrupted ? " (interrupted)" : ""));
+  calib::print_summary(fitted.profile, std::cout);
+  for (const auto& [label, c] : std::vector<std::pair<std::string, const models::Curve*>>{
+           {"dump", &fitted.profile.dump_s}, {"copy", &fitted.profile.copy_s}, {"restore", &fitted.profile.restore_s}})
+    std::cout << "  " << label << " model: " << c->why << "\n";
+  return r.interrupted ? 130 : 0;
+}
+
+}  // namespace
+
 void add_calibrate(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("calibrate", "Measure dump/copy/restore costs on this machine and fit cost curves");
-  cmd->callback([&exit_code] {
-    exit_code = 1;
-    throw Exit(1, "calibrate: not implemented yet");
+  auto a = std::make_shared<CalibrateArgs>();
+  cmd->add_option("--sizes", a->sizes, "matrix orders: A:B[:STEP] (default step 100) or a list N,N,...");
+  cmd->add_option("--reps", a->reps, "repetitions per order")->capture_default_str();
+  cmd->add_option("--copy", a->copy, "where images are copied: netns (1 Gbit/s veth), loopback, or HOST:PORT")
+      ->capture_default_str();
+  cmd->add_option("--out", a->out, "profile JSON (default data/profiles/<hostname>-<date>.json; CSV beside it)");
+  cmd->add_option("--plot", a->plot, "draw measured points and fitted curves to FILE.png or FILE.svg");
+  cmd->add_option("--compute-sizes", a->compute_sizes, "orders of the timed uninterrupted runs")
+      ->capture_default_str();
+  cmd->add_option("--verify-order", a->verify_order,
+                  "order whose restored job runs to the end and is compared (default: the smallest)");
+  cmd->add_option("--work-dir", a->work_dir, "scratch directory for images (default $TMPDIR or /var/tmp)");
+  cmd->add_flag("--keep-work-dir", a->keep_work_dir, "keep the scratch directory");
+  cmd->add_flag("--no-disk-probe", a->no_disk_probe, "skip the sequential disk write/read measurement");
+  cmd->add_option("--name", a->name, "profile name (default: the --out file name)");
+  cmd->add_option("--from-table", a->from_table,
+                  "derive a profile from the paper's Table I CSV instead of measuring (--out, default "
+                  "data/profiles/paper-p4.json)");
+  cmd->add_option("--show", a->show, "validate a profile and print a summary of it");
+  cmd->callback([&exit_code, a] {
+    if (!a->from_table.empty()) exit_code = from_table(*a);
+    else if (!a->show.empty()) exit_code = show(*a);
+    else if (a->sizes.empty()) throw Exit(2, "calibrate: --sizes is required (e.g. --sizes 2100:4800:300)");
+    else exit_code = measure(*a);
   });
 }
 

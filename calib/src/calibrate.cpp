@@ -1,1 +1,204 @@
-// calibration
+// The measurement loop: sizes x repetitions, plus the job's compute rate.
+#include "calib/calibrate.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "calib/copy_target.h"
+#include "calib/job.h"
+#include "calib/probes.h"
+#include "calib/progress.h"
+#include "calib/stop.h"
+#include "ckpt/control.h"
+#include "measure_internal.h"
+#include "restart/restart.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::calib {
+
+namespace {
+
+std::string mb(double bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f MB", bytes / 1e6);
+  return b;
+}
+std::string secs(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f s", s);
+  return b;
+}
+
+// The scratch directory: created private, removed with everything in it.
+class WorkDir {
+ public:
+  WorkDir(const fs::path& requested, bool keep) : keep_(keep) {
+    if (!requested.empty()) {
+      fs::create_directories(requested);
+      std::string tmpl = (requested / "calib-XXXXXX").string();
+      make(tmpl);
+    } else {
+      const char* t = getenv("TMPDIR");
+      // /var/tmp: on disk, unlike a tmpfs /tmp would be; images must hit the disk.
+      fs::path base = t && *t ? fs::path(t) : fs::path("/var/tmp");
+      make((base / "ckptsim-calib-XXXXXX").string());
+    }
+  }
+  ~WorkDir() {
+    std::error_code ec;
+    if (!keep_) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  void make(std::string tmpl) {
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a scratch directory " + tmpl);
+    path_ = tmpl;
+  }
+  fs::path path_;
+  bool keep_;
+};
+
+Tools find_tools(const CalibrationOptions& o) {
+  Tools t;
+  std::error_code ec;
+  t.ckptsim_exe = o.ckptsim_exe.empty() ? fs::read_symlink("/proc/self/exe", ec) : o.ckptsim_exe;
+  t.matmul_exe = o.matmul_exe.empty() ? t.ckptsim_exe.parent_path() / "ckpt-matmul" : o.matmul_exe;
+  if (access(t.matmul_exe.c_str(), X_OK) != 0)
+    throw std::runtime_error("the job " + t.matmul_exe.string() + " is missing (build target ckpt-matmul)");
+  t.libckpt = o.libckpt.empty() ? ckpt::find_libckpt() : o.libckpt;
+  if (access(t.libckpt.c_str(), R_OK) != 0) throw std::runtime_error("the library " + t.libckpt.string() + " is missing");
+  return t;
+}
+
+// Job + restored job of order n, the image's pages in the cache and a margin:
+// if that is not available, the size would swap or be OOM-killed.
+bool fits_in_memory(int order, uint64_t& need) {
+  const double matrices = 12.0 * order * static_cast<double>(order);
+  need = static_cast<uint64_t>(2.2 * matrices) + (256ull << 20);
+  return mem_available_bytes() >= need;
+}
+
+}  // namespace
+
+CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  CalibrationResult res;
+  if (opts.sizes.empty()) throw std::runtime_error("no sizes to measure");
+  if (opts.reps < 1) throw std::runtime_error("--reps must be at least 1");
+  Tools tools = find_tools(opts);
+  WorkDir work(opts.work_dir, opts.keep_work_dir);
+  auto warn = [&](const std::string& w) {
+    res.warnings.push_back(w);
+    progress.warn(w);
+  };
+
+  std::ostringstream link_warnings;
+  CopyTarget target = open_copy_target(opts.copy, tools.ckptsim_exe, work.path(), link_warnings);
+  if (!link_warnings.str().empty()) {
+    std::string w = link_warnings.str();
+    w.pop_back();
+    warn(w.substr(w.find(": ") + 2));
+  }
+  res.copy_kind = target.kind;
+  res.link = target.description;
+  res.nominal_link_Bps = target.nominal_Bps;
+  res.machine = describe_machine(work.path());
+  progress.info("copying images to " + target.to.str() + " (" + target.kind + "), scratch in " + work.path().string());
+
+  std::vector<int> sizes = opts.sizes;
+  const int verify_order = opts.verify_order > 0 ? opts.verify_order : *std::min_element(sizes.begin(), sizes.end());
+  if (std::find(sizes.begin(), sizes.end(), verify_order) == sizes.end()) sizes.insert(sizes.begin(), verify_order);
+  std::vector<int> compute_sizes = opts.compute_sizes;
+  progress.set_total(static_cast<int>(sizes.size()) * opts.reps + static_cast<int>(compute_sizes.size()) + 1 +
+                     (opts.disk_probe_bytes ? 1 : 0));
+
+  try {
+    if (opts.disk_probe_bytes) {
+      progress.status("disk write/read rate");
+      DiskRates d = probe_disk(work.path(), opts.disk_probe_bytes);
+      res.disk_write_Bps = d.write_Bps;
+      res.disk_read_Bps = d.read_Bps;
+      progress.step_done("disk (" + res.machine.value("image_fs", std::string("?")) + "): write " +
+                         mb(d.write_Bps) + "/s with fsync, read " + mb(d.read_Bps) + "/s");
+    }
+    // The job's own speed, uninterrupted and without the library.
+    for (int n : compute_sizes) {
+      if (stop_requested()) throw std::runtime_error("interrupted");
+      progress.status("compute n=" + std::to_string(n));
+      const fs::path dir = work.path() / ("compute-" + std::to_string(n));
+      fs::create_directories(dir);
+      double s = time_uninterrupted(tools, n, dir / "out.bin", dir / "job.log");
+      fs::remove_all(dir);
+      res.compute.push_back({n, s});
+      progress.step_done("compute n=" + std::to_string(n) + ": " + secs(s));
+    }
+    // The reference output for the one job that is restored and runs to the end.
+    progress.status("reference run n=" + std::to_string(verify_order));
+    const fs::path reference = work.path() / "reference.bin";
+    double ref_s = time_uninterrupted(tools, verify_order, reference, work.path() / "reference.log");
+    res.compute.push_back({verify_order, ref_s});
+    progress.step_done("compute n=" + std::to_string(verify_order) + " (reference output): " + secs(ref_s));
+
+    for (int n : sizes) {
+      uint64_t need = 0;
+      if (!fits_in_memory(n, need)) {
+        warn("skipping order " + std::to_string(n) + ": needs about " + mb(static_cast<double>(need)) +
+             " of memory, " + mb(static_cast<double>(mem_available_bytes())) + " available");
+        res.skipped_sizes.push_back(n);
+        for (int r = 0; r < opts.reps; ++r) progress.step_done("n=" + std::to_string(n) + " skipped");
+        continue;
+      }
+      bool size_failed = false;
+      for (int r = 1; r <= opts.reps && !size_failed; ++r) {
+        if (stop_requested()) throw std::runtime_error("interrupted");
+        progress.status("n=" + std::to_string(n) + " rep " + std::to_string(r) + "/" + std::to_string(opts.reps));
+        RepContext ctx{tools, target, work.path() / ("n" + std::to_string(n) + "-r" + std::to_string(r)), n, r,
+                       n == verify_order && r == 1, reference};
+        try {
+          MeasureRow row = measure_rep(ctx);
+          if (row.suspect)
+            warn("order " + std::to_string(n) + " rep " + std::to_string(r) +
+                 (row.swapped_pages > 0 ? ": the machine swapped " + std::to_string(row.swapped_pages) + " pages"
+                                        : ": RSS " + mb(static_cast<double>(row.rss_bytes)) +
+                                              " is below the matrices' size (not resident?)"));
+          res.rows.push_back(row);
+          progress.step_done("n=" + std::to_string(n) + " rep " + std::to_string(r) + ": image " +
+                             mb(static_cast<double>(row.image_bytes)) + ", dump " + secs(row.dump_s) + ", copy " +
+                             secs(row.copy_s) + ", restore " + secs(row.restore_s) +
+                             (row.output_verified ? ", ran to the end, output identical" : ""));
+        } catch (const JobFailed& e) {
+          if (stop_requested()) throw std::runtime_error("interrupted");
+          warn(std::string(e.what()) + (e.killed ? "; skipping this size" : ""));
+          progress.step_done("n=" + std::to_string(n) + " rep " + std::to_string(r) + " failed");
+          if (e.killed) {
+            size_failed = true;
+            res.skipped_sizes.push_back(n);
+          }
+        } catch (const std::exception& e) {
+          if (stop_requested() || std::string(e.what()) == "interrupted") throw std::runtime_error("interrupted");
+          warn("order " + std::to_string(n) + " rep " + std::to_string(r) + " failed: " + e.what());
+          progress.step_done("n=" + std::to_string(n) + " rep " + std::to_string(r) + " failed");
+        }
+        if (target.receiver && !target.receiver->alive())
+          throw std::runtime_error("the receiver died (log: " + (work.path() / "receiver.log").string() + ")");
+      }
+    }
+  } catch (const std::runtime_error& e) {
+    if (!stop_requested() && std::string(e.what()) != "interrupted") throw;
+    res.interrupted = true;
+    progress.warn("interrupted: keeping the " + std::to_string(res.rows.size()) + " rows measured so far");
+  }
+  res.machine["link"] = res.link;
+  res.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return res;
+}
+
+}  // namespace ckptsim::calib

@@ -1,0 +1,79 @@
+#include "calib/job.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "calib/stop.h"
+
+namespace ckptsim::calib {
+
+using namespace std::chrono_literals;
+
+MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
+  SpawnSpec s;
+  s.argv = {spec.matmul.string(), "--n", std::to_string(spec.order), "--out", spec.out.string(), "--progress"};
+  s.stderr_path = spec.log.string();
+  if (!spec.ckpt_dir.empty()) {
+    // The same environment ckpt::spawn_preloaded gives a job (see ckpt/control.h).
+    s.extra_env = {"LD_PRELOAD=" + spec.libckpt.string(), "CKPT_DIR=" + spec.ckpt_dir.string(),
+                   "CKPT_SIGNAL=" + spec.ckpt_signal};
+  }
+  try {
+    child_ = spawn(s);
+  } catch (const std::runtime_error& e) {
+    throw JobFailed(e.what(), false);
+  }
+}
+
+namespace {
+std::string describe_end(int status) {
+  if (status > 128) return "was killed by signal " + std::to_string(status - 128) +
+                           (status - 128 == 9 ? " (out of memory?)" : "");
+  return "exited with status " + std::to_string(status);
+}
+
+bool log_has(const std::filesystem::path& log, const std::string& what) {
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str().find(what) != std::string::npos;
+}
+}  // namespace
+
+void MatmulJob::wait_ready(std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = 2ms;
+  while (!log_has(spec_.log, "matrices ready")) {
+    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (auto st = child_.try_wait())
+      throw JobFailed("ckpt-matmul --n " + std::to_string(spec_.order) + " " + describe_end(*st) +
+                          " before its matrices were ready (log: " + spec_.log.string() + ")",
+                      *st > 128);
+    if (std::chrono::steady_clock::now() > deadline) {
+      child_.terminate();
+      throw JobFailed("ckpt-matmul --n " + std::to_string(spec_.order) + " did not get its matrices ready in " +
+                          std::to_string(timeout.count()) + " s",
+                      false);
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
+int wait_child_exit(ChildProcess& child, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (auto st = child.try_wait()) return *st;
+    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (std::chrono::steady_clock::now() > deadline) {
+      child.terminate();
+      throw JobFailed("the job did not finish within " + std::to_string(timeout.count()) + " s", false);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+int MatmulJob::wait_exit(std::chrono::seconds timeout) { return wait_child_exit(child_, timeout); }
+
+}  // namespace ckptsim::calib

@@ -1,0 +1,160 @@
+// One repetition: checkpoint -> copy -> restore -> check, with its timings.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "calib/job.h"
+#include "calib/probes.h"
+#include "calib/stop.h"
+#include "ckpt/control.h"
+#include "measure_internal.h"
+#include "restart/restart.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace ckptsim::calib {
+
+namespace {
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The restored job is alive and computing: its CPU time grows (within a few
+// seconds, however loaded the machine).
+bool restored_job_progresses(pid_t pid) {
+  ProcessStat first = process_stat(pid);
+  if (first.state == '?' || first.state == 'Z' || first.state == 'X') return false;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (stop_requested()) throw std::runtime_error("interrupted");
+    std::this_thread::sleep_for(100ms);
+    ProcessStat now = process_stat(pid);
+    if (now.state == '?' || now.state == 'Z' || now.state == 'X') return false;
+    if (now.cpu_ticks > first.cpu_ticks) return true;
+  }
+  return false;
+}
+
+// A removal that happens however we leave (the images are big).
+struct RemoveOnExit {
+  fs::path path;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+}  // namespace
+
+bool files_equal(const fs::path& a, const fs::path& b) {
+  std::error_code ec1, ec2;
+  if (fs::file_size(a, ec1) != fs::file_size(b, ec2) || ec1 || ec2) return false;
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  std::vector<char> ba(1 << 20), bb(1 << 20);
+  while (fa && fb) {
+    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+    if (fa.gcount() != fb.gcount() || !std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin())) return false;
+  }
+  return true;
+}
+
+double time_uninterrupted(const Tools& tools, int order, const fs::path& out, const fs::path& log) {
+  JobSpec spec;
+  spec.matmul = tools.matmul_exe;
+  spec.order = order;
+  spec.out = out;
+  spec.log = log;
+  auto t0 = std::chrono::steady_clock::now();
+  MatmulJob job(spec);
+  int st = job.wait_exit(std::chrono::hours(6));
+  double s = since(t0);
+  if (st != 0) throw JobFailed("uninterrupted ckpt-matmul --n " + std::to_string(order) + " ended with status " +
+                                   std::to_string(st), st > 128);
+  return s;
+}
+
+MeasureRow measure_rep(const RepContext& ctx) {
+  MeasureRow row;
+  row.order = ctx.order;
+  row.rep = ctx.rep;
+  fs::create_directories(ctx.rep_dir);
+  fs::permissions(ctx.rep_dir, fs::perms::owner_all);
+  RemoveOnExit cleanup_rep{ctx.rep_dir};
+  const fs::path images = ctx.rep_dir / "images";
+  fs::create_directories(images);
+  fs::permissions(images, fs::perms::owner_all);
+  const uint64_t swap_before = swap_out_pages();
+
+  JobSpec spec;
+  spec.matmul = ctx.tools.matmul_exe;
+  spec.order = ctx.order;
+  spec.out = ctx.rep_dir / "out.bin";
+  spec.log = ctx.rep_dir / "job.log";
+  spec.ckpt_dir = images;
+  spec.libckpt = ctx.tools.libckpt;
+  MatmulJob job(spec);
+  job.wait_ready(std::chrono::seconds(600));
+
+  ProcessSize size = process_size(job.pid());
+  row.rss_bytes = size.rss_bytes;
+  row.mapped_bytes = size.mapped_bytes;
+
+  ckpt::CheckpointResult ck = ckpt::request_checkpoint(job.pid(), true);
+  row.dump_s = ck.seconds;
+  // The original is gone before its copy comes back, as after a node failure.
+  job.kill();
+
+  DirSize image = dir_size(ck.image);
+  row.image_bytes = image.apparent_bytes;
+  row.image_disk_bytes = image.disk_bytes;
+  row.image_files = image.files;
+
+  const std::string copy_name = "n" + std::to_string(ctx.order) + "-r" + std::to_string(ctx.rep);
+  SendResult sent = send_image(ck.image, ctx.target.to, copy_name);
+  row.hash_s = sent.hash_s;
+  row.copy_s = sent.copy_s;
+  RemoveOnExit cleanup_copy;
+  fs::path restore_from = ck.image;
+  row.restored_from = "local image";
+  if (!ctx.target.received_dir.empty()) {
+    restore_from = ctx.target.received_dir / copy_name;
+    cleanup_copy.path = restore_from;
+    row.restored_from = "received copy";
+  }
+
+  restart::RestartOptions ro;
+  ro.image = restore_from;
+  ro.verify = restart::Verify::Full;
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t restored_pid = restart::restore_process(ro);
+  row.restore_s = since(t0);
+  ChildProcess restored(restored_pid);
+
+  if (ctx.run_to_end) {
+    int st = wait_child_exit(restored, std::chrono::hours(6));
+    row.progressing = st == 0;
+    row.output_verified = st == 0 && files_equal(spec.out, ctx.reference_output);
+    if (!row.output_verified)
+      throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) +
+                          (st != 0 ? " ended with status " + std::to_string(st)
+                                   : " finished but its output differs from an uninterrupted run"),
+                      false);
+  } else {
+    row.progressing = restored_job_progresses(restored_pid);
+    restored.terminate();
+    if (!row.progressing)
+      throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) + " is not making progress",
+                      false);
+  }
+  uint64_t swap_after = swap_out_pages();
+  row.swapped_pages = static_cast<int64_t>(swap_after - swap_before);
+  // Three float matrices of order n: anything well below that was not resident.
+  const double expected = 3.0 * 4.0 * ctx.order * static_cast<double>(ctx.order);
+  row.suspect = row.swapped_pages > 0 || static_cast<double>(row.rss_bytes) < 0.9 * expected;
+  return row;
+}
+
+}  // namespace ckptsim::calib

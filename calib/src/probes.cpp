@@ -1,0 +1,160 @@
+#include "calib/probes.h"
+
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "calib/fd.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::calib {
+
+namespace {
+// "Key:   123 kB" from a /proc file of that shape; 0 if absent.
+uint64_t proc_kv(const std::string& file, const std::string& key, bool kb) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::istringstream ls(line.substr(key.size()));
+    uint64_t v = 0;
+    ls >> v;
+    return kb ? v * 1024 : v;
+  }
+  return 0;
+}
+}  // namespace
+
+ProcessSize process_size(pid_t pid) {
+  const std::string base = "/proc/" + std::to_string(pid);
+  std::ifstream maps(base + "/maps");
+  if (!maps) throw std::runtime_error("process " + std::to_string(pid) + " is gone");
+  ProcessSize s;
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx", &lo, &hi) == 2 && hi > lo) s.mapped_bytes += hi - lo;
+  }
+  s.rss_bytes = proc_kv(base + "/status", "VmRSS:", true);
+  return s;
+}
+
+ProcessStat process_stat(pid_t pid) {
+  ProcessStat st;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all;
+  if (!std::getline(in, all)) return st;
+  // comm may contain spaces and parentheses: fields start after the last ')'.
+  auto close = all.rfind(')');
+  if (close == std::string::npos) return st;
+  std::istringstream ls(all.substr(close + 2));
+  std::vector<std::string> f;
+  std::string x;
+  while (ls >> x) f.push_back(x);
+  if (f.size() < 13) return st;
+  st.state = f[0][0];  // field 3
+  st.cpu_ticks = std::stoull(f[11]) + std::stoull(f[12]);  // fields 14, 15
+  return st;
+}
+
+uint64_t mem_available_bytes() { return proc_kv("/proc/meminfo", "MemAvailable:", true); }
+uint64_t mem_total_bytes() { return proc_kv("/proc/meminfo", "MemTotal:", true); }
+uint64_t swap_out_pages() { return proc_kv("/proc/vmstat", "pswpout ", false); }
+
+DirSize dir_size(const fs::path& dir) {
+  DirSize d;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    struct stat st {};
+    if (lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    d.apparent_bytes += static_cast<uint64_t>(st.st_size);
+    d.disk_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+    ++d.files;
+  }
+  return d;
+}
+
+std::string fs_type(const fs::path& p) {
+  struct statfs s {};
+  if (statfs(p.c_str(), &s) != 0) return "unknown";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0xEF53: return "ext2/ext3/ext4";
+    case 0x01021994: return "tmpfs";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794C7630: return "overlayfs";
+    case 0x6969: return "nfs";
+    case 0x65735546: return "fuse";
+    case 0x2FC12FC1: return "zfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
+      return buf;
+    }
+  }
+}
+
+nlohmann::json describe_machine(const fs::path& work_dir) {
+  nlohmann::json m;
+  std::ifstream cpu("/proc/cpuinfo");
+  std::string line, model = "unknown";
+  while (std::getline(cpu, line))
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  struct utsname u {};
+  uname(&u);
+  m["cpu"] = model;
+  m["cores"] = std::thread::hardware_concurrency();
+  m["mem_bytes"] = mem_total_bytes();
+  m["kernel"] = u.release;
+  m["arch"] = u.machine;
+  m["hostname"] = u.nodename;
+  m["glibc"] = gnu_get_libc_version();
+  m["image_fs"] = fs_type(work_dir);
+  m["image_dir"] = fs::absolute(work_dir).string();
+  m["swap_bytes"] = proc_kv("/proc/meminfo", "SwapTotal:", true);
+  return m;
+}
+
+DiskRates probe_disk(const fs::path& dir, uint64_t bytes) {
+  const fs::path file = dir / ".disk-probe";
+  DiskRates r;
+  std::vector<char> buf(4 << 20);
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>(i * 2654435761u >> 13);
+  {
+    Fd fd(open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
+    auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t done = 0; done < bytes; done += buf.size())
+      if (write(fd.get(), buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()))
+        throw std::runtime_error("writing " + file.string() + ": " + std::strerror(errno));
+    fsync(fd.get());
+    r.write_Bps = static_cast<double>(bytes) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
+  {
+    Fd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    auto t0 = std::chrono::steady_clock::now();
+    uint64_t got = 0;
+    for (ssize_t n; (n = read(fd.get(), buf.data(), buf.size())) > 0;) got += static_cast<uint64_t>(n);
+    r.read_Bps = static_cast<double>(got) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  fs::remove(file);
+  return r;
+}
+
+}  // namespace ckptsim::calib

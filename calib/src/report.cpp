@@ -1,0 +1,160 @@
+#include "calib/report.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "calib/subprocess.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::calib {
+
+namespace {
+void write_atomically(const fs::path& path, const std::string& text) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  fs::path tmp = path;
+  tmp += ".tmp-" + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+}  // namespace
+
+void write_profile(const FittedProfile& fitted, const fs::path& path) {
+  nlohmann::json j = models::to_json(fitted.profile);
+  j["fits"] = fitted.fit_details;
+  write_atomically(path, j.dump(2) + "\n");
+  models::load_profile(path);  // throws ProfileError if what we wrote does not validate
+}
+
+fs::path csv_path_for(const fs::path& profile_json) {
+  fs::path p = profile_json;
+  p.replace_extension(".csv");
+  return p;
+}
+
+void write_csv(const CalibrationResult& r, const fs::path& path) {
+  std::ostringstream o;
+  o << std::setprecision(9);
+  o << "kind,order,rep,rss_bytes,mapped_bytes,image_bytes,image_disk_bytes,image_files,dump_s,hash_s,copy_s,"
+       "restore_s,restored_from,progressing,output_verified,swapped_pages,suspect,compute_s\n";
+  for (const auto& w : r.rows)
+    o << "checkpoint," << w.order << "," << w.rep << "," << w.rss_bytes << "," << w.mapped_bytes << ","
+      << w.image_bytes << "," << w.image_disk_bytes << "," << w.image_files << "," << w.dump_s << "," << w.hash_s
+      << "," << w.copy_s << "," << w.restore_s << "," << w.restored_from << "," << w.progressing << ","
+      << w.output_verified << "," << w.swapped_pages << "," << w.suspect << ",\n";
+  for (const auto& c : r.compute) o << "compute," << c.order << ",1,,,,,,,,,,,,,,," << c.seconds << "\n";
+  write_atomically(path, o.str());
+}
+
+void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::path& out) {
+  const std::string ext = out.extension().string();
+  std::string terminal;
+  if (ext == ".png") terminal = "pngcairo size 1400,1000 font ',11'";
+  else if (ext == ".svg") terminal = "svg size 1400,1000 font 'sans,11'";
+  else throw std::runtime_error("--plot wants a .png or .svg file, got '" + out.string() + "'");
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+
+  const models::Profile& p = fitted.profile;
+  // Inline data blocks keep this to one gnuplot script with no temp files.
+  std::ostringstream s;
+  s << std::setprecision(10);
+  s << "$rows << EOD\n";
+  for (const auto& w : r.rows)
+    s << w.image_bytes / 1e6 << " " << w.dump_s << " " << w.copy_s << " " << w.restore_s << "\n";
+  s << "EOD\n$compute << EOD\n";
+  for (const auto& c : r.compute) s << c.order << " " << c.seconds << "\n";
+  s << "EOD\n";
+  auto curve = [](const models::Curve& c, double xscale) {
+    std::ostringstream e;
+    e << std::setprecision(12) << "(0";
+    for (size_t i = 0; i < c.powers.size(); ++i) e << "+(" << c.coef[i] << ")*(x*" << xscale << ")**" << c.powers[i];
+    e << ")";
+    return e.str();
+  };
+  auto title = [](const std::string& what, const models::Curve& c) {
+    char b[200];
+    std::snprintf(b, sizeof b, "%s fit (R^2 %.4f)", what.c_str(), c.r2);
+    return std::string(b);
+  };
+  s << "set terminal " << terminal << "\nset output '" << out.string() << "'\n";
+  s << "set multiplot layout 2,2 title '" << p.name << ": " << r.copy_kind << " copy, "
+    << p.machine.value("cpu", std::string("?")) << "'\n";
+  s << "set grid\nset key top left\nset xlabel 'image size (MB)'\nset ylabel 'seconds'\n";
+  s << "set xrange [0:*]\nset yrange [0:*]\n";
+  const char* names[3] = {"dump", "copy", "restore"};
+  const models::Curve* curves[3] = {&p.dump_s, &p.copy_s, &p.restore_s};
+  for (int i = 0; i < 3; ++i) {
+    s << "set title '" << names[i] << " time against image size'\n";
+    s << "plot $rows using 1:" << (i + 2) << " with points pt 7 ps 1.2 title 'measured', " << curve(*curves[i], 1e6)
+      << " with lines lw 2 title '" << title(names[i], *curves[i]) << "'\n";
+  }
+  s << "set title 'job compute time (uninterrupted)'\nset xlabel 'matrix order n'\n";
+  s << "plot $compute using 1:2 with points pt 7 ps 1.2 title 'measured', " << curve(p.compute_s, 1)
+    << " with lines lw 2 title '" << title("a n^3 + b n^2 + c", p.compute_s) << "'\n";
+  s << "unset multiplot\n";
+
+  const fs::path script = fs::path(out.string() + ".gp.tmp");
+  {
+    std::ofstream f(script);
+    f << s.str();
+  }
+  CommandResult res = run_command({"gnuplot", script.string()});
+  fs::remove(script);
+  if (res.status != 0) {
+    std::string first = res.output.substr(0, res.output.find('\n'));
+    throw std::runtime_error("gnuplot failed: " + (first.empty() ? "status " + std::to_string(res.status) : first));
+  }
+}
+
+void print_summary(const models::Profile& p, std::ostream& out) {
+  auto rate = [](const models::Curve& c) {
+    // seconds per byte -> MB/s (the slope of the fitted line)
+    double slope = c.coef.empty() ? 0 : c.coef.back();
+    return slope > 0 ? 1e-6 / slope : 0.0;
+  };
+  char buf[512];
+  out << p.name << " (" << p.source << ")";
+  if (p.machine.contains("cpu")) out << ": " << p.machine["cpu"].get<std::string>();
+  if (p.machine.contains("kernel")) out << ", Linux " << p.machine["kernel"].get<std::string>();
+  out << "\n";
+  for (double n : {2100.0, 4100.0, 4800.0}) {
+    std::snprintf(buf, sizeof buf,
+                  "  order %4.0f: compute %8.1f s, process %6.1f MB, image %6.1f MB, dump %6.2f s, copy %6.2f s, "
+                  "restore %6.2f s\n",
+                  n, p.job_compute_s(n), p.process_bytes(n) / 1e6, p.job_image_bytes(n) / 1e6, p.job_dump_s(n),
+                  p.job_copy_s(n), p.job_restore_s(n));
+    out << buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "  rates: dump %.0f MB/s, copy %.0f MB/s, restore %.0f MB/s; link %.0f MB/s; disk write %.0f MB/s; "
+                "reboot %.0f s\n",
+                rate(p.dump_s), rate(p.copy_s), rate(p.restore_s), p.link_bandwidth_Bps / 1e6, p.disk_write_Bps / 1e6,
+                p.reboot_s);
+  out << buf;
+  if (p.measurements.is_array() && !p.measurements.empty())
+    out << "  " << p.measurements.size() << " raw measurement rows\n";
+}
+
+fs::path default_profile_path() {
+  char host[256] = "host";
+  gethostname(host, sizeof host - 1);
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+  return fs::path("data/profiles") / (std::string(host) + "-" + date + ".json");
+}
+
+}  // namespace ckptsim::calib
