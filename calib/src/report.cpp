@@ -126,7 +126,10 @@ void print_summary(const models::Profile& p, std::ostream& out) {
   char buf[512];
   out << p.name << " (" << p.source << ")";
   if (p.machine.contains("cpu")) out << ": " << p.machine["cpu"].get<std::string>();
-  if (p.machine.contains("kernel")) out << ", Linux " << p.machine["kernel"].get<std::string>();
+  if (p.machine.contains("kernel")) {
+    const std::string k = p.machine["kernel"].get<std::string>();
+    out << (k.rfind("Linux", 0) == 0 ? ", " : ", Linux ") << k;
+  }
   out << "\n";
   for (double n : {2100.0, 4100.0, 4800.0}) {
     std::snprintf(buf, sizeof buf,

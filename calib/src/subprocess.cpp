@@ -1,6 +1,7 @@
 #include "calib/subprocess.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,6 +137,9 @@ ChildProcess spawn(const SpawnSpec& spec) {
     redirect(w, 2, spec.stderr_fd, spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC);
     if (spec.stdout_fd > 2) close(spec.stdout_fd);
     if (spec.stderr_fd > 2 && spec.stderr_fd != spec.stdout_fd) close(spec.stderr_fd);
+    // Only 0-2 are the child's: fds we (or a test harness) happen to hold are
+    // not, and a job image holding them could not be restored elsewhere.
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     execvpe(p.argv[0], p.argv.data(), p.envp.data());
     child_fail(w, errno);
   }

@@ -137,6 +137,16 @@ Outcome handle_connection(int sock, const fs::path& dir, const std::string& peer
     return Outcome::Received;
   } catch (const Rejected& e) {
     reply(std::string("fail ") + e.what() + "\n");
+    // Let the sender finish writing (discarding it) so it reads our reply
+    // instead of a connection reset; a sender that stalls is dropped.
+    shutdown(sock, SHUT_WR);
+    char sink[1 << 16];
+    while (read_all(sock, sink, 1, 5s)) {
+      ssize_t n;
+      while ((n = recv(sock, sink, sizeof sink, 0)) > 0) {
+      }
+      if (n == 0) break;
+    }
     std::cerr << "receive: rejected " << name << " from " << peer << ": " << e.what() << "\n";
     return Outcome::Rejected;
   }

@@ -54,12 +54,18 @@ std::string send_raw(const Endpoint& to, const TransferHeader& header, const fs:
   uint64_t len = body.size();
   unsigned char len_le[8];
   for (int i = 0; i < 8; ++i) len_le[i] = static_cast<unsigned char>(len >> (8 * i));
-  if (!write_all(s.get(), kMagic, sizeof kMagic, kIdleTimeout) ||
-      !write_all(s.get(), len_le, sizeof len_le, kIdleTimeout) ||
-      !write_all(s.get(), body.data(), body.size(), kIdleTimeout))
-    throw TransferError(io_failure(to, "sending to"));
-  for (const auto& f : header.files) send_file(s.get(), image_dir / f.path, f.size, to);
   std::string reply;
+  try {
+    if (!write_all(s.get(), kMagic, sizeof kMagic, kIdleTimeout) ||
+        !write_all(s.get(), len_le, sizeof len_le, kIdleTimeout) ||
+        !write_all(s.get(), body.data(), body.size(), kIdleTimeout))
+      throw TransferError(io_failure(to, "sending to"));
+    for (const auto& f : header.files) send_file(s.get(), image_dir / f.path, f.size, to);
+  } catch (const TransferError&) {
+    // The receiver may have refused early and said why: prefer its reason.
+    if (!stop_requested() && read_line(s.get(), reply, 4096, 2s) && reply.rfind("fail", 0) == 0) return reply;
+    throw;
+  }
   if (!read_line(s.get(), reply, 4096, kIdleTimeout)) throw TransferError(io_failure(to, "waiting for the reply of"));
   return reply;
 }

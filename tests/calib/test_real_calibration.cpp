@@ -1,0 +1,50 @@
+// A small real calibration: the real job under the real library, checkpointed,
+// copied through the netns gigabit link (or loopback without the rights),
+// restored, and fitted. Orders 200:600:200, one repetition.
+#include <catch2/catch.hpp>
+
+#include "models/profile.h"
+#include "test_helpers.h"
+
+namespace fs = std::filesystem;
+
+TEST_CASE("a small real calibration yields positive, size-increasing costs", "[real]") {
+  calib_test::TempDir tmp;
+  const fs::path out = tmp.path() / "small.json";
+  const fs::path png = tmp.path() / "small.png";
+  auto r = calib_test::run_ckptsim({"calibrate", "--sizes", "200:600:200", "--reps", "1", "--compute-sizes",
+                                    "100,200,300,400", "--no-disk-probe", "--work-dir", tmp.path().string(),
+                                    "--out", out.string(), "--plot", png.string()},
+                                   tmp.path());
+  INFO("stderr: " << r.err);
+  REQUIRE(r.status == 0);
+  auto p = ckptsim::models::load_profile(out);
+  auto j = nlohmann::json::parse(calib_test::read_file(out));
+  const std::string link = j.at("machine").at("link").at("kind");
+  CHECK((link == "netns" || link == "loopback"));
+  REQUIRE(p.measurements.size() == 3);
+  uint64_t last_image = 0;
+  int last_order = 0, verified = 0;
+  for (const auto& row : p.measurements) {
+    INFO(row.dump());
+    CHECK(row.at("order").get<int>() > last_order);
+    CHECK(row.at("image_bytes").get<uint64_t>() > last_image);
+    CHECK(row.at("dump_s").get<double>() > 0);
+    CHECK(row.at("copy_s").get<double>() > 0);
+    CHECK(row.at("restore_s").get<double>() > 0);
+    CHECK(row.at("progressing").get<bool>());
+    CHECK(row.at("rss_bytes").get<uint64_t>() >= 12ull * row.at("order").get<uint64_t>() * row.at("order").get<uint64_t>());
+    verified += row.at("output_verified").get<bool>();
+    last_order = row.at("order");
+    last_image = row.at("image_bytes");
+  }
+  CHECK(verified == 1);  // the smallest order ran to the end and matched
+  CHECK(p.job_copy_s(600) > p.job_copy_s(200));
+  CHECK(fs::file_size(png) > 1000);
+  CHECK(fs::exists(tmp.path() / "small.csv"));
+  // Nothing left behind: the scratch directory is gone, and no namespace of ours.
+  int scratch = 0;
+  for (auto& e : fs::directory_iterator(tmp.path()))
+    scratch += e.path().filename().string().rfind("calib-", 0) == 0;
+  CHECK(scratch == 0);
+}
