@@ -1,5 +1,6 @@
 /* ckpt_probe: a small job for the checkpoint tests and the dump benchmark.
- *   ckpt_probe alloc MB READY        touch MB MiB of memory, create READY, wait for SIGTERM
+ *   ckpt_probe alloc MB READY        touch MB MiB of memory, create READY, wait for SIGTERM,
+ *                                     print the longest time it was stopped (max_stall_ms)
  *   ckpt_probe writer OUT BYTES SHARED READY
  *                                     write BYTES bytes to OUT, map SHARED (MAP_SHARED) and
  *                                     write into it, install its own SIGQUIT handler, create
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,8 +26,23 @@ static void mark_ready(const char* path) {
   close(fd);
 }
 
-static void wait_for_term(void) {
-  while (!stop) usleep(2000);
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Waits for SIGTERM; returns the longest time the loop was held up (a
+ * checkpoint stops the job for its whole dump): the benchmark's job-stopped time. */
+static double wait_for_term(void) {
+  double last = now_ms(), max_gap = 0;
+  while (!stop) {
+    usleep(1000);
+    double t = now_ms();
+    if (t - last > max_gap) max_gap = t - last;
+    last = t;
+  }
+  return max_gap;
 }
 
 int main(int argc, char** argv) {
@@ -36,7 +53,7 @@ int main(int argc, char** argv) {
     if (!p) return 1;
     for (size_t i = 0; i < bytes; ++i) p[i] = (unsigned char)(i * 131 + (i >> 12));
     mark_ready(argv[3]);
-    wait_for_term();
+    printf("max_stall_ms %.3f\n", wait_for_term());
     unsigned long sum = 0;
     for (size_t i = 0; i < bytes; i += 4096) sum += p[i];
     free(p);
