@@ -1,8 +1,14 @@
 #include "calib/job.h"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "calib/fd.h"
 
 #include "calib/stop.h"
 
@@ -42,8 +48,11 @@ bool log_has(const std::filesystem::path& log, const std::string& what) {
 }  // namespace
 
 void MatmulJob::wait_ready(std::chrono::seconds timeout) {
+  // inotify wakes us as soon as the job writes its log: at small orders the
+  // multiplication after "matrices ready" lasts only milliseconds.
+  Fd watch(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (watch) inotify_add_watch(watch.get(), spec_.log.c_str(), IN_MODIFY);
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto pause = 2ms;
   while (!log_has(spec_.log, "matrices ready")) {
     if (stop_requested()) throw std::runtime_error("interrupted");
     if (auto st = child_.try_wait())
@@ -56,9 +65,19 @@ void MatmulJob::wait_ready(std::chrono::seconds timeout) {
                           std::to_string(timeout.count()) + " s",
                       false);
     }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    if (watch) {
+      pollfd p{watch.get(), POLLIN, 0};
+      if (poll(&p, 1, 50) > 0) {
+        char buf[4096];
+        while (read(watch.get(), buf, sizeof buf) > 0) {
+        }
+      }
+    } else {
+      std::this_thread::sleep_for(2ms);
+    }
   }
+  // Hold it right there, so that it cannot finish before it is checkpointed.
+  if (spec_.stop_when_ready) ::kill(child_.pid(), SIGSTOP);
 }
 
 int wait_child_exit(ChildProcess& child, std::chrono::seconds timeout) {

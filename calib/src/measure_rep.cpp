@@ -1,5 +1,8 @@
 // One repetition: checkpoint -> copy -> restore -> check, with its timings.
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <atomic>
 
 #include <chrono>
 #include <fstream>
@@ -23,20 +26,52 @@ double since(std::chrono::steady_clock::time_point t0) {
 }
 
 // The restored job is alive and computing: its CPU time grows (within a few
-// seconds, however loaded the machine).
-bool restored_job_progresses(pid_t pid) {
-  ProcessStat first = process_stat(pid);
-  if (first.state == '?' || first.state == 'Z' || first.state == 'X') return false;
+// seconds, however loaded the machine), or it already finished successfully
+// (small orders need only milliseconds after the checkpoint).
+bool restored_job_progresses(ChildProcess& restored) {
+  ProcessStat first = process_stat(restored.pid());
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline) {
     if (stop_requested()) throw std::runtime_error("interrupted");
-    std::this_thread::sleep_for(100ms);
-    ProcessStat now = process_stat(pid);
-    if (now.state == '?' || now.state == 'Z' || now.state == 'X') return false;
-    if (now.cpu_ticks > first.cpu_ticks) return true;
+    if (auto st = restored.try_wait()) return *st == 0;
+    ProcessStat now = process_stat(restored.pid());
+    if (now.cpu_ticks > first.cpu_ticks && now.state != 'Z') return true;
+    std::this_thread::sleep_for(10ms);
   }
   return false;
 }
+
+// The job waits stopped (SIGSTOP) until the checkpoint signal is pending, then
+// is continued: the kernel runs the pending handler before any more of the
+// job's code, so the checkpoint catches it right after its matrices were built.
+class ContinueWhenSignalled {
+ public:
+  ContinueWhenSignalled(pid_t pid, int signo) : pid_(pid), thread_([this, signo] { run(signo); }) {}
+  ~ContinueWhenSignalled() {
+    done_ = true;
+    thread_.join();
+    kill(pid_, SIGCONT);
+  }
+
+ private:
+  bool pending(int signo) {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("ShdPnd:", 0) == 0 || line.rfind("SigPnd:", 0) == 0)
+        if (std::stoull(line.substr(7), nullptr, 16) & (1ull << (signo - 1))) return true;
+    return false;
+  }
+  void run(int signo) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!done_ && std::chrono::steady_clock::now() < deadline && !pending(signo))
+      std::this_thread::sleep_for(200us);
+    kill(pid_, SIGCONT);
+  }
+  pid_t pid_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 // A removal that happens however we leave (the images are big).
 struct RemoveOnExit {
@@ -95,6 +130,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   spec.log = ctx.rep_dir / "job.log";
   spec.ckpt_dir = images;
   spec.libckpt = ctx.tools.libckpt;
+  spec.stop_when_ready = true;
   MatmulJob job(spec);
   job.wait_ready(std::chrono::seconds(600));
 
@@ -102,7 +138,11 @@ MeasureRow measure_rep(const RepContext& ctx) {
   row.rss_bytes = size.rss_bytes;
   row.mapped_bytes = size.mapped_bytes;
 
-  ckpt::CheckpointResult ck = ckpt::request_checkpoint(job.pid(), true);
+  ckpt::CheckpointResult ck;
+  {
+    ContinueWhenSignalled resume(job.pid(), std::stoi(spec.ckpt_signal));
+    ck = ckpt::request_checkpoint(job.pid(), true);
+  }
   row.dump_s = ck.seconds;
   // The original is gone before its copy comes back, as after a node failure.
   job.kill();
@@ -143,7 +183,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
                                    : " finished but its output differs from an uninterrupted run"),
                       false);
   } else {
-    row.progressing = restored_job_progresses(restored_pid);
+    row.progressing = restored_job_progresses(restored);
     restored.terminate();
     if (!row.progressing)
       throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) + " is not making progress",

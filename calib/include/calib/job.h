@@ -28,6 +28,7 @@ struct JobSpec {
   std::filesystem::path ckpt_dir;  // empty: run without the checkpoint library
   std::filesystem::path libckpt;
   std::string ckpt_signal = "3";
+  bool stop_when_ready = false;    // SIGSTOP it as soon as its matrices are ready
 };
 
 class MatmulJob {
@@ -35,7 +36,7 @@ class MatmulJob {
   explicit MatmulJob(const JobSpec& spec);
   pid_t pid() const { return child_.pid(); }
   ChildProcess& process() { return child_; }
-  // Until the log says "matrices ready". Throws JobFailed (died / timeout) or
+  // Until the log says "matrices ready" (then SIGSTOPs it if the spec says so). Throws JobFailed (died / timeout) or
   // std::runtime_error("interrupted") on Ctrl-C.
   void wait_ready(std::chrono::seconds timeout);
   // Until it exits; returns its shell-style status. Interrupted -> throws.
