@@ -3,6 +3,7 @@
 // SIGINT/SIGTERM, send periodic checkpoint signals, pass on its exit status.
 #include <elf.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -129,6 +130,10 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
     ::setenv("CKPT_DIR", dir.c_str(), 1);
     ::setenv("CKPT_SIGNAL", signal.c_str(), 1);
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
+    // The job starts with a clean fd table, as a batch system would start it:
+    // descriptors the caller happened to inherit (a harness's pipes, say) are
+    // not the job's, and an image holding them could not be restored elsewhere.
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execv(prog.c_str(), args.data());
     int err = errno;
     (void)!::write(pipefd[1], &err, sizeof err);
