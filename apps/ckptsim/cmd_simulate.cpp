@@ -1,13 +1,168 @@
-// `ckptsim simulate`: Simulate the paper's cluster with failures.
+// `ckptsim simulate`: the paper's cluster and its five cases in SimGrid, driven
+// by a profile. A thin shell over sim/simulate.h: options in, cells run, print.
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "commands.h"
+#include "models/profile.h"
+#include "sim/simulate.h"
+#include "sim/simulate_report.h"
 
 namespace ckptsim::cli {
+namespace {
+
+using namespace ckptsim::sim;
+
+constexpr const char* kPaperOrderList = "2100,2200,2500,2800,3000,3200,3500,3600,3700,3800,3900,4000,4100,4200,4300,4500,4800";
+
+struct SimulateArgs {
+  double failure_rate = 0.46;
+  double mtbf = 0;
+  double weibull_shape = 1.0;
+  std::string cases = "all";
+  double checkpoint_at = 0.5;
+  double interval = 0;
+  int nodes = 8;
+  int jobs_per_node = 15;
+  int replications = 30;
+  uint64_t seed = 1;
+  std::string sizes = kPaperOrderList;
+  std::string profile;
+  std::string platform;
+  std::string format = "table";
+  std::string plot;
+  int workers = 0;
+  std::string log;
+};
+
+std::vector<Case> parse_cases(const std::string& spec) {
+  if (spec == "all") return all_cases();
+  std::vector<Case> cases;
+  std::string item;
+  for (size_t i = 0; i <= spec.size(); ++i) {
+    if (i == spec.size() || spec[i] == ',') {
+      cases.push_back(parse_case(item));
+      item.clear();
+    } else {
+      item += spec[i];
+    }
+  }
+  return cases;
+}
+
+void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool shape_given, bool interval_given,
+         bool checkpoint_at_given) {
+  if (mtbf_given && failure_rate_given) throw SimError("use either --failure-rate or --mtbf, not both");
+  if (shape_given && !mtbf_given) throw SimError("--weibull-shape needs --mtbf");
+  if (interval_given && checkpoint_at_given) throw SimError("use either --checkpoint-at or --interval, not both");
+  if (interval_given && !(a.interval > 0)) throw SimError("--interval must be a positive number of seconds");
+  if (a.format != "table" && a.format != "csv" && a.format != "json")
+    throw SimError("--format must be table, csv or json");
+
+  const std::vector<Case> shown = parse_cases(a.cases);
+  const std::vector<int> orders = models::parse_sizes(a.sizes);
+  const std::filesystem::path profile_path = a.profile.empty() ? default_profile_path() : std::filesystem::path(a.profile);
+
+  Scenario base;
+  base.profile = models::load_profile(profile_path);
+  base.platform_file = a.platform;
+  base.nodes = a.nodes;
+  base.jobs_per_node = a.jobs_per_node;
+  base.checkpoint_at = a.checkpoint_at;
+  base.interval_s = a.interval;
+  base.replications = a.replications;
+  base.seed = a.seed;
+  base.log = a.log;
+  if (mtbf_given) {
+    base.failures.kind = FailureModel::Kind::Node;
+    base.failures.mtbf_s = a.mtbf;
+    base.failures.weibull_shape = a.weibull_shape;
+  } else {
+    base.failures.p = a.failure_rate;
+  }
+
+  // Case I always runs: every overhead is against it.
+  std::vector<Scenario> cells;
+  for (int n : orders)
+    for (Case c : all_cases()) {
+      bool wanted = c == Case::I;
+      for (Case s : shown) wanted = wanted || s == c;
+      if (!wanted) continue;
+      Scenario s = base;
+      s.order = n;
+      s.c = c;
+      validate(s);
+      cells.push_back(std::move(s));
+    }
+  const int workers = a.workers > 0 ? a.workers : std::max(1u, std::thread::hardware_concurrency());
+  const auto rows = with_overheads(run_cells(cells, workers), shown);
+
+  const std::string failures =
+      mtbf_given ? "node MTBF " + std::to_string(static_cast<long>(a.mtbf)) + " s" +
+                       (a.weibull_shape != 1.0 ? " (Weibull shape " + std::to_string(a.weibull_shape) + ")" : "")
+                 : "failure rate " + std::to_string(static_cast<int>(a.failure_rate * 100 + 0.5)) + " %";
+  const std::string policy = a.interval > 0 ? "checkpoint every " + std::to_string(a.interval) + " s"
+                                            : "one checkpoint at " + std::to_string(static_cast<int>(a.checkpoint_at * 100 + 0.5)) + " %";
+  const std::string title = "Simulated " + base.profile.name + ": " + std::to_string(a.nodes) + " nodes x " +
+                            std::to_string(a.jobs_per_node) + " jobs, " + failures + ", " + policy + ", " +
+                            std::to_string(a.replications) + " replications, seed " + std::to_string(a.seed);
+  if (a.format == "csv") {
+    std::cout << format_csv(rows);
+  } else if (a.format == "json") {
+    nlohmann::json params = {{"profile", profile_path.string()},
+                             {"platform", a.platform},
+                             {"nodes", a.nodes},
+                             {"jobs_per_node", a.jobs_per_node},
+                             {"replications", a.replications},
+                             {"seed", a.seed},
+                             {"checkpoint_at", a.interval > 0 ? nlohmann::json(nullptr) : nlohmann::json(a.checkpoint_at)},
+                             {"interval_s", a.interval},
+                             {"failures", mtbf_given ? nlohmann::json{{"mtbf_s", a.mtbf}, {"weibull_shape", a.weibull_shape}}
+                                                     : nlohmann::json{{"failure_rate", a.failure_rate}}}};
+    std::cout << to_json(rows, params).dump(2) << "\n";
+  } else {
+    std::cout << format_table(rows, title);
+  }
+  if (!a.plot.empty()) {
+    plot_simulation(rows, a.plot, title);
+    if (a.format == "table") std::cout << "\nfigure: " << a.plot << "\n";
+  }
+}
+
+}  // namespace
 
 void add_simulate(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("simulate", "Simulate the paper's cluster with failures");
-  cmd->callback([&exit_code] {
-    exit_code = 1;
-    throw Exit(1, "simulate: not implemented yet");
+  auto args = std::make_shared<SimulateArgs>();
+  auto* cmd = app.add_subcommand("simulate", "Simulate the paper's cluster with failures (SimGrid)");
+  auto* rate = cmd->add_option("--failure-rate", args->failure_rate,
+                               "each job is killed once with this probability, at a uniform time of its run")
+                   ->capture_default_str();
+  auto* mtbf = cmd->add_option("--mtbf", args->mtbf, "fail nodes instead, with this mean time between failures (s)");
+  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape, "Weibull shape of node failures (1: exponential)");
+  cmd->add_option("--case", args->cases, "I, II, III, IIIp, IV, V, a comma list, or all")->capture_default_str();
+  auto* at = cmd->add_option("--checkpoint-at", args->checkpoint_at, "fraction of the compute at the single checkpoint")
+                 ->capture_default_str();
+  auto* interval = cmd->add_option("--interval", args->interval, "periodic checkpoints every this many seconds of compute");
+  cmd->add_option("--nodes", args->nodes, "compute nodes")->capture_default_str();
+  cmd->add_option("--jobs-per-node", args->jobs_per_node, "jobs each node runs, one after the other")->capture_default_str();
+  cmd->add_option("--replications", args->replications, "independent replications per cell")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "random seed (same seed, same output)")->capture_default_str();
+  cmd->add_option("--sizes", args->sizes, "matrix orders: A:B[:STEP] or a,b,c (default: the paper's 17)");
+  cmd->add_option("--profile", args->profile, "profile JSON (default: data/profiles/paper-p4.json)");
+  cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built in code from the profile)");
+  cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();
+  cmd->add_option("--plot", args->plot, "draw turnaround and overhead vs order into FILE.png or FILE.svg");
+  cmd->add_option("--workers", args->workers, "processes running cells at once (default: number of cores)");
+  cmd->add_option("--log", args->log,
+                  "tell the story in simulated time; SimGrid --log settings, e.g. ckptsim.thres:info")
+      ->expected(0, 1)
+      ->default_str("ckptsim.thres:info");
+  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, cmd] {
+    if (cmd->count("--log") && args->log.empty()) args->log = "ckptsim.thres:info";
+    run(*args, mtbf->count() > 0, rate->count() > 0, shape->count() > 0, interval->count() > 0, at->count() > 0);
+    exit_code = 0;
   });
 }
 

@@ -46,6 +46,9 @@ struct Scenario {
   FailureModel failures;
   int replications = 30;
   uint64_t seed = 1;
+  // XBT log settings for the story in simulated time, e.g. "ckptsim.thres:info"
+  // (SimGrid's --log syntax, several separated by spaces). Empty: quiet.
+  std::string log;
 };
 
 struct CellResult {
@@ -55,11 +58,27 @@ struct CellResult {
   double mean_turnaround_s = 0;  // mean over replications of the mean job turnaround
   double ci95_s = 0;             // half-width of the 95 % confidence interval
   std::vector<double> replication_means;
+  std::vector<double> replication_makespans;  // replication start -> last job done
+  double mean_makespan_s = 0;
+  long kills = 0;       // job attempts ended by a failure, over all replications
+  long migrations = 0;  // case V image transfers, over all replications
 };
 
 // Replication r draws its randomness only from (seed, order, r, node, job), never
 // from the case or the checkpoint policy: cases and intervals are compared with
 // common random numbers. Same inputs, same output. Throws SimError on bad input.
 CellResult run_cell(const Scenario& s);
+
+// Checks a scenario without running it; throws SimError naming the problem.
+void validate(const Scenario& s);
+
+// Runs cells in up to `workers` forked processes at once (one SimGrid engine
+// each, as SimGrid allows one per process); results in input order, identical
+// for any number of workers. run_cell(s) is run_cells({s}, 1)[0].
+std::vector<CellResult> run_cells(const std::vector<Scenario>& cells, int workers = 1);
+
+// The bundled data, found through the source tree this binary was built from.
+std::filesystem::path default_profile_path();   // data/profiles/paper-p4.json
+std::filesystem::path default_platform_path();  // data/platforms/paper-cluster.xml
 
 }  // namespace ckptsim::sim

@@ -1,0 +1,26 @@
+// The paper's five cases (and IIIp) by name.
+#include "sim/simulate.h"
+
+namespace ckptsim::sim {
+
+std::string to_string(Case c) {
+  switch (c) {
+    case Case::I: return "I";
+    case Case::II: return "II";
+    case Case::III: return "III";
+    case Case::IIIp: return "IIIp";
+    case Case::IV: return "IV";
+    case Case::V: return "V";
+  }
+  return "?";
+}
+
+Case parse_case(const std::string& s) {
+  for (Case c : all_cases())
+    if (s == to_string(c)) return c;
+  throw SimError("unknown case '" + s + "' (expected I, II, III, IIIp, IV, V or all)");
+}
+
+std::vector<Case> all_cases() { return {Case::I, Case::II, Case::III, Case::IIIp, Case::IV, Case::V}; }
+
+}  // namespace ckptsim::sim

@@ -1,0 +1,299 @@
+// The story of one replication, in simulated time:
+//  - the head node runs one queue actor per compute node, which starts that
+//    node's jobs one after the other (round robin submission, one job at a time);
+//  - a job attempt is an actor on its node: compute (exec), checkpoint (the
+//    dump written to the node's disk), compute...; killing it loses the work
+//    since its last complete checkpoint;
+//  - a failure is either the job actor's kill time (--failure-rate: each job
+//    once, with probability p, uniformly over its failure-free run) or a
+//    node-failure actor that kills whatever runs on its node and keeps the
+//    node down for the reboot time (--mtbf);
+//  - the queue actor then applies the case's rule: restart from scratch (III),
+//    after a reboot (IIIp), restore in place (IV), or send the image to the
+//    next node and restore it there (V, run by a separate migration actor so
+//    that the failed node's queue goes on).
+#include "cluster_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include <simgrid/s4u.hpp>
+#include <xbt/log.h>
+
+#include "random_streams.h"
+
+XBT_LOG_NEW_DEFAULT_CATEGORY(ckptsim, "ckptsim cluster model: jobs, checkpoints, failures");
+
+namespace ckptsim::sim {
+namespace {
+
+namespace s4u = simgrid::s4u;
+
+// What one job costs, from the profile at this order.
+struct JobCosts {
+  double work_s = 0;                 // failure-free compute
+  std::vector<double> checkpoints;   // compute done when each checkpoint is taken
+  double dump_s = 0, restore_s = 0;  // per checkpoint / per restore
+  double copy_setup_s = 0;           // fixed part of a copy; the bytes go through the network
+  double image_bytes = 0;
+  double failure_free_s = 0;         // work + all dumps: the run a kill time is drawn over
+};
+
+bool takes_checkpoints(Case c) { return c == Case::II || c == Case::IV || c == Case::V; }
+bool has_failures(Case c) { return c != Case::I && c != Case::II; }
+
+double nonneg(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
+
+JobCosts job_costs(const Scenario& s) {
+  const auto& p = s.profile;
+  JobCosts c;
+  c.work_s = p.job_compute_s(s.order);
+  c.image_bytes = nonneg(p.job_image_bytes(s.order));
+  c.dump_s = nonneg(p.dump_s(c.image_bytes));
+  c.restore_s = nonneg(p.restore_s(c.image_bytes));
+  c.copy_setup_s = nonneg(p.copy_s(0));
+  if (takes_checkpoints(s.c)) {
+    if (s.interval_s > 0) {
+      // Every interval of compute, but not at the very end (nothing left to save).
+      for (double at = s.interval_s; at < c.work_s * (1 - 1e-12); at += s.interval_s) c.checkpoints.push_back(at);
+    } else {
+      c.checkpoints.push_back(s.checkpoint_at * c.work_s);
+    }
+  }
+  c.failure_free_s = c.work_s + c.dump_s * c.checkpoints.size();
+  return c;
+}
+
+struct Job {
+  int id = 0, home = 0;
+  double start = -1;          // when it first started on its home node
+  bool doomed = false;        // --failure-rate: this job gets killed once
+  double kill_fraction = 0;   // ... at this fraction of its failure-free run
+  double checkpointed = 0;    // compute saved by the last complete checkpoint
+  int image_node = -1;        // where that image is (-1: none yet)
+  bool done = false;
+};
+
+struct Node {
+  s4u::Host* host = nullptr;
+  s4u::Disk* disk = nullptr;
+  double down_until = -std::numeric_limits<double>::infinity();
+  std::vector<s4u::ActorPtr> running;  // job attempts on this node now
+  void forget(const s4u::Actor* a) {
+    running.erase(std::remove_if(running.begin(), running.end(), [a](const s4u::ActorPtr& p) { return p.get() == a; }),
+                  running.end());
+  }
+};
+
+// All the state of one replication; its methods are the actors' bodies.
+class Replication {
+ public:
+  Replication(const Scenario& s, const ClusterPlatform& platform, int replication)
+      : s_(s), head_(platform.head), costs_(job_costs(s)), t0_(s4u::Engine::get_clock()) {
+    for (size_t i = 0; i < platform.nodes.size(); ++i)
+      nodes_.push_back(Node{platform.nodes[i], platform.disks[i]});
+    const int n = static_cast<int>(nodes_.size());
+    for (int node = 0; node < n; ++node)
+      for (int k = 0; k < s.jobs_per_node; ++k) {
+        Job j;
+        j.id = k * n + node;  // round robin: job id k*n+node goes to node `node`
+        j.home = node;
+        RandomStream draws(s.seed, s.order, replication, node, k);
+        const double u_doomed = draws.uniform(), u_when = draws.uniform();
+        j.doomed = s.failures.kind == FailureModel::Kind::PerJob && has_failures(s.c) && u_doomed < s.failures.p;
+        j.kill_fraction = u_when;
+        jobs_.push_back(j);
+      }
+    result_.turnarounds.assign(jobs_.size(), 0.0);
+    write_bps_.resize(n);
+    read_bps_.resize(n);
+    for (int i = 0; i < n; ++i) {
+      write_bps_[i] = nodes_[i].disk->get_write_bandwidth();
+      read_bps_[i] = nodes_[i].disk->get_read_bandwidth();
+    }
+  }
+
+  void start(int replication) {
+    const int n = static_cast<int>(nodes_.size());
+    for (int node = 0; node < n; ++node)
+      s4u::Actor::create("queue-" + std::to_string(node + 1), head_, [this, node] { node_queue(node); });
+    if (s_.failures.kind == FailureModel::Kind::Node && has_failures(s_.c))
+      for (int node = 0; node < n; ++node)
+        s4u::Actor::create("failures-" + std::to_string(node + 1), head_,
+                           [this, node, replication] { node_failures(node, replication); })
+            ->daemonize();
+  }
+
+  ReplicationResult take_result() { return std::move(result_); }
+
+ private:
+  double now() const { return s4u::Engine::get_clock(); }
+  Job& job_at(int node, int k) { return jobs_[static_cast<size_t>(node) * s_.jobs_per_node + k]; }
+  size_t slot(const Job& j) const { return static_cast<size_t>(&j - jobs_.data()); }
+
+  void wait_until_up(int node) {
+    while (nodes_[node].down_until > now()) s4u::this_actor::sleep_until(nodes_[node].down_until);
+  }
+
+  void node_queue(int node) {
+    for (int k = 0; k < s_.jobs_per_node; ++k) {
+      Job& job = job_at(node, k);
+      wait_until_up(node);
+      job.start = now();
+      XBT_INFO("job %d starts on node %d", job.id, node + 1);
+      supervise(job, node, 0.0, false, true);
+    }
+  }
+
+  // Runs attempts of `job` on `node` until it completes or moves away (case V).
+  void supervise(Job& job, int node, double from, bool restore, bool first_attempt) {
+    for (;;) {
+      wait_until_up(node);
+      Node& where = nodes_[node];
+      s4u::ActorPtr attempt = s4u::Actor::create("job-" + std::to_string(job.id), where.host,
+                                                 [this, &job, node, from, restore] { attempt_body(job, node, from, restore); });
+      where.running.push_back(attempt);
+      if (first_attempt && job.doomed)
+        attempt->set_kill_time(job.start + job.kill_fraction * costs_.failure_free_s);
+      first_attempt = false;
+      attempt->join();
+      where.forget(attempt.get());
+      if (job.done) {
+        const double turnaround = now() - job.start;
+        result_.turnarounds[slot(job)] = turnaround;
+        result_.makespan_s = std::max(result_.makespan_s, now() - t0_);
+        XBT_INFO("job %d done on node %d, turnaround %.2f s", job.id, node + 1, turnaround);
+        return;
+      }
+      ++result_.kills;
+      const bool has_image = job.image_node >= 0;
+      XBT_INFO("job %d killed on node %d (%s)", job.id, node + 1,
+               has_image ? "has a checkpoint" : "no checkpoint yet: restart from scratch");
+      restore = false;
+      from = 0;
+      switch (s_.c) {
+        case Case::IIIp:
+          if (s_.failures.kind == FailureModel::Kind::PerJob) {
+            where.down_until = std::max(where.down_until, now() + s_.profile.reboot_s);
+            XBT_INFO("node %d reboots for %.0f s", node + 1, s_.profile.reboot_s);
+          }
+          break;
+        case Case::IV:
+          if (has_image) {
+            from = job.checkpointed;
+            restore = true;
+          }
+          break;
+        case Case::V:
+          if (has_image) {
+            const int target = migration_target(node);
+            if (target != node) {
+              ++result_.migrations;
+              s4u::Actor::create("migrate-" + std::to_string(job.id), head_,
+                                 [this, &job, target] { migrate(job, target); });
+              return;  // this node's queue goes on; the migration actor owns the job now
+            }
+            from = job.checkpointed;
+            restore = true;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  // Case V: the image goes from the node that holds it to `target` over the
+  // network (contended with any other transfer), then is restored there.
+  void migrate(Job& job, int target) {
+    const int source = job.image_node;
+    XBT_INFO("job %d: image (%.0f MB) from node %d to node %d", job.id, costs_.image_bytes / 1e6, source + 1,
+             target + 1);
+    if (costs_.copy_setup_s > 0) s4u::this_actor::sleep_for(costs_.copy_setup_s);
+    s4u::Comm::sendto(nodes_[source].host, nodes_[target].host, static_cast<uint64_t>(costs_.image_bytes));
+    job.image_node = target;
+    supervise(job, target, job.checkpointed, true, false);
+  }
+
+  int migration_target(int node) const {
+    const int n = static_cast<int>(nodes_.size());
+    for (int k = 1; k < n; ++k) {
+      const int j = (node + k) % n;
+      if (nodes_[j].down_until <= now()) return j;
+    }
+    return node;
+  }
+
+  // One attempt of a job, on its node: restore, then compute and checkpoints.
+  void attempt_body(Job& job, int node, double from, bool restore) {
+    Node& where = nodes_[node];
+    const double speed = s4u::this_actor::get_host()->get_speed();
+    if (restore) {
+      XBT_INFO("job %d restores from its checkpoint at %.1f s of compute", job.id, from);
+      disk_time(where.disk, costs_.restore_s, read_bps_[node], false);
+    }
+    double at = from;
+    for (double cp : costs_.checkpoints) {
+      if (cp <= at) continue;
+      s4u::this_actor::execute((cp - at) * speed);
+      at = cp;
+      XBT_INFO("job %d checkpoints (%.1f s)", job.id, costs_.dump_s);
+      disk_time(where.disk, costs_.dump_s, write_bps_[node], true);
+      job.checkpointed = cp;
+      job.image_node = node;
+    }
+    if (costs_.work_s > at) s4u::this_actor::execute((costs_.work_s - at) * speed);
+    job.done = true;
+    where.forget(s4u::Actor::self());
+  }
+
+  // A dump or restore is disk I/O sized so that, alone on the disk, it takes
+  // exactly the profile's cost; concurrent I/O on the same disk shares it.
+  static void disk_time(const s4u::Disk* disk, double seconds, double bps, bool write) {
+    const auto bytes = static_cast<sg_size_t>(std::llround(seconds * bps));
+    if (bytes == 0) return;
+    if (write)
+      disk->write(bytes);
+    else
+      disk->read(bytes);
+  }
+
+  void node_failures(int node, int replication) {
+    RandomStream draws(s_.seed, s_.order, replication, node, -1);
+    for (;;) {
+      s4u::this_actor::sleep_for(draws.time_to_failure(s_.failures.mtbf_s, s_.failures.weibull_shape));
+      Node& n = nodes_[node];
+      n.down_until = now() + s_.profile.reboot_s;
+      XBT_INFO("node %d fails, down for %.0f s, %zu job(s) killed", node + 1, s_.profile.reboot_s, n.running.size());
+      auto victims = std::move(n.running);
+      n.running.clear();
+      for (auto& a : victims) a->kill();
+      s4u::this_actor::sleep_for(s_.profile.reboot_s);
+    }
+  }
+
+  const Scenario& s_;
+  s4u::Host* head_;
+  const JobCosts costs_;
+  const double t0_;
+  std::vector<Node> nodes_;
+  std::vector<Job> jobs_;
+  std::vector<double> write_bps_, read_bps_;
+  ReplicationResult result_;
+};
+
+}  // namespace
+
+ClusterModel::ClusterModel(const Scenario& scenario, const ClusterPlatform& platform)
+    : scenario_(scenario), platform_(platform) {}
+
+ReplicationResult ClusterModel::run_replication(s4u::Engine& engine, int replication) const {
+  Replication rep(scenario_, platform_, replication);
+  rep.start(replication);
+  engine.run();
+  return rep.take_result();
+}
+
+}  // namespace ckptsim::sim

@@ -1,0 +1,95 @@
+// Building (or loading) the cluster the jobs run on.
+#include "cluster_platform.h"
+
+#include <algorithm>
+
+#include "sim/simulate.h"
+
+namespace ckptsim::sim {
+namespace {
+
+namespace s4u = simgrid::s4u;
+
+// Only the ratio flops/speed matters (a job's compute time comes from the
+// profile), so any speed will do.
+constexpr double kNodeFlops = 1e9;
+// Used when the profile has no disk rate: the disk then only orders I/O, the
+// dump and restore times still come from the profile's curves.
+constexpr double kFallbackDiskBps = 50e6;
+
+double disk_rate(double measured, const models::Curve& cost_per_byte) {
+  if (measured > 0) return measured;
+  // A linear cost curve's slope is seconds per byte: its inverse is a rate.
+  for (size_t i = 0; i < cost_per_byte.powers.size(); ++i)
+    if (cost_per_byte.powers[i] == 1 && cost_per_byte.coef[i] > 0) return 1.0 / cost_per_byte.coef[i];
+  return kFallbackDiskBps;
+}
+
+ClusterPlatform build_in_code(const models::Profile& profile, int nodes) {
+  auto* zone = s4u::create_star_zone("cluster");
+  const double read_bps = disk_rate(profile.disk_read_Bps, profile.restore_s);
+  const double write_bps = disk_rate(profile.disk_write_Bps, profile.dump_s);
+  ClusterPlatform p;
+  auto attach = [&](const std::string& name) {
+    s4u::Host* host = zone->create_host(name, kNodeFlops);
+    auto* link = zone->create_split_duplex_link(name + "-eth", profile.link_bandwidth_Bps)
+                     ->set_latency(profile.link_latency_s);
+    link->seal();
+    zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr,
+                    {{link, s4u::LinkInRoute::Direction::UP}}, true);
+    return host;
+  };
+  p.head = attach("head");
+  for (int i = 0; i < nodes; ++i) {
+    s4u::Host* host = attach("node-" + std::to_string(i + 1));
+    s4u::Disk* disk = host->create_disk("disk", read_bps, write_bps);
+    disk->seal();
+    host->seal();
+    p.nodes.push_back(host);
+    p.disks.push_back(disk);
+  }
+  p.head->seal();
+  zone->seal();
+  return p;
+}
+
+// node-2 before node-10.
+bool natural_less(const std::string& a, const std::string& b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path& file, int nodes) {
+  engine.load_platform(file.string());
+  ClusterPlatform p;
+  std::vector<s4u::Host*> others;
+  for (s4u::Host* h : engine.get_all_hosts()) {
+    if (h->get_name() == "head")
+      p.head = h;
+    else
+      others.push_back(h);
+  }
+  const std::string where = "platform " + file.string() + ": ";
+  if (!p.head) throw SimError(where + "no host named 'head' (the node that submits the jobs)");
+  if (static_cast<int>(others.size()) < nodes)
+    throw SimError(where + "has " + std::to_string(others.size()) + " compute hosts, --nodes asks for " +
+                   std::to_string(nodes));
+  std::sort(others.begin(), others.end(),
+            [](const s4u::Host* a, const s4u::Host* b) { return natural_less(a->get_name(), b->get_name()); });
+  others.resize(nodes);
+  for (s4u::Host* h : others) {
+    auto disks = h->get_disks();
+    if (disks.empty()) throw SimError(where + "host '" + h->get_name() + "' has no disk for its checkpoints");
+    p.nodes.push_back(h);
+    p.disks.push_back(disks.front());
+  }
+  return p;
+}
+
+}  // namespace
+
+ClusterPlatform build_platform(s4u::Engine& engine, const models::Profile& profile, int nodes,
+                               const std::filesystem::path& platform_file) {
+  return platform_file.empty() ? build_in_code(profile, nodes) : load_from_file(engine, platform_file, nodes);
+}
+
+}  // namespace ckptsim::sim

@@ -1,0 +1,26 @@
+// The paper's cluster as a SimGrid platform: a head node and N compute nodes,
+// each with a disk, on a Gigabit Ethernet star. Built in code from the profile,
+// or taken from a platform XML file.
+#pragma once
+#include <filesystem>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "models/profile.h"
+
+namespace ckptsim::sim {
+
+struct ClusterPlatform {
+  simgrid::s4u::Host* head = nullptr;
+  std::vector<simgrid::s4u::Host*> nodes;  // the compute nodes, in round-robin order
+  std::vector<simgrid::s4u::Disk*> disks;  // disks[i] belongs to nodes[i]
+};
+
+// Must be called once, in the process's only Engine, before Engine::run().
+// Throws SimError when the file lacks a "head" host, has fewer than `nodes`
+// other hosts, or a node without a disk.
+ClusterPlatform build_platform(simgrid::s4u::Engine& engine, const models::Profile& profile, int nodes,
+                               const std::filesystem::path& platform_file);
+
+}  // namespace ckptsim::sim

@@ -1,0 +1,192 @@
+#include "sim/simulate_report.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace ckptsim::sim {
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::vector<int> orders_of(const std::vector<SimulationRow>& rows) {
+  std::vector<int> orders;
+  for (const auto& r : rows)
+    if (orders.empty() || orders.back() != r.cell.order) orders.push_back(r.cell.order);
+  return orders;
+}
+
+std::vector<Case> cases_of(const std::vector<SimulationRow>& rows) {
+  std::vector<Case> cases;
+  for (Case c : all_cases())
+    for (const auto& r : rows)
+      if (r.cell.c == c) {
+        cases.push_back(c);
+        break;
+      }
+  return cases;
+}
+
+const SimulationRow* find(const std::vector<SimulationRow>& rows, int order, Case c) {
+  for (const auto& r : rows)
+    if (r.cell.order == order && r.cell.c == c) return &r;
+  return nullptr;
+}
+
+std::string pad(const std::string& s, size_t width) { return s.size() >= width ? s : std::string(width - s.size(), ' ') + s; }
+
+}  // namespace
+
+std::vector<SimulationRow> with_overheads(const std::vector<CellResult>& cells, const std::vector<Case>& shown) {
+  std::map<int, double> case1;
+  for (const auto& c : cells)
+    if (c.c == Case::I) case1[c.order] = c.mean_turnaround_s;
+  std::vector<SimulationRow> rows;
+  for (const auto& c : cells) {
+    bool wanted = false;
+    for (Case s : shown) wanted = wanted || s == c.c;
+    if (!wanted) continue;
+    auto it = case1.find(c.order);
+    if (it == case1.end()) throw SimError("no case I result for order " + std::to_string(c.order));
+    rows.push_back({c, 100.0 * (c.mean_turnaround_s - it->second) / it->second});
+  }
+  return rows;
+}
+
+std::string format_table(const std::vector<SimulationRow>& rows, const std::string& title) {
+  const auto orders = orders_of(rows);
+  const auto cases = cases_of(rows);
+  std::ostringstream out;
+  out << title << "\n\n";
+  out << "Average job turnaround (s), mean over replications +- 95 % CI\n";
+  out << pad("order", 6);
+  for (Case c : cases) out << pad(to_string(c), 18);
+  out << "\n";
+  for (int n : orders) {
+    out << pad(std::to_string(n), 6);
+    for (Case c : cases) {
+      const auto* r = find(rows, n, c);
+      out << pad(r ? fmt("%.2f", r->cell.mean_turnaround_s) + " +-" + fmt("%-6.2f", r->cell.ci95_s) : "-", 18);
+    }
+    out << "\n";
+  }
+  out << "\nOverhead against case I (%)\n";
+  out << pad("order", 6);
+  for (Case c : cases) out << pad(to_string(c), 10);
+  out << "\n";
+  for (int n : orders) {
+    out << pad(std::to_string(n), 6);
+    for (Case c : cases) {
+      const auto* r = find(rows, n, c);
+      out << pad(r ? fmt("%.2f", r->overhead_pct) : "-", 10);
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string format_csv(const std::vector<SimulationRow>& rows) {
+  std::ostringstream out;
+  out << "order,case,mean_turnaround_s,ci95_s,overhead_pct\n";
+  for (const auto& r : rows)
+    out << r.cell.order << ',' << to_string(r.cell.c) << ',' << fmt("%.4f", r.cell.mean_turnaround_s) << ','
+        << fmt("%.4f", r.cell.ci95_s) << ',' << fmt("%.4f", r.overhead_pct) << "\n";
+  return out.str();
+}
+
+nlohmann::json to_json(const std::vector<SimulationRow>& rows, const nlohmann::json& parameters) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& r : rows)
+    results.push_back({{"order", r.cell.order},
+                       {"case", to_string(r.cell.c)},
+                       {"interval_s", r.cell.interval_s},
+                       {"mean_turnaround_s", r.cell.mean_turnaround_s},
+                       {"ci95_s", r.cell.ci95_s},
+                       {"overhead_pct", r.overhead_pct},
+                       {"replications", r.cell.replication_means.size()},
+                       {"mean_makespan_s", r.cell.mean_makespan_s},
+                       {"kills", r.cell.kills},
+                       {"migrations", r.cell.migrations}});
+  return {{"schema", "ckptsim-simulate"}, {"schema_version", 1}, {"parameters", parameters}, {"results", results}};
+}
+
+void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesystem::path& out,
+                     const std::string& title) {
+  namespace fs = std::filesystem;
+  const auto orders = orders_of(rows);
+  const auto cases = cases_of(rows);
+  std::string tmpl = (fs::temp_directory_path() / "ckptsim-plot-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw SimError("plot: cannot create a temporary directory");
+  const fs::path dir = tmpl;
+  struct Cleanup {
+    fs::path d;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(d, ec);
+    }
+  } cleanup{dir};
+
+  // One data block per case: order, mean, ci, overhead.
+  const fs::path data = dir / "sim.dat";
+  {
+    std::ofstream d(data);
+    for (Case c : cases) {
+      d << "# case " << to_string(c) << "\n";
+      for (int n : orders)
+        if (const auto* r = find(rows, n, c))
+          d << n << ' ' << r->cell.mean_turnaround_s << ' ' << r->cell.ci95_s << ' ' << r->overhead_pct << "\n";
+      d << "\n\n";
+    }
+  }
+  const std::string ext = out.extension().string();
+  std::string terminal;
+  if (ext == ".png")
+    terminal = "pngcairo size 1500,620 font 'Sans,11'";
+  else if (ext == ".svg")
+    terminal = "svg size 1500,620 font 'Sans,11' background '#ffffff'";
+  else
+    throw SimError("plot " + out.string() + ": use a .png or .svg file name");
+
+  std::ostringstream gp;
+  gp << "set terminal " << terminal << "\n"
+     << "set output '" << out.string() << "'\n"
+     << "set multiplot layout 1,2 title \"" << title << "\"\n"
+     << "set grid\nset key top left\nset xlabel 'matrix order'\n"
+     << "set ylabel 'average job turnaround (s)'\nset title 'Turnaround vs order'\n"
+     << "plot ";
+  for (size_t i = 0; i < cases.size(); ++i)
+    gp << (i ? ", " : "") << "'" << data.string() << "' index " << i
+       << " using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 title 'case " << to_string(cases[i]) << "'";
+  gp << "\nset ylabel 'overhead against case I (%)'\nset title 'Overhead vs order'\nplot ";
+  bool first = true;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    if (cases[i] == Case::I) continue;
+    gp << (first ? "" : ", ") << "'" << data.string() << "' index " << i
+       << " using 1:4 with linespoints lw 2 pt 7 ps 0.7 lc " << i + 1 << " title 'case " << to_string(cases[i]) << "'";
+    first = false;
+  }
+  if (first) gp << "0 title 'case I only'";
+  gp << "\nunset multiplot\n";
+  const fs::path script = dir / "plot.gp";
+  std::ofstream(script) << gp.str();
+  const std::string cmd = "gnuplot '" + script.string() + "' 2>'" + (dir / "err").string() + "'";
+  if (std::system(cmd.c_str()) != 0) {
+    std::ifstream e(dir / "err");
+    std::string line, last;
+    while (std::getline(e, line))
+      if (!line.empty()) last = line;
+    throw SimError("plot " + out.string() + ": gnuplot failed" + (last.empty() ? "" : ": " + last));
+  }
+}
+
+}  // namespace ckptsim::sim

@@ -1,0 +1,112 @@
+// `ckptsim simulate` through the real binary: reproducible output, the CSV
+// header others parse, the figure, and one clear line with exit 2 on bad input.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sim_test_support.h"
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Run simulate(const std::string& args) {
+  simtest::TempDir dir;
+  const std::string cmd = simtest::ckptsim_bin() + " simulate " + args + " >" + (dir.path / "out").string() + " 2>" +
+                          (dir.path / "err").string();
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path / "out"), slurp(dir.path / "err")};
+}
+
+const std::string kSmall = "--sizes 2100,3000 --replications 3 --jobs-per-node 3 ";
+
+}  // namespace
+
+TEST_CASE("simulate: the same seed gives the same output, another seed another") {
+  const Run a = simulate(kSmall + "--seed 5 --format csv");
+  const Run b = simulate(kSmall + "--seed 5 --format csv --workers 1");
+  const Run c = simulate(kSmall + "--seed 6 --format csv");
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  REQUIRE(c.code == 0);
+  CHECK(a.out == b.out);
+  CHECK(a.out != c.out);
+  CHECK(a.err.empty());
+}
+
+TEST_CASE("simulate: csv has the exact header and one row per order and case") {
+  const Run r = simulate(kSmall + "--format csv");
+  REQUIRE(r.code == 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  std::getline(lines, line);
+  CHECK(line == "order,case,mean_turnaround_s,ci95_s,overhead_pct");
+  int rows = 0;
+  while (std::getline(lines, line)) ++rows;
+  CHECK(rows == 2 * 6);
+  CHECK_THAT(r.out, Catch::Contains("\n2100,I,") && Catch::Contains("\n3000,V,"));
+  CHECK_THAT(r.out, Catch::Contains(",0.0000\n"));  // case I overhead
+}
+
+TEST_CASE("simulate: one case still gets its overhead against case I; json and table formats") {
+  const Run csv = simulate(kSmall + "--case IV --format csv");
+  REQUIRE(csv.code == 0);
+  CHECK_THAT(csv.out, !Catch::Contains(",I,"));
+  CHECK_THAT(csv.out, Catch::Contains(",IV,"));
+  const Run json = simulate(kSmall + "--case II,IV --format json --mtbf 20000");
+  REQUIRE(json.code == 0);
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["results"].size() == 4);
+  CHECK(j["results"][0]["overhead_pct"].get<double>() > 0);
+  const Run table = simulate(kSmall);
+  REQUIRE(table.code == 0);
+  CHECK_THAT(table.out, Catch::Contains("order") && Catch::Contains("IIIp") && Catch::Contains("Overhead"));
+}
+
+TEST_CASE("simulate: --plot writes the figure") {
+  simtest::TempDir dir;
+  const auto png = dir.path / "sim.png";
+  const Run r = simulate(kSmall + "--plot " + png.string());
+  REQUIRE(r.code == 0);
+  REQUIRE(std::filesystem::exists(png));
+  CHECK(std::filesystem::file_size(png) > 1000);
+  CHECK(slurp(png).substr(1, 3) == "PNG");
+}
+
+TEST_CASE("simulate: bad input gives one line on stderr and exit 2") {
+  simtest::TempDir dir;
+  std::ofstream(dir.path / "bad.json") << "{ nope";
+  std::ofstream(dir.path / "wrong.json") << R"({"schema": "ckptsim-profile", "schema_version": 1})";
+  std::ofstream(dir.path / "bad.xml") << "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\"><host/></platform>";
+  std::ofstream(dir.path / "nohead.xml")
+      << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+         "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\"><host id=\"a\" speed=\"1Gf\"/></zone></platform>\n";
+  const std::string d = dir.path.string();
+  for (const std::string& args :
+       {std::string("--case VI"), std::string("--failure-rate 1.5"), std::string("--failure-rate -0.1"),
+        std::string("--interval -5"), std::string("--mtbf -1"), std::string("--mtbf 0"),
+        std::string("--weibull-shape 2"), std::string("--profile /nonexistent.json"),
+        "--profile " + d + "/bad.json", "--profile " + d + "/wrong.json", std::string("--platform /nonexistent.xml"),
+        "--platform " + d + "/bad.xml", "--platform " + d + "/nohead.xml", std::string("--sizes 4800:2100"),
+        std::string("--format yaml"), std::string("--checkpoint-at 1.5"), std::string("--nodes 0")}) {
+    const Run r = simulate(kSmall + args);
+    INFO(args << " -> exit " << r.code << ", stderr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK(!r.err.empty());
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
