@@ -62,9 +62,8 @@ void Tracee::write_mem(uint64_t addr, const void* buf, size_t len) {
 }
 
 int Tracee::resume_until_stop(int request) {
-  int deliver = 0;
   for (;;) {
-    if (::ptrace(static_cast<__ptrace_request>(request), pid_, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver))) != 0)
+    if (::ptrace(static_cast<__ptrace_request>(request), pid_, nullptr, nullptr) != 0)
       throw RestoreError(std::string("ptrace resume failed: ") + std::strerror(errno));
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0) {
@@ -72,11 +71,16 @@ int Tracee::resume_until_stop(int request) {
     }
     if (WIFEXITED(status)) throw RestoreError("the child exited with status " + std::to_string(WEXITSTATUS(status)) + " during the restore");
     if (WIFSIGNALED(status)) throw RestoreError(std::string("the child was killed by ") + strsignal(WTERMSIG(status)) + " during the restore");
-    if (WSTOPSIG(status) == (SIGTRAP | 0x80)) return status;
+    const int sig = WSTOPSIG(status);
+    if (sig == (SIGTRAP | 0x80) || sig == SIGTRAP) return status;
+    if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+      const user_regs_struct r = regs();
+      char where[32];
+      std::snprintf(where, sizeof where, "%#llx", static_cast<unsigned long long>(r.rip));
+      throw RestoreError(std::string("the child faulted (") + strsignal(sig) + ") at " + where + " during the restore");
+    }
     // A signal meant for the program before it exists again (e.g. SIGINT
     // from the terminal): drop it, the restore must not be interrupted.
-    deliver = 0;
-    if (WSTOPSIG(status) == SIGTRAP) return status;
   }
 }
 

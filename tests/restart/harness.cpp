@@ -1,0 +1,137 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace restart_test {
+
+std::string build_path(const std::string& name) { return std::string(CKPTSIM_BUILD_DIR) + "/" + name; }
+std::string ckptsim() { return build_path("ckptsim"); }
+std::string prog(const std::string& name) { return build_path("tests/restart/" + name); }
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/ckptsim-restart-test-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+    int in = ::open(io.in.c_str(), O_RDONLY);
+    int out = ::open(io.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(io.err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0 || err < 0) ::_exit(126);
+    ::dup2(in, 0), ::dup2(out, 1), ::dup2(err, 2);
+    ::syscall(SYS_close_range, 3, ~0U, 0);  // the job must not inherit the test's descriptors
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+int run(const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io) {
+  return wait_status(spawn(argv, cwd, io));
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+bool file_contains(const fs::path& p, const std::string& text) { return read_file(p).find(text) != std::string::npos; }
+void write_file(const fs::path& p, const std::string& content) { std::ofstream(p, std::ios::binary) << content; }
+void append_file(const fs::path& p, const std::string& content) {
+  std::ofstream(p, std::ios::binary | std::ios::app) << content;
+}
+
+Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io) {
+  std::vector<std::string> full{ckptsim(), "run", "--dir", img.string(), "--"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  Job job;
+  job.runner = spawn(full, cwd, io);
+  const std::string children = "/proc/" + std::to_string(job.runner) + "/task/" + std::to_string(job.runner) + "/children";
+  eventually([&] {
+    std::istringstream in(read_file(children));
+    return static_cast<bool>(in >> job.pid);
+  });
+  return job;
+}
+
+bool checkpoint(pid_t pid) {
+  return run({ckptsim(), "checkpoint", std::to_string(pid), "--wait"}, "/", Redirect{}) == 0;
+}
+
+void kill_job(Job& job) {
+  if (job.pid > 0) ::kill(job.pid, SIGKILL);
+  if (job.runner > 0) wait_status(job.runner);
+  job = Job{};
+}
+
+std::vector<pid_t> processes_running(const std::string& exe) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    auto target = fs::read_symlink(e.path() / "exe", ec);
+    if (!ec && target == exe) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> fingerprint(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    struct stat st {};
+    ::lstat(e.path().c_str(), &st);
+    std::string content = e.is_regular_file() ? read_file(e.path()) : "";
+    out[fs::relative(e.path(), dir).string()] = std::to_string(XXH3_64bits(content.data(), content.size())) + " mode " +
+                                                  std::to_string(st.st_mode) + " size " + std::to_string(st.st_size);
+  }
+  return out;
+}
+
+RestartResult restart(const std::vector<std::string>& args, const fs::path& cwd, const std::string& out) {
+  static int counter = 0;
+  const fs::path err = fs::temp_directory_path() /
+                       ("ckptsim-restart-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::vector<std::string> full{ckptsim(), "restart"};
+  full.insert(full.end(), args.begin(), args.end());
+  RestartResult r;
+  r.status = run(full, cwd, Redirect{"/dev/null", out, err.string()});
+  r.stderr_text = read_file(err);
+  fs::remove(err);
+  return r;
+}
+
+}  // namespace restart_test

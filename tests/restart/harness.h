@@ -1,0 +1,88 @@
+// What every restart test does: start programs (under `ckptsim run` or not) in
+// a scratch directory, wait for their gate marker, checkpoint, kill, restart,
+// and compare files byte for byte.
+#pragma once
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace restart_test {
+
+namespace fs = std::filesystem;
+
+std::string build_path(const std::string& name);  // CKPTSIM_BUILD_DIR/name
+std::string ckptsim();
+std::string prog(const std::string& name);          // a test program from tests/restart/progs
+
+// A unique directory (mkdtemp, mode 0700) removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& rel) const { return path_ / rel; }
+
+ private:
+  fs::path path_;
+};
+
+struct Redirect {
+  std::string in = "/dev/null", out = "/dev/null", err = "/dev/null";
+};
+
+// fork+exec argv in cwd with the given stdio; every other descriptor closed.
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io);
+// Waits for pid; returns its shell-style status (exit code or 128+signal).
+int wait_status(pid_t pid);
+int run(const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io);
+
+// Polls until `pred` holds; false after `timeout` (generous: loaded machines).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(120));
+
+bool file_contains(const fs::path& p, const std::string& text);
+std::string read_file(const fs::path& p);
+void write_file(const fs::path& p, const std::string& content);
+void append_file(const fs::path& p, const std::string& content);
+
+// A job running under `ckptsim run --dir IMG`: the runner and the job itself.
+struct Job {
+  pid_t runner = -1;
+  pid_t pid = -1;
+};
+Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io);
+// `ckptsim checkpoint PID --wait`; true on success.
+bool checkpoint(pid_t pid);
+// SIGKILL the job and reap its runner.
+void kill_job(Job& job);
+
+// Every process whose executable is `exe` (to prove none was left behind).
+std::vector<pid_t> processes_running(const std::string& exe);
+
+// xxh3 of every file under dir, by relative path (to prove an image untouched).
+std::map<std::string, std::string> fingerprint(const fs::path& dir);
+
+struct RestartResult {
+  int status = -1;
+  std::string stderr_text;
+};
+RestartResult restart(const std::vector<std::string>& args, const fs::path& cwd, const std::string& out = "/dev/null");
+
+}  // namespace restart_test
+
+#include <thread>
+template <class Pred>
+bool restart_test::eventually(Pred pred, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}

@@ -1,0 +1,182 @@
+// Bad input: every corruption is caught before anything runs (one line on
+// stderr, exit 2, no process left, image untouched, files not restored); a
+// restore that fails half-way kills its child and says why.
+#include <catch2/catch.hpp>
+
+#include <elf.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+using namespace restart_test;
+using nlohmann::json;
+
+namespace {
+
+const char* kKilledRunMark = "WRITTEN AFTER THE CHECKPOINT\n";
+
+// An image of prog_stdio (run from a private copy of the executable) at its
+// gate, killed; lines.txt then gets a line the restore would undo.
+struct Fixture {
+  TempDir dir;
+  fs::path exe, image;
+  Fixture() {
+    fs::create_directories(dir / "bin");
+    fs::create_directories(dir / "run");
+    exe = dir / "bin" / "prog_stdio";
+    fs::copy_file(prog("prog_stdio"), exe);
+    fs::permissions(exe, fs::perms::owner_all);
+    Redirect io;
+    io.out = (dir / "run" / "stdout.txt").string();
+    Job job = start_job(dir / "img", {exe.string(), (dir / "marker").string(), (dir / "go").string(), "lines.txt"},
+                        dir / "run", io);
+    REQUIRE(eventually([&] { return fs::exists(dir / "marker"); }));
+    REQUIRE(checkpoint(job.pid));
+    kill_job(job);
+    image = dir / "img" / "ckpt-0001";
+    append_file(dir / "run" / "lines.txt", kKilledRunMark);
+    write_file(dir / "go", "");
+  }
+  json manifest() const { return json::parse(read_file(image / "manifest.json")); }
+  void set_manifest(const json& j) const { write_file(image / "manifest.json", j.dump()); }
+  void flip_byte(const fs::path& p, uint64_t offset) const {
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(offset));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x20);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(&c, 1);
+  }
+  // The core offset of the largest dumped segment.
+  uint64_t middle_of_largest_segment() const {
+    const json m = manifest();
+    uint64_t best = 0, size = 0;
+    for (const auto& map : m["mappings"])
+      if (map["dumped"].get<bool>() && map["end"].get<uint64_t>() - map["start"].get<uint64_t>() > size) {
+        size = map["end"].get<uint64_t>() - map["start"].get<uint64_t>();
+        best = map["phdr"].get<uint64_t>();
+      }
+    std::ifstream core(image / "core", std::ios::binary);
+    Elf64_Ehdr eh;
+    core.read(reinterpret_cast<char*>(&eh), sizeof eh);
+    Elf64_Phdr ph;
+    core.seekg(static_cast<std::streamoff>(eh.e_phoff + best * sizeof ph));
+    core.read(reinterpret_cast<char*>(&ph), sizeof ph);
+    return ph.p_offset + size / 2;
+  }
+};
+
+// The restart must fail with `status`, one line naming the problem, nothing
+// left running, the image as it was and the job's files not restored.
+void expect_refused(const Fixture& fx, const std::string& needle, int status = 2) {
+  const auto before = fingerprint(fx.image);
+  RestartResult r = restart({fx.image.string()}, fx.dir / "run");
+  INFO("stderr: " << r.stderr_text);
+  CHECK(r.status == status);
+  CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
+  CHECK(r.stderr_text.find(needle) != std::string::npos);
+  CHECK(processes_running(fx.exe.string()).empty());
+  CHECK(fingerprint(fx.image) == before);
+  if (status == 2) CHECK(file_contains(fx.dir / "run" / "lines.txt", kKilledRunMark));
+}
+
+}  // namespace
+
+TEST_CASE("the fixture image itself restores (so the refusals below are meaningful)") {
+  Fixture fx;
+  RestartResult r = restart({fx.image.string()}, fx.dir / "run");
+  INFO(r.stderr_text);
+  CHECK(r.status == 0);
+  CHECK(!file_contains(fx.dir / "run" / "lines.txt", kKilledRunMark));
+}
+
+TEST_CASE("bad image: truncated core") {
+  Fixture fx;
+  fs::resize_file(fx.image / "core", fs::file_size(fx.image / "core") - 4096);
+  expect_refused(fx, "truncated");
+}
+
+TEST_CASE("bad image: a flipped byte in a memory segment") {
+  Fixture fx;
+  fx.flip_byte(fx.image / "core", fx.middle_of_largest_segment());
+  expect_refused(fx, "checksum mismatch");
+}
+
+TEST_CASE("bad image: quick verification still checks the core header") {
+  Fixture fx;
+  fx.flip_byte(fx.image / "core", 0x50);  // inside the program headers
+  const auto before = fingerprint(fx.image);
+  RestartResult r = restart({fx.image.string(), "--verify", "quick"}, fx.dir / "run");
+  INFO(r.stderr_text);
+  CHECK(r.status == 2);
+  CHECK(r.stderr_text.find("header") != std::string::npos);
+  CHECK(fingerprint(fx.image) == before);
+}
+
+TEST_CASE("bad image: a flipped byte in a file copy") {
+  Fixture fx;
+  fx.flip_byte(fx.image / "files" / "fd-1", 10);
+  expect_refused(fx, "corrupt");
+}
+
+TEST_CASE("bad image: a missing file") {
+  Fixture fx;
+  fs::remove(fx.image / "files" / "fd-1");
+  expect_refused(fx, "missing");
+}
+
+TEST_CASE("bad image: another format version") {
+  Fixture fx;
+  json m = fx.manifest();
+  m["format_version"] = 2;
+  fx.set_manifest(m);
+  expect_refused(fx, "version 2");
+}
+
+TEST_CASE("bad image: taken on another kernel release") {
+  Fixture fx;
+  json m = fx.manifest();
+  m["kernel_release"] = "5.10.0-other";
+  fx.set_manifest(m);
+  expect_refused(fx, "kernel 5.10.0-other");
+}
+
+TEST_CASE("bad image: the executable changed since the checkpoint") {
+  Fixture fx;
+  append_file(fx.exe, "x");
+  expect_refused(fx, "changed");
+}
+
+TEST_CASE("bad image: an image directory writable by others") {
+  Fixture fx;
+  fs::permissions(fx.image, fs::perms::others_write, fs::perm_options::add);
+  expect_refused(fx, "writable by group or others");
+  fs::permissions(fx.image, fs::perms::others_write, fs::perm_options::remove);
+  fs::permissions(fx.image.parent_path(), fs::perms::group_write, fs::perm_options::add);
+  expect_refused(fx, "writable by group or others");
+}
+
+TEST_CASE("bad image: no image at all") {
+  TempDir dir;
+  RestartResult r = restart({(dir / "nothing" / "latest").string()}, dir.path());
+  CHECK(r.status == 2);
+  CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
+}
+
+TEST_CASE("a restore that fails half-way kills its child and says why") {
+  Fixture fx;
+  // rseq at a read-only page of the executable: everything verifies, the
+  // memory is restored, then the kernel refuses the registration.
+  json m = fx.manifest();
+  for (const auto& map : m["mappings"])
+    if (map["perms"] == "r--p" && map["kind"] == "file") {
+      m["rseq"]["area"] = map["start"];
+      break;
+    }
+  fx.set_manifest(m);
+  expect_refused(fx, "during the restore", 3);
+}
