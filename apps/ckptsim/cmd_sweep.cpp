@@ -209,7 +209,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<SweepArgs>();
   cmd->add_option("--interval", args->interval,
                   "Checkpoint intervals (s of compute): MIN:MAX[:STEP], a list a,b,c, or auto "
-                  "(15 log-spaced points from 0.25x to 4x Daly's interval of each order)")
+                  "(15 log-spaced points from 0.25x to 4x each order's formula optimum)")
       ->capture_default_str();
   cmd->add_option("--sizes", args->sizes, "Matrix orders: A:B[:STEP] or a list (default: the paper's 17)");
   auto* rate = cmd->add_option("--failure-rate", args->failure_rate,

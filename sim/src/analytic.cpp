@@ -72,6 +72,22 @@ double optimal_interval(double C, double lambda) {
   return 0.5 * (lo + hi) / lambda;
 }
 
+double single_kill_interval(double W, double C, double p) {
+  require(finite_pos(W), "work must be a finite number > 0");
+  require(finite_nonneg(C), "checkpoint cost must be a finite number >= 0");
+  require(std::isfinite(p) && p > 0 && p <= 1, "kill probability must be in (0, 1]");
+  return std::sqrt(2 * W * C / p);
+}
+
+double single_kill_expected_time(const Costs& k, double p, double tau) {
+  require(finite_pos(k.W), "work must be a finite number > 0");
+  require(finite_nonneg(k.C) && finite_nonneg(k.R) && finite_nonneg(k.D),
+          "checkpoint, restore and downtime costs must be finite numbers >= 0");
+  require(std::isfinite(p) && p >= 0 && p <= 1, "kill probability must be in [0, 1]");
+  require(finite_pos(tau), "checkpoint interval must be a finite number > 0");
+  return k.W + k.W / tau * k.C + p * ((tau + k.C) / 2 + k.R + k.D);
+}
+
 double rate_from_kill_probability(double p, double T) {
   require(std::isfinite(p) && p >= 0 && p < 1, "kill probability must be in [0, 1)");
   require(finite_pos(T), "job length must be a finite number > 0");

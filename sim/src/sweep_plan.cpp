@@ -77,14 +77,21 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
   }
   t.young_s = an::young_interval(t.C, t.M);
   t.daly_s = an::daly_interval(t.C, t.M);
-  t.optimum_s = an::optimal_interval(t.C, 1 / t.M);
-  t.optimum_expected_s = an::expected_time({t.W, t.C, t.R, t.D}, 1 / t.M, t.optimum_s);
+  if (f.kind == FailureModel::Kind::PerJob) {
+    t.formula = "single-kill";
+    t.optimum_s = an::single_kill_interval(t.W, t.C, f.p);
+    t.optimum_expected_s = an::single_kill_expected_time({t.W, t.C, t.R, t.D}, f.p, t.optimum_s);
+  } else {
+    t.formula = "expected-time";
+    t.optimum_s = an::optimal_interval(t.C, 1 / t.M);
+    t.optimum_expected_s = an::expected_time({t.W, t.C, t.R, t.D}, 1 / t.M, t.optimum_s);
+  }
   return t;
 }
 
 nlohmann::json theory_to_json(const OrderTheory& t) {
   return {{"order", t.order}, {"W", t.W}, {"C", t.C}, {"R", t.R}, {"D", t.D}, {"M", t.M},
-          {"young_s", t.young_s}, {"daly_s", t.daly_s}, {"optimum_s", t.optimum_s},
+          {"young_s", t.young_s}, {"daly_s", t.daly_s}, {"formula", t.formula}, {"optimum_s", t.optimum_s},
           {"optimum_expected_s", t.optimum_expected_s}};
 }
 
@@ -98,6 +105,7 @@ OrderTheory theory_from_json(const nlohmann::json& j) {
   t.M = j.at("M").get<double>();
   t.young_s = j.at("young_s").get<double>();
   t.daly_s = j.at("daly_s").get<double>();
+  t.formula = j.at("formula").get<std::string>();
   t.optimum_s = j.at("optimum_s").get<double>();
   t.optimum_expected_s = j.at("optimum_expected_s").get<double>();
   return t;
@@ -144,7 +152,7 @@ SweepPlan make_plan(const SweepOptions& o) {
     const OrderTheory t = theory_for(o, order);
     plan.theory.push_back(t);
     plan.points.push_back({index++, order, PointKind::Baseline, 0});
-    const auto intervals = o.grid.automatic ? auto_intervals(t.daly_s) : o.grid.values;
+    const auto intervals = o.grid.automatic ? auto_intervals(t.optimum_s) : o.grid.values;
     for (double tau : intervals) plan.points.push_back({index++, order, PointKind::Grid, tau});
     plan.points.push_back({index++, order, PointKind::Young, t.young_s});
     plan.points.push_back({index++, order, PointKind::Daly, t.daly_s});

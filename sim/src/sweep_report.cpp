@@ -165,7 +165,7 @@ void write_json(std::ostream& out, const SweepResult& r) {
                       {"daly", io(x.daly)},
                       {"theory",
                        {{"W", x.theory.W}, {"C", x.theory.C}, {"R", x.theory.R}, {"D", x.theory.D}, {"M", x.theory.M},
-                        {"optimum_s", x.theory.optimum_s}, {"optimum_expected_s", x.theory.optimum_expected_s}}}});
+                        {"formula", x.theory.formula}, {"optimum_s", x.theory.optimum_s}, {"optimum_expected_s", x.theory.optimum_expected_s}}}});
   }
   nlohmann::json best = nullptr;
   if (s.best_order != 0) best = {{"order", s.best_order}, {"interval_s", s.best_interval_s}};

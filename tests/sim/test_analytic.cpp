@@ -63,6 +63,23 @@ TEST_CASE("analytic: the optimal interval minimises the expected time") {
   CHECK(optimal_interval(1e6, 1e-3) > 999);
 }
 
+TEST_CASE("analytic: the single-kill model has its optimum at sqrt(2WC/p)") {
+  const Costs k{1500, 88, 88, 0};
+  const double p = 0.46;
+  const double tau = single_kill_interval(k.W, k.C, p);
+  CHECK(tau == Approx(std::sqrt(2 * 1500 * 88 / 0.46)).epsilon(1e-12));
+  const double e = single_kill_expected_time(k, p, tau);
+  CHECK(single_kill_expected_time(k, p, tau * 0.98) > e);
+  CHECK(single_kill_expected_time(k, p, tau * 1.02) > e);
+  // No kill: only the checkpoints cost.
+  CHECK(single_kill_expected_time(k, 0, 500) == Approx(1500 + 3 * 88).epsilon(1e-12));
+  // Young with the matching exponential rate is shorter by sqrt(p / -ln(1-p)).
+  const double young = young_interval(k.C, 1 / rate_from_kill_probability(p, k.W));
+  CHECK(young / tau == Approx(std::sqrt(p / -std::log1p(-p))).epsilon(1e-12));
+  CHECK_THROWS_AS(single_kill_interval(1500, 88, 0), AnalyticError);
+  CHECK_THROWS_AS(single_kill_expected_time(k, 1.5, 100), AnalyticError);
+}
+
 TEST_CASE("analytic: kill probability and node count convert to rates") {
   CHECK(rate_from_kill_probability(0.46, 1000) == Approx(0.0006161861394238169).epsilon(1e-12));
   CHECK(rate_from_kill_probability(0, 1000) == 0);

@@ -38,6 +38,15 @@ double expected_time(const Costs& k, double lambda, double tau);
 // C > 0, λ > 0.
 double optimal_interval(double C, double lambda);
 
+// The paper's failure model: a job is killed at most once, with probability p,
+// at a time uniform over its failure-free run (work plus dumps); a killed job
+// loses on average half a segment, (τ + C)/2, then pays R + D. To first order
+// (checkpoints as a rate W/τ): T(τ) = W + (W/τ)C + p((τ + C)/2 + R + D), which
+// is lowest at τ = √(2WC/p). Not exponential: for the same kill probability,
+// Young's τ with the matching rate (below) is shorter by √(p / −ln(1−p)).
+double single_kill_interval(double W, double C, double p);
+double single_kill_expected_time(const Costs& k, double p, double tau);
+
 // A job of failure-free length T killed with probability p has the exponential
 // rate λ = −ln(1 − p)/T. p in [0, 1), T > 0.
 double rate_from_kill_probability(double p, double T);

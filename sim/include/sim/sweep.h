@@ -83,8 +83,12 @@ struct OrderTheory {
   double D = 0;       // downtime: the profile's reboot_s for node failures, else 0
   double M = 0;       // MTBF the job sees
   double young_s = 0, daly_s = 0;
-  double optimum_s = 0;           // exact minimiser of the expected-time formula
-  double optimum_expected_s = 0;  // the formula's value there
+  // The formula optimum for this failure model: node failures → the exact
+  // minimiser of the expected-time formula E(τ); the paper's single kill per
+  // job → √(2WC/p) (analytic.h). `auto` grids are centred on it.
+  std::string formula;            // "expected-time" or "single-kill"
+  double optimum_s = 0;
+  double optimum_expected_s = 0;  // the formula's turnaround there
 };
 
 struct SweepPlan {
