@@ -6,8 +6,7 @@
 #include <sys/procfs.h>
 #include <sys/user.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "hash.h"
 
 #include "dump.h"
 #include "sys.h"
@@ -181,12 +180,9 @@ bool build_notes(Dump& d, NoteWriter& nw) {
 // Writes one mapping's bytes at its segment offset, hashing what was written.
 // Pages the kernel cannot read (a file mapping past EOF...) are written as zeros.
 bool write_segment(Dump& d, int fd, Mapping& m) {
-  auto* state = static_cast<XXH3_state_t*>(d.xxh_state);
-  XXH3_64bits_reset(state);
-  // The stack this handler runs on changes while it is being written: hash
-  // what reached the file, not the memory.
-  const uint64_t here = uint64_t(&state);
-  const bool live_stack = here >= m.start && here < m.end;
+  const HashOps& hash = hash_ops();
+  auto* state = static_cast<HashState*>(d.xxh_state);
+  hash.reset(state);
   uint64_t addr = m.start, off = m.core_offset, left = m.end - m.start;
   while (left) {
     const size_t chunk = left < kWriteChunk ? size_t(left) : kWriteChunk;
@@ -198,33 +194,51 @@ bool write_segment(Dump& d, int fd, Mapping& m) {
       long z = sys::pwrite(fd, d.zero_page, zlen, long(off));
       if (z < 0) return d.fail("writing core", z);
       w = z;
-      XXH3_64bits_update(state, d.zero_page, size_t(w));
+      hash.update(state, d.zero_page, size_t(w));
     } else if (w < 0) {
       return d.fail("writing core", w);
     } else if (w == 0) {
       return d.fail("writing core", -EIO);
-    } else if (live_stack) {
+    } else if (addr < d.live_hi && addr + uint64_t(w) > d.live_lo) {
+      // The stack this handler runs on changes while it is being written:
+      // hash what reached the file, not the memory.
       for (long done = 0; done < w;) {
         const size_t want = size_t(w - done) < kIoBufSize ? size_t(w - done) : kIoBufSize;
         long r = sys::pread(fd, d.io_buf, want, long(off) + done);
         if (r <= 0) return d.fail("reading back core", r < 0 ? r : -EIO);
-        XXH3_64bits_update(state, d.io_buf, size_t(r));
+        hash.update(state, d.io_buf, size_t(r));
         done += r;
       }
     } else {
-      XXH3_64bits_update(state, reinterpret_cast<const void*>(addr), size_t(w));
+      hash.update(state, reinterpret_cast<const void*>(addr), size_t(w));
     }
     addr += uint64_t(w);
     off += uint64_t(w);
     left -= uint64_t(w);
   }
-  m.xxh3 = XXH3_64bits_digest(state);
+  m.xxh3 = hash.digest(state);
   return true;
 }
 
 }  // namespace
 
+// The memory the handler itself is using: the alternate stack it runs on
+// (or, without one, a generous window around the current stack pointer).
+static void find_live_stack(Dump& d) {
+  stack_t ss{};
+  const uint64_t here = uint64_t(&ss);
+  if (sys::sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) && here >= uint64_t(ss.ss_sp) &&
+      here < uint64_t(ss.ss_sp) + ss.ss_size) {
+    d.live_lo = uint64_t(ss.ss_sp);
+    d.live_hi = d.live_lo + ss.ss_size;
+  } else {
+    d.live_lo = here > (512u << 10) ? here - (512u << 10) : 0;
+    d.live_hi = here + (256u << 10);
+  }
+}
+
 bool write_core(Dump& d) {
+  find_live_stack(d);
   const size_t phnum = d.nmaps + 1;
   const size_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
   if (notes_at >= kHeaderSize) return d.fail("too many mappings", -E2BIG);
@@ -273,7 +287,7 @@ bool write_core(Dump& d) {
     cur += p.p_filesz;
   }
   d.core_size = cur;
-  d.core_header_xxh3 = XXH3_64bits(d.header, data_start);
+  d.core_header_xxh3 = hash_ops().once(d.header, data_start);
 
   long fd = sys::openat(d.tmpfd, "core", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return d.fail("creating core", fd);
@@ -285,7 +299,7 @@ bool write_core(Dump& d) {
     if (d.maps[i].dumped) {
       ok = write_segment(d, int(fd), d.maps[i]);
     } else {
-      d.maps[i].xxh3 = XXH3_64bits(d.zero_page, 0);
+      d.maps[i].xxh3 = hash_ops().once(d.zero_page, 0);
     }
   }
   if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);

@@ -126,6 +126,7 @@ struct Dump {
   char tmp_name[64];    // .tmp-ckpt-NNNN-PID
   int dirfd = -1, tmpfd = -1, filesfd = -1;
   uint64_t core_size, core_header_xxh3;
+  uint64_t live_lo, live_hi;  // memory the handler's own frames use (hashed from the file)
   uint64_t exe_size, exe_xxh3;
 
   // First failure: what failed and the errno.

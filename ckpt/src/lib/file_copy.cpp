@@ -4,8 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "hash.h"
 
 #include "dump.h"
 #include "sys.h"
@@ -15,11 +14,12 @@ namespace ckptlib {
 namespace {
 
 // Copies src (from offset 0 to EOF) to dst_dir/name, mode 0600.
-bool copy_file(Dump& d, int src, int dst_dir, const char* name, uint64_t* size, uint64_t* hash) {
+bool copy_file(Dump& d, int src, int dst_dir, const char* name, uint64_t* size, uint64_t* out_hash) {
   long dst = sys::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (dst < 0) return d.fail("creating file copy", dst);
-  auto* state = static_cast<XXH3_state_t*>(d.xxh_state);
-  XXH3_64bits_reset(state);
+  const HashOps& hash = hash_ops();
+  auto* state = static_cast<HashState*>(d.xxh_state);
+  hash.reset(state);
   bool ok = true;
   long r = sys::fchmod(int(dst), 0600);
   if (r < 0) ok = d.fail("creating file copy", r);
@@ -36,14 +36,14 @@ bool copy_file(Dump& d, int src, int dst_dir, const char* name, uint64_t* size, 
       ok = d.fail("writing file copy", r);
       break;
     }
-    XXH3_64bits_update(state, d.io_buf, size_t(n));
+    hash.update(state, d.io_buf, size_t(n));
     off += uint64_t(n);
   }
   if (ok && d.cfg->fsync && (r = sys::fsync(int(dst))) < 0) ok = d.fail("syncing file copy", r);
   r = sys::close(int(dst));
   if (ok && r < 0 && r != -EINTR) ok = d.fail("closing file copy", r);
   *size = off;
-  *hash = XXH3_64bits_digest(state);
+  *out_hash = hash.digest(state);
   return ok;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "hash.h"
 #include "sys.h"
 
 namespace {
@@ -89,6 +90,7 @@ bool configure_dir() {
 
 __attribute__((constructor)) void ckpt_start() {
   const int saved_errno = errno;
+  ckptlib::choose_hash_ops();
   g_config.glibc_version = gnu_get_libc_version();
   g_config.page_size = uint64_t(sysconf(_SC_PAGESIZE));
   const char* fs = getenv("CKPT_FSYNC");
