@@ -93,10 +93,16 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
       Scenario s = base;
       s.order = n;
       s.c = c;
+      bool shown_case = false;
+      for (Case x : shown) shown_case = shown_case || x == c;
+      if (!shown_case) s.log.clear();  // case I run only for the overheads tells no story
       validate(s);
       cells.push_back(std::move(s));
     }
-  const int workers = a.workers > 0 ? a.workers : std::max(1u, std::thread::hardware_concurrency());
+  // One story at a time: with --log the cells run one after the other.
+  const int workers = !a.log.empty()  ? 1
+                      : a.workers > 0 ? a.workers
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const auto rows = with_overheads(run_cells(cells, workers), shown);
 
   const std::string failures =
@@ -149,7 +155,8 @@ void add_simulate(CLI::App& app, int& exit_code) {
   cmd->add_option("--jobs-per-node", args->jobs_per_node, "jobs each node runs, one after the other")->capture_default_str();
   cmd->add_option("--replications", args->replications, "independent replications per cell")->capture_default_str();
   cmd->add_option("--seed", args->seed, "random seed (same seed, same output)")->capture_default_str();
-  cmd->add_option("--sizes", args->sizes, "matrix orders: A:B[:STEP] or a,b,c (default: the paper's 17)");
+  cmd->add_option("--sizes", args->sizes, "matrix orders: A:B[:STEP] or a,b,c (default: the paper's 17)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--profile", args->profile, "profile JSON (default: data/profiles/paper-p4.json)");
   cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built in code from the profile)");
   cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();

@@ -170,7 +170,9 @@ class Replication {
       ++result_.kills;
       const bool has_image = job.image_node >= 0;
       XBT_INFO("job %d killed on node %d (%s)", job.id, node + 1,
-               has_image ? "has a checkpoint" : "no checkpoint yet: restart from scratch");
+               has_image                      ? "it has a checkpoint"
+               : costs_.checkpoints.empty()  ? "restart from scratch"
+                                              : "no checkpoint yet: restart from scratch");
       restore = false;
       from = 0;
       switch (s_.c) {

@@ -59,7 +59,11 @@ bool natural_less(const std::string& a, const std::string& b) {
 }
 
 ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path& file, int nodes) {
-  engine.load_platform(file.string());
+  try {
+    engine.load_platform(file.string());
+  } catch (const std::exception& e) {
+    throw SimError("platform " + file.string() + ": " + e.what());
+  }
   ClusterPlatform p;
   std::vector<s4u::Host*> others;
   for (s4u::Host* h : engine.get_all_hosts()) {

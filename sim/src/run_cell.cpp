@@ -40,9 +40,11 @@ void write_all(int fd, const std::string& data) {
 }
 
 std::vector<std::string> engine_arguments(const std::string& log) {
-  // Small stacks without guard pages: actors here are shallow, and a run
-  // creates hundreds of thousands of them.
-  std::vector<std::string> args = {"ckptsim-simulate", "--cfg=contexts/stack-size:128",
+  // Small stacks without guard pages: job actors are shallow, and a run
+  // creates hundreds of thousands of them (each stack is zeroed when it is
+  // created, which dominates the cost). Telling the story needs more room.
+  std::vector<std::string> args = {"ckptsim-simulate",
+                                   log.empty() ? "--cfg=contexts/stack-size:32" : "--cfg=contexts/stack-size:256",
                                    "--cfg=contexts/guard-size:0", "--log=xbt_cfg.thres:warning"};
   if (log.empty()) {
     args.push_back("--log=root.thres:critical");
