@@ -43,6 +43,19 @@ const SimulationRow* find(const std::vector<SimulationRow>& rows, int order, Cas
   return nullptr;
 }
 
+// One colour per case, the same in both panels (no pale yellow on white).
+const char* colour(Case c) {
+  switch (c) {
+    case Case::I: return "#000000";
+    case Case::II: return "#1b9e77";
+    case Case::III: return "#1f78b4";
+    case Case::IIIp: return "#e66101";
+    case Case::IV: return "#7b3294";
+    case Case::V: return "#d7191c";
+  }
+  return "#808080";
+}
+
 std::string pad(const std::string& s, size_t width) { return s.size() >= width ? s : std::string(width - s.size(), ' ') + s; }
 
 }  // namespace
@@ -157,22 +170,27 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   else
     throw SimError("plot " + out.string() + ": use a .png or .svg file name");
 
+  double top_overhead = 0;  // leaves headroom for the key above the curves
+  for (const auto& r : rows) top_overhead = std::max(top_overhead, r.overhead_pct);
   std::ostringstream gp;
   gp << "set terminal " << terminal << "\n"
      << "set output '" << out.string() << "'\n"
      << "set multiplot layout 1,2 title \"" << title << "\"\n"
-     << "set grid\nset key top left\nset xlabel 'matrix order'\n"
+     << "set grid\nset key top left box opaque\nset xlabel 'matrix order'\n"
      << "set ylabel 'average job turnaround (s)'\nset title 'Turnaround vs order'\n"
      << "plot ";
   for (size_t i = 0; i < cases.size(); ++i)
     gp << (i ? ", " : "") << "'" << data.string() << "' index " << i
-       << " using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 title 'case " << to_string(cases[i]) << "'";
-  gp << "\nset ylabel 'overhead against case I (%)'\nset title 'Overhead vs order'\nplot ";
+       << " using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb '" << colour(cases[i]) << "' title 'case "
+       << to_string(cases[i]) << "'";
+  gp << "\nset ylabel 'overhead against case I (%)'\nset title 'Overhead vs order'\n"
+     << "set yrange [0:" << top_overhead * 1.35 + 1 << "]\nset key top right box opaque horizontal maxcols 3\nplot ";
   bool first = true;
   for (size_t i = 0; i < cases.size(); ++i) {
     if (cases[i] == Case::I) continue;
     gp << (first ? "" : ", ") << "'" << data.string() << "' index " << i
-       << " using 1:4 with linespoints lw 2 pt 7 ps 0.7 lc " << i + 1 << " title 'case " << to_string(cases[i]) << "'";
+       << " using 1:4 with linespoints lw 2 pt 7 ps 0.7 lc rgb '" << colour(cases[i]) << "' title 'case "
+       << to_string(cases[i]) << "'";
     first = false;
   }
   if (first) gp << "0 title 'case I only'";
