@@ -82,11 +82,13 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
   const auto s = summarise(r);
   ScratchDir dir;
   const auto curves = dir.path() / "curves.dat", marks = dir.path() / "marks.dat";
+  std::string t_range = "[*:*]", o_range = "[*:*]";
   {
     std::ofstream c(curves), m(marks);
     c.precision(10);
     m.precision(10);
     int blocks = 0;
+    double t_lo = HUGE_VAL, t_hi = 0, o_lo = HUGE_VAL, o_hi = -HUGE_VAL;
     for (const auto& o : s.orders) {
       bool any = false;
       for (const auto& p : r.plan.points) {
@@ -94,7 +96,10 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
         auto it = r.results.find(p.index);
         if (it == r.results.end()) continue;
         const double t = it->second.mean_turnaround_s;
-        c << p.interval_s << ' ' << t << ' ' << overhead_pct(t, o.baseline_s) << ' ' << o.order << '\n';
+        const double ovh = overhead_pct(t, o.baseline_s);
+        c << p.interval_s << ' ' << t << ' ' << ovh << ' ' << o.order << '\n';
+        t_lo = std::min(t_lo, t), t_hi = std::max(t_hi, t);
+        if (std::isfinite(ovh)) o_lo = std::min(o_lo, ovh), o_hi = std::max(o_hi, ovh);
         any = true;
       }
       if (any) {
@@ -109,6 +114,15 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
       m << o.order << ' ' << row(o.best) << ' ' << row(o.young) << ' ' << row(o.daly) << '\n';
     }
     if (blocks == 0) throw SweepError("nothing to plot: no point finished");
+    // Tight ranges: the turnaround spans the orders; the overhead axis stops at
+    // 2.5x the lowest overhead, so the steep short-interval ends do not squash
+    // the region around the optimum where the markers are.
+    t_range = "[" + std::to_string(t_lo * 0.9) + ":" + std::to_string(t_hi * 1.1) + "]";
+    if (std::isfinite(o_lo)) {
+      const double top = std::min(o_hi, o_lo > 0 ? o_lo * 2.5 : o_hi);
+      const double pad = 0.05 * std::max(top - o_lo, 1.0);
+      o_range = "[" + std::to_string(o_lo - pad) + ":" + std::to_string(top + pad) + "]";
+    }
   }
   int lo = s.orders.front().order, hi = s.orders.back().order;
   for (const auto& o : s.orders) lo = std::min(lo, o.order), hi = std::max(hi, o.order);
@@ -138,6 +152,8 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
       << "set style line 3 lc rgb 'black' pt 4 ps 1.6 lw 1.5\n"
       << "unset colorbox\n"
       << "set logscale y\n"
+      << "set yrange " << t_range << "\n"
+      << "set ytics (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 30000, 50000, 100000)\n"
       << "set ylabel 'mean job turnaround (s)'\n"
       << "set title 'turnaround (one curve per order)'\n"
       << "plot for [i=0:*] " << quoted(curves.string()) << " index i using 1:2:4 with lines lc palette lw 2 notitle, \\\n"
@@ -145,6 +161,8 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
       << "  '' using 5:6 with points ls 2 title 'Young', \\\n"
       << "  '' using 8:9 with points ls 3 title 'Daly'\n"
       << "unset logscale y\n"
+      << "set yrange " << o_range << "\n"
+      << "set ytics autofreq\n"
       << "set colorbox\n"
       << "set ylabel 'overhead over failure-free turnaround (%)'\n"
       << "set title 'overhead %'\n"
