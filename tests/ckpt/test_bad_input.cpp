@@ -26,7 +26,7 @@ void check_refused(const CmdResult& r, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("run refuses an unknown signal, a missing or static program and an unusable directory") {
+TEST_CASE("run refuses an unknown signal or a missing or static program or an unusable directory") {
   TempDir t;
   const std::string dir = (t.path / "img").string();
   const std::string run = shell_quote(kCkptsim) + " run --dir " + dir;
@@ -59,7 +59,7 @@ TEST_CASE("run passes on the job's exit status") {
   CHECK(echo.err.empty());
 }
 
-TEST_CASE("checkpoint refuses a missing process and one without libckpt, which keeps running") {
+TEST_CASE("checkpoint refuses a missing process and one without libckpt which keeps running") {
   check_refused(run_shell(shell_quote(kCkptsim) + " checkpoint 999999999"), "no process");
   check_refused(run_shell(shell_quote(kCkptsim) + " checkpoint notapid"), "pid");
 

@@ -54,7 +54,7 @@ TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on i
   (void)dead_pid;
 }
 
-TEST_CASE("a full disk fails the checkpoint with one line; the job finishes correctly, no image is left") {
+TEST_CASE("a full disk fails the checkpoint with one line and the job finishes correctly with no image left") {
   if (run_shell("unshare -m true").status != 0) {
     WARN("unshare -m is not permitted here: skipping the ENOSPC test");
     return;

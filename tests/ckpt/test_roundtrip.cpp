@@ -29,7 +29,7 @@ std::string status_line(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical; readelf, gdb and libelf read every image") {
+TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and readelf gdb and libelf read every image") {
   TempDir t;
   const fs::path img = t.path / "img", out = t.path / "out.bin", ref = t.path / "ref.bin";
   const std::vector<std::string> args = {"--n", "1800", "--seed", "7", "--out"};
@@ -114,7 +114,7 @@ TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical; readelf
   }
 }
 
-TEST_CASE("fd offsets, flags and copies, shared file mappings, and a job that sets its own handler") {
+TEST_CASE("fd offsets and flags and copies and shared file mappings and a job that sets its own handler") {
   TempDir t;
   const fs::path img = t.path / "img", written = t.path / "written", shared = t.path / "shared",
                  ready = t.path / "ready";
@@ -157,7 +157,7 @@ TEST_CASE("fd offsets, flags and copies, shared file mappings, and a job that se
   CHECK(read_file(t.path / "stdout") == "own quit handler calls: 0\n");
 }
 
-TEST_CASE("repeated checkpoints number on, and signals during a dump are coalesced into it") {
+TEST_CASE("repeated checkpoints number on and signals during a dump are coalesced into it") {
   TempDir t;
   const fs::path img = t.path / "img", ready = t.path / "ready";
   RunningJob job(img, {CKPT_PROBE, "alloc", "160", ready.string()}, t.path / "stdout", t.path / "stderr");
