@@ -88,7 +88,7 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
     ScopedFd opened(::open(path.c_str(), flags));
     if (!opened.is_open())
       throw RestoreError("cannot reopen fd " + std::to_string(fd.fd) + " (" + path + "): " + std::strerror(errno));
-    if (fd.kind == "regular" && !(fd.flags & O_APPEND) &&
+    if (fd.kind == "regular" &&
         ::lseek(opened.get(), static_cast<off_t>(fd.offset), SEEK_SET) < 0)
       throw RestoreError("cannot seek fd " + std::to_string(fd.fd) + " (" + path + "): " + std::strerror(errno));
     const int index = static_cast<int>(plan.opened.size());

@@ -73,7 +73,7 @@ TEST_CASE("one image restores twice, and stays untouched") {
 }
 
 TEST_CASE("a chain of 10 checkpoint -> kill -> restart cycles ends with the right output") {
-  const int n = 1600;
+  const int n = 2000;  // long enough that ten cycles of a loaded machine fit in its run
   TempDir refdir, dir;
   const std::string expected = reference(refdir, n);
   Job job = start_matmul(dir, n, 64);
