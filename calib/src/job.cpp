@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "calib/fd.h"
+#include "calib/probes.h"
 
 #include "calib/stop.h"
 
@@ -77,7 +78,16 @@ void MatmulJob::wait_ready(std::chrono::seconds timeout) {
     }
   }
   // Hold it right there, so that it cannot finish before it is checkpointed.
-  if (spec_.stop_when_ready) ::kill(child_.pid(), SIGSTOP);
+  if (!spec_.stop_when_ready) return;
+  ::kill(child_.pid(), SIGSTOP);
+  // SIGSTOP takes effect asynchronously; until the job is really stopped, a
+  // checkpoint signal could be taken first and the job stop inside its handler.
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (process_stat(child_.pid()).state != 'T') {
+    if (child_.try_wait()) throw JobFailed("ckpt-matmul --n " + std::to_string(spec_.order) + " ended early", false);
+    if (std::chrono::steady_clock::now() > until) throw JobFailed("ckpt-matmul did not stop on SIGSTOP", false);
+    std::this_thread::sleep_for(100us);
+  }
 }
 
 int wait_child_exit(ChildProcess& child, std::chrono::seconds timeout) {

@@ -63,7 +63,7 @@ class ContinueWhenSignalled {
     return false;
   }
   void run(int signo) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!done_ && std::chrono::steady_clock::now() < deadline && !pending(signo))
       std::this_thread::sleep_for(200us);
     kill(pid_, SIGCONT);
