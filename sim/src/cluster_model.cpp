@@ -92,8 +92,12 @@ class Replication {
  public:
   Replication(const Scenario& s, const ClusterPlatform& platform, int replication)
       : s_(s), head_(platform.head), costs_(job_costs(s)), t0_(s4u::Engine::get_clock()) {
-    for (size_t i = 0; i < platform.nodes.size(); ++i)
-      nodes_.push_back(Node{platform.nodes[i], platform.disks[i]});
+    for (size_t i = 0; i < platform.nodes.size(); ++i) {
+      Node node;
+      node.host = platform.nodes[i];
+      node.disk = platform.disks[i];
+      nodes_.push_back(std::move(node));
+    }
     const int n = static_cast<int>(nodes_.size());
     for (int node = 0; node < n; ++node)
       for (int k = 0; k < s.jobs_per_node; ++k) {
