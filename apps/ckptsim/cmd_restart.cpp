@@ -21,6 +21,7 @@ void add_restart(CLI::App& app, int& exit_code) {
   cmd->add_option("--verify", *verify, "full: every checksum; quick: all but the memory segments' checksums")
       ->check(CLI::IsMember({"full", "quick"}));
   cmd->add_option("--pid-file", *pid_file, "write the restored process's pid to this file once it runs");
+  cmd->add_flag("--timing", opts->report_timing, "print how long each restore phase took on stderr");
   cmd->callback([&exit_code, opts, verify, pid_file] {
     opts->verify = *verify == "quick" ? restart::Verify::Quick : restart::Verify::Full;
     pid_t pid;

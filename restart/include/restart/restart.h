@@ -25,6 +25,7 @@ struct RestartOptions {
   std::filesystem::path image;     // an image directory or DIR/latest
   bool skip_unrestorable = false;  // sockets/pipes become /dev/null with a warning
   Verify verify = Verify::Full;
+  bool report_timing = false;      // one line per phase on stderr ("restart: verify 0.012 s")
 };
 
 // Verifies the image, forks, restores the child and lets it run. Returns the
