@@ -69,19 +69,6 @@ struct SweepArgs {
   bool quiet = false;
 };
 
-// The bundled paper profile, found from the working directory or next to the
-// build tree (build/ckptsim -> ../data), so the default works from anywhere.
-fs::path default_profile() {
-  const fs::path rel = "data/profiles/paper-p4.json";
-  if (fs::exists(rel)) return rel;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec)
-    for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
-      if (fs::exists(dir / rel)) return dir / rel;
-  return rel;
-}
-
 int default_workers() {
   const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
@@ -132,9 +119,9 @@ SweepResult merge_files(const std::vector<std::string>& names) {
 
 SweepOptions build_options(const SweepArgs& a, bool mtbf_given) {
   SweepOptions o;
-  const fs::path profile = a.profile.empty() ? default_profile() : fs::path(a.profile);
+  const fs::path profile = a.profile.empty() ? default_profile_path() : fs::path(a.profile);
   o.base.profile = models::load_profile(profile);
-  o.profile_label = profile.string();
+  o.profile_label = profile.lexically_normal().string();
   o.base.platform_file = a.platform;
   o.base.nodes = a.nodes;
   o.base.jobs_per_node = a.jobs_per_node;
