@@ -78,15 +78,7 @@ for mib in $SIZES; do
     # Rates over the same bytes: dump rate / dd rate = dd time / dump time (job stopped).
     ratio=$(calc "$dd_s / $stopped_s")
     ok=$(calc "($ratio >= 0.9) ? 1 : 0")
-    # This machine is a VM whose memory the host provides on first touch: warm up
-# enough of it (page cache and anonymous memory) that neither side pays for that.
-largest=0
-for mib in $SIZES; do [ "$mib" -gt "$largest" ] && largest=$mib; done
-dd if=/dev/zero of="$WORK/warm" bs=1M count=$(( largest * 3 )) status=none
-rm -f "$WORK/warm"
-dump_time "$largest" 0 > /dev/null
-
-printf '%-8s %-6s %10.1f %10.3f %10.3f %10.3f %11.2fx %8s\n' "${mib}MB" "$([ "$fsync" = 1 ] && echo yes || echo no)" \
+    printf '%-8s %-6s %10.1f %10.3f %10.3f %10.3f %11.2fx %8s\n' "${mib}MB" "$([ "$fsync" = 1 ] && echo yes || echo no)" \
       "$(calc "$bytes / 1048576")" "$dd_s" "$wait_s" "$stopped_s" "$ratio" "$([ "$ok" = 1 ] && echo ok || echo BELOW)"
   done
 done
