@@ -34,8 +34,12 @@ models::FitResult fit_cost(const std::vector<double>& x, const std::vector<doubl
   if (distinct.size() >= 2) {
     models::FitResult affine = models::fit_powers(x, y, {0, 1});
     const double sa = sse(affine.residuals), sp = sse(prop.residuals);
-    const double a = affine.curve.coef[0];
-    if (a < 0) {
+    const double a = affine.curve.coef[0], b = affine.curve.coef[1];
+    if (b <= 0) {
+      chosen = prop;
+      chosen.curve.why = fmt("b*x: the affine fit's slope (%.3g) is not positive (noise over too narrow a range "
+                             "of sizes); R2 %.4f (affine %.4f)", b, prop.curve.r2, affine.curve.r2);
+    } else if (a < 0) {
       chosen = prop;
       chosen.curve.why = fmt("b*x: the affine fit's intercept (%.3g) is negative, which is not physical; "
                              "R2 %.4f (affine %.4f)", a, prop.curve.r2, affine.curve.r2);

@@ -58,3 +58,12 @@ TEST_CASE("fit_compute recovers a*n^3 + b*n^2 + c", "[fit]") {
   CHECK(f.curve.coef[2] == Approx(a).epsilon(1e-6));
   CHECK(f.curve(4800) == Approx(a * 4800.0 * 4800 * 4800 + b * 4800.0 * 4800 + c).epsilon(1e-6));
 }
+
+TEST_CASE("fit_cost never keeps a falling cost", "[fit]") {
+  // A fixed cost with noise that happens to fall with size (tiny images).
+  std::vector<double> x = {11e6, 14e6, 18e6}, y = {0.20, 0.19, 0.185};
+  auto f = fit_cost(x, y, "bytes", "s");
+  REQUIRE(f.curve.powers == std::vector<int>{1});
+  CHECK(f.curve(18e6) > f.curve(11e6));
+  CHECK(f.curve.why.find("slope") != std::string::npos);
+}

@@ -10,7 +10,7 @@
 namespace ckptsim::calib {
 
 // y against x with a + b*x and with b*x alone; keeps the affine model when its
-// intercept is non-negative and it explains clearly more (residual sum of
+// intercept is non-negative, its slope positive, and it explains clearly more (residual sum of
 // squares down by more than 10 %), else the proportional one. `why` says so.
 models::FitResult fit_cost(const std::vector<double>& x, const std::vector<double>& y, const std::string& x_unit,
                            const std::string& y_unit);
