@@ -139,11 +139,12 @@ void print_summary(const models::Profile& p, std::ostream& out) {
                   p.job_copy_s(n), p.job_restore_s(n));
     out << buf;
   }
+  char disk[64] = "not measured";
+  if (p.disk_write_Bps > 0) std::snprintf(disk, sizeof disk, "%.0f MB/s", p.disk_write_Bps / 1e6);
   std::snprintf(buf, sizeof buf,
-                "  rates: dump %.0f MB/s, copy %.0f MB/s, restore %.0f MB/s; link %.0f MB/s; disk write %.0f MB/s; "
+                "  rates: dump %.0f MB/s, copy %.0f MB/s, restore %.0f MB/s; link %.0f MB/s; disk write %s; "
                 "reboot %.0f s\n",
-                rate(p.dump_s), rate(p.copy_s), rate(p.restore_s), p.link_bandwidth_Bps / 1e6, p.disk_write_Bps / 1e6,
-                p.reboot_s);
+                rate(p.dump_s), rate(p.copy_s), rate(p.restore_s), p.link_bandwidth_Bps / 1e6, disk, p.reboot_s);
   out << buf;
   if (p.measurements.is_array() && !p.measurements.empty())
     out << "  " << p.measurements.size() << " raw measurement rows\n";
