@@ -180,3 +180,28 @@ TEST_CASE("a restore that fails half-way kills its child and says why") {
   fx.set_manifest(m);
   expect_refused(fx, "during the restore", 3);
 }
+
+TEST_CASE("a socket is refused, naming the fd, unless --skip-unrestorable makes it /dev/null") {
+  TempDir dir;
+  fs::create_directories(dir / "run");
+  Redirect io;
+  io.out = (dir / "run" / "stdout.txt").string();
+  Job job = start_job(dir / "img", {prog("prog_socket"), (dir / "marker").string(), (dir / "go").string()},
+                      dir / "run", io);
+  REQUIRE(eventually([&] { return fs::exists(dir / "marker"); }));
+  REQUIRE(checkpoint(job.pid));
+  kill_job(job);
+  write_file(dir / "go", "");
+  const std::string image = (dir / "img" / "latest").string();
+  RestartResult refused = restart({image}, dir / "run");
+  CHECK(refused.status == 2);
+  CHECK(refused.stderr_text.find("fd 3 is a socket") != std::string::npos);
+  CHECK(std::count(refused.stderr_text.begin(), refused.stderr_text.end(), '\n') == 1);
+  CHECK(processes_running(prog("prog_socket")).empty());
+
+  RestartResult skipped = restart({image, "--skip-unrestorable"}, dir / "run");
+  INFO(skipped.stderr_text);
+  CHECK(skipped.status == 0);
+  CHECK(skipped.stderr_text.find("warning: fd 3") != std::string::npos);
+  CHECK(read_file(dir / "run" / "stdout.txt") == "write to fd 3: 1\n");
+}
