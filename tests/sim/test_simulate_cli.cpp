@@ -61,7 +61,7 @@ TEST_CASE("simulate: csv has the exact header and one row per order and case") {
   CHECK_THAT(r.out, Catch::Contains(",0.0000\n"));  // case I overhead
 }
 
-TEST_CASE("simulate: one case still gets its overhead against case I; json and table formats") {
+TEST_CASE("simulate: one case still gets its overhead against case I, json and table formats") {
   const Run csv = simulate(kSmall + "--case IV --format csv");
   REQUIRE(csv.code == 0);
   CHECK_THAT(csv.out, !Catch::Contains(",I,"));

@@ -50,7 +50,7 @@ TEST_CASE("periodic checkpoints under exponential node failures match the closed
   CHECK(r.mean_turnaround_s == Approx(r.mean_makespan_s).epsilon(1e-12));
 }
 
-TEST_CASE("Weibull node failures with shape 1 are the exponential ones; other shapes differ") {
+TEST_CASE("Weibull node failures with shape 1 are the exponential ones, other shapes differ") {
   Scenario s;
   s.profile = simtest::flat_profile(1000, 5, 10, 20);
   s.nodes = 2;
