@@ -165,9 +165,18 @@ void restore_memory(Tracee& t, const Image& img) {
   map_scratch(t, scratch);
 
   RemoteSyscalls remote(t);
-  for (const auto& m : old_maps)
-    if (!is_special_name(m.path))
-      remote.check("cannot unmap the child's " + range(m.start, m.end), SYS_munmap, m.start, m.end - m.start);
+  // Adjacent old mappings (the executable's, ld.so's) go in one call each run.
+  for (size_t i = 0; i < old_maps.size();) {
+    if (is_special_name(old_maps[i].path)) {
+      ++i;
+      continue;
+    }
+    const uint64_t start = old_maps[i].start;
+    uint64_t end = old_maps[i].end;
+    for (++i; i < old_maps.size() && !is_special_name(old_maps[i].path) && old_maps[i].start == end; ++i)
+      end = old_maps[i].end;
+    remote.check("cannot unmap the child's " + range(start, end), SYS_munmap, start, end - start);
+  }
   move_kernel_specials(remote, old_maps, img, scratch + kScratchSize + kPage);
 
   ScopedFd core_fd(::open(img.core.c_str(), O_RDONLY | O_CLOEXEC));
