@@ -121,7 +121,7 @@ TEST_CASE("sweep: shard specs") {
   }
 }
 
-TEST_CASE("sweep: the plan has a baseline, the grid, Young and Daly for each order; its hash names the sweep") {
+TEST_CASE("sweep: the plan has a baseline plus the grid plus Young and Daly for each order and a hash naming the sweep") {
   const auto o = small_options();
   const auto plan = make_plan(o);
   REQUIRE(plan.theory.size() == 3);
@@ -171,7 +171,7 @@ TEST_CASE("sweep: bad options are rejected before anything runs") {
   CHECK_THROWS_AS(make_plan(o), SweepError);
 }
 
-TEST_CASE("sweep: 1, 2 or 5 workers give the same bytes") {
+TEST_CASE("sweep: 1 or 2 or 5 workers give the same bytes") {
   const auto o = small_options();
   const auto one = run_all(o, 1), two = run_all(o, 2), five = run_all(o, 5);
   CHECK_FALSE(one.partial);
@@ -205,7 +205,7 @@ TEST_CASE("sweep: the summary picks the lowest turnaround per order and the lowe
   CHECK(text.find("best: order 3000, checkpoint every") != std::string::npos);
 }
 
-TEST_CASE("sweep: shards merged give the unsplit result, and bad merges are one clear error") {
+TEST_CASE("sweep: shards merged give the unsplit result and bad merges are one clear error") {
   const auto o = small_options();
   const auto whole = run_all(o, 2);
   const ShardSpec s1{1, 3}, s2{2, 3}, s3{3, 3};
@@ -253,7 +253,7 @@ TEST_CASE("sweep: a stop request keeps the finished points and marks the result 
   for (const auto& [i, pr] : out.results) CHECK(pr.mean_turnaround_s == full.results.at(i).mean_turnaround_s);
 }
 
-TEST_CASE("sweep: a point the simulator rejects is a SweepError; a dying worker a SweepWorkerError") {
+TEST_CASE("sweep: a point the simulator rejects is a SweepError and a dying worker a SweepWorkerError") {
   const auto o = small_options();
   const auto plan = make_plan(o);
   RunControl control;
@@ -270,7 +270,7 @@ TEST_CASE("sweep: a point the simulator rejects is a SweepError; a dying worker 
   CHECK_THROWS_AS(run_points(o, plan, all_indices(plan), control, dies), SweepWorkerError);
 }
 
-TEST_CASE("sweep: a progress bar counts points; plain lines when not a terminal") {
+TEST_CASE("sweep: a progress bar counts points with plain lines when not a terminal") {
   std::ostringstream tty, log;
   ProgressBar bar(tty, true), plain(log, false);
   for (std::size_t d = 0; d <= 20; ++d) {

@@ -52,7 +52,7 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 
 }  // namespace
 
-TEST_CASE("sweep CLI: workers 1 and 2, and merged shards, give identical CSV") {
+TEST_CASE("sweep CLI: workers 1 and 2 and merged shards give identical CSV") {
   SmallSweep s;
   const auto one = sweep(s.dir, s.args + " --format csv --workers 1");
   REQUIRE(one.code == 0);
@@ -91,7 +91,7 @@ TEST_CASE("sweep CLI: workers 1 and 2, and merged shards, give identical CSV") {
   CHECK(missing.err.find("missing shard(s) 2/2") != std::string::npos);
 }
 
-TEST_CASE("sweep CLI: json has the summary; --plot draws a PNG") {
+TEST_CASE("sweep CLI: json has the summary and --plot draws a PNG") {
   SmallSweep s;
   const auto png = s.dir.path / "sweep.png";
   const auto r = sweep(s.dir, s.args + " --format json --plot " + png.string());
