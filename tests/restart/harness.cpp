@@ -91,6 +91,26 @@ bool checkpoint(pid_t pid) {
   return run({ckptsim(), "checkpoint", std::to_string(pid), "--wait"}, "/", Redirect{}) == 0;
 }
 
+bool checkpoint_now(pid_t pid, const fs::path& img) {
+  ::kill(pid, SIGSTOP);
+  const std::string stat = "/proc/" + std::to_string(pid) + "/stat";
+  if (!eventually([&] {
+        const std::string s = read_file(stat);
+        const auto paren = s.rfind(')');
+        return paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'T';
+      }))
+    return false;
+  std::error_code ec;
+  const fs::path before = fs::read_symlink(img / "latest", ec);
+  ::kill(pid, SIGQUIT);
+  ::kill(pid, SIGCONT);
+  return eventually([&] {
+    std::error_code e;
+    const fs::path now = fs::read_symlink(img / "latest", e);
+    return !e && now != before;
+  });
+}
+
 void kill_job(Job& job) {
   if (job.pid > 0) ::kill(job.pid, SIGKILL);
   if (job.runner > 0) wait_status(job.runner);

@@ -59,6 +59,11 @@ struct Job {
 Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io);
 // `ckptsim checkpoint PID --wait`; true on success.
 bool checkpoint(pid_t pid);
+// For jobs without a gate (ckpt-matmul): SIGSTOP it at once, so it cannot run
+// to its end however fast the machine is, then queue the checkpoint signal
+// (SIGQUIT) and SIGCONT: the handler runs before the job executes anything
+// else. Returns once `img`/latest names a new, complete image.
+bool checkpoint_now(pid_t pid, const fs::path& img);
 // SIGKILL the job and reap its runner.
 void kill_job(Job& job);
 

@@ -42,7 +42,7 @@ TEST_CASE("ckpt-matmul checkpointed at several points, killed and restored, give
     DYNAMIC_SECTION("checkpoint after row " << row) {
       TempDir dir;
       Job job = start_matmul(dir, n, row);
-      REQUIRE(checkpoint(job.pid));
+      REQUIRE(checkpoint_now(job.pid, dir / "img"));
       kill_job(job);
       append_file(dir / "run" / "out.bin", "garbage the killed run wrote after the checkpoint");
       RestartResult r = restart({(dir / "img" / "latest").string()}, dir / "run");
@@ -59,7 +59,7 @@ TEST_CASE("one image restores twice, and stays untouched") {
   TempDir refdir, dir;
   const std::string expected = reference(refdir, n);
   Job job = start_matmul(dir, n, 128);
-  REQUIRE(checkpoint(job.pid));
+  REQUIRE(checkpoint_now(job.pid, dir / "img"));
   kill_job(job);
   const fs::path image = dir / "img" / "ckpt-0001";
   const auto before = fingerprint(image);
@@ -80,7 +80,7 @@ TEST_CASE("a chain of 10 checkpoint -> kill -> restart cycles ends with the righ
   pid_t pid = job.pid, restarter = job.runner;
   for (int cycle = 1; cycle <= 10; ++cycle) {
     INFO("cycle " << cycle);
-    REQUIRE(checkpoint(pid));
+    REQUIRE(checkpoint_now(pid, dir / "img"));
     ::kill(pid, SIGKILL);
     wait_status(restarter);
     const fs::path pid_file = dir / ("pid-" + std::to_string(cycle));
@@ -105,7 +105,7 @@ TEST_CASE("another node: the image copied elsewhere, the output file, cwd and ex
   fs::copy_file(matmul(), dir / "bin" / "ckpt-matmul");
   fs::permissions(dir / "bin" / "ckpt-matmul", fs::perms::owner_all);
   Job job = start_matmul(dir, n, 128, (dir / "bin" / "ckpt-matmul").string());
-  REQUIRE(checkpoint(job.pid));
+  REQUIRE(checkpoint_now(job.pid, dir / "img"));
   kill_job(job);
   fs::copy(dir / "img", node2 / "img", fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   const fs::path out = dir / "run" / "out.bin";
