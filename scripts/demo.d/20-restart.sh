@@ -8,13 +8,13 @@ set -euo pipefail
 for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null || true; done
 D="$DEMO_OUT/restart"
 rm -rf "$D" && mkdir -p "$D/run" && chmod 700 "$D"
-N=1000
+N=1200
 "$BUILD/ckpt-matmul" --n $N --out "$D/reference.bin"
 
 cd "$D/run"
 "$CKPTSIM" run --dir "$D/img" -- "$BUILD/ckpt-matmul" --n $N --out out.bin --progress 2>progress.txt &
 runner=$!
-until grep -q "row 192/" progress.txt 2>/dev/null; do sleep 0.02; done
+until grep -q "row 128/" progress.txt 2>/dev/null; do sleep 0.02; done
 job=$(awk '{print $1}' /proc/$runner/task/$runner/children)
 echo "ckpt-matmul (pid $job) is at $(tail -1 progress.txt); checkpointing it"
 "$CKPTSIM" checkpoint "$job" --wait
