@@ -12,14 +12,6 @@ namespace ckptlib {
 
 namespace {
 
-struct LinuxDirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
 FdKind classify(const struct stat& st) {
   switch (st.st_mode & S_IFMT) {
     case S_IFREG: return FdKind::regular;
@@ -94,7 +86,7 @@ bool read_fd_table(Dump& d) {
   }
   bool ok = true;
   for (size_t pos = 0; pos < used && ok;) {
-    const LinuxDirent64* de = reinterpret_cast<const LinuxDirent64*>(names + pos);
+    const sys::LinuxDirent64* de = reinterpret_cast<const sys::LinuxDirent64*>(names + pos);
     pos += de->d_reclen;
     if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
     size_t p = 0;

@@ -12,14 +12,6 @@ namespace ckptlib {
 
 namespace {
 
-struct LinuxDirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
 bool all_digits(const char* s) {
   if (!*s) return false;
   for (; *s; ++s)
@@ -38,7 +30,7 @@ void remove_tree(int dirfd, const char* name, int depth) {
       if (n <= 0) break;
       bool removed = false;
       for (long pos = 0; pos < n;) {
-        auto* de = reinterpret_cast<const LinuxDirent64*>(buf + pos);
+        auto* de = reinterpret_cast<const sys::LinuxDirent64*>(buf + pos);
         pos += de->d_reclen;
         if (cstr_eq(de->d_name, ".") || cstr_eq(de->d_name, "..")) continue;
         if (de->d_type == DT_DIR) {
@@ -126,7 +118,7 @@ bool begin_image(Dump& d) {
     if (n < 0) return d.fail("listing the checkpoint directory", n);
     if (n == 0) break;
     for (long pos = 0; pos < n;) {
-      auto* de = reinterpret_cast<const LinuxDirent64*>(buf + pos);
+      auto* de = reinterpret_cast<const sys::LinuxDirent64*>(buf + pos);
       pos += de->d_reclen;
       const char* name = de->d_name;
       const size_t len = cstr_len(name);

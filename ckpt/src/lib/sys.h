@@ -37,6 +37,15 @@ inline long openat(int dirfd, const char* path, int flags, int mode = 0) {
   return call6(SYS_openat, dirfd, L(path), flags, mode);
 }
 inline long close(int fd) { return call6(SYS_close, fd); }
+// The kernel's record for getdents64 (glibc only declares it for readdir's use).
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
 inline long getdents64(int fd, void* buf, size_t n) {
   return call6(SYS_getdents64, fd, L(buf), L(n));
 }
