@@ -69,16 +69,7 @@ struct Text {
     return *this;
   }
   Text& str(const char* s) { return raw(s, cstr_len(s)); }
-  Text& dec(uint64_t v) {
-    char tmp[24];
-    int n = 0;
-    do {
-      tmp[n++] = char('0' + v % 10);
-      v /= 10;
-    } while (v);
-    while (n) ch(tmp[--n]);
-    return *this;
-  }
+  Text& dec(uint64_t v) { return dec_width(v, 1); }
   Text& sdec(int64_t v) {
     if (v < 0) {
       ch('-');
