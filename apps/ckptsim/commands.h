@@ -19,7 +19,11 @@ void add_checkpoint(CLI::App& app, int& exit_code);
 void add_restart(CLI::App& app, int& exit_code);
 void add_calibrate(CLI::App& app, int& exit_code);
 void add_receive(CLI::App& app, int& exit_code);
-void add_simulate(CLI::App& app, int& exit_code);
-void add_sweep(CLI::App& app, int& exit_code);
+void add_simulate(CLI::App& app, int& exit_code);  // in libckptsim-sim.so
+void add_sweep(CLI::App& app, int& exit_code);     // in libckptsim-sim.so
+
+// Registers simulate and sweep: loaded from libckptsim-sim.so (next to the
+// binary) when `load` is true, else as placeholders that only show in --help.
+void add_sim_commands(CLI::App& app, int& exit_code, bool load);
 
 }  // namespace ckptsim::cli

@@ -14,9 +14,12 @@ int main(int argc, char** argv) {
   ckptsim::cli::add_restart(app, exit_code);
   ckptsim::cli::add_calibrate(app, exit_code);
   ckptsim::cli::add_receive(app, exit_code);
-  ckptsim::cli::add_simulate(app, exit_code);
-  ckptsim::cli::add_sweep(app, exit_code);
   try {
+    // Only simulate, sweep and the full --help need the SimGrid module.
+    const std::string first = argc > 1 ? argv[1] : "";
+    ckptsim::cli::add_sim_commands(app, exit_code,
+                                   first == "simulate" || first == "sweep" || first == "--help" ||
+                                       first == "-h" || first.empty());
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
