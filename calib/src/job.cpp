@@ -20,6 +20,7 @@ using namespace std::chrono_literals;
 MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
   SpawnSpec s;
   s.argv = {spec.matmul.string(), "--n", std::to_string(spec.order), "--out", spec.out.string(), "--progress"};
+  if (spec.stop_when_ready) s.argv.push_back("--stop-when-ready");
   s.stderr_path = spec.log.string();
   if (!spec.ckpt_dir.empty()) {
     // The same environment ckpt::spawn_preloaded gives a job (see ckpt/control.h).
@@ -77,15 +78,19 @@ void MatmulJob::wait_ready(std::chrono::seconds timeout) {
       std::this_thread::sleep_for(2ms);
     }
   }
-  // Hold it right there, so that it cannot finish before it is checkpointed.
-  if (!spec_.stop_when_ready) return;
-  ::kill(child_.pid(), SIGSTOP);
-  // SIGSTOP takes effect asynchronously; until the job is really stopped, a
+  // The job stops itself right after that line (--stop-when-ready), so that it
+  // cannot finish before it is checkpointed. Until it is really stopped, a
   // checkpoint signal could be taken first and the job stop inside its handler.
+  if (!spec_.stop_when_ready) return;
   auto until = std::chrono::steady_clock::now() + 10s;
   while (process_stat(child_.pid()).state != 'T') {
-    if (child_.try_wait()) throw JobFailed("ckpt-matmul --n " + std::to_string(spec_.order) + " ended early", false);
-    if (std::chrono::steady_clock::now() > until) throw JobFailed("ckpt-matmul did not stop on SIGSTOP", false);
+    if (auto st = child_.try_wait())
+      throw JobFailed("ckpt-matmul --n " + std::to_string(spec_.order) + " " + describe_end(*st) +
+                          " instead of stopping when its matrices were ready",
+                      *st > 128);
+    if (std::chrono::steady_clock::now() > until)
+      throw JobFailed("ckpt-matmul --n " + std::to_string(spec_.order) + " did not stop when its matrices were ready",
+                      false);
     std::this_thread::sleep_for(100us);
   }
 }
