@@ -9,11 +9,35 @@
 
 using namespace ckpttest;
 
+namespace {
+// The job's child processes, as the kernel lists them ("" if none).
+std::string job_children(pid_t pid) {
+  std::string c = read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  while (!c.empty() && c.back() == ' ') c.pop_back();
+  return c;
+}
+
+// Gone, or a zombie waiting for init to reap it.
+bool eventually_gone(const std::string& pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    if (!fs::exists("/proc/" + pid, ec)) return true;
+    const std::string stat = read_file("/proc/" + pid + "/stat");
+    const auto paren = stat.rfind(')');
+    if (stat.empty() || (paren != std::string::npos && stat.compare(paren + 2, 1, "Z") == 0)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+}  // namespace
+
 TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on it") {
   TempDir t;
   const fs::path img = t.path / "img", ready = t.path / "ready";
   fs::path tmp_core;
   pid_t dead_pid = -1;
+  std::string writer;
   {
     RunningJob job(img, {CKPT_PROBE, "alloc", "700", ready.string()}, t.path / "stdout", t.path / "stderr");
     REQUIRE(job.job_pid > 0);
@@ -29,6 +53,7 @@ TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on i
     while (std::chrono::steady_clock::now() < deadline) {
       struct stat st {};
       if (::stat(tmp_core.c_str(), &st) == 0 && st.st_size > (8 << 20)) {
+        writer = job_children(job.job_pid);
         ::kill(job.job_pid, SIGKILL);
         caught_mid_dump = !fs::exists(img / "ckpt-0002");
         break;
@@ -37,6 +62,10 @@ TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on i
     }
     REQUIRE(caught_mid_dump);
     CHECK(job.wait() == 128 + SIGKILL);
+    // The core writer task shares the job's memory: it must die with the job.
+    INFO("writer task: " << writer);
+    CHECK(!writer.empty());
+    CHECK(eventually_gone(writer));
   }
   CHECK(image_names(img) == std::vector<std::string>{"ckpt-0001"});
   CHECK(fs::read_symlink(img / "latest") == "ckpt-0001");

@@ -164,7 +164,12 @@ TEST_CASE("repeated checkpoints number on and signals during a dump are coalesce
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_for_file(ready));
   REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
+  // The core writer task (write_pipeline.h) is the job's child only while a
+  // dump runs: reaped by the time the image is complete.
+  const std::string children = "/proc/" + std::to_string(job.job_pid) + "/task/" + std::to_string(job.job_pid) + "/children";
+  CHECK(read_file(children).empty());
   REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0002").string());
+  CHECK(read_file(children).empty());
 
   for (int i = 0; i < 5; ++i) ::kill(job.job_pid, SIGQUIT);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
@@ -179,4 +184,6 @@ TEST_CASE("repeated checkpoints number on and signals during a dump are coalesce
 
   ::kill(job.job_pid, SIGTERM);
   CHECK(job.wait() == 0);
+  // Nor did the job see a SIGCHLD from it.
+  CHECK(read_file(t.path / "stdout").find("sigchld 0\n") != std::string::npos);
 }

@@ -1,6 +1,8 @@
 // The ELF core: header, one PT_NOTE, one PT_LOAD per mapping (page-aligned
 // offsets so a restorer can mmap them), notes in the order DESIGN.md fixes,
-// then the memory written straight from the mapped addresses.
+// then the memory: anonymous memory through the write pipeline (copied and
+// hashed in user space, written by a second task), file mappings straight
+// from their addresses, where the kernel turns unreadable pages into EFAULT.
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/procfs.h>
@@ -10,6 +12,7 @@
 
 #include "dump.h"
 #include "sys.h"
+#include "write_pipeline.h"
 
 namespace ckptlib {
 
@@ -177,12 +180,22 @@ bool build_notes(Dump& d, NoteWriter& nw) {
   return true;
 }
 
+// Memory whose every page reads without a fault: user-space copies are safe.
+bool always_readable(const Mapping& m) {
+  return m.perms[0] == 'r' && (m.kind == MapKind::anon || m.kind == MapKind::heap || m.kind == MapKind::stack);
+}
+
 // Writes one mapping's bytes at its segment offset, hashing what was written.
 // Pages the kernel cannot read (a file mapping past EOF...) are written as zeros.
-bool write_segment(Dump& d, int fd, Mapping& m) {
+bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe) {
   const HashOps& hash = hash_ops();
   auto* state = static_cast<HashState*>(d.xxh_state);
   hash.reset(state);
+  if (always_readable(m)) {
+    if (!pipe.put(reinterpret_cast<const void*>(m.start), m.end - m.start, m.core_offset, state)) return false;
+    m.xxh3 = hash.digest(state);
+    return true;
+  }
   uint64_t addr = m.start, off = m.core_offset, left = m.end - m.start;
   while (left) {
     const size_t chunk = left < kWriteChunk ? size_t(left) : kWriteChunk;
@@ -201,7 +214,9 @@ bool write_segment(Dump& d, int fd, Mapping& m) {
       return d.fail("writing core", -EIO);
     } else if (addr < d.live_hi && addr + uint64_t(w) > d.live_lo) {
       // The stack this handler runs on changes while it is being written:
-      // hash what reached the file, not the memory.
+      // hash what reached the file, not the memory (read back through the
+      // io buffer, which the pipeline must be done with).
+      if (!pipe.drain()) return false;
       for (long done = 0; done < w;) {
         const size_t want = size_t(w - done) < kIoBufSize ? size_t(w - done) : kIoBufSize;
         long r = sys::pread(fd, d.io_buf, want, long(off) + done);
@@ -295,12 +310,16 @@ bool write_core(Dump& d) {
   long r = sys::fchmod(int(fd), 0600);
   if (r < 0) ok = d.fail("creating core", r);
   if (ok && (r = write_all(int(fd), d.header, data_start)) < 0) ok = d.fail("writing core", r);
-  for (size_t i = 0; ok && i < d.nmaps; ++i) {
-    if (d.maps[i].dumped) {
-      ok = write_segment(d, int(fd), d.maps[i]);
-    } else {
-      d.maps[i].xxh3 = hash_ops().once(d.zero_page, 0);
+  if (ok) {
+    WritePipeline pipe(d, int(fd));
+    for (size_t i = 0; ok && i < d.nmaps; ++i) {
+      if (d.maps[i].dumped) {
+        ok = write_segment(d, int(fd), d.maps[i], pipe);
+      } else {
+        d.maps[i].xxh3 = hash_ops().once(d.zero_page, 0);
+      }
     }
+    if (ok) ok = pipe.finish();
   }
   if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);
   if (ok && d.cfg->fsync && (r = sys::fsync(int(fd))) < 0) ok = d.fail("syncing core", r);

@@ -68,6 +68,7 @@ struct SharedFile {
 // Sizes of the per-dump scratch mapping's regions (MAP_NORESERVE: only the
 // pages actually touched cost memory).
 constexpr size_t kIoBufSize = 4u << 20;
+constexpr size_t kWriterStackSize = 64u << 10;
 constexpr size_t kMaxMappings = 65000;  // must fit e_phnum (< PN_XNUM) with the note
 constexpr size_t kMaxFds = 8192;
 constexpr size_t kMaxShared = 1024;
@@ -88,6 +89,8 @@ struct Dump {
   char* io_buf;
   const char* zero_page;
   void* xxh_state;  // XXH3_state_t, 64-byte aligned
+  char* writer_stack;  // the core writer task's (write_pipeline.h)
+  size_t writer_stack_size;
   char* maps_text;
   size_t maps_len;
   char* pool;

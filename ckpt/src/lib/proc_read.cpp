@@ -186,6 +186,7 @@ bool map_scratch(Dump& d) {
     return at;
   };
   const size_t io = take(kIoBufSize, page), zero = take(page, page), xxh = take(page, page),
+               writer_stack = take(kWriterStackSize, page),
                maps = take(kMapsTextSize, page), pool = take(kPoolSize, page),
                header = take(kHeaderSize, page), manifest = take(kManifestSize, page),
                cmdline = take(kSmallTextSize, page), auxv = take(64 << 10, page),
@@ -206,6 +207,8 @@ bool map_scratch(Dump& d) {
   d.io_buf = base + io;
   d.zero_page = base + zero;
   d.xxh_state = base + xxh;
+  d.writer_stack = base + writer_stack;
+  d.writer_stack_size = kWriterStackSize;
   d.maps_text = base + maps;
   d.pool = base + pool;
   d.pool_used = 0;

@@ -95,6 +95,52 @@ inline long arch_prctl(int code, void* addr) { return call6(SYS_arch_prctl, code
 inline long brk(void* addr) { return call6(SYS_brk, L(addr)); }
 inline long uname(void* buf) { return call6(SYS_uname, L(buf)); }
 inline long clock_gettime(int clk, void* ts) { return call6(SYS_clock_gettime, clk, L(ts)); }
+inline long rt_sigprocmask(int how, const uint64_t* set, uint64_t* old) {
+  return call6(SYS_rt_sigprocmask, how, L(set), L(old), 8);
+}
+inline long futex_wait(const uint32_t* word, uint32_t expected, const void* timeout = nullptr) {
+  return call6(SYS_futex, L(word), 0 /* FUTEX_WAIT */, long(expected), L(timeout));
+}
+inline long futex_wake(const uint32_t* word) {
+  return call6(SYS_futex, L(word), 1 /* FUTEX_WAKE */, 0x7fffffff);
+}
+inline long sync_file_range(int fd, long off, long len, unsigned flags) {
+  return call6(SYS_sync_file_range, fd, off, len, flags);
+}
+inline long wait4(int pid, int* status, int options) { return call6(SYS_wait4, pid, L(status), options, 0); }
+inline long prctl(int option, long arg2) { return call6(SYS_prctl, option, arg2); }
+[[noreturn]] inline void exit_thread(int code) {
+  for (;;) call6(SYS_exit, code);
+}
+
+// clone(2) that runs fn(arg) on stack_top in the new task, which then exits
+// with fn's value. The child never returns into the caller's frames (it has
+// its own stack), so this is the one call that needs its own assembly.
+inline long clone_run(unsigned long flags, void* stack_top, int (*fn)(void*), void* arg, uint32_t* child_tid) {
+  auto** sp = reinterpret_cast<void**>((reinterpret_cast<uintptr_t>(stack_top) & ~uintptr_t(15)) - 16);
+  sp[0] = arg;
+  sp[1] = reinterpret_cast<void*>(fn);
+  long ret;
+  register long r10 __asm__("r10") = L(child_tid);
+  register long r8 __asm__("r8") = 0;    // tls
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"
+      "pop %%rdi\n\t"
+      "pop %%rax\n\t"
+      "call *%%rax\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov $60, %%eax\n\t"  // SYS_exit
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"(long(SYS_clone)), "D"(flags), "S"(sp), "d"(0L), "r"(r10), "r"(r8)
+      : "rcx", "r11", "memory");
+  return ret;
+}
 
 // The kernel's struct sigaction layout for rt_sigaction (not glibc's).
 struct KernelSigaction {

@@ -1,6 +1,8 @@
 /* ckpt_probe: a small job for the checkpoint tests and the dump benchmark.
  *   ckpt_probe alloc MB READY        touch MB MiB of memory, create READY, wait for SIGTERM,
  *                                     print the longest time it was stopped (max_stall_ms)
+ *                                     and how many SIGCHLD it saw (sigchld: the library's
+ *                                     core writer task must not send one)
  *   ckpt_probe writer OUT BYTES SHARED READY
  *                                     write BYTES bytes to OUT, map SHARED (MAP_SHARED) and
  *                                     write into it, install its own SIGQUIT handler, create
@@ -16,9 +18,11 @@
 
 static volatile sig_atomic_t stop;
 static volatile sig_atomic_t own_quit_calls;
+static volatile sig_atomic_t sigchld_calls;
 
 static void on_term(int sig) { (void)sig; stop = 1; }
 static void on_quit(int sig) { (void)sig; ++own_quit_calls; }
+static void on_chld(int sig) { (void)sig; ++sigchld_calls; }
 
 static void mark_ready(const char* path) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -52,8 +56,10 @@ int main(int argc, char** argv) {
     unsigned char* p = malloc(bytes);
     if (!p) return 1;
     for (size_t i = 0; i < bytes; ++i) p[i] = (unsigned char)(i * 131 + (i >> 12));
+    signal(SIGCHLD, on_chld);
     mark_ready(argv[3]);
     printf("max_stall_ms %.3f\n", wait_for_term());
+    printf("sigchld %d\n", (int)sigchld_calls);
     unsigned long sum = 0;
     for (size_t i = 0; i < bytes; i += 4096) sum += p[i];
     free(p);
