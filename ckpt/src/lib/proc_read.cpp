@@ -203,6 +203,10 @@ bool map_scratch(Dump& d) {
   // Different VMA flags keep the kernel from merging it with a job mapping.
   sys::madvise(reinterpret_cast<void*>(addr), d.scratch_size, MADV_DONTDUMP);
   char* base = reinterpret_cast<char*>(addr);
+  // The io buffers take every byte of the image: fault their pages in with
+  // one call rather than one trap per page (traps are dear in a VM guest).
+  // Older kernels lack MADV_POPULATE_WRITE (5.14); the traps then happen.
+  sys::madvise(base + io, kIoBufSize, MADV_POPULATE_WRITE);
   d.scratch = base;
   d.io_buf = base + io;
   d.zero_page = base + zero;
