@@ -1,28 +1,13 @@
 #include "test_helpers.h"
 
-#include <stdlib.h>
-
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 #include "calib/subprocess.h"
 
 namespace fs = std::filesystem;
 
 namespace calib_test {
-
-TempDir::TempDir() {
-  const char* t = getenv("TMPDIR");
-  std::string tmpl = (fs::path(t && *t ? t : "/tmp") / "ckptsim-calib-test-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 int CliResult::err_lines() const {
   int n = 0;

@@ -4,20 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace calib_test {
 
-// mkdtemp under $TMPDIR or /tmp; removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ckptsim::test::TempDir;
 
 struct CliResult {
   int status = -1;

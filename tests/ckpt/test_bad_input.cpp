@@ -28,7 +28,7 @@ void check_refused(const CmdResult& r, const std::string& what) {
 
 TEST_CASE("run refuses an unknown signal or a missing or static program or an unusable directory") {
   TempDir t;
-  const std::string dir = (t.path / "img").string();
+  const std::string dir = (t.path() / "img").string();
   const std::string run = shell_quote(kCkptsim) + " run --dir " + dir;
   check_refused(run_shell(shell_quote(kCkptsim) + " run --dir " + dir + " --signal BOGUS -- true"), "unknown signal");
   check_refused(run_shell(shell_quote(kCkptsim) + " run --dir " + dir + " --signal KILL -- true"), "cannot be caught");
@@ -37,9 +37,9 @@ TEST_CASE("run refuses an unknown signal or a missing or static program or an un
   check_refused(run_shell(run + " -- " + CKPT_STATIC_HELLO), "statically linked");
   CHECK(!fs::exists(dir));  // nothing was prepared for a job that never started
 
-  const fs::path file = t.path / "plainfile";
+  const fs::path file = t.path() / "plainfile";
   { std::ofstream(file) << "x"; }
-  check_refused(run_shell(shell_quote(kCkptsim) + " run --dir " + (t.path / "missing/parent/img").string() + " -- true"),
+  check_refused(run_shell(shell_quote(kCkptsim) + " run --dir " + (t.path() / "missing/parent/img").string() + " -- true"),
                 "cannot create checkpoint directory");
   check_refused(run_shell(shell_quote(kCkptsim) + " run --dir " + (file / "img").string() + " -- true"),
                 "cannot create checkpoint directory");
@@ -49,7 +49,7 @@ TEST_CASE("run refuses an unknown signal or a missing or static program or an un
 
 TEST_CASE("run passes on the job's exit status") {
   TempDir t;
-  const std::string run = shell_quote(kCkptsim) + " run --dir " + (t.path / "img").string() + " -- ";
+  const std::string run = shell_quote(kCkptsim) + " run --dir " + (t.path() / "img").string() + " -- ";
   CHECK(run_shell(run + "true").status == 0);
   CHECK(run_shell(run + "false").status == 1);
   CHECK(run_shell(run + "sh -c 'exit 7'").status == 7);
@@ -79,7 +79,7 @@ TEST_CASE("checkpoint refuses a missing process and one without libckpt which ke
 TEST_CASE("the library preloaded by hand with a bad CKPT_SIGNAL says so once and the program runs") {
   TempDir t;
   const CmdResult r = run_shell("LD_PRELOAD=" + shell_quote(kLib) + " CKPT_SIGNAL=NOPE CKPT_DIR=" +
-                                (t.path / "img").string() + " /bin/echo fine");
+                                (t.path() / "img").string() + " /bin/echo fine");
   CHECK(r.status == 0);
   CHECK(r.out == "fine\n");
   CHECK(r.err == "ckpt: unknown CKPT_SIGNAL 'NOPE'; checkpoints disabled\n");

@@ -34,12 +34,12 @@ bool eventually_gone(const std::string& pid) {
 
 TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on it") {
   TempDir t;
-  const fs::path img = t.path / "img", ready = t.path / "ready";
+  const fs::path img = t.path() / "img", ready = t.path() / "ready";
   fs::path tmp_core;
   pid_t dead_pid = -1;
   std::string writer;
   {
-    RunningJob job(img, {CKPT_PROBE, "alloc", "700", ready.string()}, t.path / "stdout", t.path / "stderr");
+    RunningJob job(img, {CKPT_PROBE, "alloc", "700", ready.string()}, t.path() / "stdout", t.path() / "stderr");
     REQUIRE(job.job_pid > 0);
     REQUIRE(wait_for_file(ready, std::chrono::seconds(300)));
     REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
@@ -72,9 +72,9 @@ TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on i
   check_image(img / "latest");
 
   // The next checkpoint in this directory removes the dead writer's temp dir.
-  RunningJob next(img, {CKPT_PROBE, "alloc", "4", (t.path / "ready2").string()}, t.path / "stdout2",
-                  t.path / "stderr2");
-  REQUIRE(wait_for_file(t.path / "ready2"));
+  RunningJob next(img, {CKPT_PROBE, "alloc", "4", (t.path() / "ready2").string()}, t.path() / "stdout2",
+                  t.path() / "stderr2");
+  REQUIRE(wait_for_file(t.path() / "ready2"));
   CHECK(checkpoint_wait(next.job_pid) == (img / "ckpt-0002").string());
   CHECK(!fs::exists(tmp_core.parent_path()));
   check_image(img / "ckpt-0002");
@@ -89,7 +89,7 @@ TEST_CASE("a full disk fails the checkpoint with one line and the job finishes c
     return;
   }
   TempDir t;
-  const fs::path img = t.path / "img", out = t.path / "out.bin", ref = t.path / "ref.bin";
+  const fs::path img = t.path() / "img", out = t.path() / "out.bin", ref = t.path() / "ref.bin";
   fs::create_directory(img);
   // A 6 MiB tmpfs in a private mount namespace: far too small for the job's core.
   const std::string script =

@@ -19,17 +19,6 @@
 
 namespace ckpttest {
 
-TempDir::TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "ckpt-test-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  path = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-}
-
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream s;
@@ -45,7 +34,7 @@ std::string shell_quote(const std::string& s) {
 
 CmdResult run_shell(const std::string& cmdline) {
   TempDir tmp;
-  const fs::path out = tmp.path / "out", err = tmp.path / "err";
+  const fs::path out = tmp.path() / "out", err = tmp.path() / "err";
   const std::string full = "( " + cmdline + " ) >" + out.string() + " 2>" + err.string();
   int st = std::system(full.c_str());
   CmdResult r;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace ckpttest {
 
 namespace fs = std::filesystem;
@@ -18,14 +20,7 @@ inline const std::string kCkptsim = kBuild + "/ckptsim";
 inline const std::string kMatmul = kBuild + "/ckpt-matmul";
 inline const std::string kLib = kBuild + "/libckpt.so";
 
-// mkdtemp'd directory, removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using ckptsim::test::TempDir;
 
 struct CmdResult {
   int status = -1;  // exit code, or 128+signal

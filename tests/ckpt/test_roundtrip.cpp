@@ -31,7 +31,7 @@ std::string status_line(const fs::path& dir) {
 
 TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and readelf gdb and libelf read every image") {
   TempDir t;
-  const fs::path img = t.path / "img", out = t.path / "out.bin", ref = t.path / "ref.bin";
+  const fs::path img = t.path() / "img", out = t.path() / "out.bin", ref = t.path() / "ref.bin";
   const std::vector<std::string> args = {"--n", "1800", "--seed", "7", "--out"};
   auto cmd = [&](const fs::path& o) {
     std::vector<std::string> v = {kMatmul};
@@ -39,7 +39,7 @@ TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and read
     v.push_back(o.string());
     return v;
   };
-  RunningJob job(img, cmd(out), t.path / "stdout", t.path / "stderr");
+  RunningJob job(img, cmd(out), t.path() / "stdout", t.path() / "stderr");
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
 
@@ -116,10 +116,10 @@ TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and read
 
 TEST_CASE("fd offsets and flags and copies and shared file mappings and a job that sets its own handler") {
   TempDir t;
-  const fs::path img = t.path / "img", written = t.path / "written", shared = t.path / "shared",
-                 ready = t.path / "ready";
+  const fs::path img = t.path() / "img", written = t.path() / "written", shared = t.path() / "shared",
+                 ready = t.path() / "ready";
   RunningJob job(img, {CKPT_PROBE, "writer", written.string(), "12345", shared.string(), ready.string()},
-                 t.path / "stdout", t.path / "stderr");
+                 t.path() / "stdout", t.path() / "stderr");
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_for_file(ready));
   CmdResult r;
@@ -137,7 +137,7 @@ TEST_CASE("fd offsets and flags and copies and shared file mappings and a job th
   CHECK(f->at("cloexec") == false);
   CHECK(read_file(fs::path(image) / f->at("copy").get<std::string>()) == read_file(written));
   // stdout of the job is a regular file too (the test redirected it).
-  const nlohmann::json* o = find_fd(m, t.path / "stdout");
+  const nlohmann::json* o = find_fd(m, t.path() / "stdout");
   REQUIRE(o != nullptr);
   CHECK(o->at("fd") == 1);
 
@@ -154,13 +154,13 @@ TEST_CASE("fd offsets and flags and copies and shared file mappings and a job th
   ::kill(job.job_pid, SIGTERM);
   CHECK(job.wait() == 0);
   // The job's own SIGQUIT handler was remembered, not installed: ours took the signal.
-  CHECK(read_file(t.path / "stdout") == "own quit handler calls: 0\n");
+  CHECK(read_file(t.path() / "stdout") == "own quit handler calls: 0\n");
 }
 
 TEST_CASE("repeated checkpoints number on and signals during a dump are coalesced into it") {
   TempDir t;
-  const fs::path img = t.path / "img", ready = t.path / "ready";
-  RunningJob job(img, {CKPT_PROBE, "alloc", "160", ready.string()}, t.path / "stdout", t.path / "stderr");
+  const fs::path img = t.path() / "img", ready = t.path() / "ready";
+  RunningJob job(img, {CKPT_PROBE, "alloc", "160", ready.string()}, t.path() / "stdout", t.path() / "stderr");
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_for_file(ready));
   REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
@@ -185,5 +185,5 @@ TEST_CASE("repeated checkpoints number on and signals during a dump are coalesce
   ::kill(job.job_pid, SIGTERM);
   CHECK(job.wait() == 0);
   // Nor did the job see a SIGCHLD from it.
-  CHECK(read_file(t.path / "stdout").find("sigchld 0\n") != std::string::npos);
+  CHECK(read_file(t.path() / "stdout").find("sigchld 0\n") != std::string::npos);
 }

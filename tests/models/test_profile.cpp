@@ -3,25 +3,17 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "models/profile.h"
+#include "temp_dir.h"
 
 using namespace ckptsim::models;
+using ckptsim::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ckptsim-models-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 const fs::path kTable = fs::path(CKPTSIM_SOURCE_DIR) / "../shared/paper/table1-cases-I-II.csv";
 const fs::path kPaperProfile = fs::path(CKPTSIM_SOURCE_DIR) / "data/profiles/paper-p4.json";
@@ -59,8 +51,8 @@ std::string error_of(const nlohmann::json& j) {
 TEST_CASE("a profile survives save and load unchanged") {
   TempDir dir;
   const Profile p = small_profile();
-  save_profile(p, dir.path / "p.json");
-  const Profile q = load_profile(dir.path / "p.json");
+  save_profile(p, dir.path() / "p.json");
+  const Profile q = load_profile(dir.path() / "p.json");
   CHECK(to_json(q) == to_json(p));
   CHECK(q.dump_s.coef == p.dump_s.coef);
   CHECK(q.dump_s.r2 == p.dump_s.r2);
@@ -68,7 +60,7 @@ TEST_CASE("a profile survives save and load unchanged") {
   CHECK(q.disk_read_Bps == 2e8);
   CHECK(q.job_dump_s(1000) == Approx(p.job_dump_s(1000)));
   nlohmann::json j;
-  std::ifstream(dir.path / "p.json") >> j;
+  std::ifstream(dir.path() / "p.json") >> j;
   CHECK(j["schema"] == "ckptsim-profile");
   CHECK(j["schema_version"] == 1);
 }
@@ -107,13 +99,13 @@ TEST_CASE("loading a missing or broken file says which file, in one line") {
     }
     return std::string("no error");
   };
-  CHECK_THAT(load_error(dir.path / "none.json"), Catch::Contains("none.json"));
-  std::ofstream(dir.path / "bad.json") << "{ not json";
-  const auto msg = load_error(dir.path / "bad.json");
+  CHECK_THAT(load_error(dir.path() / "none.json"), Catch::Contains("none.json"));
+  std::ofstream(dir.path() / "bad.json") << "{ not json";
+  const auto msg = load_error(dir.path() / "bad.json");
   CHECK_THAT(msg, Catch::Contains("bad.json") && Catch::Contains("JSON"));
   CHECK(msg.find('\n') == std::string::npos);
-  std::ofstream(dir.path / "wrong.json") << R"({"schema": "ckptsim-profile", "schema_version": 1})";
-  CHECK_THAT(load_error(dir.path / "wrong.json"), Catch::Contains("wrong.json") && Catch::Contains("curves"));
+  std::ofstream(dir.path() / "wrong.json") << R"({"schema": "ckptsim-profile", "schema_version": 1})";
+  CHECK_THAT(load_error(dir.path() / "wrong.json"), Catch::Contains("wrong.json") && Catch::Contains("curves"));
 }
 
 // The paper's table lives beside the checkout (../shared/paper); without it
@@ -166,7 +158,7 @@ TEST_CASE("the bundled paper-p4.json is what the table gives") {
 
 TEST_CASE("a broken paper table is refused with one line") {
   TempDir dir;
-  std::ofstream(dir.path / "t.csv") << "matrix_order,case_I_turnaround_s,case_II_turnaround_s\n2100,206,x\n";
-  CHECK_THROWS_WITH(profile_from_paper_table(dir.path / "t.csv"), Catch::Contains("line 2"));
-  CHECK_THROWS_AS(profile_from_paper_table(dir.path / "none.csv"), ProfileError);
+  std::ofstream(dir.path() / "t.csv") << "matrix_order,case_I_turnaround_s,case_II_turnaround_s\n2100,206,x\n";
+  CHECK_THROWS_WITH(profile_from_paper_table(dir.path() / "t.csv"), Catch::Contains("line 2"));
+  CHECK_THROWS_AS(profile_from_paper_table(dir.path() / "none.csv"), ProfileError);
 }

@@ -17,18 +17,8 @@
 namespace restart_test {
 
 std::string build_path(const std::string& name) { return std::string(CKPTSIM_BUILD_DIR) + "/" + name; }
-std::string ckptsim() { return build_path("ckptsim"); }
+std::string ckptsim_exe() { return build_path("ckptsim"); }
 std::string prog(const std::string& name) { return build_path("tests/restart/" + name); }
-
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/ckptsim-restart-test-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io) {
   std::vector<char*> args;
@@ -75,7 +65,7 @@ void append_file(const fs::path& p, const std::string& content) {
 }
 
 Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io) {
-  std::vector<std::string> full{ckptsim(), "run", "--dir", img.string(), "--"};
+  std::vector<std::string> full{ckptsim_exe(), "run", "--dir", img.string(), "--"};
   full.insert(full.end(), argv.begin(), argv.end());
   Job job;
   job.runner = spawn(full, cwd, io);
@@ -88,7 +78,7 @@ Job start_job(const fs::path& img, const std::vector<std::string>& argv, const f
 }
 
 bool checkpoint(pid_t pid) {
-  return run({ckptsim(), "checkpoint", std::to_string(pid), "--wait"}, "/", Redirect{}) == 0;
+  return run({ckptsim_exe(), "checkpoint", std::to_string(pid), "--wait"}, "/", Redirect{}) == 0;
 }
 
 bool checkpoint_now(pid_t pid, const fs::path& img) {
@@ -145,7 +135,7 @@ RestartResult restart(const std::vector<std::string>& args, const fs::path& cwd,
   static int counter = 0;
   const fs::path err = fs::temp_directory_path() /
                        ("ckptsim-restart-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  std::vector<std::string> full{ckptsim(), "restart"};
+  std::vector<std::string> full{ckptsim_exe(), "restart"};
   full.insert(full.end(), args.begin(), args.end());
   RestartResult r;
   r.status = run(full, cwd, Redirect{"/dev/null", out, err.string()});

@@ -10,27 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace restart_test {
 
 namespace fs = std::filesystem;
 
 std::string build_path(const std::string& name);  // CKPTSIM_BUILD_DIR/name
-std::string ckptsim();
+std::string ckptsim_exe();
 std::string prog(const std::string& name);          // a test program from tests/restart/progs
 
-// A unique directory (mkdtemp, mode 0700) removed with everything in it.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  fs::path path_;
-};
+using ckptsim::test::TempDir;
 
 struct Redirect {
   std::string in = "/dev/null", out = "/dev/null", err = "/dev/null";

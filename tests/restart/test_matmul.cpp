@@ -86,7 +86,7 @@ TEST_CASE("a chain of 10 checkpoint -> kill -> restart cycles ends with the righ
     const fs::path pid_file = dir / ("pid-" + std::to_string(cycle));
     Redirect io;
     io.err = (dir / "restart-stderr.txt").string();
-    restarter = spawn({ckptsim(), "restart", (dir / "img" / "latest").string(), "--pid-file", pid_file.string()},
+    restarter = spawn({ckptsim_exe(), "restart", (dir / "img" / "latest").string(), "--pid-file", pid_file.string()},
                       dir / "run", io);
     REQUIRE(eventually([&] { return fs::exists(pid_file) && read_file(pid_file).find('\n') != std::string::npos; }));
     pid = std::stoi(read_file(pid_file));

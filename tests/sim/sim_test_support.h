@@ -1,12 +1,12 @@
 // Helpers shared by the simulator's tests: small hand-made profiles whose costs
 // are constants, so expected values can be written down exactly.
 #pragma once
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "models/profile.h"
 #include "sim/simulate.h"
+#include "temp_dir.h"
 
 namespace simtest {
 
@@ -34,16 +34,6 @@ inline ckptsim::models::Profile flat_profile(double work, double dump, double re
 inline std::filesystem::path source_dir() { return CKPTSIM_SOURCE_DIR; }
 inline std::string ckptsim_bin() { return std::string(CKPTSIM_BUILD_DIR) + "/ckptsim"; }
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ckptsim-sim-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using ckptsim::test::TempDir;
 
 }  // namespace simtest

@@ -4,6 +4,7 @@
 
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -25,10 +26,10 @@ std::string slurp(const std::filesystem::path& p) {
 
 Run simulate(const std::string& args) {
   simtest::TempDir dir;
-  const std::string cmd = simtest::ckptsim_bin() + " simulate " + args + " >" + (dir.path / "out").string() + " 2>" +
-                          (dir.path / "err").string();
+  const std::string cmd = simtest::ckptsim_bin() + " simulate " + args + " >" + (dir.path() / "out").string() + " 2>" +
+                          (dir.path() / "err").string();
   const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path / "out"), slurp(dir.path / "err")};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
 }
 
 const std::string kSmall = "--sizes 2100,3000 --replications 3 --jobs-per-node 3 ";
@@ -78,7 +79,7 @@ TEST_CASE("simulate: one case still gets its overhead against case I, json and t
 
 TEST_CASE("simulate: --plot writes the figure") {
   simtest::TempDir dir;
-  const auto png = dir.path / "sim.png";
+  const auto png = dir.path() / "sim.png";
   const Run r = simulate(kSmall + "--plot " + png.string());
   REQUIRE(r.code == 0);
   REQUIRE(std::filesystem::exists(png));
@@ -88,13 +89,13 @@ TEST_CASE("simulate: --plot writes the figure") {
 
 TEST_CASE("simulate: bad input gives one line on stderr and exit 2") {
   simtest::TempDir dir;
-  std::ofstream(dir.path / "bad.json") << "{ nope";
-  std::ofstream(dir.path / "wrong.json") << R"({"schema": "ckptsim-profile", "schema_version": 1})";
-  std::ofstream(dir.path / "bad.xml") << "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\"><host/></platform>";
-  std::ofstream(dir.path / "nohead.xml")
+  std::ofstream(dir.path() / "bad.json") << "{ nope";
+  std::ofstream(dir.path() / "wrong.json") << R"({"schema": "ckptsim-profile", "schema_version": 1})";
+  std::ofstream(dir.path() / "bad.xml") << "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\"><host/></platform>";
+  std::ofstream(dir.path() / "nohead.xml")
       << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
          "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\"><host id=\"a\" speed=\"1Gf\"/></zone></platform>\n";
-  const std::string d = dir.path.string();
+  const std::string d = dir.path().string();
   for (const std::string& args :
        {std::string("--case VI"), std::string("--failure-rate 1.5"), std::string("--failure-rate -0.1"),
         std::string("--interval -5"), std::string("--mtbf -1"), std::string("--mtbf 0"),

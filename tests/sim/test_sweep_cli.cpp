@@ -25,7 +25,7 @@ std::string slurp(const std::filesystem::path& p) {
 
 // Runs `ckptsim sweep ARGS` with stdout and stderr captured in `dir`.
 Run sweep(const simtest::TempDir& dir, const std::string& args) {
-  const auto out = dir.path / "stdout", err = dir.path / "stderr";
+  const auto out = dir.path() / "stdout", err = dir.path() / "stderr";
   const std::string cmd =
       simtest::ckptsim_bin() + " sweep " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
   const int status = std::system(cmd.c_str());
@@ -41,7 +41,7 @@ struct SmallSweep {
   simtest::TempDir dir;
   std::string args;
   SmallSweep() {
-    const auto profile = dir.path / "flat.json";
+    const auto profile = dir.path() / "flat.json";
     ckptsim::models::save_profile(simtest::flat_profile(1000, 10, 5, 30), profile);
     args = "--profile " + profile.string() +
            " --sizes 1000,2000 --interval 60:300:60 --nodes 2 --jobs-per-node 2 --replications 4 --seed 3 -q";
@@ -62,7 +62,7 @@ TEST_CASE("sweep CLI: workers 1 and 2 and merged shards give identical CSV") {
   REQUIRE(two.code == 0);
   CHECK(two.out == one.out);
 
-  const auto a = s.dir.path / "a.json", b = s.dir.path / "b.json";
+  const auto a = s.dir.path() / "a.json", b = s.dir.path() / "b.json";
   REQUIRE(sweep(s.dir, s.args + " --shard 1/2 --workers 2 -o " + a.string()).code == 0);
   REQUIRE(sweep(s.dir, s.args + " --shard 2/2 --workers 1 -o " + b.string()).code == 0);
   const auto merged = sweep(s.dir, "--merge " + b.string() + " " + a.string() + " --format csv");
@@ -77,7 +77,7 @@ TEST_CASE("sweep CLI: workers 1 and 2 and merged shards give identical CSV") {
   CHECK(table.out.find("\nbest: order ") != std::string::npos);
 
   // Shards of another sweep, or a missing shard, are refused.
-  const auto c = s.dir.path / "c.json";
+  const auto c = s.dir.path() / "c.json";
   std::string other = s.args;
   other.replace(other.find("--seed 3"), 8, "--seed 4");
   REQUIRE(sweep(s.dir, other + " --shard 2/2 -o " + c.string()).code == 0);
@@ -93,7 +93,7 @@ TEST_CASE("sweep CLI: workers 1 and 2 and merged shards give identical CSV") {
 
 TEST_CASE("sweep CLI: json has the summary and --plot draws a PNG") {
   SmallSweep s;
-  const auto png = s.dir.path / "sweep.png";
+  const auto png = s.dir.path() / "sweep.png";
   const auto r = sweep(s.dir, s.args + " --format json --plot " + png.string());
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out);
