@@ -187,3 +187,19 @@ TEST_CASE("repeated checkpoints number on and signals during a dump are coalesce
   // Nor did the job see a SIGCHLD from it.
   CHECK(read_file(t.path() / "stdout").find("sigchld 0\n") != std::string::npos);
 }
+
+TEST_CASE("a job that may not clone is dumped by the handler alone, image intact") {
+  TempDir t;
+  const fs::path img = t.path() / "img", ready = t.path() / "ready";
+  RunningJob job(img, {CKPT_PROBE, "noclone", "48", ready.string()}, t.path() / "stdout", t.path() / "stderr");
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(ready));
+  REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
+  check_image(img / "ckpt-0001");
+  ::kill(job.job_pid, SIGTERM);
+  CHECK(job.wait() == 0);
+  const std::string out = read_file(t.path() / "stdout");
+  INFO(out);
+  CHECK(out.rfind("clone denied\n", 0) == 0);  // the filter held, so the fallback path ran
+  CHECK(out.find("sigchld 0\n") != std::string::npos);
+}

@@ -3,11 +3,21 @@
  *                                     print the longest time it was stopped (max_stall_ms)
  *                                     and how many SIGCHLD it saw (sigchld: the library's
  *                                     core writer task must not send one)
+ *   ckpt_probe noclone MB READY      the same, under a seccomp filter that fails clone/clone3
+ *                                     with EPERM (the library must dump without its writer
+ *                                     task); prints "clone denied" once the filter holds
  *   ckpt_probe writer OUT BYTES SHARED READY
  *                                     write BYTES bytes to OUT, map SHARED (MAP_SHARED) and
  *                                     write into it, install its own SIGQUIT handler, create
  *                                     READY, wait for SIGTERM (exit 0) */
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +59,32 @@ static double wait_for_term(void) {
   return max_gap;
 }
 
+/* clone and clone3 fail with EPERM from here on, as under a strict container
+ * profile; everything else is allowed. */
+static int deny_clone(void) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+  };
+  struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) return -1;
+  return syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) == -1 && errno == EPERM ? 0 : -1;
+}
+
 int main(int argc, char** argv) {
   signal(SIGTERM, on_term);
+  if (argc == 4 && strcmp(argv[1], "noclone") == 0) {
+    if (deny_clone() != 0) { perror("seccomp"); return 1; }
+    printf("clone denied\n");
+    argv[1] = "alloc";
+  }
   if (argc == 4 && strcmp(argv[1], "alloc") == 0) {
     size_t bytes = (size_t)atol(argv[2]) << 20;
     unsigned char* p = malloc(bytes);
@@ -87,6 +121,6 @@ int main(int argc, char** argv) {
     printf("own quit handler calls: %d\n", (int)own_quit_calls);
     return 0;
   }
-  fprintf(stderr, "usage: ckpt_probe alloc MB READY | writer OUT BYTES SHARED READY\n");
+  fprintf(stderr, "usage: ckpt_probe alloc|noclone MB READY | writer OUT BYTES SHARED READY\n");
   return 2;
 }
