@@ -109,17 +109,14 @@ bool WritePipeline::put(const void* src, size_t len, uint64_t off, HashState* st
   auto* from = static_cast<const char*>(src);
   while (len) {
     const size_t n = len < kSlotSize ? len : kSlotSize;
+    // Without a writer nothing is ever posted, so slot 0 is the one buffer.
+    if (writer_pid_ >= 0 && !wait_until_behind(kSlots - 1)) return false;
+    Slot& s = slots_[posted_ % kSlots];
+    __builtin_memcpy(s.buf, from, n);
+    hash.update(state, s.buf, n);
     if (writer_pid_ < 0) {
-      char* buf = d_.io_buf;
-      __builtin_memcpy(buf, from, n);
-      hash.update(state, buf, n);
-      if (long r = write_fully(fd_, buf, n, off); r < 0) return d_.fail("writing core", r);
+      if (long r = write_fully(fd_, s.buf, n, off); r < 0) return d_.fail("writing core", r);
     } else {
-      if (!wait_until_behind(kSlots - 1)) return false;
-      Slot& s = slots_[posted_ % kSlots];
-      char* buf = d_.io_buf + (posted_ % kSlots) * kSlotSize;
-      __builtin_memcpy(buf, from, n);
-      hash.update(state, buf, n);
       s.len = n;
       s.off = off;
       store(posted_, posted_ + 1);

@@ -41,7 +41,7 @@ class WritePipeline {
 
  private:
   struct Slot {
-    const char* buf;
+    char* buf;
     size_t len;
     uint64_t off;
   };
