@@ -25,11 +25,14 @@ long RemoteSyscalls::syscall(long nr, uint64_t a1, uint64_t a2, uint64_t a3, uin
   r.rdi = a1, r.rsi = a2, r.rdx = a3, r.r10 = a4, r.r8 = a5, r.r9 = a6;
   r.rip = t_.syscall_insn;
   t_.set_regs(r);
-  int status = t_.resume_until_stop(PTRACE_SYSCALL);  // syscall-entry stop
-  if (WSTOPSIG(status) != (SIGTRAP | 0x80)) throw RestoreError("remote syscall: unexpected stop before the call");
-  status = t_.resume_until_stop(PTRACE_SYSCALL);      // syscall-exit stop
-  if (WSTOPSIG(status) != (SIGTRAP | 0x80)) throw RestoreError("remote syscall: unexpected stop after the call");
-  return static_cast<long>(t_.regs().rax);
+  // One single-step over the `syscall` instruction: the call completes and the
+  // child stops right after it. Half the stops of PTRACE_SYSCALL's entry and
+  // exit pair, and each stop is two context switches.
+  const int status = t_.resume_until_stop(PTRACE_SINGLESTEP);
+  if (WSTOPSIG(status) != SIGTRAP) throw RestoreError("remote syscall: unexpected stop after the call");
+  const user_regs_struct after = t_.regs();
+  if (after.rip != t_.syscall_insn + 2) throw RestoreError("remote syscall: the child did not stop after the call");
+  return static_cast<long>(after.rax);
 }
 
 long RemoteSyscalls::check(const std::string& what, long nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
