@@ -57,6 +57,20 @@ struct Rseq {
   uint32_t len = 0, sig = 0;
 };
 
+// One thread: what the manifest says of it, and its registers and FPU state
+// from its NT_PRSTATUS / NT_X86_XSTATE group in the core.
+struct ThreadImage {
+  int tid = 0;  // at checkpoint time; the restored thread gets a new one
+  uint64_t fs_base = 0, gs_base = 0, sigmask = 0;
+  uint64_t altstack_sp = 0, altstack_size = 0;
+  int altstack_flags = 0;
+  std::optional<Rseq> rseq;
+  uint64_t clear_child_tid = 0;  // glibc's &pthread->tid: the kernel clears it at exit, join waits on it
+  uint64_t robust_head = 0, robust_len = 0;
+  user_regs_struct regs{};
+  std::vector<uint8_t> xstate;  // NT_X86_XSTATE (or the fxsave area if absent)
+};
+
 struct Image {
   std::filesystem::path dir;   // canonical image directory
   std::filesystem::path core;  // dir/core
@@ -71,19 +85,14 @@ struct Image {
   uint64_t core_size = 0;
   std::string core_header_xxh3;  // over the core's bytes before the first segment
   MmFields mm;
-  uint64_t fs_base = 0, gs_base = 0, sigmask = 0;
+  int pid = 0;                 // at checkpoint time
   std::vector<SigAction> sigactions;
-  uint64_t altstack_sp = 0, altstack_size = 0;
-  int altstack_flags = 0;
-  std::optional<Rseq> rseq;
+  std::vector<ThreadImage> threads;  // [0] is the main thread (tid == pid)
   std::vector<Mapping> mappings;
   std::vector<FdEntry> fds;
   std::vector<SharedFile> shared_files;
 
-  // From the core's notes.
-  user_regs_struct regs{};
-  std::vector<uint8_t> xstate;  // NT_X86_XSTATE (or the fxsave area if absent)
-  std::vector<uint8_t> auxv;    // NT_AUXV
+  std::vector<uint8_t> auxv;    // NT_AUXV, from the core
 };
 
 }  // namespace ckptsim::restart

@@ -49,11 +49,20 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable);
 class ChildGuard;
 ChildGuard spawn_child(const Image& img, FdPlan& fds);
 
-// restore_memory.cpp / restore_kernel_state.cpp / resume.cpp run on a stopped
-// tracee through RemoteSyscalls.
+// restore_memory.cpp / restore_kernel_state.cpp / restore_threads.cpp /
+// resume.cpp run on stopped tracees through RemoteSyscalls.
 class Tracee;
+class RemoteSyscalls;
 void restore_memory(Tracee& t, const Image& img);
 void restore_kernel_state(Tracee& t, const Image& img);
-void resume(Tracee& t, const Image& img);
+// restore_threads.cpp: per-thread kernel state (in the thread itself)...
+void restore_thread_state(RemoteSyscalls& remote, const ThreadImage& ti);
+// ...the main thread's new id where glibc caches it...
+void adopt_main_thread_id(RemoteSyscalls& remote, const ThreadImage& main);
+// ...every other thread, created stopped in the child (in image order)...
+std::vector<Tracee> create_threads(Tracee& main, ChildGuard& guard, const Image& img);
+// ...and one thread's registers, FPU state and signal mask.
+void load_thread_registers(Tracee& t, const ThreadImage& ti);
+void resume(Tracee& main, std::vector<Tracee>& threads, const Image& img);
 
 }  // namespace ckptsim::restart

@@ -26,43 +26,62 @@ std::string hex(uint64_t v) {
   return b;
 }
 
+// One NT_PRSTATUS group per thread (NT_PRSTATUS, then its NT_FPREGSET and
+// NT_X86_XSTATE), in the manifest's thread order.
 void read_notes(Elf* elf, const GElf_Phdr& ph, Image& img) {
   Elf_Data* data = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
   if (!data) bad(std::string("cannot read notes: ") + elf_errmsg(-1));
-  bool have_prstatus = false;
-  std::vector<uint8_t> fpregs;
+  struct Group {
+    int tid = 0;
+    user_regs_struct regs{};
+    std::vector<uint8_t> fpregs, xstate;
+  };
+  std::vector<Group> groups;
   size_t off = 0;
   GElf_Nhdr nh;
   size_t name_off, desc_off;
   while (off < data->d_size) {
     size_t next = gelf_getnote(data, off, &nh, &name_off, &desc_off);
-    if (next == 0) bad("malformed note at offset " + std::to_string(off));
+    if (next == 0 || desc_off + nh.n_descsz > data->d_size) bad("malformed or truncated note at offset " + std::to_string(off));
     const auto* base = static_cast<const uint8_t*>(data->d_buf);
     const char* name = reinterpret_cast<const char*>(base + name_off);
     const uint8_t* desc = base + desc_off;
     const bool core_name = nh.n_namesz >= 4 && std::strncmp(name, "CORE", 4) == 0;
     const bool linux_name = nh.n_namesz >= 5 && std::strncmp(name, "LINUX", 5) == 0;
-    if (core_name && nh.n_type == NT_PRSTATUS && !have_prstatus) {
-      if (nh.n_descsz < sizeof(elf_prstatus)) bad("NT_PRSTATUS is too small");
+    if (core_name && nh.n_type == NT_PRSTATUS) {
+      if (nh.n_descsz < sizeof(elf_prstatus)) bad("NT_PRSTATUS of thread " + std::to_string(groups.size()) + " is too small");
       elf_prstatus st;
       std::memcpy(&st, desc, sizeof st);
       static_assert(sizeof(st.pr_reg) == sizeof(user_regs_struct), "pr_reg is a user_regs_struct");
-      std::memcpy(&img.regs, &st.pr_reg, sizeof img.regs);
-      have_prstatus = true;
-    } else if (core_name && nh.n_type == NT_PRSTATUS) {
-      bad("more than one thread (NT_PRSTATUS); only single-threaded images are supported");
+      Group g;
+      g.tid = st.pr_pid;
+      std::memcpy(&g.regs, &st.pr_reg, sizeof g.regs);
+      groups.push_back(std::move(g));
     } else if (core_name && nh.n_type == NT_FPREGSET) {
-      fpregs.assign(desc, desc + nh.n_descsz);
+      if (groups.empty()) bad("NT_FPREGSET before any NT_PRSTATUS");
+      groups.back().fpregs.assign(desc, desc + nh.n_descsz);
     } else if (linux_name && nh.n_type == NT_X86_XSTATE) {
-      img.xstate.assign(desc, desc + nh.n_descsz);
+      if (groups.empty()) bad("NT_X86_XSTATE before any NT_PRSTATUS");
+      groups.back().xstate.assign(desc, desc + nh.n_descsz);
     } else if (core_name && nh.n_type == NT_AUXV) {
       img.auxv.assign(desc, desc + nh.n_descsz);
     }
     off = next;
   }
-  if (!have_prstatus) bad("no NT_PRSTATUS note (registers)");
-  if (img.xstate.empty()) img.xstate = std::move(fpregs);
-  if (img.xstate.size() < 512) bad("no NT_X86_XSTATE or NT_FPREGSET note (FPU state)");
+  if (groups.empty()) bad("no NT_PRSTATUS note (registers)");
+  if (groups.size() != img.threads.size())
+    bad(std::to_string(groups.size()) + " threads (NT_PRSTATUS notes) but the manifest lists " +
+        std::to_string(img.threads.size()));
+  for (size_t i = 0; i < groups.size(); ++i) {
+    Group& g = groups[i];
+    ThreadImage& t = img.threads[i];
+    if (g.tid != t.tid)
+      bad("thread " + std::to_string(i) + " is tid " + std::to_string(g.tid) + " in the core but " +
+          std::to_string(t.tid) + " in the manifest");
+    t.regs = g.regs;
+    t.xstate = g.xstate.empty() ? std::move(g.fpregs) : std::move(g.xstate);
+    if (t.xstate.size() < 512) bad("thread " + std::to_string(g.tid) + " has no NT_X86_XSTATE or NT_FPREGSET note (FPU state)");
+  }
 }
 
 }  // namespace

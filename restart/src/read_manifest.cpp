@@ -45,6 +45,33 @@ const json& array(const json& j, const char* key) {
   return v;
 }
 
+uint64_t opt_u64(const json& j, const char* key, const std::string& where) {
+  return j.contains(key) ? u64(j, key, where) : 0;
+}
+
+ThreadImage read_thread(const json& j, const std::string& where) {
+  ThreadImage t;
+  if (j.contains("tid")) t.tid = static_cast<int>(u64(j, "tid", where));
+  t.fs_base = u64(j, "fs_base", where);
+  t.gs_base = u64(j, "gs_base", where);
+  t.sigmask = u64(j, "sigmask", where);
+  const json& alt = field(j, "sigaltstack", where);
+  t.altstack_sp = u64(alt, "sp", where + "sigaltstack.");
+  t.altstack_size = u64(alt, "size", where + "sigaltstack.");
+  t.altstack_flags = static_cast<int>(u64(alt, "flags", where + "sigaltstack."));
+  const json& rseq = field(j, "rseq", where);
+  if (!rseq.is_null())
+    t.rseq = Rseq{u64(rseq, "area", where + "rseq."), static_cast<uint32_t>(u64(rseq, "len", where + "rseq.")),
+                  static_cast<uint32_t>(u64(rseq, "sig", where + "rseq."))};
+  t.clear_child_tid = opt_u64(j, "clear_child_tid", where);
+  if (j.contains("robust_list")) {
+    const json& rl = field(j, "robust_list", where);
+    t.robust_head = u64(rl, "head", where + "robust_list.");
+    t.robust_len = u64(rl, "len", where + "robust_list.");
+  }
+  return t;
+}
+
 }  // namespace
 
 Image read_manifest(const std::filesystem::path& image_dir) {
@@ -60,7 +87,8 @@ Image read_manifest(const std::filesystem::path& image_dir) {
   if (!j.is_object()) bad("not a JSON object");
   if (opt_str(j, "format") != "ckptsim-image") bad("not a ckptsim image (format is not \"ckptsim-image\")");
   const uint64_t version = u64(j, "format_version");
-  if (version != 1) bad("image format version " + std::to_string(version) + " is not supported (this restarter reads version 1)");
+  if (version != 1 && version != 2)
+    bad("image format version " + std::to_string(version) + " is not supported (this restarter reads versions 1 and 2)");
 
   Image img;
   img.dir = image_dir;
@@ -85,21 +113,21 @@ Image read_manifest(const std::filesystem::path& image_dir) {
             u64(mm, "end_data", "mm."),   u64(mm, "start_brk", "mm."), u64(mm, "brk", "mm."),
             u64(mm, "start_stack", "mm."), u64(mm, "arg_start", "mm."), u64(mm, "arg_end", "mm."),
             u64(mm, "env_start", "mm."),  u64(mm, "env_end", "mm.")};
-  img.fs_base = u64(j, "fs_base");
-  img.gs_base = u64(j, "gs_base");
-  img.sigmask = u64(j, "sigmask");
   for (const json& s : array(j, "sigactions"))
     img.sigactions.push_back({static_cast<int>(u64(s, "signo", "sigactions[].")), u64(s, "handler", "sigactions[]."),
                               u64(s, "flags", "sigactions[]."), u64(s, "restorer", "sigactions[]."),
                               u64(s, "mask", "sigactions[].")});
-  const json& alt = field(j, "sigaltstack", "");
-  img.altstack_sp = u64(alt, "sp", "sigaltstack.");
-  img.altstack_size = u64(alt, "size", "sigaltstack.");
-  img.altstack_flags = static_cast<int>(u64(alt, "flags", "sigaltstack."));
-  const json& rseq = field(j, "rseq", "");
-  if (!rseq.is_null())
-    img.rseq = Rseq{u64(rseq, "area", "rseq."), static_cast<uint32_t>(u64(rseq, "len", "rseq.")),
-                    static_cast<uint32_t>(u64(rseq, "sig", "rseq."))};
+  img.pid = static_cast<int>(u64(j, "pid"));
+  if (version == 1) {
+    img.threads.push_back(read_thread(j, ""));  // single-threaded: the thread's fields are top-level
+    img.threads[0].tid = img.pid;
+  } else {
+    for (const json& t : array(j, "threads")) img.threads.push_back(read_thread(t, "threads[]."));
+  }
+  if (img.threads.empty()) bad("no threads");
+  if (img.threads[0].tid != img.pid) bad("the first thread is not the main thread (tid != pid)");
+  for (size_t i = 1; i < img.threads.size(); ++i)
+    if (img.threads[i].tid <= 0 || img.threads[i].tid == img.pid) bad("thread " + std::to_string(i) + " has a bad tid");
 
   for (const json& m : array(j, "mappings")) {
     Mapping map;

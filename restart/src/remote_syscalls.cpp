@@ -28,7 +28,14 @@ long RemoteSyscalls::syscall(long nr, uint64_t a1, uint64_t a2, uint64_t a3, uin
   // One single-step over the `syscall` instruction: the call completes and the
   // child stops right after it. Half the stops of PTRACE_SYSCALL's entry and
   // exit pair, and each stop is two context switches.
-  const int status = t_.resume_until_stop(PTRACE_SINGLESTEP);
+  int status = t_.resume_until_stop(PTRACE_SINGLESTEP);
+  while ((status >> 16) != 0) {
+    // A ptrace event inside the call (the clone of a thread reports the new
+    // tid): the call itself is still under way, so step on to its end.
+    unsigned long msg = 0;
+    ::ptrace(PTRACE_GETEVENTMSG, t_.pid(), nullptr, &msg);
+    status = t_.resume_until_stop(PTRACE_SINGLESTEP);
+  }
   if (WSTOPSIG(status) != SIGTRAP) throw RestoreError("remote syscall: unexpected stop after the call");
   const user_regs_struct after = t_.regs();
   if (after.rip != t_.syscall_insn + 2) throw RestoreError("remote syscall: the child did not stop after the call");

@@ -49,7 +49,9 @@ pid_t restore_process(const RestartOptions& opts) {
   clock.done("memory");
   restore_kernel_state(tracee, img);
   clock.done("kernel state");
-  resume(tracee, img);
+  std::vector<Tracee> threads = create_threads(tracee, child, img);
+  clock.done("threads");
+  resume(tracee, threads, img);
   clock.done("resume");
   return child.release();
 }

@@ -16,8 +16,6 @@
 namespace ckptsim::restart {
 namespace {
 
-constexpr int kSsAutodisarm = 1 << 31;  // SS_AUTODISARM, linux/signal.h
-
 // The kernel's saved_auxv holds AT_VECTOR_SIZE longs (2 * (2 + 20 + 1 + 3)
 // on x86-64 in 6.x); PR_SET_MM_MAP rejects anything larger.
 constexpr size_t kMaxAuxvBytes = 2 * (2 + 20 + 1 + 3) * sizeof(uint64_t);
@@ -50,11 +48,11 @@ void restore_kernel_state(Tracee& t, const Image& img) {
   restore_mm(remote, img);
   remote.forget_pushed();
 
-  // glibc registered an rseq area in the image's TCB; the fresh exec'd child
-  // has none (it stopped before ld.so ran), so register the image's.
-  if (img.rseq && img.rseq->len)
-    remote.check("cannot register rseq at the image's area", SYS_rseq, img.rseq->area, img.rseq->len, 0,
-                 img.rseq->sig);
+  // The fresh exec'd child stopped before ld.so ran: no rseq, robust list
+  // or tid address yet; the main thread gets the image's.
+  restore_thread_state(remote, img.threads[0]);
+  remote.forget_pushed();
+  adopt_main_thread_id(remote, img.threads[0]);
 
   for (const auto& sa : img.sigactions) {
     if (sa.signo == SIGKILL || sa.signo == SIGSTOP) continue;
@@ -62,14 +60,6 @@ void restore_kernel_state(Tracee& t, const Image& img) {
     remote.forget_pushed();
     remote.check("cannot restore the action of signal " + std::to_string(sa.signo), SYS_rt_sigaction, sa.signo,
                  remote.push(&k, sizeof k), 0, sizeof(uint64_t));
-  }
-  if (!(img.altstack_flags & SS_DISABLE) && img.altstack_size) {
-    stack_t ss{};
-    ss.ss_sp = reinterpret_cast<void*>(img.altstack_sp);
-    ss.ss_size = img.altstack_size;
-    ss.ss_flags = img.altstack_flags & kSsAutodisarm;  // SS_ONSTACK is a state, not a setting
-    remote.forget_pushed();
-    remote.check("cannot restore the alternate signal stack", SYS_sigaltstack, remote.push(&ss, sizeof ss), 0);
   }
   remote.forget_pushed();
   remote.check("cannot chdir to " + img.cwd, SYS_chdir, remote.push_str(img.cwd));

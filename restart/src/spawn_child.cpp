@@ -107,7 +107,7 @@ ChildGuard spawn_child(const Image& img, FdPlan& plan) {
     throw RestoreError("the child did not stop at its exec");
   }
   if (::ptrace(PTRACE_SETOPTIONS, pid, nullptr,
-               reinterpret_cast<void*>(static_cast<long>(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD))) != 0)
+               reinterpret_cast<void*>(static_cast<long>(PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE))) != 0)
     throw RestoreError("PTRACE_SETOPTIONS: " + std::string(std::strerror(errno)));
   return child;
 }

@@ -17,7 +17,11 @@ namespace ckptsim::restart {
 ChildGuard::~ChildGuard() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  // Traced threads report their death to us; the process is reaped last.
+  for (pid_t tid : threads_)
+    while (::waitpid(tid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+  while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
   }
 }
 
@@ -65,23 +69,30 @@ int Tracee::resume_until_stop(int request) {
   for (;;) {
     if (::ptrace(static_cast<__ptrace_request>(request), pid_, nullptr, nullptr) != 0)
       throw RestoreError(std::string("ptrace resume failed: ") + std::strerror(errno));
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0) {
-      if (errno != EINTR) throw RestoreError(std::string("waitpid failed: ") + std::strerror(errno));
-    }
-    if (WIFEXITED(status)) throw RestoreError("the child exited with status " + std::to_string(WEXITSTATUS(status)) + " during the restore");
-    if (WIFSIGNALED(status)) throw RestoreError(std::string("the child was killed by ") + strsignal(WTERMSIG(status)) + " during the restore");
-    const int sig = WSTOPSIG(status);
-    if (sig == (SIGTRAP | 0x80) || sig == SIGTRAP) return status;
-    if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
-      const user_regs_struct r = regs();
-      char where[32];
-      std::snprintf(where, sizeof where, "%#llx", static_cast<unsigned long long>(r.rip));
-      throw RestoreError(std::string("the child faulted (") + strsignal(sig) + ") at " + where + " during the restore");
-    }
-    // A signal meant for the program before it exists again (e.g. SIGINT
-    // from the terminal): drop it, the restore must not be interrupted.
+    const int status = wait_stop();
+    if (status >= 0) return status;
   }
+}
+
+// -1: an unrelated signal was dropped and the caller must resume again.
+int Tracee::wait_stop() {
+  int status = 0;
+  while (::waitpid(pid_, &status, __WALL) < 0) {
+    if (errno != EINTR) throw RestoreError(std::string("waitpid failed: ") + std::strerror(errno));
+  }
+  if (WIFEXITED(status)) throw RestoreError("the child exited with status " + std::to_string(WEXITSTATUS(status)) + " during the restore");
+  if (WIFSIGNALED(status)) throw RestoreError(std::string("the child was killed by ") + strsignal(WTERMSIG(status)) + " during the restore");
+  const int sig = WSTOPSIG(status);
+  if (sig == (SIGTRAP | 0x80) || sig == SIGTRAP) return status;
+  if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) {
+    const user_regs_struct r = regs();
+    char where[32];
+    std::snprintf(where, sizeof where, "%#llx", static_cast<unsigned long long>(r.rip));
+    throw RestoreError(std::string("the child faulted (") + strsignal(sig) + ") at " + where + " during the restore");
+  }
+  // A signal meant for the program before it exists again (e.g. SIGINT
+  // from the terminal): drop it, the restore must not be interrupted.
+  return -1;
 }
 
 std::vector<MapsLine> read_proc_maps(pid_t pid) {

@@ -17,24 +17,30 @@ namespace ckptsim::restart {
 class ChildGuard {
  public:
   explicit ChildGuard(pid_t pid) : pid_(pid) {}
-  ChildGuard(ChildGuard&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+  ChildGuard(ChildGuard&& o) noexcept : pid_(o.pid_), threads_(std::move(o.threads_)) { o.pid_ = -1; }
   ChildGuard& operator=(ChildGuard&&) = delete;
   ChildGuard(const ChildGuard&) = delete;
   ~ChildGuard();
   pid_t pid() const { return pid_; }
+  // A traced thread of the child, to reap before the child itself.
+  void add_thread(pid_t tid) { threads_.push_back(tid); }
   pid_t release() {
     pid_t p = pid_;
     pid_ = -1;
+    threads_.clear();
     return p;
   }
 
  private:
   pid_t pid_;
+  std::vector<pid_t> threads_;
 };
 
+// One stopped task (the process, or one of its threads: pid is then its tid).
 class Tracee {
  public:
   explicit Tracee(pid_t pid);
+  Tracee(Tracee&&) = default;
   pid_t pid() const { return pid_; }
 
   user_regs_struct regs() const;
@@ -48,6 +54,9 @@ class Tracee {
   // is not an unrelated signal; returns the waitpid status. Throws RestoreError
   // if the tracee died.
   int resume_until_stop(int request);
+  // Waits for the next stop: its status, or -1 for an unrelated signal the
+  // next resume drops. Throws RestoreError if the tracee died or faulted.
+  int wait_stop();
 
   // Where remote syscalls find a `syscall` instruction, and where the scratch
   // area for their arguments lives (see RemoteSyscalls).

@@ -185,7 +185,7 @@ ImageReport check_image(const fs::path& image) {
   rep.manifest = nlohmann::json::parse(read_file(image / "manifest.json"));
   const auto& m = rep.manifest;
   CHECK(m.at("format") == "ckptsim-image");
-  CHECK(m.at("format_version") == 1);
+  CHECK(m.at("format_version") == 2);
   const std::string core_bytes = read_file(image / "core");
   CHECK(m.at("core").at("size").get<uint64_t>() == core_bytes.size());
   bool ok = true;

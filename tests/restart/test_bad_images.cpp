@@ -132,9 +132,9 @@ TEST_CASE("bad image: a missing file") {
 TEST_CASE("bad image: another format version") {
   Fixture fx;
   json m = fx.manifest();
-  m["format_version"] = 2;
+  m["format_version"] = 3;
   fx.set_manifest(m);
-  expect_refused(fx, "version 2");
+  expect_refused(fx, "version 3");
 }
 
 TEST_CASE("bad image: taken on another kernel release") {
@@ -174,7 +174,7 @@ TEST_CASE("a restore that fails half-way kills its child and says why") {
   json m = fx.manifest();
   for (const auto& map : m["mappings"])
     if (map["perms"] == "r--p" && map["kind"] == "file") {
-      m["rseq"]["area"] = map["start"];
+      m["threads"][0]["rseq"]["area"] = map["start"];
       break;
     }
   fx.set_manifest(m);

@@ -68,8 +68,8 @@ uint16_t selector(int which) {
 }
 
 // The registers of the interrupted instruction, in ptrace's user_regs_struct order.
-void fill_regs(const Dump& d, struct user_regs_struct& r) {
-  const greg_t* g = d.uc->uc_mcontext.gregs;
+void fill_regs(const ThreadState& th, struct user_regs_struct& r) {
+  const greg_t* g = th.uc->uc_mcontext.gregs;
   r.r15 = g[REG_R15];
   r.r14 = g[REG_R14];
   r.r13 = g[REG_R13];
@@ -92,31 +92,56 @@ void fill_regs(const Dump& d, struct user_regs_struct& r) {
   r.eflags = g[REG_EFL];
   r.rsp = g[REG_RSP];
   constexpr unsigned long kUcSigcontextSs = 0x2;
-  r.ss = (d.uc->uc_flags & kUcSigcontextSs) ? (csgsfs >> 48) & 0xffff : selector(4);
-  r.fs_base = d.fs_base;
-  r.gs_base = d.gs_base;
+  r.ss = (th.uc->uc_flags & kUcSigcontextSs) ? (csgsfs >> 48) & 0xffff : selector(4);
+  r.fs_base = th.fs_base;
+  r.gs_base = th.gs_base;
   r.ds = selector(0);
   r.es = selector(1);
   r.fs = selector(2);
   r.gs = selector(3);
 }
 
-bool build_notes(Dump& d, NoteWriter& nw) {
-  // NT_PRSTATUS
+// NT_PRSTATUS, then NT_FPREGSET and NT_X86_XSTATE: one group per thread, as
+// the kernel writes them, so gdb and readelf see every thread (BFD files the
+// FPU notes under the thread of the last NT_PRSTATUS before them).
+bool add_prstatus(const Dump& d, const ThreadState& th, NoteWriter& nw) {
   auto* st = static_cast<prstatus_t*>(nw.add("CORE", NT_PRSTATUS, sizeof(prstatus_t)));
   if (!st) return false;
   st->pr_info.si_signo = d.sig;
   st->pr_cursig = short(d.sig);
-  st->pr_sighold = d.uc->uc_sigmask.__val[0];
-  st->pr_pid = int(d.pid);
+  st->pr_sighold = th.uc->uc_sigmask.__val[0];
+  st->pr_pid = th.tid;
   st->pr_ppid = int(sys::getppid());
   st->pr_pgrp = int(sys::getpgid(0));
   st->pr_sid = int(sys::getsid(0));
   struct user_regs_struct regs {};
-  fill_regs(d, regs);
+  fill_regs(th, regs);
   static_assert(sizeof(regs) == sizeof(st->pr_reg), "pr_reg is user_regs_struct");
   copy_bytes(&st->pr_reg, &regs, sizeof regs);
-  st->pr_fpvalid = d.xstate ? 1 : 0;
+  st->pr_fpvalid = th.xstate ? 1 : 0;
+  return true;
+}
+
+bool add_fpu_notes(const ThreadState& th, NoteWriter& nw) {
+  if (!th.xstate) return true;
+  void* fp = nw.add("CORE", NT_FPREGSET, 512);
+  if (!fp) return false;
+  copy_bytes(fp, th.xstate, 512);
+  auto* xs = static_cast<unsigned char*>(nw.add("LINUX", NT_X86_XSTATE, th.xstate_size));
+  if (!xs) return false;
+  copy_bytes(xs, th.xstate, th.xstate_size);
+  // In a signal frame the fxsave "sw_reserved" bytes hold the _fpx_sw_bytes
+  // (magic, sizes); ptrace and core dumps put XCR0 there instead.
+  if (th.xstate_size > 512) {
+    uint64_t xcr0 = *reinterpret_cast<const uint64_t*>(th.xstate + kSwBytesOffset + 8);
+    for (size_t i = kSwBytesOffset; i < 512; ++i) xs[i] = 0;
+    copy_bytes(xs + kSwBytesOffset, &xcr0, sizeof xcr0);
+  }
+  return true;
+}
+
+bool build_notes(Dump& d, NoteWriter& nw) {
+  if (!add_prstatus(d, d.roster.threads[0], nw)) return false;
 
   // NT_PRPSINFO
   auto* ps = static_cast<prpsinfo_t*>(nw.add("CORE", NT_PRPSINFO, sizeof(prpsinfo_t)));
@@ -126,30 +151,14 @@ bool build_notes(Dump& d, NoteWriter& nw) {
   ps->pr_uid = unsigned(sys::getuid());
   ps->pr_gid = unsigned(sys::getgid());
   ps->pr_pid = int(d.pid);
-  ps->pr_ppid = st->pr_ppid;
-  ps->pr_pgrp = st->pr_pgrp;
-  ps->pr_sid = st->pr_sid;
+  ps->pr_ppid = int(sys::getppid());
+  ps->pr_pgrp = int(sys::getpgid(0));
+  ps->pr_sid = int(sys::getsid(0));
   for (size_t i = 0; i < sizeof ps->pr_fname - 1 && d.comm[i]; ++i) ps->pr_fname[i] = d.comm[i];
   size_t args = d.cmdline_len < sizeof ps->pr_psargs - 1 ? d.cmdline_len : sizeof ps->pr_psargs - 1;
   for (size_t i = 0; i < args; ++i) ps->pr_psargs[i] = d.cmdline[i] ? d.cmdline[i] : ' ';
   while (args > 0 && ps->pr_psargs[args - 1] == ' ') ps->pr_psargs[--args] = 0;
-
-  // NT_FPREGSET and NT_X86_XSTATE, from the signal frame.
-  if (d.xstate) {
-    void* fp = nw.add("CORE", NT_FPREGSET, 512);
-    if (!fp) return false;
-    copy_bytes(fp, d.xstate, 512);
-    auto* xs = static_cast<unsigned char*>(nw.add("LINUX", NT_X86_XSTATE, d.xstate_size));
-    if (!xs) return false;
-    copy_bytes(xs, d.xstate, d.xstate_size);
-    // In a signal frame the fxsave "sw_reserved" bytes hold the _fpx_sw_bytes
-    // (magic, sizes); ptrace and core dumps put XCR0 there instead.
-    if (d.xstate_size > 512) {
-      uint64_t xcr0 = *reinterpret_cast<const uint64_t*>(d.xstate + kSwBytesOffset + 8);
-      for (size_t i = kSwBytesOffset; i < 512; ++i) xs[i] = 0;
-      copy_bytes(xs + kSwBytesOffset, &xcr0, sizeof xcr0);
-    }
-  }
+  if (!add_fpu_notes(d.roster.threads[0], nw)) return false;
 
   // NT_AUXV
   void* av = nw.add("CORE", NT_AUXV, d.auxv_len);
@@ -177,6 +186,8 @@ bool build_notes(Dump& d, NoteWriter& nw) {
     copy_bytes(names, m.path, m.path_len + 1);
     names += m.path_len + 1;
   }
+  for (size_t i = 1; i < d.roster.count; ++i)
+    if (!add_prstatus(d, d.roster.threads[i], nw) || !add_fpu_notes(d.roster.threads[i], nw)) return false;
   return true;
 }
 

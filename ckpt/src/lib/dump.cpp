@@ -6,6 +6,17 @@
 
 namespace ckptlib {
 
+namespace {
+
+bool stop_threads(Dump& d) {
+  const char* why = nullptr;
+  int err = 0;
+  if (!threads::stop_others(d.sig, d.uc, &d.roster, &why, &err)) return d.fail(why, -err);
+  return true;
+}
+
+}  // namespace
+
 void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   Dump d{};
   d.cfg = &cfg;
@@ -18,13 +29,14 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
 
   // Facts first (before this dump opens anything the fd table would show),
   // then the image, which becomes visible only in commit_image.
-  const bool ok = map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d) &&
+  const bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d) &&
                   write_core(d) && copy_files(d) && write_manifest(d) && commit_image(d);
   if (!ok) abandon_image(d);
   if (d.filesfd >= 0) sys::close(d.filesfd);
   if (d.tmpfd >= 0) sys::close(d.tmpfd);
   if (d.dirfd >= 0) sys::close(d.dirfd);
   unmap_scratch(d);
+  threads::release_all();
 }
 
 }  // namespace ckptlib

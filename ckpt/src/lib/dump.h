@@ -10,6 +10,7 @@
 #include <ucontext.h>
 
 #include "text.h"
+#include "threads.h"
 
 namespace ckptlib {
 
@@ -81,7 +82,8 @@ constexpr size_t kSmallTextSize = 4u << 20;  // cmdline, auxv, stat
 struct Dump {
   const Config* cfg;
   int sig;
-  ucontext_t* uc;
+  ucontext_t* uc;  // the leader's (the thread that took the signal)
+  Roster roster;   // every thread, main first (threads.h)
 
   // Scratch regions.
   void* scratch;
@@ -118,9 +120,6 @@ struct Dump {
   const char* cwd;
   uint64_t mm[11];  // start_code end_code start_data end_data start_brk brk start_stack arg_start arg_end env_start env_end
   uint64_t num_threads;
-  uint64_t fs_base, gs_base;
-  const uint8_t* xstate;
-  uint32_t xstate_size;
   uint64_t created_ns;
 
   // Image being written.

@@ -56,6 +56,40 @@ void write_sigactions(Text& t) {
   t.ch(']');
 }
 
+void write_rseq(Text& t, const ThreadState& th) {
+  if (&__rseq_size && &__rseq_offset && __rseq_size > 0) {
+    // __rseq_size is the size of the features in use (20 in glibc 2.36); the
+    // kernel wants the registered length, at least the original 32 bytes.
+    const unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
+    t.str("{\"area\":").dec(th.fs_base + uint64_t(__rseq_offset)).str(",\"len\":").dec(len);
+    t.str(",\"sig\":").dec(kRseqSig).ch('}');
+  } else {
+    t.str("null");
+  }
+}
+
+// Per thread, in the order of the core's NT_PRSTATUS notes (main thread
+// first): what the kernel keeps for each thread besides its registers.
+void write_threads(Text& t, const Dump& d) {
+  t.key("threads").ch('[');
+  for (size_t i = 0; i < d.roster.count; ++i) {
+    const ThreadState& th = d.roster.threads[i];
+    if (i) t.str(",\n");
+    t.str("{\"tid\":").dec(unsigned(th.tid));
+    t.str(",\"fs_base\":").dec(th.fs_base).str(",\"gs_base\":").dec(th.gs_base);
+    t.str(",\"xstate_size\":").dec(th.xstate_size);
+    t.str(",\"sigmask\":").dec(th.uc->uc_sigmask.__val[0]);
+    const stack_t& ss = th.uc->uc_stack;  // the alternate stack as it was when the signal came
+    t.str(",\"sigaltstack\":{\"sp\":").dec(uint64_t(ss.ss_sp)).str(",\"size\":").dec(ss.ss_size);
+    t.str(",\"flags\":").dec(unsigned(ss.ss_flags) & ~unsigned(SS_ONSTACK)).ch('}');
+    t.str(",\"rseq\":");
+    write_rseq(t, th);
+    t.str(",\"clear_child_tid\":").dec(th.clear_child_tid);
+    t.str(",\"robust_list\":{\"head\":").dec(th.robust_head).str(",\"len\":").dec(th.robust_len).str("}}");
+  }
+  t.ch(']');
+}
+
 void write_mappings(Text& t, const Dump& d) {
   t.key("mappings").ch('[');
   for (size_t i = 0; i < d.nmaps; ++i) {
@@ -137,7 +171,7 @@ bool write_manifest(Dump& d) {
   struct utsname un {};
   sys::uname(&un);
 
-  t.str("{\"format\":\"ckptsim-image\",\"format_version\":1,\"seq\":").dec(d.seq);
+  t.str("{\"format\":\"ckptsim-image\",\"format_version\":2,\"seq\":").dec(d.seq);
   t.str(",\"created_unix_ns\":").dec(d.created_ns).str(",\"pid\":").dec(uint64_t(d.pid));
   t.str(",\"signal\":").dec(unsigned(d.sig));
   t.str(",\n\"program\":{\"path\":").json_str(d.exe_path).str(",\"argv\":");
@@ -153,23 +187,10 @@ bool write_manifest(Dump& d) {
     if (i) t.ch(',');
     t.key(mm_names[i]).dec(d.mm[i]);
   }
-  t.str("},\n\"fs_base\":").dec(d.fs_base).str(",\"gs_base\":").dec(d.gs_base);
-  t.str(",\"xstate_size\":").dec(d.xstate_size);
-  t.str(",\"sigmask\":").dec(d.uc->uc_sigmask.__val[0]).str(",\n");
+  t.str("},\n");
   write_sigactions(t);
-  const stack_t& ss = d.uc->uc_stack;  // the alternate stack as it was when the signal came
-  t.str(",\n\"sigaltstack\":{\"sp\":").dec(uint64_t(ss.ss_sp)).str(",\"size\":").dec(ss.ss_size);
-  t.str(",\"flags\":").dec(unsigned(ss.ss_flags) & ~unsigned(SS_ONSTACK)).ch('}');
-  t.str(",\n\"rseq\":");
-  if (&__rseq_size && &__rseq_offset && __rseq_size > 0) {
-    // __rseq_size is the size of the features in use (20 in glibc 2.36); the
-    // kernel wants the registered length, at least the original 32 bytes.
-    const unsigned len = __rseq_size < 32 ? 32 : __rseq_size;
-    t.str("{\"area\":").dec(d.fs_base + uint64_t(__rseq_offset)).str(",\"len\":").dec(len);
-    t.str(",\"sig\":").dec(kRseqSig).ch('}');
-  } else {
-    t.str("null");
-  }
+  t.str(",\n");
+  write_threads(t, d);
   t.str(",\n");
   write_mappings(t, d);
   t.str(",\n");

@@ -60,8 +60,12 @@ int parse_signal(const char* s) {
 }
 
 void on_checkpoint_signal(int sig, siginfo_t*, void* context) {
-  ckptlib::run_checkpoint(g_config, sig, static_cast<ucontext_t*>(context));
-  // Requests that arrived during the dump are served by it: drop them.
+  auto* uc = static_cast<ucontext_t*>(context);
+  // The first thread to take the signal dumps; every other one parks here
+  // until the dump is over (threads.h).
+  if (ckptlib::threads::lead_or_park(uc)) ckptlib::run_checkpoint(g_config, sig, uc);
+  // Requests that arrived during the dump are served by it, and so is the
+  // leader's own request to stop this thread: drop them.
   const uint64_t set = 1ull << (sig - 1);
   const struct timespec zero {};
   while (ckptlib::sys::rt_sigtimedwait(&set, nullptr, &zero) == sig) {

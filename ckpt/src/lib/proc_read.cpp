@@ -2,8 +2,6 @@
 // context: mappings, mm fields, auxv, argv, comm, exe, cwd and registers.
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <asm/prctl.h>
 
 #include "dump.h"
 #include "sys.h"
@@ -11,16 +9,6 @@
 namespace ckptlib {
 
 namespace {
-
-constexpr uint32_t kFpXstateMagic1 = 0x46505853;  // FP_XSTATE_MAGIC1
-constexpr size_t kFxsaveSize = 512;
-constexpr size_t kSwBytesOffset = 464;  // struct _fpx_sw_bytes inside the fxsave area
-
-struct FpxSwBytes {
-  uint32_t magic1, extended_size;
-  uint64_t xfeatures;
-  uint32_t xstate_size;
-};
 
 size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -154,17 +142,6 @@ const char* read_link(Dump& d, const char* path) {
   return kept;
 }
 
-void read_registers(Dump& d) {
-  sys::arch_prctl(ARCH_GET_FS, &d.fs_base);
-  sys::arch_prctl(ARCH_GET_GS, &d.gs_base);
-  const uint8_t* fx = reinterpret_cast<const uint8_t*>(d.uc->uc_mcontext.fpregs);
-  d.xstate = fx;
-  d.xstate_size = 0;
-  if (!fx) return;
-  const FpxSwBytes* sw = reinterpret_cast<const FpxSwBytes*>(fx + kSwBytesOffset);
-  d.xstate_size = sw->magic1 == kFpXstateMagic1 ? sw->xstate_size : kFxsaveSize;
-}
-
 }  // namespace
 
 const char* Dump::keep(const char* s, size_t n) {
@@ -279,7 +256,9 @@ bool read_process(Dump& d) {
   if (n < 0) return d.fail("reading /proc/self/stat", n);
   d.stat_len = size_t(n);
   if (!parse_stat(d)) return false;
-  if (d.num_threads > 1) return d.fail("multi-threaded processes cannot be checkpointed", -ENOTSUP);
+  // Every thread is parked (threads.cpp): the count cannot change under us,
+  // unless the roster missed one, which must not make an image.
+  if (d.num_threads != d.roster.count) return d.fail("the threads changed during the checkpoint", -EAGAIN);
 
   n = read_small_file(AT_FDCWD, "/proc/self/auxv", d.auxv, 64 << 10);
   if (n < 0) return d.fail("reading /proc/self/auxv", n);
@@ -295,7 +274,6 @@ bool read_process(Dump& d) {
   if (!d.exe_path) return false;
   d.cwd = read_link(d, "/proc/self/cwd");
   if (!d.cwd) return false;
-  read_registers(d);
   return true;
 }
 
