@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "kernel_object.h"
+
 namespace ckptsim::restart {
 
 struct Mapping {
@@ -35,6 +37,7 @@ struct FdEntry {
   bool cloexec = false;
   uint64_t offset = 0, size = 0;
   std::string copy, xxh3;  // regular only: files/fd-N and its checksum
+  std::optional<KernelObject> object;  // fds[].object, absent in older images
 };
 
 struct SharedFile {
