@@ -64,6 +64,7 @@ struct Image {
   std::filesystem::path dir;   // canonical image directory
   std::filesystem::path core;  // dir/core
   int seq = 0;
+  pid_t pid = 0;               // the checkpointed process's; restored under it when free
   std::string program_path;    // executable at checkpoint time
   std::vector<std::string> argv;
   uint64_t exe_size = 0;

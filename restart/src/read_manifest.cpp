@@ -66,6 +66,7 @@ Image read_manifest(const std::filesystem::path& image_dir) {
   img.dir = image_dir;
   img.core = image_dir / "core";
   img.seq = static_cast<int>(u64(j, "seq"));
+  if (j.contains("pid")) img.pid = static_cast<pid_t>(u64(j, "pid"));
   const json& prog = field(j, "program", "");
   img.program_path = str(prog, "path", "program.");
   img.exe_size = u64(prog, "exe_size", "program.");
