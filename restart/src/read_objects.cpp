@@ -56,8 +56,8 @@ void check_one(const Image& img, const FdEntry& fd) {
   auto bad = [&](const std::string& what) { throw ImageError("manifest.json: " + where(fd) + ": " + what); };
   if (o.dup_of >= 0) {
     const FdEntry* t = find_fd(img, o.dup_of);
-    if (!t || t->fd >= fd.fd || !t->object || t->object->type != o.type || t->object->dup_of >= 0)
-      bad("dup_of " + std::to_string(o.dup_of) + " is not an earlier " + o.type + " descriptor");
+    if (!t || t >= &fd || !t->object || t->object->type != o.type || t->object->dup_of >= 0)
+      bad("dup_of " + std::to_string(o.dup_of) + " is not a " + o.type + " descriptor listed before it");
     return;
   }
   const bool deleted_file = fd.kind == "regular" && is_deleted_path(fd.path);
