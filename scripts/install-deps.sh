@@ -17,6 +17,7 @@ PACKAGES=(
   iproute2 util-linux     # ip netns, tc, unshare: the emulated gigabit node
   gnuplot-nox             # --plot
   bzip2 tcl               # real third-party programs used in smoke checks
+  python3                 # the asyncio restart test (Debian's /usr/bin/python3)
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include <map>
 #include <tuple>
 
+#include "object_factory.h"
 #include "phases.h"
 
 namespace ckptsim::restart {
@@ -21,15 +22,11 @@ bool is_stdio_endpoint(const FdEntry& fd) {
   return fd.fd <= 2 && (fd.kind == "tty" || fd.kind == "pipe" || fd.kind == "socket");
 }
 
-bool is_deleted(const std::string& path) {
-  static const std::string suffix = " (deleted)";
-  return path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Why this descriptor cannot be reopened, or "" if it can.
-std::string unrestorable_reason(const FdEntry& fd) {
+std::string unrestorable_reason(const Image& img, const FdEntry& fd) {
   if (is_stdio_endpoint(fd)) return "";
-  if (fd.kind == "regular") return is_deleted(fd.path) ? "a deleted file" : "";
+  if (fd.object) return object_unrestorable_reason(img, fd);
+  if (fd.kind == "regular") return is_deleted_path(fd.path) ? "a deleted file" : "";
   if (fd.kind == "directory" || fd.kind == "devnull" || fd.kind == "chardev") return "";
   if (fd.kind == "tty" && !fd.path.empty()) return "";
   return "a " + fd.kind + (fd.path.empty() ? "" : " (" + fd.path + ")");
@@ -45,7 +42,7 @@ int reopen_flags(int flags) {
 void check_fds_restorable(const Image& img, bool skip_unrestorable) {
   if (skip_unrestorable) return;
   for (const auto& fd : img.fds) {
-    std::string why = unrestorable_reason(fd);
+    std::string why = unrestorable_reason(img, fd);
     if (!why.empty())
       throw ImageError("fd " + std::to_string(fd.fd) + " is " + why +
                        ", which cannot be restored (--skip-unrestorable makes it /dev/null)");
@@ -58,6 +55,8 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
   // or they would overwrite each other: same file, flags and offset => dup.
   std::map<std::tuple<std::string, int, uint64_t>, int> shared;
   bool seen_stdio[3] = {false, false, false};
+  ObjectFactory objects(img);
+  std::map<int, int> index_of;  // fd number -> its description in plan.opened
   for (const auto& fd : img.fds) {
     if (fd.fd < 0) throw ImageError("manifest.json: negative fd number");
     if (fd.fd <= 2) seen_stdio[fd.fd] = true;
@@ -65,7 +64,7 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
       plan.slots.push_back({fd.fd, -1});
       continue;
     }
-    std::string why = unrestorable_reason(fd);
+    std::string why = unrestorable_reason(img, fd);
     std::string path = fd.path;
     int flags = reopen_flags(fd.flags);
     if (!why.empty()) {
@@ -73,6 +72,13 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
       std::cerr << "ckptsim: warning: fd " << fd.fd << " was " << why << "; it is /dev/null in the restored process\n";
       path = "/dev/null";
       flags = O_RDWR | O_CLOEXEC;
+    } else if (fd.object) {
+      const int index = fd.object->dup_of >= 0 ? index_of.at(fd.object->dup_of) : static_cast<int>(plan.opened.size());
+      if (fd.object->dup_of < 0) plan.opened.push_back(objects.open(fd));
+      if (is_deleted_path(fd.path)) plan.mapped_objects.emplace(fd.path, index);
+      plan.slots.push_back({fd.fd, index});
+      index_of[fd.fd] = index;
+      continue;
     } else if (fd.kind == "devnull") {
       path = "/dev/null";
     } else if (fd.kind == "directory") {
@@ -96,6 +102,11 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
     plan.slots.push_back({fd.fd, index});
     if (fd.kind == "regular") shared.emplace(key, index);
   }
+  for (const auto& sf : img.shared_files)
+    if (is_deleted_path(sf.path) && !plan.mapped_objects.count(sf.path)) {
+      plan.mapped_objects.emplace(sf.path, static_cast<int>(plan.opened.size()));
+      plan.opened.push_back(objects.open_mapped(sf));
+    }
   for (int i = 0; i <= 2; ++i)
     if (!seen_stdio[i]) plan.close_in_child.push_back(i);
   return plan;

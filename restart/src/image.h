@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "kernel_object.h"
+
 namespace ckptsim::restart {
 
 struct Mapping {
@@ -35,6 +37,7 @@ struct FdEntry {
   bool cloexec = false;
   uint64_t offset = 0, size = 0;
   std::string copy, xxh3;  // regular only: files/fd-N and its checksum
+  std::optional<KernelObject> object;  // fds[].object, absent in older images
 };
 
 struct SharedFile {
@@ -75,6 +78,7 @@ struct Image {
   std::filesystem::path dir;   // canonical image directory
   std::filesystem::path core;  // dir/core
   int seq = 0;
+  pid_t pid = 0;               // the checkpointed process's; restored under it when free
   std::string program_path;    // executable at checkpoint time
   std::vector<std::string> argv;
   uint64_t exe_size = 0;
@@ -85,7 +89,6 @@ struct Image {
   uint64_t core_size = 0;
   std::string core_header_xxh3;  // over the core's bytes before the first segment
   MmFields mm;
-  int pid = 0;                 // at checkpoint time
   std::vector<SigAction> sigactions;
   std::vector<ThreadImage> threads;  // [0] is the main thread (tid == pid)
   std::vector<Mapping> mappings;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct FdPlan {
   std::vector<ScopedFd> opened;
   std::vector<FdSlot> slots;
   std::vector<int> close_in_child;  // 0..2 that were closed at checkpoint time
+  // Recreated memfds/unlinked files by their deleted path: MAP_SHARED
+  // mappings of them map these (restore_memory opens /proc/<restarter>/fd/N).
+  std::map<std::string, int> mapped_objects;  // path -> index into opened
 };
 // Throws ImageError naming the first descriptor that cannot be restored
 // (socket, pipe... at fd >= 3) unless skip_unrestorable. Runs before prepare_files.
@@ -53,8 +57,11 @@ ChildGuard spawn_child(const Image& img, FdPlan& fds);
 // resume.cpp run on stopped tracees through RemoteSyscalls.
 class Tracee;
 class RemoteSyscalls;
-void restore_memory(Tracee& t, const Image& img);
+void restore_memory(Tracee& t, const Image& img, const FdPlan& fds);
 void restore_kernel_state(Tracee& t, const Image& img);
+// restore_objects.cpp: what only the child can hold (epoll interest lists,
+// keyed by the child's fd numbers).
+void restore_objects(Tracee& t, const Image& img);
 // restore_threads.cpp: per-thread kernel state (in the thread itself)...
 void restore_thread_state(RemoteSyscalls& remote, const ThreadImage& ti);
 // ...the main thread's new id where glibc caches it...

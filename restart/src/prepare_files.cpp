@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 
+#include "copy_bytes.h"
 #include "file_hash.h"
 #include "phases.h"
 
@@ -18,11 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw RestoreError(what + ": " + std::strerror(errno)); }
-
-bool is_deleted(const std::string& path) {
-  static const std::string suffix = " (deleted)";
-  return path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 void restore_content(const fs::path& target, const fs::path& copy, uint64_t size, const std::string& xxh3) {
   uint64_t current_size = 0;
@@ -36,19 +32,7 @@ void restore_content(const fs::path& target, const fs::path& copy, uint64_t size
   if (!src.is_open()) fail("cannot read " + copy.string());
   ScopedFd dst(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   if (!dst.is_open()) fail("cannot restore " + target.string());
-  loff_t in_off = 0, out_off = 0;
-  while (static_cast<uint64_t>(in_off) < size) {
-    ssize_t n = ::copy_file_range(src.get(), &in_off, dst.get(), &out_off, size - in_off, 0);
-    if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP)) {
-      char buf[1 << 16];
-      n = ::pread(src.get(), buf, sizeof buf, in_off);
-      if (n > 0 && ::pwrite(dst.get(), buf, n, out_off) != n) fail("cannot write " + target.string());
-      if (n > 0) in_off += n, out_off += n;
-    } else if (n < 0) {
-      fail("cannot write " + target.string());
-    }
-    if (n == 0) throw RestoreError("short copy while restoring " + target.string());
-  }
+  copy_bytes(src.get(), dst.get(), size, target.string());
   if (::ftruncate(dst.get(), static_cast<off_t>(size)) != 0) fail("cannot truncate " + target.string());
 }
 
@@ -60,11 +44,11 @@ void prepare_files(const Image& img) {
   if (ec) throw RestoreError("cannot recreate the working directory " + img.cwd + ": " + ec.message());
   std::set<std::string> done;
   for (const auto& fd : img.fds) {
-    if (fd.kind != "regular" || is_deleted(fd.path) || !done.insert(fd.path).second) continue;
+    if (fd.kind != "regular" || is_deleted_path(fd.path) || !done.insert(fd.path).second) continue;
     restore_content(fd.path, img.dir / fd.copy, fd.size, fd.xxh3);
   }
   for (const auto& sf : img.shared_files) {
-    if (is_deleted(sf.path) || !done.insert(sf.path).second) continue;
+    if (is_deleted_path(sf.path) || !done.insert(sf.path).second) continue;
     restore_content(sf.path, img.dir / sf.copy, sf.size, sf.xxh3);
   }
 }

@@ -158,6 +158,7 @@ Image read_manifest(const std::filesystem::path& image_dir) {
       fd.xxh3 = str(f, "xxh3", "fds[].");
       if (fd.path.empty() || fd.path[0] != '/') bad("fd " + std::to_string(fd.fd) + " has no absolute path");
     }
+    if (auto o = f.find("object"); o != f.end()) read_fd_object(*o, fd);
     img.fds.push_back(std::move(fd));
   }
   if (auto it = j.find("shared_files"); it != j.end() && it->is_array())

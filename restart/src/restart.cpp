@@ -45,9 +45,10 @@ pid_t restore_process(const RestartOptions& opts) {
   ChildGuard child = spawn_child(img, fds);
   Tracee tracee(child.pid());
   clock.done("spawn");
-  restore_memory(tracee, img);
+  restore_memory(tracee, img, fds);
   clock.done("memory");
   restore_kernel_state(tracee, img);
+  restore_objects(tracee, img);
   clock.done("kernel state");
   std::vector<Tracee> threads = create_threads(tracee, child, img);
   clock.done("threads");

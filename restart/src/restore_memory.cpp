@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -122,12 +123,18 @@ void map_and_fill(RemoteSyscalls& remote, const Mapping& m, int extra_flags, int
   remote.check("cannot set permissions of " + describe(m), SYS_mprotect, m.start, m.size(), m.prot());
 }
 
-void map_segment(RemoteSyscalls& remote, const Mapping& m, long remote_core_fd, int core_fd) {
+void map_segment(RemoteSyscalls& remote, const Mapping& m, long remote_core_fd, int core_fd, const FdPlan& fds) {
   if (m.kind == "stack") return map_and_fill(remote, m, MAP_GROWSDOWN, core_fd);
   if (m.shared && m.kind == "file" && !m.path.empty()) {
     const int access = m.perms[1] == 'w' ? O_RDWR : O_RDONLY;
+    // A deleted file or memfd was recreated in the restarter: the child opens ours.
+    auto object = fds.mapped_objects.find(m.path);
+    const std::string path = object == fds.mapped_objects.end()
+                                 ? m.path
+                                 : "/proc/" + std::to_string(::getpid()) + "/fd/" +
+                                       std::to_string(fds.opened[object->second].get());
     const long fd = remote.check("cannot open " + m.path + " for its shared mapping", SYS_openat, AT_FDCWD,
-                                 remote.push_str(m.path), access | O_CLOEXEC);
+                                 remote.push_str(path), access | O_CLOEXEC);
     const long r = remote.syscall(SYS_mmap, m.start, m.size(), m.prot(), MAP_SHARED | MAP_FIXED_NOREPLACE, fd,
                                   m.file_offset);
     remote.syscall(SYS_close, fd);
@@ -152,7 +159,7 @@ int Mapping::prot() const {
   return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
 }
 
-void restore_memory(Tracee& t, const Image& img) {
+void restore_memory(Tracee& t, const Image& img, const FdPlan& fds) {
   const std::vector<MapsLine> old_maps = read_proc_maps(t.pid());
   std::vector<std::pair<uint64_t, uint64_t>> used;
   uint64_t specials = 0;
@@ -186,7 +193,7 @@ void restore_memory(Tracee& t, const Image& img) {
   for (const auto& m : img.mappings) {
     if (m.is_kernel_special() || m.kind == "vsyscall") continue;
     remote.forget_pushed();
-    map_segment(remote, m, remote_core, core_fd.get());
+    map_segment(remote, m, remote_core, core_fd.get(), fds);
   }
   remote.check("close", SYS_close, remote_core);
 }

@@ -2,15 +2,15 @@
 // robust futex list, clear_child_tid), the creation of every thread but the
 // main one inside the restored process, and each thread's registers.
 //
-// Thread ids change: the restored threads get whatever ids the kernel gives.
-// Keeping them would need clone3's set_tid, which needs CAP_CHECKPOINT_RESTORE
-// and ids that are free on this node; a restore must not depend on either.
-// What glibc caches of a thread's id is its descriptor's `tid` field, whose
-// address the kernel knows as clear_child_tid: the new id is written there
-// (CLONE_PARENT_SETTID for new threads), so pthread_kill, pthread_join and
-// raise() use the new ids. A normal mutex or condition variable holds no tid;
-// error-checking, recursive, robust and PI mutexes held across the checkpoint
-// still record the old owner id (see README, "Threads").
+// Thread ids are kept when they can be: clone3's set_tid gives a thread its
+// checkpoint-time id when the restarter may (CAP_CHECKPOINT_RESTORE or root
+// in the pid namespace) and the id is free on this node, as spawn_child does
+// for the process id. Otherwise the thread gets a new id, and what glibc
+// caches of it, the descriptor's `tid` field (the kernel knows its address as
+// clear_child_tid), gets the new id (CLONE_PARENT_SETTID), so pthread_kill,
+// pthread_join and raise() use it. A normal mutex or condition variable holds
+// no tid; with new ids, error-checking, recursive, robust and PI mutexes held
+// across the checkpoint still record the old owner (README, "Threads").
 #include <elf.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,6 +31,10 @@ namespace {
 
 constexpr int kSsAutodisarm = 1 << 31;  // SS_AUTODISARM, linux/signal.h
 constexpr size_t kXstateBvOffset = 512;  // the xsave header's XSTATE_BV
+
+struct CloneArgs {  // struct clone_args, as of Linux 5.5 (set_tid)
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size;
+};
 
 std::string thread_name(const ThreadImage& ti) { return "thread " + std::to_string(ti.tid); }
 
@@ -107,8 +111,18 @@ std::vector<Tracee> create_threads(Tracee& main, ChildGuard& guard, const Image&
       RemoteSyscalls remote(main);
       // No stack of its own: the new thread runs no instruction before its
       // registers are replaced by the image's.
-      tid = remote.check("cannot create " + thread_name(ti), SYS_clone, flags, 0, ti.clear_child_tid,
-                         ti.clear_child_tid, 0);
+      const pid_t wanted = ti.tid;
+      CloneArgs args{};
+      args.flags = flags;
+      args.child_tid = args.parent_tid = ti.clear_child_tid;
+      args.set_tid = remote.push(&wanted, sizeof wanted);
+      args.set_tid_size = 1;
+      tid = remote.syscall(SYS_clone3, remote.push(&args, sizeof args), sizeof args);
+      if (tid == -EEXIST || tid == -EPERM || tid == -ENOSYS || tid == -EINVAL)  // taken, or not allowed
+        tid = remote.check("cannot create " + thread_name(ti), SYS_clone, flags, 0, ti.clear_child_tid,
+                           ti.clear_child_tid, 0);
+      else if (tid < 0)
+        throw RestoreError("cannot create " + thread_name(ti) + ": " + std::strerror(static_cast<int>(-tid)));
     }
     guard.add_thread(static_cast<pid_t>(tid));
     wait_first_stop(static_cast<pid_t>(tid));

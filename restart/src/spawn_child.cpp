@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,24 @@ ScopedFd exe_copy_in_memfd(const Image& img) {
   ::_exit(127);
 }
 
+// fork(), but under the checkpointed pid when it is free: some programs keep
+// their pid and check it (Python's asyncio finds its running loop only in the
+// pid that started it). clone3's set_tid needs CAP_CHECKPOINT_RESTORE; without
+// it, or with the pid taken, the child gets any pid.
+pid_t fork_as(pid_t pid) {
+  if (pid > 0) {
+    pid_t tid = pid;
+    clone_args args{};
+    args.exit_signal = SIGCHLD;
+    args.set_tid = reinterpret_cast<uint64_t>(&tid);
+    args.set_tid_size = 1;
+    const long r = ::syscall(SYS_clone3, &args, sizeof args);
+    if (r >= 0 || (errno != EEXIST && errno != EPERM && errno != ENOSYS && errno != EINVAL))
+      return static_cast<pid_t>(r);
+  }
+  return ::fork();
+}
+
 }  // namespace
 
 ChildGuard spawn_child(const Image& img, FdPlan& plan) {
@@ -90,7 +109,7 @@ ChildGuard spawn_child(const Image& img, FdPlan& plan) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  const pid_t pid = ::fork();
+  const pid_t pid = fork_as(img.pid);
   if (pid < 0) throw RestoreError("fork: " + std::string(std::strerror(errno)));
   if (pid == 0)
     become_program(plan, moved, keep, high, err_write.get(), exe_fd.get(), img.program_path.c_str(), argv.data());

@@ -119,6 +119,11 @@ Image verify_image(const fs::path& image, Verify mode) {
   for (const auto& fd : img.fds)
     if (fd.kind == "regular")
       check_file_copy(img, fd.copy, fd.size, fd.xxh3, "copy of fd " + std::to_string(fd.fd) + ", " + fd.path);
+  check_objects(img);
+  for (const auto& fd : img.fds)
+    if (fd.object && fd.object->data)
+      check_file_copy(img, fd.object->data->file, fd.object->data->size, fd.object->data->xxh3,
+                      "bytes queued in fd " + std::to_string(fd.fd) + ", " + fd.path);
   for (const auto& sf : img.shared_files) check_file_copy(img, sf.copy, sf.size, sf.xxh3, "copy of " + sf.path);
   return img;
 }

@@ -160,6 +160,51 @@ TEST_CASE("bad image: an image directory writable by others") {
   expect_refused(fx, "writable by group or others");
 }
 
+namespace {
+
+// The fixture's manifest with extra fd entries (kernel objects), which must be
+// refused as image errors before anything runs.
+void expect_objects_refused(const std::vector<json>& extra, const std::string& needle) {
+  Fixture fx;
+  json m = fx.manifest();
+  for (const auto& fd : extra) m["fds"].push_back(fd);
+  fx.set_manifest(m);
+  expect_refused(fx, needle);
+}
+
+json anon_fd(int fd, const std::string& name, const json& object) {
+  return {{"fd", fd}, {"kind", "other"}, {"path", "anon_inode:[" + name + "]"}, {"flags", 2}, {"cloexec", false},
+          {"offset", 0}, {"object", object}};
+}
+
+}  // namespace
+
+TEST_CASE("bad image: an unknown kind of kernel object") {
+  expect_objects_refused({anon_fd(9, "sparkle", {{"type", "sparkle"}})}, "unknown object type \"sparkle\"");
+}
+
+TEST_CASE("bad image: an epoll instance watching a descriptor that is not open") {
+  expect_objects_refused({anon_fd(9, "eventpoll", {{"type", "epoll"}, {"items", {{{"fd", 77}, {"events", 1}, {"data", 5}}}}})},
+                         "watches fd 77, which is not open");
+}
+
+TEST_CASE("bad image: a description shared with a descriptor that is not there") {
+  expect_objects_refused({anon_fd(9, "eventfd", {{"type", "eventfd"}, {"dup_of", 5}})}, "dup_of 5");
+}
+
+TEST_CASE("bad image: an eventfd without its counter") {
+  expect_objects_refused({anon_fd(9, "eventfd", {{"type", "eventfd"}, {"semaphore", false}})}, "missing count");
+}
+
+TEST_CASE("bad image: a pipe whose queued bytes are missing from the image") {
+  json data = {{"file", "files/obj-9"}, {"size", 3}, {"xxh3", "0123456789abcdef"}};
+  json reader = {{"fd", 9}, {"kind", "pipe"}, {"path", "pipe:[1]"}, {"flags", 0}, {"offset", 0},
+                 {"object", {{"type", "pipe"}, {"id", 1}, {"pipe_size", 65536}, {"data", data}}}};
+  json writer = {{"fd", 10}, {"kind", "pipe"}, {"path", "pipe:[1]"}, {"flags", 1}, {"offset", 0},
+                 {"object", {{"type", "pipe"}, {"id", 1}, {"pipe_size", 65536}}}};
+  expect_objects_refused({reader, writer}, "files/obj-9");
+}
+
 TEST_CASE("bad image: no image at all") {
   TempDir dir;
   RestartResult r = restart({(dir / "nothing" / "latest").string()}, dir.path());

@@ -3,70 +3,9 @@
 // checkpoint), restored, and compared byte for byte with an uninterrupted run.
 #include <catch2/catch.hpp>
 
-#include <functional>
-
-#include "harness.h"
+#include "battery.h"
 
 using namespace restart_test;
-
-namespace {
-
-struct Case {
-  Case(std::string p, std::vector<std::string> a, std::vector<std::string> o)
-      : prog(std::move(p)), args(std::move(a)), outputs(std::move(o)) {}
-  std::string prog;
-  std::vector<std::string> args;     // after MARKER GO
-  std::vector<std::string> outputs;  // files (relative to the run directory) to compare
-  std::function<void(const fs::path&)> setup = [](const fs::path&) {};
-  std::string stdin_file;            // relative, or empty
-};
-
-// Runs the case in `dir`: uninterrupted (GO exists from the start) when
-// checkpointed is false. Returns the program's (or restarter's) status.
-int run_case(const Case& c, const fs::path& dir, bool checkpointed) {
-  fs::create_directories(dir / "run");
-  const fs::path cwd = dir / "run";
-  c.setup(cwd);
-  const fs::path marker = dir / "marker", go = dir / "go";
-  if (!checkpointed) write_file(go, "");
-  std::vector<std::string> argv{prog(c.prog), marker.string(), go.string()};
-  argv.insert(argv.end(), c.args.begin(), c.args.end());
-  Redirect io;
-  io.out = (cwd / "stdout.txt").string();
-  io.err = (dir / "stderr.txt").string();
-  if (!c.stdin_file.empty()) io.in = (cwd / c.stdin_file).string();
-  if (!checkpointed) return run(argv, cwd, io);
-
-  Job job = start_job(dir / "img", argv, cwd, io);
-  REQUIRE(eventually([&] { return fs::exists(marker); }));
-  REQUIRE(checkpoint(job.pid));
-  kill_job(job);
-  for (const auto& out : c.outputs)
-    if (fs::exists(cwd / out)) append_file(cwd / out, "WRITTEN AFTER THE CHECKPOINT BY THE KILLED RUN\n");
-  write_file(go, "");
-  // The restarter's own stdout is /dev/null: the program's stdout must be
-  // reconnected to stdout.txt at its saved offset, not inherited.
-  RestartResult r = restart({(dir / "img" / "latest").string()}, cwd);
-  INFO("restart stderr: " << r.stderr_text << "\nprogram stderr: " << read_file(dir / "stderr.txt"));
-  return r.status;
-}
-
-void check_case(const Case& c) {
-  TempDir ref, ckpt;
-  const int ref_status = run_case(c, ref.path(), false);
-  const int status = run_case(c, ckpt.path(), true);
-  INFO("program stderr: " << read_file(ckpt / "stderr.txt"));
-  CHECK(status == ref_status);
-  CHECK(ref_status == 0);
-  for (const auto& out : c.outputs) {
-    INFO("output " << out);
-    const std::string expected = read_file(ref / "run" / out);
-    CHECK(!expected.empty());
-    CHECK(read_file(ckpt / "run" / out) == expected);
-  }
-}
-
-}  // namespace
 
 TEST_CASE("C stdio: a buffered FILE* and stdout redirected to a file") {
   check_case(Case{"prog_stdio", {"lines.txt"}, {"lines.txt", "stdout.txt"}});

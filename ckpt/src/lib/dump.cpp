@@ -30,7 +30,7 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   // Facts first (before this dump opens anything the fd table would show),
   // then the image, which becomes visible only in commit_image.
   const bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d) &&
-                  write_core(d) && copy_files(d) && write_manifest(d) && commit_image(d);
+                  write_core(d) && save_kernel_objects(d) && copy_files(d) && write_manifest(d) && commit_image(d);
   if (!ok) abandon_image(d);
   if (d.filesfd >= 0) sys::close(d.filesfd);
   if (d.tmpfd >= 0) sys::close(d.tmpfd);

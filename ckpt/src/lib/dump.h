@@ -46,6 +46,31 @@ struct Mapping {
 enum class FdKind { regular, directory, devnull, tty, chardev, pipe, socket, other };
 const char* fd_kind_name(FdKind k);
 
+// A kernel object behind an fd (pipe, eventfd, epoll, timerfd, signalfd, unix
+// socket, memfd, unlinked file): what restart needs to recreate it. Filled by
+// save_kernel_objects (kernel_objects.cpp); see docs/DESIGN.md "fds[].object".
+enum class ObjKind : uint8_t { none, pipe, eventfd, epoll, timerfd, signalfd, unix_socket, memfd, unlinked };
+
+struct EpollItem {
+  int tfd;
+  uint32_t events;
+  uint64_t data;
+};
+
+struct KernelObject {
+  ObjKind kind;
+  int dup_of;           // earlier fd sharing this open file description (kcmp), or -1
+  uint64_t id, peer;    // inode of the pipe/socket/file; a socket's peer inode
+  uint64_t a, b, c, d;  // eventfd: count, semaphore; signalfd: mask; pipe: size;
+                        // timerfd: value_ns, interval_ns, ticks, clockid | settime flags << 32;
+                        // socket: type; memfd: seals
+  const EpollItem* items;
+  uint32_t nitems;
+  bool has_data;        // files/obj-FD holds the bytes queued in it
+  uint64_t data_size, data_xxh3;
+  const char* unrestorable;  // why restart cannot recreate it, or nullptr
+};
+
 struct FdEntry {
   int fd;
   FdKind kind;
@@ -56,6 +81,7 @@ struct FdEntry {
   int64_t offset;  // -1: not seekable
   uint64_t size, dev, ino;
   uint64_t copy_size, xxh3;
+  KernelObject obj;
 };
 
 struct SharedFile {
@@ -154,6 +180,7 @@ bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm
 bool read_fd_table(Dump& d);   // fd_table.cpp
 bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir
 bool write_core(Dump& d);      // core_writer.cpp
+bool save_kernel_objects(Dump& d);  // kernel_objects.cpp: object state, bytes in pipes/sockets
 bool copy_files(Dump& d);      // file_copy.cpp: fd copies, shared mappings, exe
 bool write_manifest(Dump& d);  // manifest.cpp
 bool commit_image(Dump& d);    // image_dir.cpp: fsync, rename, latest, status ok
@@ -164,6 +191,15 @@ void write_status(const Config& cfg, const char* line, size_t len);
 
 // Runs one whole checkpoint for signal `sig` (from the handler).
 void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);
+
+// Writes dst_dir/name (0600) from `read` (bytes at offset off into buf, 0 at
+// the end, or -errno), hashing it; file_copy.cpp.
+using ChunkReader = long (*)(void* ctx, char* buf, size_t cap, uint64_t off);
+bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void* ctx, uint64_t* size,
+                 uint64_t* hash);
+
+// Appends ,"object":{...} for an fd that has one (object_manifest.cpp).
+void write_fd_object(Text& t, const FdEntry& e);
 
 // Writes all of buf (retrying short writes); returns 0 or -errno.
 long write_all(int fd, const void* buf, size_t n);

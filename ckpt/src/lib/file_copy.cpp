@@ -13,38 +13,16 @@ namespace ckptlib {
 
 namespace {
 
+long pread_chunk(void* ctx, char* buf, size_t cap, uint64_t off) {
+  for (;;) {
+    long n = sys::pread(*static_cast<int*>(ctx), buf, cap, long(off));
+    if (n != -EINTR) return n;
+  }
+}
+
 // Copies src (from offset 0 to EOF) to dst_dir/name, mode 0600.
 bool copy_file(Dump& d, int src, int dst_dir, const char* name, uint64_t* size, uint64_t* out_hash) {
-  long dst = sys::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (dst < 0) return d.fail("creating file copy", dst);
-  const HashOps& hash = hash_ops();
-  auto* state = static_cast<HashState*>(d.xxh_state);
-  hash.reset(state);
-  bool ok = true;
-  long r = sys::fchmod(int(dst), 0600);
-  if (r < 0) ok = d.fail("creating file copy", r);
-  uint64_t off = 0;
-  while (ok) {
-    long n = sys::pread(src, d.io_buf, kIoBufSize, long(off));
-    if (n == -EINTR) continue;
-    if (n < 0) {
-      ok = d.fail("reading an open file", n);
-      break;
-    }
-    if (n == 0) break;
-    if ((r = write_all(int(dst), d.io_buf, size_t(n))) < 0) {
-      ok = d.fail("writing file copy", r);
-      break;
-    }
-    hash.update(state, d.io_buf, size_t(n));
-    off += uint64_t(n);
-  }
-  if (ok && d.cfg->fsync && (r = sys::fsync(int(dst))) < 0) ok = d.fail("syncing file copy", r);
-  r = sys::close(int(dst));
-  if (ok && r < 0 && r != -EINTR) ok = d.fail("closing file copy", r);
-  *size = off;
-  *out_hash = hash.digest(state);
-  return ok;
+  return copy_stream(d, dst_dir, name, pread_chunk, &src, size, out_hash);
 }
 
 bool copy_fd(Dump& d, FdEntry& e) {
@@ -121,6 +99,39 @@ bool copy_shared_mapping(Dump& d, const Mapping& m) {
 }
 
 }  // namespace
+
+bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void* ctx, uint64_t* size,
+                 uint64_t* out_hash) {
+  long dst = sys::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (dst < 0) return d.fail("creating file copy", dst);
+  const HashOps& hash = hash_ops();
+  auto* state = static_cast<HashState*>(d.xxh_state);
+  hash.reset(state);
+  bool ok = true;
+  long r = sys::fchmod(int(dst), 0600);
+  if (r < 0) ok = d.fail("creating file copy", r);
+  uint64_t off = 0;
+  while (ok) {
+    long n = read(ctx, d.io_buf, kIoBufSize, off);
+    if (n < 0) {
+      ok = d.fail("reading an open file", n);
+      break;
+    }
+    if (n == 0) break;
+    if ((r = write_all(int(dst), d.io_buf, size_t(n))) < 0) {
+      ok = d.fail("writing file copy", r);
+      break;
+    }
+    hash.update(state, d.io_buf, size_t(n));
+    off += uint64_t(n);
+  }
+  if (ok && d.cfg->fsync && (r = sys::fsync(int(dst))) < 0) ok = d.fail("syncing file copy", r);
+  r = sys::close(int(dst));
+  if (ok && r < 0 && r != -EINTR) ok = d.fail("closing file copy", r);
+  *size = off;
+  *out_hash = hash.digest(state);
+  return ok;
+}
 
 bool copy_files(Dump& d) {
   for (size_t i = 0; i < d.nfds; ++i)

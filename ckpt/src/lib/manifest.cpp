@@ -119,6 +119,7 @@ void write_fds(Text& t, const Dump& d) {
       t.str(",\"size\":").dec(e.copy_size).str(",\"copy\":\"files/fd-").dec(unsigned(e.fd));
       t.str("\",\"xxh3\":").json_hash(e.xxh3);
     }
+    write_fd_object(t, e);
     t.ch('}');
   }
   t.ch(']');

@@ -77,6 +77,23 @@ inline long munmap(void* addr, size_t len) { return call6(SYS_munmap, L(addr), L
 inline long madvise(void* addr, size_t len, int advice) {
   return call6(SYS_madvise, L(addr), L(len), advice);
 }
+inline long pipe2(int* fds, int flags) { return call6(SYS_pipe2, L(fds), flags); }
+inline long tee(int in, int out, size_t len, unsigned flags) { return call6(SYS_tee, in, out, L(len), flags); }
+inline long ioctl(int fd, unsigned long req, void* arg) { return call6(SYS_ioctl, fd, L(req), L(arg)); }
+inline long kcmp(long pid1, long pid2, int type, long a, long b) { return call6(SYS_kcmp, pid1, pid2, type, a, b); }
+inline long socket(int domain, int type, int proto) { return call6(SYS_socket, domain, type, proto); }
+inline long sendto(int fd, const void* buf, size_t n, int flags) {
+  return call6(SYS_sendto, fd, L(buf), L(n), flags, 0, 0);
+}
+inline long recvfrom(int fd, void* buf, size_t n, int flags) {
+  return call6(SYS_recvfrom, fd, L(buf), L(n), flags, 0, 0);
+}
+inline long getsockopt(int fd, int level, int name, void* val, uint32_t* len) {
+  return call6(SYS_getsockopt, fd, level, name, L(val), L(len));
+}
+inline long setsockopt(int fd, int level, int name, const void* val, uint32_t len) {
+  return call6(SYS_setsockopt, fd, level, name, L(val), len);
+}
 inline long getpid() { return call6(SYS_getpid); }
 inline long getppid() { return call6(SYS_getppid); }
 inline long getpgid(int pid) { return call6(SYS_getpgid, pid); }
