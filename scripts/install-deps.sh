@@ -16,7 +16,7 @@ PACKAGES=(
   binutils gdb            # readelf / gdb -batch in the image tests
   iproute2 util-linux     # ip netns, tc, unshare: the emulated gigabit node
   gnuplot-nox             # --plot
-  bzip2 tcl               # real third-party programs used in smoke checks
+  bzip2 tcl zstd          # real third-party programs (zstd -T2: a multi-threaded one)
   python3                 # the asyncio restart test (Debian's /usr/bin/python3)
 )
 

@@ -52,4 +52,52 @@ void check_case(const Case& c) {
   }
 }
 
+namespace {
+
+std::vector<std::string> with_output(std::vector<std::string> argv, const fs::path& out) {
+  for (auto& a : argv)
+    if (a == "OUT") a = out.string();
+  return argv;
+}
+
+uint64_t size_of(const fs::path& p) {
+  std::error_code ec;
+  const auto n = fs::file_size(p, ec);
+  return ec ? 0 : n;
+}
+
+}  // namespace
+
+void check_real_program(const RealProgram& p) {
+  TempDir ref, dir;
+  p.setup(ref.path());
+  Redirect ref_io;
+  ref_io.err = (ref / "stderr.txt").string();
+  REQUIRE(run(with_output(p.argv, ref / "out"), ref.path(), ref_io) == 0);
+  const std::string expected = read_file(ref / "out");
+  const uint64_t total = expected.size();
+  REQUIRE(total > 0);
+
+  fs::create_directories(dir / "run");
+  p.setup(dir / "run");
+  Redirect io;
+  io.err = (dir / "stderr.txt").string();
+  const fs::path out = dir / "run" / "out";
+  Job job = start_job(dir / "img", with_output(p.argv, out), dir / "run", io);
+  REQUIRE(eventually([&] { return size_of(out) >= total * 4 / 10; }));
+  REQUIRE(checkpoint(job.pid));
+  const uint64_t at_checkpoint = size_of(out);
+  REQUIRE(eventually([&] { return size_of(out) >= total * 6 / 10; }));
+  kill_job(job);
+  INFO("bytes at the checkpoint " << at_checkpoint << " of " << total);
+  CHECK(at_checkpoint < total * 6 / 10);
+
+  for (int round = 0; round < 2; ++round) {
+    RestartResult r = restart({(dir / "img" / "latest").string()}, dir / "run");
+    INFO("round " << round << ", restart stderr: " << r.stderr_text << "\njob stderr: " << read_file(dir / "stderr.txt"));
+    CHECK(r.status == 0);
+    CHECK(read_file(out) == expected);
+  }
+}
+
 }  // namespace restart_test

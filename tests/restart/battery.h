@@ -22,4 +22,15 @@ struct Case {
 
 void check_case(const Case& c);
 
+// A real, unmodified program that writes OUT as it runs (OUT stands in argv
+// for the output file's path; setup prepares its run directory). Run once
+// uninterrupted; then under `ckptsim run`, checkpointed once OUT holds 40 %
+// of the uninterrupted run's bytes, killed once it holds 60 %, and restored
+// twice from that image: both restores must end with the same bytes.
+struct RealProgram {
+  std::vector<std::string> argv;
+  std::function<void(const fs::path&)> setup = [](const fs::path&) {};
+};
+void check_real_program(const RealProgram& p);
+
 }  // namespace restart_test

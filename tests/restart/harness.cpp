@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <catch2/catch.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -81,7 +83,18 @@ bool checkpoint(pid_t pid) {
   return run({ckptsim_exe(), "checkpoint", std::to_string(pid), "--wait"}, "/", Redirect{}) == 0;
 }
 
+// Whether the process catches `sig` (its SigCgt bit): a job just started may
+// not have run libckpt.so's constructor yet, and the signal would kill it.
+bool catches(pid_t pid, int sig) {
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("SigCgt:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1;
+  return false;
+}
+
 bool checkpoint_now(pid_t pid, const fs::path& img) {
+  if (!eventually([&] { return catches(pid, SIGQUIT); })) return false;
   ::kill(pid, SIGSTOP);
   const std::string stat = "/proc/" + std::to_string(pid) + "/stat";
   if (!eventually([&] {
@@ -105,6 +118,26 @@ void kill_job(Job& job) {
   if (job.pid > 0) ::kill(job.pid, SIGKILL);
   if (job.runner > 0) wait_status(job.runner);
   job = Job{};
+}
+
+Job checkpoint_kill_restart_chain(const fs::path& dir, const fs::path& img, Job job, int cycles) {
+  for (int cycle = 1; cycle <= cycles; ++cycle) {
+    INFO("cycle " << cycle);
+    REQUIRE(checkpoint_now(job.pid, img));
+    ::kill(job.pid, SIGKILL);
+    wait_status(job.runner);
+    const fs::path pid_file = dir / ("pid-" + std::to_string(cycle));
+    Redirect io;
+    io.err = (dir / "restart-stderr.txt").string();
+    job.runner = spawn({ckptsim_exe(), "restart", (img / "latest").string(), "--pid-file", pid_file.string()},
+                       dir / "run", io);
+    REQUIRE(eventually([&] { return fs::exists(pid_file) && read_file(pid_file).find('\n') != std::string::npos; }));
+    job.pid = std::stoi(read_file(pid_file));
+    char name[32];
+    std::snprintf(name, sizeof name, "ckpt-%04d", cycle);
+    CHECK(fs::exists(img / name));
+  }
+  return job;
 }
 
 std::vector<pid_t> processes_running(const std::string& exe) {

@@ -57,6 +57,12 @@ bool checkpoint_now(pid_t pid, const fs::path& img);
 // SIGKILL the job and reap its runner.
 void kill_job(Job& job);
 
+// `cycles` times: checkpoint the job now (checkpoint_now), SIGKILL it, and
+// start `ckptsim restart IMG/latest` in dir/run, which becomes the job. Each
+// cycle must add image number `cycle` to IMG. Returns the last job, still
+// running (its runner is the restarter, its stderr in dir/restart-stderr.txt).
+Job checkpoint_kill_restart_chain(const fs::path& dir, const fs::path& img, Job job, int cycles);
+
 // Every process whose executable is `exe` (to prove none was left behind).
 std::vector<pid_t> processes_running(const std::string& exe);
 

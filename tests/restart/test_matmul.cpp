@@ -76,24 +76,9 @@ TEST_CASE("a chain of 10 checkpoint -> kill -> restart cycles ends with the righ
   const int n = 2000;  // long enough that ten cycles of a loaded machine fit in its run
   TempDir refdir, dir;
   const std::string expected = reference(refdir, n);
-  Job job = start_matmul(dir, n, 64);
-  pid_t pid = job.pid, restarter = job.runner;
-  for (int cycle = 1; cycle <= 10; ++cycle) {
-    INFO("cycle " << cycle);
-    REQUIRE(checkpoint_now(pid, dir / "img"));
-    ::kill(pid, SIGKILL);
-    wait_status(restarter);
-    const fs::path pid_file = dir / ("pid-" + std::to_string(cycle));
-    Redirect io;
-    io.err = (dir / "restart-stderr.txt").string();
-    restarter = spawn({ckptsim_exe(), "restart", (dir / "img" / "latest").string(), "--pid-file", pid_file.string()},
-                      dir / "run", io);
-    REQUIRE(eventually([&] { return fs::exists(pid_file) && read_file(pid_file).find('\n') != std::string::npos; }));
-    pid = std::stoi(read_file(pid_file));
-    CHECK(fs::exists(dir / "img" / ("ckpt-" + std::string(cycle < 10 ? "000" : "00") + std::to_string(cycle))));
-  }
+  Job job = checkpoint_kill_restart_chain(dir.path(), dir / "img", start_matmul(dir, n, 64), 10);
   INFO(read_file(dir / "restart-stderr.txt"));
-  CHECK(wait_status(restarter) == 0);
+  CHECK(wait_status(job.runner) == 0);
   CHECK(read_file(dir / "run" / "out.bin") == expected);
 }
 

@@ -40,38 +40,8 @@ TEST_CASE("objects: memfd (name, seals, offset, shared mappings), O_TMPFILE and 
 }
 
 TEST_CASE("objects: a Python asyncio program, checkpointed at 40 %, killed at 60 %, restored twice") {
-  const std::string python = "/usr/bin/python3";
-  REQUIRE(fs::exists(python));
-  const std::string script = fs::path(CKPTSIM_SOURCE_DIR) / "tests/restart/progs/asyncio_job.py";
-  auto lines = [](const fs::path& p) {
-    const std::string s = read_file(p);
-    return std::count(s.begin(), s.end(), '\n');
-  };
-  TempDir ref, dir;
-  REQUIRE(run({python, script, (ref / "out.txt").string()}, ref.path(), Redirect{}) == 0);
-  const std::string expected = read_file(ref / "out.txt");
-  const long total = std::count(expected.begin(), expected.end(), '\n');
-  REQUIRE(total > 100);
-
-  fs::create_directories(dir / "run");
-  Redirect io;
-  io.err = (dir / "stderr.txt").string();
-  const fs::path out = dir / "run" / "out.txt";
-  Job job = start_job(dir / "img", {python, script, out.string()}, dir / "run", io);
-  REQUIRE(eventually([&] { return lines(out) >= total * 4 / 10; }));
-  REQUIRE(checkpoint(job.pid));
-  const long at_checkpoint = lines(out);
-  REQUIRE(eventually([&] { return lines(out) >= total * 6 / 10; }));
-  kill_job(job);
-  INFO("lines at the checkpoint " << at_checkpoint << " of " << total);
-  CHECK(at_checkpoint < total * 6 / 10);
-
-  for (int round = 0; round < 2; ++round) {
-    RestartResult r = restart({(dir / "img" / "latest").string()}, dir / "run");
-    INFO("round " << round << ", restart stderr: " << r.stderr_text << "\njob stderr: " << read_file(dir / "stderr.txt"));
-    CHECK(r.status == 0);
-    CHECK(read_file(out) == expected);
-  }
+  REQUIRE(fs::exists("/usr/bin/python3"));
+  check_real_program(RealProgram{{"/usr/bin/python3", std::string(CKPTSIM_SOURCE_DIR) + "/tests/restart/progs/asyncio_job.py", "OUT"}});
 }
 
 namespace {

@@ -137,14 +137,16 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
   for (;;) {
     const Status st = read_status(job.dir);
     const bool changed = st.line != old.line || !same_time(st.mtime, old.mtime);
-    if (st.seq > before && changed) {
-      if (st.word == "ok") {
-        result.image = job.dir / st.rest;
-        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        return result;
-      }
-      if (st.word == "fail") throw CkptError("checkpoint " + std::to_string(st.seq) + " failed: " + st.rest);
+    if (st.seq > before && changed && st.word == "ok") {
+      result.image = job.dir / st.rest;
+      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return result;
     }
+    // A dump refused before it had a number (threads that cannot be stopped,
+    // no memory for its buffers...) reports "fail 0".
+    if (changed && st.word == "fail" && (st.seq > before || st.seq == 0))
+      throw CkptError("checkpoint " + (st.seq ? std::to_string(st.seq) + " " : std::string()) +
+                      "failed: " + st.rest);
     if (::kill(pid, 0) != 0 && errno == ESRCH)
       throw CkptError("process " + std::to_string(pid) + " ended before the checkpoint was complete");
     if (std::chrono::steady_clock::now() - t0 > timeout)

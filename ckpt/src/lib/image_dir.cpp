@@ -193,7 +193,9 @@ void abandon_image(Dump& d) {
   char line[512];
   Text t;
   t.reset(line, sizeof line);
-  t.str("ckpt: checkpoint ").dec(d.seq).str(" failed: ").str(d.fail_what ? d.fail_what : "?");
+  t.str("ckpt: checkpoint ");
+  if (d.seq) t.dec(d.seq).ch(' ');  // refused before it had a number
+  t.str("failed: ").str(d.fail_what ? d.fail_what : "?");
   t.str(": ").str(why).ch('\n');
   write_all(2, t.data, t.len);
 
