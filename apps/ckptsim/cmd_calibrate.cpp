@@ -23,6 +23,7 @@ struct CalibrateArgs {
                                        work_dir, name;
   int reps = 3, verify_order = 0;
   bool keep_work_dir = false, no_disk_probe = false;
+  int threads = 1;
 };
 
 int from_table(const CalibrateArgs& a) {
@@ -66,6 +67,7 @@ int measure(const CalibrateArgs& a) {
   o.verify_order = a.verify_order;
   o.work_dir = a.work_dir;
   o.keep_work_dir = a.keep_work_dir;
+  o.job_threads = a.threads;
   if (a.no_disk_probe) o.disk_probe_bytes = 0;
   const std::filesystem::path out = a.out.empty() ? calib::default_profile_path() : std::filesystem::path(a.out);
   const std::string name = a.name.empty() ? out.stem().string() : a.name;
@@ -125,6 +127,9 @@ void add_calibrate(CLI::App& app, int& exit_code) {
                   "order whose restored job runs to the end and is compared (default: the smallest)");
   cmd->add_option("--work-dir", a->work_dir, "scratch directory for images (default $TMPDIR or /var/tmp)");
   cmd->add_flag("--keep-work-dir", a->keep_work_dir, "keep the scratch directory");
+  cmd->add_option("--threads", a->threads, "threads of the measured job (ckpt-matmul --threads); the profile records it")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_flag("--no-disk-probe", a->no_disk_probe, "skip the sequential disk write/read measurement");
   cmd->add_option("--name", a->name, "profile name (default: the --out file name)");
   cmd->add_option("--from-table", a->from_table,

@@ -75,6 +75,7 @@ Tools find_tools(const CalibrationOptions& o) {
     throw std::runtime_error("the job " + t.matmul_exe.string() + " is missing (build target ckpt-matmul)");
   t.libckpt = o.libckpt.empty() ? ckpt::find_libckpt() : o.libckpt;
   if (access(t.libckpt.c_str(), R_OK) != 0) throw std::runtime_error("the library " + t.libckpt.string() + " is missing");
+  t.job_threads = o.job_threads;
   return t;
 }
 
@@ -197,6 +198,7 @@ CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& prog
     progress.warn("interrupted: keeping the " + std::to_string(res.rows.size()) + " rows measured so far");
   }
   res.machine["link"] = res.link;
+  res.machine["job_threads"] = opts.job_threads;
   res.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return res;
 }

@@ -21,6 +21,7 @@ MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
   SpawnSpec s;
   s.argv = {spec.matmul.string(), "--n", std::to_string(spec.order), "--out", spec.out.string(), "--progress"};
   if (spec.stop_when_ready) s.argv.push_back("--stop-when-ready");
+  if (spec.threads > 1) s.argv.insert(s.argv.end(), {"--threads", std::to_string(spec.threads)});
   s.stderr_path = spec.log.string();
   if (!spec.ckpt_dir.empty()) {
     // The same environment ckpt::spawn_preloaded gives a job (see ckpt/control.h).

@@ -10,6 +10,7 @@ namespace ckptsim::calib {
 
 struct Tools {
   std::filesystem::path ckptsim_exe, matmul_exe, libckpt;
+  int job_threads = 1;  // ckpt-matmul --threads
 };
 
 // Everything one repetition needs.

@@ -100,6 +100,7 @@ double time_uninterrupted(const Tools& tools, int order, const fs::path& out, co
   JobSpec spec;
   spec.matmul = tools.matmul_exe;
   spec.order = order;
+  spec.threads = tools.job_threads;
   spec.out = out;
   spec.log = log;
   auto t0 = std::chrono::steady_clock::now();
@@ -126,6 +127,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   JobSpec spec;
   spec.matmul = ctx.tools.matmul_exe;
   spec.order = ctx.order;
+  spec.threads = ctx.tools.job_threads;
   spec.out = ctx.rep_dir / "out.bin";
   spec.log = ctx.rep_dir / "job.log";
   spec.ckpt_dir = images;

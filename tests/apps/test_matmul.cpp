@@ -45,6 +45,23 @@ TEST_CASE("ckpt-matmul writes A, B and A*B, deterministically") {
   for (auto& p : {out1, out2, out3}) std::remove(p.c_str());
 }
 
+TEST_CASE("ckpt-matmul --threads N writes the same bytes as one thread") {
+  const std::string bin = std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul";
+  const std::string one = tmp("-t1");
+  REQUIRE(std::system((bin + " --n 301 --seed 3 --out " + one).c_str()) == 0);
+  const auto expected = read_floats(one);
+  REQUIRE(expected.size() == 3u * 301 * 301);
+  for (int threads : {2, 3, 4}) {
+    INFO(threads << " threads");
+    const std::string out = tmp("-tn");
+    REQUIRE(std::system((bin + " --n 301 --seed 3 --threads " + std::to_string(threads) + " --out " + out).c_str()) == 0);
+    CHECK(read_floats(out) == expected);
+    std::remove(out.c_str());
+  }
+  std::remove(one.c_str());
+  CHECK(std::system((bin + " --n 10 --threads 0 --out /tmp/x 2>/dev/null").c_str()) != 0);
+}
+
 TEST_CASE("ckpt-matmul rejects bad input with one line and a non-zero exit") {
   const std::string bin = std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul";
   CHECK(std::system((bin + " --n 0 --out /tmp/x 2>/dev/null").c_str()) != 0);

@@ -48,3 +48,26 @@ TEST_CASE("a small real calibration yields positive, size-increasing costs", "[r
     scratch += e.path().filename().string().rfind("calib-", 0) == 0;
   CHECK(scratch == 0);
 }
+
+TEST_CASE("calibrate --threads 2 measures a two-thread job and records the count", "[real]") {
+  calib_test::TempDir tmp;
+  const fs::path out = tmp.path() / "threads.json";
+  auto r = calib_test::run_ckptsim({"calibrate", "--sizes", "300,500", "--reps", "1", "--compute-sizes", "200,300",
+                                    "--no-disk-probe", "--threads", "2", "--work-dir", tmp.path().string(), "--out",
+                                    out.string()},
+                                   tmp.path());
+  INFO("stderr: " << r.err);
+  REQUIRE(r.status == 0);
+  auto j = nlohmann::json::parse(calib_test::read_file(out));
+  CHECK(j.at("machine").at("job_threads") == 2);
+  int verified = 0;
+  for (const auto& row : j.at("measurements")) {
+    INFO(row.dump());
+    CHECK(row.at("dump_s").get<double>() > 0);
+    CHECK(row.at("restore_s").get<double>() > 0);
+    CHECK(row.at("progressing").get<bool>());
+    verified += row.at("output_verified").get<bool>();
+  }
+  CHECK(verified == 1);  // the restored two-thread job ran to the end with the right bytes
+}
+

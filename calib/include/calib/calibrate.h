@@ -25,6 +25,7 @@ struct CalibrationOptions {
   int verify_order = 0;                        // restored job runs to the end here; 0: the smallest size
   uint64_t disk_probe_bytes = 256ull << 20;    // 0: don't measure the disk
   bool keep_work_dir = false;
+  int job_threads = 1;                         // ckpt-matmul --threads: the measured job's thread count
 };
 
 // One checkpoint/copy/restore of one job.

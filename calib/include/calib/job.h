@@ -29,6 +29,7 @@ struct JobSpec {
   std::filesystem::path libckpt;
   std::string ckpt_signal = "3";
   bool stop_when_ready = false;    // SIGSTOP it as soon as its matrices are ready
+  int threads = 1;                 // --threads: rows multiplied by this many threads
 };
 
 class MatmulJob {
