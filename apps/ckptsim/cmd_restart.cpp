@@ -18,8 +18,13 @@ void add_restart(CLI::App& app, int& exit_code) {
   cmd->add_option("image", opts->image, "image directory, or DIR/latest")->required();
   cmd->add_flag("--skip-unrestorable", opts->skip_unrestorable,
                 "turn descriptors that cannot be restored (sockets, pipes) into /dev/null instead of refusing");
-  cmd->add_option("--verify", *verify, "full: every checksum; quick: all but the memory segments' checksums")
+  cmd->add_option("--verify", *verify,
+                  "full (default): every checksum before anything runs; quick: all but the memory segments' "
+                  "checksums, so an image whose memory was corrupted or altered runs as it is")
       ->check(CLI::IsMember({"full", "quick"}));
+  cmd->add_flag("--allow-foreign-files", opts->allow_foreign_files,
+                "as root restoring another user's image: also write and open files that user does not own "
+                "(the job still runs as the image's owner)");
   cmd->add_option("--pid-file", *pid_file, "write the restored process's pid to this file once it runs");
   cmd->add_flag("--timing", opts->report_timing, "print how long each restore phase took on stderr");
   cmd->callback([&exit_code, opts, verify, pid_file] {

@@ -2,6 +2,7 @@
 // opened here, in the restarter, so a failure is reported before anything runs;
 // spawn_child moves them into place.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,6 +56,7 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
   // or they would overwrite each other: same file, flags and offset => dup.
   std::map<std::tuple<std::string, int, uint64_t>, int> shared;
   bool seen_stdio[3] = {false, false, false};
+  AsImageOwner as_owner(img.owner);  // what the job gets, it could have opened itself
   ObjectFactory objects(img);
   std::map<int, int> index_of;  // fd number -> its description in plan.opened
   for (const auto& fd : img.fds) {
@@ -91,9 +93,18 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
         continue;
       }
     }
-    ScopedFd opened(::open(path.c_str(), flags));
+    // fd paths are what /proc/PID/fd resolved to: a link in their last
+    // component was put there since, and is not followed.
+    ScopedFd opened(::open(path.c_str(), flags | O_NOFOLLOW));
     if (!opened.is_open())
       throw RestoreError("cannot reopen fd " + std::to_string(fd.fd) + " (" + path + "): " + std::strerror(errno));
+    struct stat st {};
+    ::fstat(opened.get(), &st);
+    if (fd.kind == "regular" && !S_ISREG(st.st_mode))
+      throw RestoreError("cannot reopen fd " + std::to_string(fd.fd) + " (" + path + "): not a regular file any more");
+    if (fd.kind == "regular" && !img.owner.may_use_file_of(st.st_uid))
+      throw RestoreError("refusing to give the job " + path + ": it belongs to uid " + std::to_string(st.st_uid) +
+                         ", the image to uid " + std::to_string(img.owner.uid) + " (--allow-foreign-files)");
     if (fd.kind == "regular" &&
         ::lseek(opened.get(), static_cast<off_t>(fd.offset), SEEK_SET) < 0)
       throw RestoreError("cannot seek fd " + std::to_string(fd.fd) + " (" + path + "): " + std::strerror(errno));

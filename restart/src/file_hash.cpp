@@ -22,11 +22,15 @@ std::string xxh3_of_bytes(const void* data, size_t len) { return hex_xxh3(XXH3_6
 std::optional<std::string> xxh3_of_file(const std::filesystem::path& p, uint64_t* size_out) {
   ScopedFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.is_open()) return std::nullopt;
+  return xxh3_of_fd(fd.get(), size_out);
+}
+
+std::optional<std::string> xxh3_of_fd(int raw_fd, uint64_t* size_out) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  if (::fstat(raw_fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   if (size_out) *size_out = static_cast<uint64_t>(st.st_size);
   if (st.st_size == 0) return xxh3_of_bytes("", 0);
-  void* m = ::mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  void* m = ::mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, raw_fd, 0);
   if (m == MAP_FAILED) return std::nullopt;
   ::madvise(m, st.st_size, MADV_SEQUENTIAL);
   std::string h = xxh3_of_bytes(m, st.st_size);

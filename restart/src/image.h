@@ -6,9 +6,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "image_owner.h"
 
 #include "kernel_object.h"
 
@@ -74,9 +77,13 @@ struct ThreadImage {
   std::vector<uint8_t> xstate;  // NT_X86_XSTATE (or the fxsave area if absent)
 };
 
+class ImageFiles;
+
 struct Image {
-  std::filesystem::path dir;   // canonical image directory
-  std::filesystem::path core;  // dir/core
+  std::filesystem::path dir;   // the image directory (for messages)
+  std::filesystem::path core;  // dir/core (for messages)
+  std::shared_ptr<ImageFiles> files;  // every file of the image, opened once (image_files.h)
+  ImageOwner owner;                   // whose restore this is (image_owner.h)
   int seq = 0;
   pid_t pid = 0;               // the checkpointed process's; restored under it when free
   std::string program_path;    // executable at checkpoint time

@@ -1,5 +1,7 @@
 #include "object_factory.h"
 
+#include "image_files.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -49,9 +51,9 @@ void set_status_flags(const FdEntry& fd, int f) {
 }
 
 void write_data(const FdEntry& fd, const Image& img, const ObjectData& data, int into) {
-  ScopedFd src = checked(fd, ::open((img.dir / data.file).c_str(), O_RDONLY | O_CLOEXEC), "read its queued bytes");
+  const int src = img.files->get(data.file);
   std::vector<char> buf(data.size);
-  if (!buf.empty() && ::pread(src.get(), buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size()))
+  if (!buf.empty() && ::pread(src, buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size()))
     fail(fd, "read its queued bytes");
   for (size_t done = 0; done < buf.size();) {
     const ssize_t n = ::send(into, buf.data() + done, buf.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -63,8 +65,7 @@ void write_data(const FdEntry& fd, const Image& img, const ObjectData& data, int
 
 // A fresh file with the copy's content: a memfd of the same name, or an
 // O_TMPFILE next to where the deleted file was (else in /tmp).
-ScopedFd new_file(const FdEntry& fd, const std::string& path, const std::filesystem::path& copy, uint64_t size,
-                  uint64_t seals) {
+ScopedFd new_file(const FdEntry& fd, const std::string& path, int copy, uint64_t size, uint64_t seals) {
   const int access = (fd.flags & O_ACCMODE) == O_WRONLY ? O_WRONLY : O_RDWR;
   std::string name = path.substr(0, path.size() - std::strlen(" (deleted)"));
   ScopedFd f;
@@ -75,8 +76,7 @@ ScopedFd new_file(const FdEntry& fd, const std::string& path, const std::filesys
     f = ScopedFd(::open(dir.empty() ? "/tmp" : dir.c_str(), O_TMPFILE | access | O_CLOEXEC, 0600));
     if (!f.is_open()) f = checked(fd, ::open("/tmp", O_TMPFILE | access | O_CLOEXEC, 0600), "O_TMPFILE");
   }
-  ScopedFd src = checked(fd, ::open(copy.c_str(), O_RDONLY | O_CLOEXEC), "read its copy");
-  copy_bytes(src.get(), f.get(), size, path);
+  copy_bytes(copy, f.get(), size, path);
   if (seals && ::fcntl(f.get(), F_ADD_SEALS, static_cast<int>(seals)) != 0) fail(fd, "F_ADD_SEALS");
   return f;
 }
@@ -139,7 +139,7 @@ ScopedFd ObjectFactory::socket(const FdEntry& fd) {
 ScopedFd ObjectFactory::file(const FdEntry& fd) {
   const uint64_t id = fd.object->id;
   if (!files_.count(id)) {
-    files_[id] = new_file(fd, fd.path, img_.dir / fd.copy, fd.size, fd.object->seals);
+    files_[id] = new_file(fd, fd.path, img_.files->get(fd.copy), fd.size, fd.object->seals);
     // An O_TMPFILE description keeps O_TMPFILE in its flags, which a reopen
     // through procfs would lose: its first description is the created one.
     if (fd.flags & O_TMPFILE & ~O_DIRECTORY) {
@@ -185,7 +185,7 @@ ScopedFd ObjectFactory::open_mapped(const SharedFile& sf) {
   FdEntry fd;
   fd.fd = -1;
   fd.path = sf.path;
-  return new_file(fd, sf.path, img_.dir / sf.copy, sf.size, 0);
+  return new_file(fd, sf.path, img_.files->get(sf.copy), sf.size, 0);
 }
 
 }  // namespace ckptsim::restart

@@ -15,7 +15,8 @@
 namespace ckptsim::restart {
 
 // read_manifest.cpp: manifest.json -> Image (no checksums yet).
-Image read_manifest(const std::filesystem::path& image_dir);
+class ImageFiles;
+Image read_manifest(ImageFiles& files);
 
 // read_core.cpp: checks the core's ELF structure against the manifest, fills
 // in segment offsets, registers, xstate and auxv.
@@ -39,6 +40,7 @@ struct FdPlan {
   std::vector<ScopedFd> opened;
   std::vector<FdSlot> slots;
   std::vector<int> close_in_child;  // 0..2 that were closed at checkpoint time
+  int core_in_child = -1;           // the image's core, open in the child at this number (spawn_child)
   // Recreated memfds/unlinked files by their deleted path: MAP_SHARED
   // mappings of them map these (restore_memory opens /proc/<restarter>/fd/N).
   std::map<std::string, int> mapped_objects;  // path -> index into opened

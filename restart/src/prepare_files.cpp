@@ -12,6 +12,7 @@
 
 #include "copy_bytes.h"
 #include "file_hash.h"
+#include "image_files.h"
 #include "phases.h"
 
 namespace ckptsim::restart {
@@ -20,36 +21,43 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw RestoreError(what + ": " + std::strerror(errno)); }
 
-void restore_content(const fs::path& target, const fs::path& copy, uint64_t size, const std::string& xxh3) {
-  uint64_t current_size = 0;
-  auto current = xxh3_of_file(target, &current_size);
-  if (current && current_size == size && *current == xxh3) return;
-
+// The target is opened once, without following a link in its last
+// component, and compared, copied and truncated through that descriptor.
+void restore_content(const Image& img, const fs::path& target, const std::string& copy, uint64_t size,
+                     const std::string& xxh3) {
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
   if (ec) throw RestoreError("cannot create " + target.parent_path().string() + ": " + ec.message());
-  ScopedFd src(::open(copy.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!src.is_open()) fail("cannot read " + copy.string());
-  ScopedFd dst(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  ScopedFd dst(::open(target.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
   if (!dst.is_open()) fail("cannot restore " + target.string());
-  copy_bytes(src.get(), dst.get(), size, target.string());
+  struct stat st {};
+  ::fstat(dst.get(), &st);
+  if (!S_ISREG(st.st_mode)) throw RestoreError("cannot restore " + target.string() + ": not a regular file");
+  if (!img.owner.may_use_file_of(st.st_uid))
+    throw RestoreError("refusing to write " + target.string() + ": it belongs to uid " + std::to_string(st.st_uid) +
+                       ", the image to uid " + std::to_string(img.owner.uid) + " (--allow-foreign-files)");
+  uint64_t current_size = 0;
+  auto current = xxh3_of_fd(dst.get(), &current_size);
+  if (current && current_size == size && *current == xxh3) return;
+  copy_bytes(img.files->get(copy), dst.get(), size, target.string());
   if (::ftruncate(dst.get(), static_cast<off_t>(size)) != 0) fail("cannot truncate " + target.string());
 }
 
 }  // namespace
 
 void prepare_files(const Image& img) {
+  AsImageOwner as_owner(img.owner);
   std::error_code ec;
   fs::create_directories(img.cwd, ec);
   if (ec) throw RestoreError("cannot recreate the working directory " + img.cwd + ": " + ec.message());
   std::set<std::string> done;
   for (const auto& fd : img.fds) {
     if (fd.kind != "regular" || is_deleted_path(fd.path) || !done.insert(fd.path).second) continue;
-    restore_content(fd.path, img.dir / fd.copy, fd.size, fd.xxh3);
+    restore_content(img, fd.path, fd.copy, fd.size, fd.xxh3);
   }
   for (const auto& sf : img.shared_files) {
     if (is_deleted_path(sf.path) || !done.insert(sf.path).second) continue;
-    restore_content(sf.path, img.dir / sf.copy, sf.size, sf.xxh3);
+    restore_content(img, sf.path, sf.copy, sf.size, sf.xxh3);
   }
 }
 

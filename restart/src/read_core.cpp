@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "image_files.h"
 #include "phases.h"
 
 namespace ckptsim::restart {
@@ -88,9 +89,7 @@ void read_notes(Elf* elf, const GElf_Phdr& ph, Image& img) {
 
 void read_core(Image& img) {
   elf_version(EV_CURRENT);
-  int fd = ::open(img.core.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw ImageError("missing " + img.core.string());
-  ScopedFd core_fd(fd);
+  const int fd = img.files->get("core");
   struct stat st {};
   ::fstat(fd, &st);
   if (static_cast<uint64_t>(st.st_size) != img.core_size)

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "file_hash.h"
+#include "image_files.h"
 #include "phases.h"
 
 namespace ckptsim::restart {
@@ -74,13 +76,24 @@ ThreadImage read_thread(const json& j, const std::string& where) {
 
 }  // namespace
 
-Image read_manifest(const std::filesystem::path& image_dir) {
-  const auto path = image_dir / "manifest.json";
-  std::ifstream in(path);
-  if (!in) throw ImageError("missing " + path.string());
+// The library ends the manifest with "manifest_xxh3", the checksum of every
+// byte before that key: an edit or a torn write shows. It is not a signature:
+// whoever can write the image can compute it (README, "Security").
+void check_own_checksum(const std::string& text) {
+  static const std::string key = ",\"manifest_xxh3\":\"";
+  const size_t at = text.rfind(key);
+  if (at == std::string::npos) bad("no manifest_xxh3 (its own checksum)");
+  const size_t hex_at = at + key.size();
+  if (text.size() < hex_at + 16 || text.compare(hex_at + 16, std::string::npos, "\"}\n") != 0)
+    bad("manifest_xxh3 is not its last field");
+  if (xxh3_of_bytes(text.data(), at) != text.substr(hex_at, 16)) bad("checksum mismatch (the manifest was changed)");
+}
+
+Image read_manifest(ImageFiles& files) {
+  const std::string text = files.read_all("manifest.json");
   json j;
   try {
-    j = json::parse(in);
+    j = json::parse(text);
   } catch (const json::exception& e) {
     bad(std::string("not valid JSON (") + e.what() + ")");
   }
@@ -91,8 +104,9 @@ Image read_manifest(const std::filesystem::path& image_dir) {
     bad("image format version " + std::to_string(version) + " is not supported (this restarter reads versions 1 and 2)");
 
   Image img;
-  img.dir = image_dir;
-  img.core = image_dir / "core";
+  if (version >= 2) check_own_checksum(text);
+  img.dir = files.dir();
+  img.core = files.dir() / "core";
   img.seq = static_cast<int>(u64(j, "seq"));
   const json& prog = field(j, "program", "");
   img.program_path = str(prog, "path", "program.");

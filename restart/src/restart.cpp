@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "image_files.h"
 #include "phases.h"
 #include "tracee.h"
 
@@ -36,6 +37,7 @@ class PhaseClock {
 pid_t restore_process(const RestartOptions& opts) {
   PhaseClock clock(opts.report_timing);
   Image img = verify_image(opts.image, opts.verify);
+  img.owner = image_owner(img.files->owner(), img.files->group(), opts.allow_foreign_files);
   check_fds_restorable(img, opts.skip_unrestorable);
   clock.done("verify");
   // From here on the image is known good; what fails now is this machine.

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "image_files.h"
 #include "phases.h"
 #include "remote_syscalls.h"
 
@@ -186,14 +187,14 @@ void restore_memory(Tracee& t, const Image& img, const FdPlan& fds) {
   }
   move_kernel_specials(remote, old_maps, img, scratch + kScratchSize + kPage);
 
-  ScopedFd core_fd(::open(img.core.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!core_fd.is_open()) throw RestoreError("cannot open " + img.core.string());
-  const long remote_core = remote.check("the child cannot open " + img.core.string(), SYS_openat, AT_FDCWD,
-                                        remote.push_str(img.core.string()), O_RDONLY | O_CLOEXEC);
+  // The child holds the verified core at fds.core_in_child (spawn_child):
+  // nothing is reopened by path.
+  const int core_fd = img.files->get("core");
+  const long remote_core = fds.core_in_child;
   for (const auto& m : img.mappings) {
     if (m.is_kernel_special() || m.kind == "vsyscall") continue;
     remote.forget_pushed();
-    map_segment(remote, m, remote_core, core_fd.get(), fds);
+    map_segment(remote, m, remote_core, core_fd, fds);
   }
   remote.check("close", SYS_close, remote_core);
 }

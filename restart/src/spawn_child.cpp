@@ -18,6 +18,8 @@
 #include <climits>
 #include <cstring>
 
+#include "image_files.h"
+#include "image_owner.h"
 #include "phases.h"
 #include "tracee.h"
 
@@ -27,37 +29,41 @@ namespace {
 // A copy of the image's executable in a memfd, for when the original is gone
 // (image files are 0600 and must stay untouched, so it cannot run in place).
 ScopedFd exe_copy_in_memfd(const Image& img) {
-  const auto copy = img.dir / img.exe_copy;
-  ScopedFd src(::open(copy.c_str(), O_RDONLY | O_CLOEXEC));
+  const int src = img.files->get(img.exe_copy);  // the very file verify_image hashed
   ScopedFd mfd(::memfd_create(img.comm.empty() ? "ckpt-exe" : img.comm.c_str(), MFD_CLOEXEC));
-  if (!src.is_open() || !mfd.is_open()) throw RestoreError("cannot stage the image's executable: " + std::string(std::strerror(errno)));
+  if (!mfd.is_open()) throw RestoreError("cannot stage the image's executable: " + std::string(std::strerror(errno)));
   off_t off = 0;
   while (static_cast<uint64_t>(off) < img.exe_size)
-    if (::sendfile(mfd.get(), src.get(), &off, img.exe_size - off) <= 0)
+    if (::sendfile(mfd.get(), src, &off, img.exe_size - off) <= 0)
       throw RestoreError("cannot stage the image's executable: " + std::string(std::strerror(errno)));
   return mfd;
 }
 
 // In the forked child: only async-signal-safe calls, everything preallocated.
-[[noreturn]] void become_program(const FdPlan& plan, std::vector<int>& moved, const std::vector<char>& keep,
-                                 int high, int err_fd, int exe_fd, const char* exe_path, char* const* argv) {
+// The image's core goes along at number `high` (not close-on-exec), so the
+// child maps the very file that was verified.
+[[noreturn]] void become_program(const Image& img, const FdPlan& plan, std::vector<int>& moved,
+                                 const std::vector<char>& keep, int high, int core_fd, int err_fd, int exe_fd,
+                                 const char* exe_path, char* const* argv) {
   auto die = [&](int err) {
     if (err_fd >= 0) (void)!::write(err_fd, &err, sizeof err);
     ::_exit(127);
   };
   if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) die(errno);
+  if (::dup2(core_fd, high) < 0) die(errno);
   // Lift everything we carry above every target number first, so placing one
   // descriptor can never clobber another that is still to be placed.
   for (size_t i = 0; i < plan.opened.size(); ++i)
-    if ((moved[i] = ::fcntl(plan.opened[i].get(), F_DUPFD_CLOEXEC, high)) < 0) die(errno);
-  if (err_fd >= 0 && (err_fd = ::fcntl(err_fd, F_DUPFD_CLOEXEC, high)) < 0) die(errno);
-  if (exe_fd >= 0 && (exe_fd = ::fcntl(exe_fd, F_DUPFD_CLOEXEC, high)) < 0) die(errno);
+    if ((moved[i] = ::fcntl(plan.opened[i].get(), F_DUPFD_CLOEXEC, high + 1)) < 0) die(errno);
+  if (err_fd >= 0 && (err_fd = ::fcntl(err_fd, F_DUPFD_CLOEXEC, high + 1)) < 0) die(errno);
+  if (exe_fd >= 0 && (exe_fd = ::fcntl(exe_fd, F_DUPFD_CLOEXEC, high + 1)) < 0) die(errno);
   for (const auto& slot : plan.slots)
     if (slot.source >= 0 && ::dup2(moved[slot.source], slot.target) < 0) die(errno);
   for (int fd : plan.close_in_child) ::close(fd);
   for (int fd = 0; fd < high; ++fd)
     if (!keep[fd]) ::close(fd);
-  ::syscall(SYS_close_range, high, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (int err = become_owner(img.owner)) die(err);
+  ::syscall(SYS_close_range, high + 1, ~0U, CLOSE_RANGE_CLOEXEC);
   static char* const no_env[] = {nullptr};
   if (exe_fd >= 0)
     ::syscall(SYS_execveat, exe_fd, "", argv, no_env, AT_EMPTY_PATH);
@@ -97,8 +103,10 @@ ChildGuard spawn_child(const Image& img, FdPlan& plan) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw RestoreError("pipe2: " + std::string(std::strerror(errno)));
   ScopedFd err_read(pipefd[0]), err_write(pipefd[1]);
-  max_fd = std::max({max_fd, pipefd[0], pipefd[1], exe_fd.get()});
+  const int core_fd = img.files->get("core");
+  max_fd = std::max({max_fd, pipefd[0], pipefd[1], exe_fd.get(), core_fd});
   const int high = max_fd + 1;
+  plan.core_in_child = high;
 
   std::vector<int> moved(plan.opened.size(), -1);
   std::vector<char> keep(high, 0);
@@ -112,7 +120,8 @@ ChildGuard spawn_child(const Image& img, FdPlan& plan) {
   const pid_t pid = fork_as(img.pid);
   if (pid < 0) throw RestoreError("fork: " + std::string(std::strerror(errno)));
   if (pid == 0)
-    become_program(plan, moved, keep, high, err_write.get(), exe_fd.get(), img.program_path.c_str(), argv.data());
+    become_program(img, plan, moved, keep, high, core_fd, err_write.get(), exe_fd.get(), img.program_path.c_str(),
+                   argv.data());
   ChildGuard child(pid);
   err_write.reset();
 

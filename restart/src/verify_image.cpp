@@ -13,30 +13,19 @@
 #include <vector>
 
 #include "file_hash.h"
+#include "image_files.h"
 #include "phases.h"
 
 namespace ckptsim::restart {
 namespace fs = std::filesystem;
 namespace {
 
-void check_owner_and_mode(const fs::path& p, bool is_dir) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) throw ImageError("missing " + p.string());
-  if (is_dir && !S_ISDIR(st.st_mode)) throw ImageError(p.string() + " is not a directory");
-  if (st.st_uid != ::geteuid() && st.st_uid != 0)
-    throw ImageError(p.string() + " belongs to uid " + std::to_string(st.st_uid) +
-                     ": only the image's owner or root may restore it");
-  if (st.st_mode & (S_IWGRP | S_IWOTH))
-    throw ImageError(p.string() + " is writable by group or others: refusing an image that others could have changed");
-}
-
 void check_file_copy(const Image& img, const std::string& rel, uint64_t size, const std::string& xxh3,
                      const std::string& what) {
   const fs::path p = img.dir / rel;
-  check_owner_and_mode(p, false);
   uint64_t actual_size = 0;
-  auto h = xxh3_of_file(p, &actual_size);
-  if (!h) throw ImageError("missing " + p.string() + " (" + what + ")");
+  auto h = xxh3_of_fd(img.files->get(rel), &actual_size);
+  if (!h) throw ImageError("cannot read " + p.string() + " (" + what + ")");
   if (actual_size != size)
     throw ImageError(p.string() + " (" + what + ") is " + std::to_string(actual_size) + " bytes, the manifest says " +
                      std::to_string(size));
@@ -50,12 +39,11 @@ void verify_core_hashes(const Image& img, Verify mode) {
   uint64_t first_segment = img.core_size;
   for (const auto& m : img.mappings)
     if (m.dumped) first_segment = std::min(first_segment, m.core_offset);
-  ScopedFd core(::open(img.core.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!core.is_open()) throw ImageError("missing " + img.core.string());
+  const int core = img.files->get("core");
   std::vector<uint8_t> buf(std::max<uint64_t>(first_segment, mode == Verify::Quick ? 0 : 4 << 20));
   auto read_at = [&](uint64_t off, size_t len) {
     for (size_t done = 0; done < len;) {
-      ssize_t n = ::pread(core.get(), buf.data() + done, len - done, static_cast<off_t>(off + done));
+      ssize_t n = ::pread(core, buf.data() + done, len - done, static_cast<off_t>(off + done));
       if (n <= 0) throw ImageError("core: cannot read " + img.core.string() + " (truncated?)");
       done += n;
     }
@@ -64,7 +52,7 @@ void verify_core_hashes(const Image& img, Verify mode) {
   if (xxh3_of_bytes(buf.data(), first_segment) != img.core_header_xxh3)
     throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
   if (mode == Verify::Quick) return;
-  ::posix_fadvise(core.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  ::posix_fadvise(core, 0, 0, POSIX_FADV_SEQUENTIAL);
   XXH3_state_t* state = XXH3_createState();
   std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> owned(state, XXH3_freeState);
   for (const auto& m : img.mappings) {
@@ -89,16 +77,9 @@ void verify_core_hashes(const Image& img, Verify mode) {
 }  // namespace
 
 Image verify_image(const fs::path& image, Verify mode) {
-  std::error_code ec;
-  const fs::path dir = fs::canonical(image, ec);
-  if (ec) throw ImageError("no image at " + image.string());
-  if (!fs::is_directory(dir)) throw ImageError(image.string() + " is not an image directory");
-  check_owner_and_mode(dir, true);
-  check_owner_and_mode(dir.parent_path(), true);
-  check_owner_and_mode(dir / "manifest.json", false);
-  check_owner_and_mode(dir / "core", false);
-
-  Image img = read_manifest(dir);
+  auto files = std::make_shared<ImageFiles>(image);
+  Image img = read_manifest(*files);
+  img.files = files;
   utsname uts{};
   ::uname(&uts);
   if (img.kernel_release != uts.release)

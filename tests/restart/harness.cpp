@@ -152,6 +152,14 @@ std::vector<pid_t> processes_running(const std::string& exe) {
   return out;
 }
 
+void write_signed_manifest(const fs::path& image, std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (!text.empty() && text.back() == '}') text.pop_back();
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
+  write_file(image / "manifest.json", text + ",\"manifest_xxh3\":\"" + hex + "\"}\n");
+}
+
 std::map<std::string, std::string> fingerprint(const fs::path& dir) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {

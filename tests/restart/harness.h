@@ -66,6 +66,11 @@ Job checkpoint_kill_restart_chain(const fs::path& dir, const fs::path& img, Job 
 // Every process whose executable is `exe` (to prove none was left behind).
 std::vector<pid_t> processes_running(const std::string& exe);
 
+// Writes an image's manifest.json from `text` (a JSON object without
+// "manifest_xxh3") with its own checksum, as the library does: tests that
+// change a manifest on purpose reach the check they aim at, not this one.
+void write_signed_manifest(const fs::path& image, std::string text);
+
 // xxh3 of every file under dir, by relative path (to prove an image untouched).
 std::map<std::string, std::string> fingerprint(const fs::path& dir);
 

@@ -41,7 +41,10 @@ struct Fixture {
     write_file(dir / "go", "");
   }
   json manifest() const { return json::parse(read_file(image / "manifest.json")); }
-  void set_manifest(const json& j) const { write_file(image / "manifest.json", j.dump()); }
+  void set_manifest(json j) const {
+    j.erase("manifest_xxh3");
+    write_signed_manifest(image, j.dump());
+  }
   void flip_byte(const fs::path& p, uint64_t offset) const {
     std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
     f.seekg(static_cast<std::streamoff>(offset));

@@ -151,7 +151,8 @@ void rehash_core_header(const fs::path& image) {
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(core.data(), first)));
   json m = json::parse(read_file(image / "manifest.json"));
   m["core"]["header_xxh3"] = hex;
-  write_file(image / "manifest.json", m.dump());
+  m.erase("manifest_xxh3");
+  write_signed_manifest(image, m.dump());
 }
 
 void expect_refused(const TempDir& dir, const fs::path& image, const std::string& needle) {
@@ -175,19 +176,22 @@ TEST_CASE("threads: images whose thread notes disagree with the manifest are ref
   SECTION("a thread missing from the manifest") {
     json m = json::parse(manifest);
     m["threads"].erase(m["threads"].size() - 1);
-    write_file(image / "manifest.json", m.dump());
+    m.erase("manifest_xxh3");
+    write_signed_manifest(image, m.dump());
     expect_refused(dir, image, "5 threads (NT_PRSTATUS notes) but the manifest lists 4");
   }
   SECTION("two threads swapped in the manifest") {
     json m = json::parse(manifest);
     std::swap(m["threads"][1], m["threads"][2]);
-    write_file(image / "manifest.json", m.dump());
+    m.erase("manifest_xxh3");
+    write_signed_manifest(image, m.dump());
     expect_refused(dir, image, "in the core but");
   }
   SECTION("the main thread not first") {
     json m = json::parse(manifest);
     std::swap(m["threads"][0], m["threads"][1]);
-    write_file(image / "manifest.json", m.dump());
+    m.erase("manifest_xxh3");
+    write_signed_manifest(image, m.dump());
     expect_refused(dir, image, "not the main thread");
   }
   SECTION("the last thread's note truncated") {

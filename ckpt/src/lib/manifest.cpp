@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 
 #include "dump.h"
+#include "hash.h"
 #include "sys.h"
 
 // glibc's rseq registration (exported since 2.35).
@@ -199,7 +200,12 @@ bool write_manifest(Dump& d) {
   t.str(",\n");
   write_shared(t, d);
   t.str(",\n\"exe_copy\":{\"file\":\"exe\",\"size\":").dec(d.exe_size);
-  t.str(",\"xxh3\":").json_hash(d.exe_xxh3).str("}}\n");
+  t.str(",\"xxh3\":").json_hash(d.exe_xxh3).ch('}');
+  // Last, the checksum of every byte before this key (restart checks it).
+  if (!t.overflow) {
+    const uint64_t own = hash_ops().once(t.data, t.len);
+    t.str(",\"manifest_xxh3\":").json_hash(own).str("}\n");
+  }
   if (t.overflow) return d.fail("writing manifest.json", -E2BIG);
 
   long fd = sys::openat(d.tmpfd, "manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -26,6 +26,9 @@ struct RestartOptions {
   bool skip_unrestorable = false;  // sockets/pipes become /dev/null with a warning
   Verify verify = Verify::Full;
   bool report_timing = false;      // one line per phase on stderr ("restart: verify 0.012 s")
+  // Root restoring another user's image: write and open files that are not
+  // the owner's too (README, "Security"). The job still runs as its owner.
+  bool allow_foreign_files = false;
 };
 
 // Verifies the image, forks, restores the child and lets it run. Returns the

@@ -1,0 +1,47 @@
+// An image's files, each opened once and checked on the descriptor that is
+// then used for everything: hashing, parsing, copying back, mapping. Nothing
+// in an image is ever reopened by path, so a file swapped for a link, a FIFO
+// or another file after the check is never what gets restored.
+#pragma once
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "scoped_fd.h"
+
+namespace ckptsim::restart {
+
+class ImageFiles {
+ public:
+  // `image` is an image directory or DIR/latest (a link to a plain name
+  // `ckpt-NNNN` in DIR). Checks the image directory and the one holding it.
+  // Throws ImageError.
+  explicit ImageFiles(const std::filesystem::path& image);
+  ImageFiles(const ImageFiles&) = delete;
+  ImageFiles& operator=(const ImageFiles&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }  // for messages
+  uid_t owner() const { return owner_; }
+  gid_t group() const { return group_; }
+
+  // "manifest.json", "core", "exe" or "files/NAME": opened the first time
+  // (no links followed, a regular file, owned like the image, writable by
+  // its owner only), the same descriptor every time after. Throws ImageError.
+  int get(const std::string& rel);
+  // The whole content of `rel` (for the manifest).
+  std::string read_all(const std::string& rel);
+
+ private:
+  std::filesystem::path dir_;
+  uid_t owner_ = 0;
+  gid_t group_ = 0;
+  ScopedFd dirfd_, filesfd_;
+  std::map<std::string, ScopedFd> open_;
+};
+
+// Whether `name` is a plain file name: not empty, no '/', not "." or "..".
+bool is_plain_name(const std::string& name);
+
+}  // namespace ckptsim::restart
