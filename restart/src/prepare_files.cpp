@@ -29,12 +29,15 @@ void restore_content(const Image& img, const fs::path& target, const std::string
   fs::create_directories(target.parent_path(), ec);
   if (ec) throw RestoreError("cannot create " + target.parent_path().string() + ": " + ec.message());
   ScopedFd dst(::open(target.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+  if (!dst.is_open() && img.owner.foreign && (errno == EACCES || errno == EPERM))
+    throw ImageError("refusing to write " + target.string() + ": the image's owner (uid " +
+                     std::to_string(img.owner.uid) + ") may not (--allow-foreign-files)");
   if (!dst.is_open()) fail("cannot restore " + target.string());
   struct stat st {};
   ::fstat(dst.get(), &st);
   if (!S_ISREG(st.st_mode)) throw RestoreError("cannot restore " + target.string() + ": not a regular file");
   if (!img.owner.may_use_file_of(st.st_uid))
-    throw RestoreError("refusing to write " + target.string() + ": it belongs to uid " + std::to_string(st.st_uid) +
+    throw ImageError("refusing to write " + target.string() + ": it belongs to uid " + std::to_string(st.st_uid) +
                        ", the image to uid " + std::to_string(img.owner.uid) + " (--allow-foreign-files)");
   uint64_t current_size = 0;
   auto current = xxh3_of_fd(dst.get(), &current_size);

@@ -2,8 +2,10 @@
 // the right type: a missing one is an ImageError naming it.
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <climits>
+#include <iterator>
+#include <cstdint>
 
 #include "file_hash.h"
 #include "image_files.h"
@@ -41,6 +43,55 @@ std::string opt_str(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+// An unsigned field that must lie in [lo, hi]: nothing is truncated.
+uint64_t ranged(const json& j, const char* key, const std::string& where, uint64_t lo, uint64_t hi) {
+  const uint64_t v = u64(j, key, where);
+  if (v < lo || v > hi)
+    bad("field " + where + key + " = " + std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " +
+        std::to_string(hi) + "]");
+  return v;
+}
+int pid_field(const json& j, const char* key, const std::string& where) {
+  return static_cast<int>(ranged(j, key, where, 1, 4194304));  // pid_max's ceiling
+}
+uint32_t u32(const json& j, const char* key, const std::string& where) {
+  return static_cast<uint32_t>(ranged(j, key, where, 0, UINT32_MAX));
+}
+// A 16-hex-digit XXH3 checksum.
+std::string hash_field(const json& j, const char* key, const std::string& where) {
+  std::string h = str(j, key, where);
+  if (h.size() != 16 || h.find_first_not_of("0123456789abcdef") != std::string::npos)
+    bad("field " + where + key + " is not a checksum (16 lowercase hex digits)");
+  return h;
+}
+
+// A path the restore will open or write: absolute, and normalised (no empty,
+// "." or ".." components), so it names exactly what it says. A deleted file's
+// or a memfd's path carries the kernel's " (deleted)" suffix.
+std::string path_field(const json& j, const char* key, const std::string& where) {
+  const std::string p = str(j, key, where);
+  const std::string core = is_deleted_path(p) ? p.substr(0, p.size() - 10) : p;
+  if (core.empty() || core[0] != '/') bad("field " + where + key + " \"" + p + "\" is not an absolute path");
+  if (core.find('\0') != std::string::npos) bad("field " + where + key + " has a NUL byte");
+  size_t start = 1;
+  while (start <= core.size()) {
+    size_t end = core.find('/', start);
+    if (end == std::string::npos) end = core.size();
+    const std::string part = core.substr(start, end - start);
+    if ((part.empty() && core.size() > 1) || part == "." || part == "..")
+      bad("field " + where + key + " \"" + p + "\" is not a normalised path (empty, . or .. components)");
+    start = end + 1;
+  }
+  return p;
+}
+// A copy inside the image: "files/NAME" with a plain NAME.
+std::string copy_field(const json& j, const char* key, const std::string& where) {
+  const std::string c = str(j, key, where);
+  if (c.rfind("files/", 0) != 0 || !is_plain_name(c.substr(6)))
+    bad("field " + where + key + " \"" + c + "\" is not a file of the image's files/ directory");
+  return c;
+}
+
 const json& array(const json& j, const char* key) {
   const json& v = field(j, key, "");
   if (!v.is_array()) bad(std::string("field ") + key + " is not an array");
@@ -53,23 +104,23 @@ uint64_t opt_u64(const json& j, const char* key, const std::string& where) {
 
 ThreadImage read_thread(const json& j, const std::string& where) {
   ThreadImage t;
-  if (j.contains("tid")) t.tid = static_cast<int>(u64(j, "tid", where));
+  if (j.contains("tid")) t.tid = pid_field(j, "tid", where);
   t.fs_base = u64(j, "fs_base", where);
   t.gs_base = u64(j, "gs_base", where);
   t.sigmask = u64(j, "sigmask", where);
   const json& alt = field(j, "sigaltstack", where);
   t.altstack_sp = u64(alt, "sp", where + "sigaltstack.");
   t.altstack_size = u64(alt, "size", where + "sigaltstack.");
-  t.altstack_flags = static_cast<int>(u64(alt, "flags", where + "sigaltstack."));
+  t.altstack_flags = static_cast<int>(u32(alt, "flags", where + "sigaltstack."));
   const json& rseq = field(j, "rseq", where);
   if (!rseq.is_null())
-    t.rseq = Rseq{u64(rseq, "area", where + "rseq."), static_cast<uint32_t>(u64(rseq, "len", where + "rseq.")),
-                  static_cast<uint32_t>(u64(rseq, "sig", where + "rseq."))};
+    t.rseq = Rseq{u64(rseq, "area", where + "rseq."), static_cast<uint32_t>(ranged(rseq, "len", where + "rseq.", 32, 4096)),
+                  u32(rseq, "sig", where + "rseq.")};
   t.clear_child_tid = opt_u64(j, "clear_child_tid", where);
   if (j.contains("robust_list")) {
     const json& rl = field(j, "robust_list", where);
     t.robust_head = u64(rl, "head", where + "robust_list.");
-    t.robust_len = u64(rl, "len", where + "robust_list.");
+    t.robust_len = ranged(rl, "len", where + "robust_list.", 0, 4096);
   }
   return t;
 }
@@ -107,20 +158,21 @@ Image read_manifest(ImageFiles& files) {
   if (version >= 2) check_own_checksum(text);
   img.dir = files.dir();
   img.core = files.dir() / "core";
-  img.seq = static_cast<int>(u64(j, "seq"));
+  img.seq = static_cast<int>(ranged(j, "seq", "", 0, INT32_MAX));
+  ranged(j, "signal", "", 1, 64);
   const json& prog = field(j, "program", "");
-  img.program_path = str(prog, "path", "program.");
+  img.program_path = path_field(prog, "path", "program.");
   img.exe_size = u64(prog, "exe_size", "program.");
-  img.exe_xxh3 = str(prog, "exe_xxh3", "program.");
+  img.exe_xxh3 = hash_field(prog, "exe_xxh3", "program.");
   if (auto it = prog.find("argv"); it != prog.end() && it->is_array())
     for (auto& a : *it)
       if (a.is_string()) img.argv.push_back(a.get<std::string>());
   img.comm = str(j, "comm");
-  img.cwd = str(j, "cwd");
+  img.cwd = path_field(j, "cwd", "");
   img.kernel_release = str(j, "kernel_release");
   const json& core = field(j, "core", "");
   img.core_size = u64(core, "size", "core.");
-  img.core_header_xxh3 = str(core, "header_xxh3", "core.");
+  img.core_header_xxh3 = hash_field(core, "header_xxh3", "core.");
 
   const json& mm = field(j, "mm", "");
   img.mm = {u64(mm, "start_code", "mm."), u64(mm, "end_code", "mm."), u64(mm, "start_data", "mm."),
@@ -128,10 +180,10 @@ Image read_manifest(ImageFiles& files) {
             u64(mm, "start_stack", "mm."), u64(mm, "arg_start", "mm."), u64(mm, "arg_end", "mm."),
             u64(mm, "env_start", "mm."),  u64(mm, "env_end", "mm.")};
   for (const json& s : array(j, "sigactions"))
-    img.sigactions.push_back({static_cast<int>(u64(s, "signo", "sigactions[].")), u64(s, "handler", "sigactions[]."),
+    img.sigactions.push_back({static_cast<int>(ranged(s, "signo", "sigactions[].", 1, 64)), u64(s, "handler", "sigactions[]."),
                               u64(s, "flags", "sigactions[]."), u64(s, "restorer", "sigactions[]."),
                               u64(s, "mask", "sigactions[].")});
-  img.pid = static_cast<int>(u64(j, "pid"));
+  img.pid = pid_field(j, "pid", "");
   if (version == 1) {
     img.threads.push_back(read_thread(j, ""));  // single-threaded: the thread's fields are top-level
     img.threads[0].tid = img.pid;
@@ -151,36 +203,51 @@ Image read_manifest(ImageFiles& files) {
     map.shared = boolean(m, "shared", "mappings[].");
     map.kind = str(m, "kind", "mappings[].");
     map.path = opt_str(m, "path");
+    if (map.kind == "file" && map.shared) path_field(m, "path", "mappings[].");  // opened for the mapping
     if (m.contains("file_offset")) map.file_offset = u64(m, "file_offset", "mappings[].");
     map.dumped = boolean(m, "dumped", "mappings[].");
-    map.xxh3 = opt_str(m, "xxh3");
-    if (map.perms.size() != 4) bad("mapping perms \"" + map.perms + "\" is not like \"rw-p\"");
+    if (map.dumped) map.xxh3 = hash_field(m, "xxh3", "mappings[].");
+    static const char* const kKinds[] = {"anon", "file", "heap", "stack", "vdso", "vvar", "vvar_vclock", "vsyscall", "other"};
+    if (std::find(std::begin(kKinds), std::end(kKinds), map.kind) == std::end(kKinds))
+      bad("mapping kind \"" + map.kind + "\" is not one of anon, file, heap, stack, vdso, vvar, vvar_vclock, vsyscall, other");
+    const bool perms_ok = map.perms.size() == 4 && (map.perms[0] == 'r' || map.perms[0] == '-') &&
+                          (map.perms[1] == 'w' || map.perms[1] == '-') && (map.perms[2] == 'x' || map.perms[2] == '-') &&
+                          (map.perms[3] == 'p' || map.perms[3] == 's') && (map.perms[3] == 's') == map.shared;
+    if (!perms_ok) bad("mapping perms \"" + map.perms + "\" is not like \"rw-p\" (or disagrees with shared)");
+    if (map.end <= map.start) bad("a mapping ends before it starts");
     if (map.dumped && map.xxh3.empty()) bad("dumped mapping without xxh3");
     img.mappings.push_back(std::move(map));
   }
   for (const json& f : array(j, "fds")) {
     FdEntry fd;
-    fd.fd = static_cast<int>(u64(f, "fd", "fds[]."));
-    fd.kind = str(f, "kind", "fds[].");
+    fd.fd = static_cast<int>(ranged(f, "fd", "fds[].", 0, 1 << 20));
+    const std::string where = "fds[" + std::to_string(fd.fd) + "].";
+    fd.kind = str(f, "kind", where);
     fd.path = opt_str(f, "path");
-    fd.flags = static_cast<int>(u64(f, "flags", "fds[]."));
-    fd.cloexec = f.contains("cloexec") && boolean(f, "cloexec", "fds[].");
-    if (f.contains("offset")) fd.offset = u64(f, "offset", "fds[].");
+    fd.flags = static_cast<int>(ranged(f, "flags", where, 0, INT32_MAX));
+    fd.cloexec = f.contains("cloexec") && boolean(f, "cloexec", where);
+    if (f.contains("offset")) fd.offset = ranged(f, "offset", where, 0, INT64_MAX);
     if (fd.kind == "regular") {
-      fd.size = u64(f, "size", "fds[].");
-      fd.copy = str(f, "copy", "fds[].");
-      fd.xxh3 = str(f, "xxh3", "fds[].");
-      if (fd.path.empty() || fd.path[0] != '/') bad("fd " + std::to_string(fd.fd) + " has no absolute path");
+      // A regular file comes back at its offset with its content: all three
+      // must be there, or the job would run on a wrong offset.
+      fd.path = path_field(f, "path", where);
+      fd.offset = ranged(f, "offset", where, 0, INT64_MAX);
+      fd.size = ranged(f, "size", where, 0, INT64_MAX);
+      fd.copy = copy_field(f, "copy", where);
+      fd.xxh3 = hash_field(f, "xxh3", where);
+    } else if (fd.kind == "directory" || ((fd.kind == "tty" || fd.kind == "chardev") && !fd.path.empty())) {
+      fd.path = path_field(f, "path", where);  // reopened by path
     }
     if (auto o = f.find("object"); o != f.end()) read_fd_object(*o, fd);
     img.fds.push_back(std::move(fd));
   }
   if (auto it = j.find("shared_files"); it != j.end() && it->is_array())
     for (const json& s : *it)
-      img.shared_files.push_back({str(s, "path", "shared_files[]."), str(s, "copy", "shared_files[]."),
-                                  str(s, "xxh3", "shared_files[]."), u64(s, "size", "shared_files[].")});
+      img.shared_files.push_back({path_field(s, "path", "shared_files[]."), copy_field(s, "copy", "shared_files[]."),
+                                  hash_field(s, "xxh3", "shared_files[]."), u64(s, "size", "shared_files[].")});
   const json& exe = field(j, "exe_copy", "");
   img.exe_copy = str(exe, "file", "exe_copy.");
+  if (img.exe_copy != "exe") bad("exe_copy.file is \"" + img.exe_copy + "\", not \"exe\"");
   if (u64(exe, "size", "exe_copy.") != img.exe_size) bad("exe_copy.size differs from program.exe_size");
   if (str(exe, "xxh3", "exe_copy.") != img.exe_xxh3) bad("exe_copy.xxh3 differs from program.exe_xxh3");
   return img;

@@ -196,14 +196,51 @@ bool always_readable(const Mapping& m) {
   return m.perms[0] == 'r' && (m.kind == MapKind::anon || m.kind == MapKind::heap || m.kind == MapKind::stack);
 }
 
+// Anonymous memory the job never touched (neither present nor swapped out, by
+// /proc/self/pagemap) stays a hole in the core: it reads back as the zeros it
+// is, and is hashed as zeros. A thread's 8 MiB stack of which a few KiB were
+// ever used costs those few KiB. Without pagemap every page is copied.
+bool put_touched_pages(Dump& d, const Mapping& m, WritePipeline& pipe, HashState* state, int pagemap) {
+  const HashOps& hash = hash_ops();
+  auto flush = [&](uint64_t lo, uint64_t hi, bool touched) {
+    if (lo == hi) return true;
+    if (touched) return pipe.put(reinterpret_cast<const void*>(lo), hi - lo, m.core_offset + (lo - m.start), state);
+    for (uint64_t p = lo; p < hi; p += kPage) hash.update(state, d.zero_page, kPage);
+    return true;
+  };
+  if (pagemap < 0) return flush(m.start, m.end, true);
+  constexpr size_t kBatch = 512;
+  uint64_t entries[kBatch];
+  uint64_t run_start = m.start;
+  bool run_touched = true;
+  for (uint64_t addr = m.start; addr < m.end;) {
+    const size_t pages = (m.end - addr) / kPage < kBatch ? size_t((m.end - addr) / kPage) : kBatch;
+    const long n = sys::pread(pagemap, entries, pages * 8, long(addr / kPage * 8));
+    if (n != long(pages * 8)) {  // cannot tell: copy the rest
+      if (!flush(run_start, addr, run_touched)) return false;
+      return flush(addr, m.end, true);
+    }
+    for (size_t i = 0; i < pages; ++i) {
+      const bool touched = (entries[i] >> 62) & 3;  // bit 63 present, bit 62 swapped
+      const uint64_t page = addr + i * kPage;
+      if (touched == run_touched) continue;
+      if (!flush(run_start, page, run_touched)) return false;
+      run_start = page;
+      run_touched = touched;
+    }
+    addr += pages * kPage;
+  }
+  return flush(run_start, m.end, run_touched);
+}
+
 // Writes one mapping's bytes at its segment offset, hashing what was written.
 // Pages the kernel cannot read (a file mapping past EOF...) are written as zeros.
-bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe) {
+bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe, int pagemap) {
   const HashOps& hash = hash_ops();
   auto* state = static_cast<HashState*>(d.xxh_state);
   hash.reset(state);
   if (always_readable(m)) {
-    if (!pipe.put(reinterpret_cast<const void*>(m.start), m.end - m.start, m.core_offset, state)) return false;
+    if (!put_touched_pages(d, m, pipe, state, pagemap)) return false;
     m.xxh3 = hash.digest(state);
     return true;
   }
@@ -322,15 +359,17 @@ bool write_core(Dump& d) {
   if (r < 0) ok = d.fail("creating core", r);
   if (ok && (r = write_all(int(fd), d.header, data_start)) < 0) ok = d.fail("writing core", r);
   if (ok) {
+    const long pagemap = sys::openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     WritePipeline pipe(d, int(fd));
     for (size_t i = 0; ok && i < d.nmaps; ++i) {
       if (d.maps[i].dumped) {
-        ok = write_segment(d, int(fd), d.maps[i], pipe);
+        ok = write_segment(d, int(fd), d.maps[i], pipe, int(pagemap));
       } else {
         d.maps[i].xxh3 = hash_ops().once(d.zero_page, 0);
       }
     }
     if (ok) ok = pipe.finish();
+    if (pagemap >= 0) sys::close(int(pagemap));
   }
   if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);
   if (ok && d.cfg->fsync && (r = sys::fsync(int(fd))) < 0) ok = d.fail("syncing core", r);
