@@ -153,16 +153,7 @@ void add_simulate(CLI::App& app, int& exit_code) {
   auto* at = cmd->add_option("--checkpoint-at", args->checkpoint_at, "fraction of the compute at the single checkpoint")
                  ->capture_default_str();
   auto* interval = cmd->add_option("--interval", args->interval, "periodic checkpoints every this many seconds of compute");
-  cmd->add_option("--nodes", args->nodes, "compute nodes")->capture_default_str()->check(kCountRange);
-  cmd->add_option("--jobs-per-node", args->jobs_per_node, "jobs each node runs, one after the other")
-      ->capture_default_str()
-      ->check(kCountRange);
-  cmd->add_option("--replications", args->replications, "independent replications per cell")
-      ->capture_default_str()
-      ->check(kCountRange);
-  cmd->add_option("--seed", args->seed, "random seed (same seed, same output)")
-      ->capture_default_str()
-      ->check(Uint64Digits());
+  add_run_size_options(cmd, args->nodes, args->jobs_per_node, args->replications, args->seed);
   cmd->add_option("--sizes", args->sizes, "matrix orders: A:B[:STEP] or a,b,c (default: the paper's 17)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--profile", args->profile, "profile JSON (default: data/profiles/paper-p4.json)");

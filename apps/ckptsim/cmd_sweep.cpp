@@ -209,16 +209,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
   rate->excludes(mtbf);
   cmd->add_option("--profile", args->profile, "Machine profile (default data/profiles/paper-p4.json)");
   cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built from the profile)");
-  cmd->add_option("--nodes", args->nodes, "Compute nodes")->capture_default_str()->check(kCountRange);
-  cmd->add_option("--jobs-per-node", args->jobs_per_node, "Jobs submitted to each node")
-      ->capture_default_str()
-      ->check(kCountRange);
-  cmd->add_option("--replications", args->replications, "Replications per point")
-      ->capture_default_str()
-      ->check(kCountRange);
-  cmd->add_option("--seed", args->seed, "Random seed (common to every point)")
-      ->capture_default_str()
-      ->check(Uint64Digits());
+  add_run_size_options(cmd, args->nodes, args->jobs_per_node, args->replications, args->seed);
   cmd->add_option("--case", args->case_name, "IV (restore on the same node) or V (on another node)")
       ->capture_default_str();
   cmd->add_option("--workers", args->workers, "Points run at once, each in its own process (default: cores)");

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -52,9 +53,22 @@ inline CLI::Validator Uint64Digits() {
       "0 to 2^64-1");
 }
 
-// Counts of nodes, jobs per node and replications; their product is bounded
-// further by the simulator's event budget (sim::check_event_budget).
-inline const CLI::Range kCountRange(1, 1000000);
+// The options of simulate and sweep that size a run, with their ranges: counts
+// of 1 to 1000000 (their product is bounded further by the simulator's event
+// budget, sim::check_event_budget) and a seed of 0 to 2^64-1.
+inline void add_run_size_options(CLI::App* cmd, int& nodes, int& jobs_per_node, int& replications, uint64_t& seed) {
+  const CLI::Range count(1, 1000000);
+  cmd->add_option("--nodes", nodes, "compute nodes (1 to 1000000)")->capture_default_str()->check(count);
+  cmd->add_option("--jobs-per-node", jobs_per_node, "jobs each node runs, one after the other (1 to 1000000)")
+      ->capture_default_str()
+      ->check(count);
+  cmd->add_option("--replications", replications, "independent replications of each cell or point (1 to 1000000)")
+      ->capture_default_str()
+      ->check(count);
+  cmd->add_option("--seed", seed, "random seed, 0 to 2^64-1 (same seed, same output)")
+      ->capture_default_str()
+      ->check(Uint64Digits());
+}
 
 void add_run(CLI::App& app, int& exit_code);
 void add_checkpoint(CLI::App& app, int& exit_code);
