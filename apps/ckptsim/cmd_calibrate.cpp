@@ -71,6 +71,15 @@ int measure(const CalibrateArgs& a) {
   if (a.no_disk_probe) o.disk_probe_bytes = 0;
   const std::filesystem::path out = a.out.empty() ? calib::default_profile_path() : std::filesystem::path(a.out);
   const std::string name = a.name.empty() ? out.stem().string() : a.name;
+  try {
+    // The default profile directory is ours to create; a path the user gave is not.
+    std::error_code ec;
+    if (a.out.empty()) std::filesystem::create_directories(out.parent_path(), ec);
+    calib::check_output_path(out);
+    calib::check_options(o);
+  } catch (const calib::OptionsError& e) {
+    throw Exit(2, std::string("calibrate: ") + e.what());
+  }
 
   calib::install_stop_handlers();
   calib::Progress progress(std::cerr, isatty(STDERR_FILENO), 1);
@@ -124,8 +133,11 @@ void add_calibrate(CLI::App& app, int& exit_code) {
   cmd->add_option("--compute-sizes", a->compute_sizes, "orders of the timed uninterrupted runs")
       ->capture_default_str();
   cmd->add_option("--verify-order", a->verify_order,
-                  "order whose restored job runs to the end and is compared (default: the smallest)");
-  cmd->add_option("--work-dir", a->work_dir, "scratch directory for images (default $TMPDIR or /var/tmp)");
+                  "order whose restored job runs to the end and is compared (default: the smallest; it must fit "
+                  "in memory)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--work-dir", a->work_dir,
+                  "existing directory in which the scratch directory for images is made (default $TMPDIR or /var/tmp)");
   cmd->add_flag("--keep-work-dir", a->keep_work_dir, "keep the scratch directory");
   cmd->add_option("--threads", a->threads, "threads of the measured job (ckpt-matmul --threads); the profile records it")
       ->check(CLI::Range(1, 64))

@@ -1,4 +1,5 @@
 // `ckptsim checkpoint`: ask a running job for a checkpoint.
+#include <cmath>
 #include <iostream>
 
 #include "ckpt/control.h"
@@ -14,13 +15,14 @@ void add_checkpoint(CLI::App& app, int& exit_code) {
     double timeout = 600;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("pid", args->pid, "process id of the job")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("pid", args->pid, "process id of the job")->required()->check(CLI::Range(1, 4194304));
   cmd->add_flag("--wait", args->wait, "return when the image is complete and print its path");
-  cmd->add_option("--timeout", args->timeout, "with --wait: give up after S seconds")
-      ->check(CLI::PositiveNumber)
+  cmd->add_option("--timeout", args->timeout, "with --wait: give up after S seconds (0.001 to 1000000)")
+      ->check(FiniteRange(0.001, ckpt::kMaxDurationS))
       ->capture_default_str();
   cmd->callback([&exit_code, args] {
-    const auto timeout = std::chrono::milliseconds(static_cast<long long>(args->timeout * 1000));
+    // In range (checked above), so the product fits easily.
+    const auto timeout = std::chrono::milliseconds(std::llround(args->timeout * 1000));
     try {
       const auto result = ckpt::request_checkpoint(args->pid, args->wait, timeout);
       if (args->wait) std::cout << result.image.string() << "\n";

@@ -1,6 +1,7 @@
 // `ckptsim run`: start a program with the checkpoint library preloaded and
 // exit with its status.
 #include "ckpt/control.h"
+#include "ckpt/signal_rule.h"
 #include "commands.h"
 
 namespace ckptsim::cli {
@@ -14,10 +15,15 @@ void add_run(CLI::App& app, int& exit_code) {
     std::vector<std::string> argv;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("--dir", args->dir, "image directory (CKPT_DIR), created 0700")->capture_default_str();
-  cmd->add_option("--signal", args->signal, "checkpoint signal, name or number")->capture_default_str();
-  cmd->add_option("--interval", args->interval, "send the signal every SECONDS (0: never)")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dir", args->dir, "image directory (CKPT_DIR), created 0700")
+      ->capture_default_str()
+      ->check([](const std::string& d) { return d.empty() ? std::string("the directory must not be empty") : ""; });
+  cmd->add_option("--signal", args->signal,
+                  std::string("checkpoint signal, name or number: ") + ckpt::kCheckpointSignals)
+      ->capture_default_str();
+  cmd->add_option("--interval", args->interval,
+                  "send the signal every SECONDS, once the job catches it (0: never; else 0.0001 to 1000000)")
+      ->check(FiniteRange(ckpt::kMinIntervalS, ckpt::kMaxDurationS, true));
   cmd->add_option("prog", args->argv, "PROG ARGS... (after --)")->required();
   cmd->positionals_at_end();
   cmd->callback([&exit_code, args] {

@@ -146,15 +146,14 @@ void add_simulate(CLI::App& app, int& exit_code) {
                                "each job is killed once with this probability, at a uniform time of its run")
                    ->capture_default_str();
   auto* mtbf = cmd->add_option("--mtbf", args->mtbf, "fail nodes instead, with this mean time between failures (s)");
-  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape, "Weibull shape of node failures (1: exponential)");
+  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape,
+                                std::string("Weibull shape of node failures (1: exponential; ") + kWeibullShapeRange + ")")
+                    ->check(FiniteRange(kMinWeibullShape, kMaxWeibullShape));
   cmd->add_option("--case", args->cases, "I, II, III, IIIp, IV, V, a comma list, or all")->capture_default_str();
   auto* at = cmd->add_option("--checkpoint-at", args->checkpoint_at, "fraction of the compute at the single checkpoint")
                  ->capture_default_str();
   auto* interval = cmd->add_option("--interval", args->interval, "periodic checkpoints every this many seconds of compute");
-  cmd->add_option("--nodes", args->nodes, "compute nodes")->capture_default_str();
-  cmd->add_option("--jobs-per-node", args->jobs_per_node, "jobs each node runs, one after the other")->capture_default_str();
-  cmd->add_option("--replications", args->replications, "independent replications per cell")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "random seed (same seed, same output)")->capture_default_str();
+  add_run_size_options(cmd, args->nodes, args->jobs_per_node, args->replications, args->seed);
   cmd->add_option("--sizes", args->sizes, "matrix orders: A:B[:STEP] or a,b,c (default: the paper's 17)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--profile", args->profile, "profile JSON (default: data/profiles/paper-p4.json)");

@@ -203,14 +203,13 @@ void add_sweep(CLI::App& app, int& exit_code) {
                                "Each job is killed once with probability P, uniformly over its run")
                    ->capture_default_str();
   auto* mtbf = cmd->add_option("--mtbf", args->mtbf, "Instead: node failures with this mean time between failures (s)");
-  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape, "Shape of the node failure law (1 = exponential)");
+  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape,
+                                std::string("Shape of the node failure law (1 = exponential; ") + kWeibullShapeRange + ")")
+                    ->check(FiniteRange(kMinWeibullShape, kMaxWeibullShape));
   rate->excludes(mtbf);
   cmd->add_option("--profile", args->profile, "Machine profile (default data/profiles/paper-p4.json)");
   cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built from the profile)");
-  cmd->add_option("--nodes", args->nodes, "Compute nodes")->capture_default_str();
-  cmd->add_option("--jobs-per-node", args->jobs_per_node, "Jobs submitted to each node")->capture_default_str();
-  cmd->add_option("--replications", args->replications, "Replications per point")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Random seed (common to every point)")->capture_default_str();
+  add_run_size_options(cmd, args->nodes, args->jobs_per_node, args->replications, args->seed);
   cmd->add_option("--case", args->case_name, "IV (restore on the same node) or V (on another node)")
       ->capture_default_str();
   cmd->add_option("--workers", args->workers, "Points run at once, each in its own process (default: cores)");

@@ -3,6 +3,11 @@
 // `exit_code`; it reports bad input by throwing (main prints one line, exit 2).
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 
 namespace ckptsim::cli {
@@ -13,6 +18,57 @@ struct Exit : std::runtime_error {
   int code;
   Exit(int c, const std::string& msg) : std::runtime_error(msg), code(c) {}
 };
+
+// A real number that must be finite and within [lo, hi] (or exactly 0 when
+// zero_ok). CLI::Range is not enough for doubles: NaN compares false and passes.
+inline CLI::Validator FiniteRange(double lo, double hi, bool zero_ok = false) {
+  std::ostringstream what;
+  what << (zero_ok ? "0 or " : "") << lo << " to " << hi;
+  const std::string range = what.str();
+  return CLI::Validator(
+      [lo, hi, zero_ok, range](std::string& input) -> std::string {
+        const char* begin = input.c_str();
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(begin, &end);
+        if (input.empty() || end != begin + input.size() || errno == ERANGE || !std::isfinite(v))
+          return "'" + input + "' is not a finite number (expected " + range + ")";
+        if (!(zero_ok && v == 0) && !(v >= lo && v <= hi)) return "'" + input + "' is not in the range " + range;
+        return std::string();
+      },
+      "in " + range);
+}
+
+// An unsigned 64-bit integer written in decimal digits only: no sign, no
+// exponent, no wrap-around (CLI11 alone turns -1 and 2^64 into 2^64-1).
+inline CLI::Validator Uint64Digits() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        const bool digits = !input.empty() && input.find_first_not_of("0123456789") == std::string::npos;
+        errno = 0;
+        if (digits) std::strtoull(input.c_str(), nullptr, 10);
+        if (digits && errno != ERANGE) return std::string();
+        return "'" + input + "' is not an integer from 0 to 18446744073709551615";
+      },
+      "0 to 2^64-1");
+}
+
+// The options of simulate and sweep that size a run, with their ranges: counts
+// of 1 to 1000000 (their product is bounded further by the simulator's event
+// budget, sim::check_event_budget) and a seed of 0 to 2^64-1.
+inline void add_run_size_options(CLI::App* cmd, int& nodes, int& jobs_per_node, int& replications, uint64_t& seed) {
+  const CLI::Range count(1, 1000000);
+  cmd->add_option("--nodes", nodes, "compute nodes (1 to 1000000)")->capture_default_str()->check(count);
+  cmd->add_option("--jobs-per-node", jobs_per_node, "jobs each node runs, one after the other (1 to 1000000)")
+      ->capture_default_str()
+      ->check(count);
+  cmd->add_option("--replications", replications, "independent replications of each cell or point (1 to 1000000)")
+      ->capture_default_str()
+      ->check(count);
+  cmd->add_option("--seed", seed, "random seed, 0 to 2^64-1 (same seed, same output)")
+      ->capture_default_str()
+      ->check(Uint64Digits());
+}
 
 void add_run(CLI::App& app, int& exit_code);
 void add_checkpoint(CLI::App& app, int& exit_code);

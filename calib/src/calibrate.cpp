@@ -41,7 +41,8 @@ class WorkDir {
  public:
   WorkDir(const fs::path& requested, bool keep) : keep_(keep) {
     if (!requested.empty()) {
-      fs::create_directories(requested);
+      // The user's directory must exist (check_options): only our own
+      // calib-XXXXXX is created inside it.
       std::string tmpl = (requested / "calib-XXXXXX").string();
       make(tmpl);
     } else {
@@ -82,18 +83,49 @@ Tools find_tools(const CalibrationOptions& o) {
 // Job + restored job of order n, the image's pages in the cache and a margin:
 // if that is not available, the size would swap or be OOM-killed.
 bool fits_in_memory(int order, uint64_t& need) {
-  const double matrices = 12.0 * order * static_cast<double>(order);
-  need = static_cast<uint64_t>(2.2 * matrices) + (256ull << 20);
+  need = static_cast<uint64_t>(2.2 * matrices_bytes(order)) + (256ull << 20);
   return mem_available_bytes() >= need;
+}
+
+// An uninterrupted run of order n: the job alone, with the same margin.
+bool fits_alone(int order, uint64_t& need) {
+  need = static_cast<uint64_t>(matrices_bytes(order)) + (256ull << 20);
+  return mem_available_bytes() >= need;
+}
+
+std::string too_big(const std::string& what, int order, uint64_t need) {
+  return what + " " + std::to_string(order) + " needs about " + mb(static_cast<double>(need)) + " of memory, only " +
+         mb(static_cast<double>(mem_available_bytes())) + " available (MemAvailable)";
 }
 
 }  // namespace
 
+double matrices_bytes(int order) { return 3.0 * sizeof(float) * order * static_cast<double>(order); }
+
+void check_options(const CalibrationOptions& opts) {
+  if (opts.sizes.empty()) throw OptionsError("no sizes to measure");
+  if (opts.reps < 1) throw OptionsError("--reps must be at least 1");
+  if (opts.verify_order < 0) throw OptionsError("--verify-order must be a positive matrix order");
+  uint64_t need = 0;
+  for (int n : opts.compute_sizes)
+    if (!fits_alone(n, need)) throw OptionsError(too_big("--compute-sizes order", n, need));
+  const int verify = opts.verify_order > 0 ? opts.verify_order : *std::min_element(opts.sizes.begin(), opts.sizes.end());
+  if (!fits_in_memory(verify, need)) throw OptionsError(too_big("--verify-order", verify, need));
+  const int smallest = *std::min_element(opts.sizes.begin(), opts.sizes.end());
+  if (!fits_in_memory(smallest, need)) throw OptionsError(too_big("even the smallest --sizes order", smallest, need));
+  if (!opts.work_dir.empty()) {
+    std::error_code ec;
+    if (!fs::is_directory(opts.work_dir, ec))
+      throw OptionsError("--work-dir " + opts.work_dir.string() + " is not an existing directory");
+    if (::access(opts.work_dir.c_str(), W_OK | X_OK) != 0)
+      throw OptionsError("--work-dir " + opts.work_dir.string() + " is not writable");
+  }
+}
+
 CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& progress) {
   const auto started = std::chrono::steady_clock::now();
   CalibrationResult res;
-  if (opts.sizes.empty()) throw std::runtime_error("no sizes to measure");
-  if (opts.reps < 1) throw std::runtime_error("--reps must be at least 1");
+  check_options(opts);
   Tools tools = find_tools(opts);
   WorkDir work(opts.work_dir, opts.keep_work_dir);
   auto warn = [&](const std::string& w) {

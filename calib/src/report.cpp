@@ -1,8 +1,11 @@
 #include "calib/report.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -29,6 +32,21 @@ void write_atomically(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 }  // namespace
+
+void check_output_path(const fs::path& profile_json) {
+  std::error_code ec;
+  if (fs::is_directory(profile_json, ec)) throw OptionsError("--out " + profile_json.string() + " is a directory");
+  const fs::path dir = profile_json.has_parent_path() ? profile_json.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec))
+    throw OptionsError("cannot write --out " + profile_json.string() + ": directory " + dir.string() + " does not exist");
+  // access() says yes to root on a read-only mount: really create a file.
+  std::string probe = (dir / ".ckptsim-probe-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0)
+    throw OptionsError("cannot write --out " + profile_json.string() + ": " + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
 
 void write_profile(const FittedProfile& fitted, const fs::path& path) {
   nlohmann::json j = models::to_json(fitted.profile);

@@ -162,7 +162,8 @@ void validate(const Scenario& s) {
     bad("--failure-rate must be a probability between 0 and 1");
   if (f.kind == FailureModel::Kind::Node) {
     if (!(f.mtbf_s > 0) || !std::isfinite(f.mtbf_s)) bad("--mtbf must be a positive number of seconds");
-    if (!(f.weibull_shape > 0) || !std::isfinite(f.weibull_shape)) bad("--weibull-shape must be positive");
+    if (!(f.weibull_shape >= kMinWeibullShape && f.weibull_shape <= kMaxWeibullShape))
+      bad(std::string("--weibull-shape must be within ") + kWeibullShapeRange);
   }
   const double work = s.profile.job_compute_s(s.order);
   if (!(work > 0) || !std::isfinite(work))
@@ -178,6 +179,7 @@ void validate(const Scenario& s) {
 
 std::vector<CellResult> run_cells(const std::vector<Scenario>& cells, int workers) {
   for (const auto& s : cells) validate(s);
+  if (!cells.empty()) check_event_budget(cells);
   workers = std::max(1, workers);
   std::vector<CellResult> results(cells.size());
   std::vector<Child> running;

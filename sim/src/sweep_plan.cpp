@@ -48,8 +48,8 @@ void validate_options(const SweepOptions& o) {
       throw SweepError("--failure-rate must be in (0, 1) for a sweep (without failures there is nothing to trade off)");
   } else {
     if (!(f.mtbf_s > 0) || !std::isfinite(f.mtbf_s)) throw SweepError("--mtbf must be a finite number > 0");
-    if (!(f.weibull_shape > 0) || !std::isfinite(f.weibull_shape))
-      throw SweepError("--weibull-shape must be a finite number > 0");
+    if (!(f.weibull_shape >= kMinWeibullShape && f.weibull_shape <= kMaxWeibullShape))
+      throw SweepError(std::string("--weibull-shape must be within ") + kWeibullShapeRange);
   }
 }
 
@@ -119,8 +119,9 @@ PointKind kind_from_string(const std::string& s) {
 
 }  // namespace
 
-SweepPlan make_plan(const SweepOptions& o) {
-  validate_options(o);
+namespace {
+
+SweepPlan build_plan(const SweepOptions& o) {
   SweepPlan plan;
   const auto& b = o.base;
   nlohmann::json failures;
@@ -156,6 +157,34 @@ SweepPlan make_plan(const SweepOptions& o) {
     for (double tau : intervals) plan.points.push_back({index++, order, PointKind::Grid, tau});
     plan.points.push_back({index++, order, PointKind::Young, t.young_s});
     plan.points.push_back({index++, order, PointKind::Daly, t.daly_s});
+  }
+  return plan;
+}
+
+std::vector<Scenario> plan_cells(const SweepOptions& o, const SweepPlan& plan) {
+  std::vector<Scenario> cells;
+  for (const auto& p : plan.points) cells.push_back(scenario_for(o, p));
+  return cells;
+}
+
+}  // namespace
+
+SweepPlan make_plan(const SweepOptions& o) {
+  validate_options(o);
+  SweepPlan plan = build_plan(o);
+  // Every point must be a scenario the simulator accepts, and all of them
+  // together within its event budget: refused here, before any worker starts.
+  const std::vector<Scenario> cells = plan_cells(o, plan);
+  try {
+    for (const auto& c : cells) validate(c);
+    // Young's, Daly's and the auto grid's intervals follow the MTBF.
+    check_event_budget(cells, [&o](double mtbf) {
+      SweepOptions t = o;
+      t.base.failures.mtbf_s = mtbf;
+      return plan_cells(t, build_plan(t));
+    });
+  } catch (const SimError& e) {
+    throw SweepError(e.what());
   }
   return plan;
 }

@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <utility>
+#include <vector>
 
 #include "test_helpers.h"
 
@@ -71,4 +75,39 @@ TEST_CASE("calibrate without --sizes says so", "[cli]") {
   auto r = run_ckptsim({"calibrate"}, tmp.path());
   CHECK(r.status == 2);
   CHECK(r.err.find("--sizes") != std::string::npos);
+}
+
+TEST_CASE("calibrate refuses orders beyond memory, an unwritable --out and a missing --work-dir before measuring",
+          "[cli]") {
+  calib_test::TempDir tmp;
+  const auto out = (tmp.path() / "p.json").string();
+  const auto missing = tmp.path() / "missing" / "dir";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      // ckpt-matmul --n 99999 holds 3 x 99999^2 floats, about 120 GB.
+      {{"--verify-order", "99999"}, "of memory"},
+      {{"--compute-sizes", "300,99999"}, "of memory"},
+      {{"--sizes", "99999"}, "of memory"},
+      {{"--verify-order", "0"}, "--verify-order"},
+      {{"--out", "/nonexistent/dir/p.json"}, "does not exist"},
+      {{"--out", tmp.path().string()}, "is a directory"},
+      {{"--out", "/proc/p.json"}, "cannot write"},
+      {{"--work-dir", missing.string()}, "--work-dir"},
+  };
+  for (const auto& [args, says] : cases) {
+    std::vector<std::string> all = {"calibrate", "--reps", "1", "--no-disk-probe", "--copy", "loopback"};
+    if (args[0] != "--sizes") all.insert(all.end(), {"--sizes", "200:400:200"});
+    if (args[0] != "--out") all.insert(all.end(), {"--out", out});
+    all.insert(all.end(), args.begin(), args.end());
+    INFO(args[0] << " " << args[1]);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run_ckptsim(all, tmp.path());
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO("stderr: " << r.err);
+    CHECK(r.status == 2);
+    CHECK(r.err_lines() == 1);
+    CHECK(r.err.find(says) != std::string::npos);
+    CHECK(took < 5);
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
+  CHECK_FALSE(std::filesystem::exists(missing));
 }

@@ -4,9 +4,12 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "sim_test_support.h"
 
@@ -110,4 +113,12 @@ TEST_CASE("simulate: bad input gives one line on stderr and exit 2") {
     CHECK(!r.err.empty());
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("simulate: runaway parameter sets and out-of-range values are refused at once, saying what is accepted") {
+  // Each of these used to run for ever, abort inside SimGrid or silently become another value.
+  simtest::check_refused_at_once(simtest::kRunawayInputs,
+                                 [](const std::string& args) { return simulate("--sizes 2100,3000 " + args); });
+  // The largest seed is a seed like any other.
+  CHECK(simulate("--case I --sizes 2100 --replications 1 --jobs-per-node 1 --seed 18446744073709551615").code == 0);
 }

@@ -4,10 +4,13 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim_test_support.h"
 
@@ -123,4 +126,13 @@ TEST_CASE("sweep CLI: bad input is one line on stderr and exit 2") {
     CHECK(r.err.rfind("ckptsim: ", 0) == 0);
     CHECK(r.out.empty());
   }
+}
+
+TEST_CASE("sweep CLI: runaway parameter sets and out-of-range values are refused at once, before any worker") {
+  SmallSweep s;
+  const auto profile_arg = s.args.substr(0, s.args.find(" --sizes"));
+  auto inputs = simtest::kRunawayInputs;
+  inputs.push_back({"--interval 1e-6,60", "intervals of at least"});
+  simtest::check_refused_at_once(
+      inputs, [&](const std::string& bad) { return sweep(s.dir, profile_arg + " --sizes 1000 -q " + bad); });
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,23 @@ struct CalibrationResult {
   std::string copy_kind;    // "netns", "loopback", "remote"
 };
 
-// Runs the whole measurement. Never throws for a failed repetition or a size
+// Options that cannot work, found before anything is measured: one line, exit 2.
+struct OptionsError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// The memory one ckpt-matmul job of order n holds: its three n x n float
+// matrices, 12·n² bytes.
+double matrices_bytes(int order);
+
+// Checks, before anything runs: --reps >= 1, sizes given; the compute runs and
+// the verify order (which runs uninterrupted first, then is checkpointed and
+// restored) fit in MemAvailable, and at least one checkpointed size does (the
+// others are skipped with a warning while measuring); an explicit work_dir is
+// an existing, writable directory (it is not created). Throws OptionsError.
+void check_options(const CalibrationOptions& opts);
+
+// Runs the whole measurement (check_options first). Never throws for a failed repetition or a size
 // that does not fit in memory (warns and goes on); throws std::runtime_error
 // when nothing can be measured at all (no library, no job binary...), and
 // TransferError for an unreachable HOST:PORT. On Ctrl-C returns what it has,

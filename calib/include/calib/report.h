@@ -18,6 +18,10 @@ namespace ckptsim::calib {
 // not validate.
 void write_profile(const FittedProfile& fitted, const std::filesystem::path& path);
 
+// Before measuring: the profile (and the CSV beside it) can be written there:
+// not a directory, its directory exists and accepts a new file. Throws OptionsError.
+void check_output_path(const std::filesystem::path& profile_json);
+
 // One line per measurement row (and per compute run, kind = compute).
 void write_csv(const CalibrationResult& r, const std::filesystem::path& path);
 

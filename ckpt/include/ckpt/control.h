@@ -16,8 +16,24 @@ struct CkptError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "QUIT", "SIGQUIT", "quit" or "3" -> 3. Throws CkptError for an unknown name.
+// "QUIT", "SIGQUIT", "quit" or "3" -> 3. Throws CkptError, naming the accepted
+// signals, for an unknown name or one that cannot trigger checkpoints
+// (checkpoint_signal_ok in ckpt/signal_rule.h).
 int parse_signal(const std::string& name);
+
+// True when process pid has a handler installed for sig (its SigCgt bit in
+// /proc/PID/status): libckpt's constructor has run. False if it has none or is gone.
+bool catches_signal(pid_t pid, int sig);
+
+// Durations given on the command line (run --interval, checkpoint --timeout), in
+// seconds: finite and within these bounds, so they convert to clock durations
+// without overflow. A periodic interval below 0.1 ms would only stack up
+// requests that the running dump folds into itself anyway.
+inline constexpr double kMinIntervalS = 1e-4;
+inline constexpr double kMaxDurationS = 1e6;  // about 11.6 days
+// How long `run` waits for the job to install libckpt's handler before the first
+// periodic signal; after that it says so and sends none.
+inline constexpr double kHandlerWaitS = 10;
 
 // libckpt.so next to the running ckptsim binary (or $CKPTSIM_LIB). Throws if absent.
 std::filesystem::path find_libckpt();
@@ -25,12 +41,13 @@ std::filesystem::path find_libckpt();
 struct RunOptions {
   std::filesystem::path dir = "ckpt-images";  // CKPT_DIR for the job
   int signal = 3;                             // SIGQUIT
-  double interval_s = 0;                      // > 0: send the signal periodically
+  double interval_s = 0;                      // 0, or kMinIntervalS..kMaxDurationS: send the signal
+                                              // periodically, only while the job catches it
   std::vector<std::string> argv;              // program and its arguments
   std::filesystem::path lib;                  // empty: find_libckpt()
 };
 
-// Checks argv[0] (found on PATH, dynamically linked), prepares dir (0700) and
+// Checks argv[0] (found on PATH, dynamically linked), prepares dir (0700, not empty) and
 // starts the program with libckpt.so preloaded. Returns its pid. Throws CkptError.
 pid_t spawn_preloaded(const RunOptions& opts);
 
@@ -44,7 +61,8 @@ struct CheckpointResult {
 };
 
 // Sends the job's checkpoint signal (read from its environment) and, if wait,
-// returns once a new image is complete. Throws CkptError on failure/timeout.
+// returns once a new image is complete. Throws CkptError on failure/timeout and
+// for a timeout outside (0, kMaxDurationS].
 CheckpointResult request_checkpoint(pid_t pid, bool wait,
                                     std::chrono::milliseconds timeout = std::chrono::minutes(10));
 

@@ -72,12 +72,7 @@ JobSettings job_settings(pid_t pid) {
   const bool restored = have_dir && fs::exists(s.dir / ".ckpt-status", ec);
   if (!mapped && !restored)
     throw CkptError("process " + std::to_string(pid) + " does not run under libckpt.so");
-  std::istringstream status(read_file(proc / "status", &ok));
-  std::string line;
-  unsigned long long caught = 0;
-  while (std::getline(status, line))
-    if (line.rfind("SigCgt:", 0) == 0) caught = std::stoull(line.substr(7), nullptr, 16);
-  if (!(caught & (1ull << (s.signal - 1))))
+  if (!catches_signal(pid, s.signal))
     throw CkptError("process " + std::to_string(pid) + " does not catch signal " + std::to_string(s.signal) +
                     " (is libckpt.so loaded?)");
   return s;
@@ -122,8 +117,21 @@ bool same_time(const struct timespec& a, const struct timespec& b) {
 
 }  // namespace
 
+bool catches_signal(pid_t pid, int sig) {
+  if (sig < 1 || sig > 64) return false;
+  bool ok = false;
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status", &ok));
+  std::string line;
+  while (ok && std::getline(status, line))
+    if (line.rfind("SigCgt:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1;
+  return false;
+}
+
 CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseconds timeout) {
   if (pid <= 0) throw CkptError("invalid pid " + std::to_string(pid));
+  if (timeout <= std::chrono::milliseconds::zero() ||
+      timeout > std::chrono::milliseconds(static_cast<long long>(kMaxDurationS * 1000)))
+    throw CkptError("the timeout must be between 0.001 and 1000000 seconds");
   const JobSettings job = job_settings(pid);
   const unsigned long before = highest_image(job.dir);
   const Status old = read_status(job.dir);

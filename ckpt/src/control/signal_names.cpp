@@ -6,11 +6,13 @@
 #include <cctype>
 
 #include "ckpt/control.h"
+#include "ckpt/signal_rule.h"
 
 namespace ckptsim::ckpt {
 
 int parse_signal(const std::string& name) {
-  if (name.empty()) throw CkptError("empty signal name");
+  const std::string accepted = std::string(" (accepted: ") + kCheckpointSignals + ")";
+  if (name.empty()) throw CkptError("empty signal name" + accepted);
   int sig = 0;
   if (std::isdigit(static_cast<unsigned char>(name[0]))) {
     size_t used = 0;
@@ -19,7 +21,7 @@ int parse_signal(const std::string& name) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != name.size() || sig < 1 || sig > 64) throw CkptError("unknown signal '" + name + "'");
+    if (used != name.size() || sig < 1 || sig > 64) throw CkptError("unknown signal '" + name + "'" + accepted);
   } else {
     const char* s = name.c_str();
     if (strncasecmp(s, "SIG", 3) == 0) s += 3;
@@ -27,10 +29,16 @@ int parse_signal(const std::string& name) {
       const char* abbrev = sigabbrev_np(i);
       if (abbrev && strcasecmp(abbrev, s) == 0) sig = i;
     }
-    if (!sig) throw CkptError("unknown signal '" + name + "'");
+    if (!sig) throw CkptError("unknown signal '" + name + "'" + accepted);
   }
-  if (sig == SIGKILL || sig == SIGSTOP)
-    throw CkptError("signal '" + name + "' cannot be caught, so it cannot trigger checkpoints");
+  if (!checkpoint_signal_ok(sig)) {
+    const std::string why = sig == SIGKILL || sig == SIGSTOP ? "cannot be caught"
+                            : sig == 32 || sig == 33        ? "is reserved by glibc"
+                            : sig == SIGCHLD || sig == SIGCONT || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU
+                                ? "is a job-control signal"
+                                : "is a synchronous fault signal";
+    throw CkptError("signal '" + name + "' " + why + ", so it cannot trigger checkpoints" + accepted);
+  }
   return sig;
 }
 

@@ -11,11 +11,15 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include "ckpt/control.h"
+
+static_assert(ckptsim::ckpt::kMinIntervalS == 1e-4 && ckptsim::ckpt::kMaxDurationS == 1e6,
+              "the messages below state these bounds");
 
 namespace fs = std::filesystem;
 
@@ -80,6 +84,7 @@ void check_dynamic(const fs::path& prog) {
 
 // Creates dir (0700) if needed and proves it is a writable directory.
 fs::path prepare_dir(const fs::path& dir) {
+  if (dir.empty()) throw CkptError("the checkpoint directory must not be empty");
   const fs::path abs = fs::absolute(dir).lexically_normal();
   if (::mkdir(abs.c_str(), 0700) != 0 && errno != EEXIST)
     throw CkptError("cannot create checkpoint directory " + abs.string() + ": " + errtext(errno));
@@ -171,7 +176,8 @@ fs::path find_libckpt() {
 pid_t spawn_preloaded(const RunOptions& opts) { return spawn_with_mask(opts, nullptr); }
 
 int run_preloaded(const RunOptions& opts) {
-  if (opts.interval_s < 0 || !std::isfinite(opts.interval_s)) throw CkptError("--interval must be >= 0");
+  if (!(opts.interval_s == 0 || (opts.interval_s >= kMinIntervalS && opts.interval_s <= kMaxDurationS)))
+    throw CkptError("--interval must be 0 (never) or between 0.0001 and 1000000 seconds");
   const sigset_t relay = relay_set();
   sigset_t old_mask;
   ::sigprocmask(SIG_BLOCK, &relay, &old_mask);
@@ -183,7 +189,11 @@ int run_preloaded(const RunOptions& opts) {
   const pid_t pid = spawn_with_mask(opts, &old_mask);
   using clock = std::chrono::steady_clock;
   const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(opts.interval_s));
-  auto next = clock::now() + period;
+  const auto started = clock::now();
+  const auto handler_wait = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(kHandlerWaitS));
+  auto next = started + period;
+  bool periodic = opts.interval_s > 0;
+  bool handler_seen = false;  // the job has caught the signal at least once
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(pid, &status, WNOHANG);
@@ -194,13 +204,25 @@ int run_preloaded(const RunOptions& opts) {
     }
     if (r < 0 && errno != EINTR) throw CkptError(std::string("waitpid: ") + errtext(errno));
     struct timespec wait_for {1, 0};
-    if (opts.interval_s > 0) {
+    if (periodic) {
       auto left = next - clock::now();
       if (left <= clock::duration::zero()) {
-        ::kill(pid, opts.signal);
-        next += period;
-        if (next < clock::now()) next = clock::now() + period;
-        continue;
+        // Only while libckpt's handler is installed: before its constructor has
+        // run (or right after an exec) the signal's default action would kill the job.
+        if (catches_signal(pid, opts.signal)) {
+          ::kill(pid, opts.signal);
+          handler_seen = true;
+          next += period;
+          if (next < clock::now()) next = clock::now() + period;
+          continue;
+        }
+        if (!handler_seen && clock::now() - started > handler_wait) {
+          std::fprintf(stderr, "ckptsim: run: process %d has not installed libckpt.so's handler for signal %d "
+                       "after %.0f s; no periodic checkpoints will be sent\n", int(pid), opts.signal, kHandlerWaitS);
+          periodic = false;
+          continue;
+        }
+        left = std::chrono::milliseconds(1);  // look again shortly (a child's exit still wakes us)
       }
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
       wait_for.tv_sec = ns / 1000000000;

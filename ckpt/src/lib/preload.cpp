@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt/signal_rule.h"
 #include "dump.h"
 #include "hash.h"
 #include "sys.h"
@@ -49,12 +50,12 @@ int parse_signal(const char* s) {
   if (*s >= '0' && *s <= '9') {
     char* end = nullptr;
     long v = strtol(s, &end, 10);
-    return (*end == 0 && v >= 1 && v <= 64 && v != SIGKILL && v != SIGSTOP) ? int(v) : 0;
+    return (*end == 0 && v >= 1 && v <= 64 && ckptsim::ckpt::checkpoint_signal_ok(int(v))) ? int(v) : 0;
   }
   if (strncasecmp(s, "SIG", 3) == 0) s += 3;
   for (int sig = 1; sig < NSIG; ++sig) {
     const char* name = sigabbrev_np(sig);
-    if (name && strcasecmp(name, s) == 0 && sig != SIGKILL && sig != SIGSTOP) return sig;
+    if (name && strcasecmp(name, s) == 0 && ckptsim::ckpt::checkpoint_signal_ok(sig)) return sig;
   }
   return 0;
 }
@@ -102,7 +103,7 @@ __attribute__((constructor)) void ckpt_start() {
   const char* signame = getenv("CKPT_SIGNAL");
   g_config.signal = signame && *signame ? parse_signal(signame) : SIGQUIT;
   if (!g_config.signal) {
-    say("ckpt: unknown CKPT_SIGNAL '", signame, "'; checkpoints disabled\n");
+    say("ckpt: unknown or unusable CKPT_SIGNAL '", signame, "'; checkpoints disabled\n");
     errno = saved_errno;
     return;
   }

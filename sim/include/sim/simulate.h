@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,12 +70,45 @@ struct CellResult {
 // common random numbers. Same inputs, same output. Throws SimError on bad input.
 CellResult run_cell(const Scenario& s);
 
-// Checks a scenario without running it; throws SimError naming the problem.
+// Checks a scenario without running it (ranges, the profile at its order, the
+// platform file); throws SimError naming the problem. The event budget is
+// checked over all cells of a run together (check_event_budget).
 void validate(const Scenario& s);
+
+// ---- What the model accepts --------------------------------------------------
+
+// Weibull shapes whose draws stay finite and positive (tgamma(1 + 1/k) and
+// e^(1/k) in RandomStream) and that SimGrid can sleep on; 0.1 is already far
+// burstier than any failure log (measured shapes lie around 0.5 to 0.8).
+inline constexpr double kMinWeibullShape = 0.1;
+inline constexpr double kMaxWeibullShape = 10;
+inline constexpr const char* kWeibullShapeRange = "0.1 to 10";
+
+// An estimate of the simulated events (job segments, dumps, restores, failures)
+// the cell needs over all its replications: jobs x replications x (segments
+// between checkpoints, scaled by the work redone after failures, + failures per
+// job), with the expected run time from analytic::expected_time for node
+// failures. +inf when that diverges (an MTBF far below the job or its interval).
+double estimated_events(const Scenario& s);
+
+// The most events one run (all its cells or points together) may need. The
+// model runs about 1e6 estimated events per core-second on the 2-core VM of
+// 2026 (the paper's default run: 4.1e6 events, 4.5 core-seconds), so this is
+// about 8 core-minutes; the default runs need under 1 % of it.
+inline constexpr double kMaxEvents = 5e8;
+
+// Throws SimError when the cells together need more than kMaxEvents: one line
+// saying why (too short an interval, too short an MTBF, too many jobs) and what
+// would be accepted with everything else unchanged. A caller whose cells depend
+// on the MTBF (the sweep's Young, Daly and auto intervals) passes cells_for_mtbf
+// so the MTBF it suggests is found with the cells that MTBF would give.
+void check_event_budget(const std::vector<Scenario>& cells,
+                        const std::function<std::vector<Scenario>(double mtbf_s)>& cells_for_mtbf = {});
 
 // Runs cells in up to `workers` forked processes at once (one SimGrid engine
 // each, as SimGrid allows one per process); results in input order, identical
-// for any number of workers. run_cell(s) is run_cells({s}, 1)[0].
+// for any number of workers. run_cell(s) is run_cells({s}, 1)[0]. Validates
+// every cell and check_event_budget(cells) before starting anything.
 std::vector<CellResult> run_cells(const std::vector<Scenario>& cells, int workers = 1);
 
 // The bundled data, found through the source tree this binary was built from.
