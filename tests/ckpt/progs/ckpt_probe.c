@@ -19,7 +19,8 @@
  *                                     for the CPUs with the dump's writer task), sleep
  *                                     (usleep(1000) loops, as "alloc"), or idle (the T-1
  *                                     workers block in a condition wait, a sleeping
- *                                     OpenMP/BLAS pool; only main measures). Prints
+ *                                     OpenMP/BLAS pool; only main measures). Env
+ *                                     PROBE_STACK_KB: the threads' stack size. Prints
  *                                     max_stall_ms (the max over the measuring threads)
  *                                     and one thread_stall_ms line per thread. */
 #include <errno.h>
@@ -61,15 +62,27 @@ static double now_ms(void) {
 
 /* Waits for SIGTERM; returns the longest time the loop was held up (a
  * checkpoint stops the job for its whole dump): the benchmark's job-stopped time. */
+static __thread double gap_from_ms;  /* CLOCK_MONOTONIC start of the longest gap */
 static double wait_for_term(void) {
   double last = now_ms(), max_gap = 0;
   while (!stop) {
     usleep(1000);
     double t = now_ms();
-    if (t - last > max_gap) max_gap = t - last;
+    if (t - last > max_gap) max_gap = t - last, gap_from_ms = last;
     last = t;
   }
   return max_gap;
+}
+
+/* PROBE_STACK_KB: the threads' stack size (default glibc's, 8 MiB), to tell
+ * what the image's copy of the thread stacks costs. */
+static pthread_attr_t* stack_attr(void) {
+  static pthread_attr_t attr;
+  const char* kb = getenv("PROBE_STACK_KB");
+  if (!kb || !*kb) return 0;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, (size_t)atol(kb) << 10);
+  return &attr;
 }
 
 /* "threads" mode: one per thread, main is [0]. */
@@ -79,6 +92,7 @@ struct probe_thread {
   size_t bytes;
   int kind;  /* 0 busy, 1 sleep, 2 idle (a blocked worker) */
   double max_gap_ms;
+  double gap_from_ms;
   unsigned long sum;
 };
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -98,6 +112,7 @@ static void* probe_thread_run(void* arg) {
   }
   if (t->kind == 1) {
     t->max_gap_ms = wait_for_term();
+    t->gap_from_ms = gap_from_ms;
     return 0;
   }
   /* busy: read 4 KiB of the slice per iteration, no sleep */
@@ -108,7 +123,7 @@ static void* probe_thread_run(void* arg) {
     for (size_t k = 0; k < 4096; k += 64) sum += t->mem[(pos + k) % t->bytes];
     pos = (pos + 4096) % t->bytes;
     double now = now_ms();
-    if (now - last > max_gap) max_gap = now - last;
+    if (now - last > max_gap) max_gap = now - last, t->gap_from_ms = last;
     last = now;
   }
   t->sum = sum;
@@ -131,14 +146,15 @@ static int threads_mode(size_t mib, int nthreads, const char* kind, const char* 
     t[i].kind = (k == 2 && i == 0) ? 1 : k;  /* idle: main keeps measuring (sleep loop) */
   }
   for (int i = 1; i < nthreads; ++i)
-    if (pthread_create(&t[i].id, 0, probe_thread_run, &t[i]) != 0) return 1;
+    if (pthread_create(&t[i].id, stack_attr(), probe_thread_run, &t[i]) != 0) return 1;
   /* main: touch its slice, wait for the others, then READY from inside the loop's thread */
   for (size_t i = 0; i < t[0].bytes; ++i) t[0].mem[i] = (unsigned char)(i * 131 + (i >> 12));
   pthread_barrier_wait(&touched);
   mark_ready(ready);
-  if (t[0].kind == 1) t[0].max_gap_ms = wait_for_term();
-  else {
-    t[0].kind = 0;
+  if (t[0].kind == 1) {
+    t[0].max_gap_ms = wait_for_term();
+    t[0].gap_from_ms = gap_from_ms;
+  } else {
     /* the same loop as a busy worker, on main's slice (barrier already passed) */
     double last = now_ms(), max_gap = 0;
     size_t pos = 0;
@@ -147,7 +163,7 @@ static int threads_mode(size_t mib, int nthreads, const char* kind, const char* 
       for (size_t j = 0; j < 4096; j += 64) sum += t[0].mem[(pos + j) % t[0].bytes];
       pos = (pos + 4096) % t[0].bytes;
       double now = now_ms();
-      if (now - last > max_gap) max_gap = now - last;
+      if (now - last > max_gap) max_gap = now - last, t[0].gap_from_ms = last;
       last = now;
     }
     t[0].sum = sum;
@@ -164,7 +180,9 @@ static int threads_mode(size_t mib, int nthreads, const char* kind, const char* 
       printf("thread_stall_ms %d blocked\n", i);
       continue;
     }
-    printf("thread_stall_ms %d %.3f\n", i, t[i].max_gap_ms);
+    /* where the gap lay, relative to main's: when each thread was stopped and let go */
+    printf("thread_stall_ms %d %.3f from %+.3f to %+.3f\n", i, t[i].max_gap_ms, t[i].gap_from_ms - t[0].gap_from_ms,
+           t[i].gap_from_ms + t[i].max_gap_ms - t[0].gap_from_ms - t[0].max_gap_ms);
     if (t[i].max_gap_ms > worst) worst = t[i].max_gap_ms;
   }
   printf("max_stall_ms %.3f\n", worst);

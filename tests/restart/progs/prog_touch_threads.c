@@ -1,10 +1,12 @@
 // For bench/bench-threads.sh: prog_touch with T threads (main included). Each
 // thread first-touches 1/T of SIZE_MB (one buffer) and polls the gate; MARKER
 // is created once all of them are polling. After GO each thread stamps the
-// CLOCK_REALTIME at which it saw it; main waits for every stamp and writes
-// RESUMED: line 1 the latest stamp (every thread running again), line 2 main's
-// own. Then every thread reads its slice back; main prints how long that took.
-// Usage: prog_touch_threads SIZE_MB T MARKER GO RESUMED
+// CLOCK_REALTIME at which it saw it and sleeps in a barrier until every thread
+// has (so a thread that resumed early does not take the CPU from the late ones
+// with its post-gate work); main then writes RESUMED: line 1 the latest stamp
+// (every thread running again), line 2 main's own. Then every thread reads its
+// slice back; main prints how long that took.
+// Usage: prog_touch_threads SIZE_MB T MARKER GO RESUMED   (env PROBE_STACK_KB: thread stack size)
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,17 @@
 #include "gate.h"
 
 #define MAX_THREADS 64
+
+/* PROBE_STACK_KB: the threads' stack size (default glibc's, 8 MiB), to tell
+ * what the image's copy of the thread stacks costs. */
+static pthread_attr_t* stack_attr(void) {
+  static pthread_attr_t attr;
+  const char* kb = getenv("PROBE_STACK_KB");
+  if (!kb || !*kb) return 0;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, (size_t)atol(kb) << 10);
+  return &attr;
+}
 
 static int64_t now_ns(clockid_t c) {
   struct timespec t;
@@ -30,7 +43,8 @@ struct slot {
 };
 static struct slot slots[MAX_THREADS];
 static const char* go;
-static int polling, stamped;
+static int polling;
+static pthread_barrier_t stamped;
 
 static void poll_gate(void) {
   while (access(go, F_OK) != 0) {
@@ -45,7 +59,8 @@ static void* run(void* arg) {
   __atomic_fetch_add(&polling, 1, __ATOMIC_ACQ_REL);
   poll_gate();
   s->resumed = now_ns(CLOCK_REALTIME);
-  __atomic_fetch_add(&stamped, 1, __ATOMIC_ACQ_REL);
+  pthread_barrier_wait(&stamped);
+  pthread_barrier_wait(&stamped);  /* main has written RESUMED */
   for (size_t i = 0; i < s->bytes; i += 4096) s->sum += s->mem[i];
   return 0;
 }
@@ -63,8 +78,9 @@ int main(int argc, char** argv) {
     slots[i].mem = mem + (size_t)i * slice;
     slots[i].bytes = i == nt - 1 ? n - (size_t)i * slice : slice;
   }
+  pthread_barrier_init(&stamped, 0, (unsigned)nt);
   for (int i = 1; i < nt; ++i)
-    if (pthread_create(&slots[i].id, 0, run, &slots[i]) != 0) return 1;
+    if (pthread_create(&slots[i].id, stack_attr(), run, &slots[i]) != 0) return 1;
   for (size_t i = 0; i < slots[0].bytes; i += 64) slots[0].mem[i] = (unsigned char)(i >> 6);
   while (__atomic_load_n(&polling, __ATOMIC_ACQUIRE) != nt - 1) {
     struct timespec ts = {0, 200 * 1000};
@@ -74,7 +90,7 @@ int main(int argc, char** argv) {
   poll_gate();
   slots[0].resumed = now_ns(CLOCK_REALTIME);
   const int64_t t0 = now_ns(CLOCK_MONOTONIC);
-  while (__atomic_load_n(&stamped, __ATOMIC_ACQUIRE) != nt - 1) __builtin_ia32_pause();
+  pthread_barrier_wait(&stamped);
   int64_t latest = 0;
   for (int i = 0; i < nt; ++i)
     if (slots[i].resumed > latest) latest = slots[i].resumed;
@@ -82,6 +98,7 @@ int main(int argc, char** argv) {
   if (!f) return 1;
   fprintf(f, "%lld\n%lld\n", (long long)latest, (long long)slots[0].resumed);
   fclose(f);
+  pthread_barrier_wait(&stamped);
   for (size_t i = 0; i < slots[0].bytes; i += 4096) slots[0].sum += slots[0].mem[i];
   uint64_t sum = slots[0].sum;
   for (int i = 1; i < nt; ++i) {
