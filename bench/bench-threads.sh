@@ -20,7 +20,8 @@
 # Env: CKPTSIM, BUILD (bench/run-all.sh sets them); BENCH_DIR (default
 # $BUILD/bench-threads); BENCH_THREADS (default "1 2 4"; the first is the
 # reference); BENCH_MB (default 200); BENCH_REPEAT (default 3); BENCH_KINDS
-# (default "busy idle").
+# (default "busy idle"); BENCH_STACK_KB (the threads' stack size, default glibc's
+# 8 MiB: the image copies each thread's whole stack, resident or not).
 set -euo pipefail
 : "${BUILD:?}" "${CKPTSIM:=$BUILD/ckptsim}"
 PROBE="$BUILD/ckpt_probe"
@@ -32,6 +33,7 @@ THREADS="${BENCH_THREADS:-1 2 4}"
 MB="${BENCH_MB:-200}"
 REPEAT="${BENCH_REPEAT:-3}"
 KINDS="${BENCH_KINDS:-busy idle}"
+export PROBE_STACK_KB="${BENCH_STACK_KB:-}"
 TARGET=1.2
 rm -rf "$WORK"; mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd -P)
@@ -125,11 +127,12 @@ done
 
 ref=${THREADS%% *}
 mark() { [ "$(calc "$1 <= $TARGET")" = 1 ] && echo ok || echo ABOVE; }
-cell() {  # value reference
-  local r; r=$(calc "$1 / $2")
+cell() {  # value reference; the verdict goes by the ratio as printed
+  local r; r=$(awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }')
   printf '%8.3f %5.2fx %-5s' "$1" "$r" "$(mark "$r")"
 }
-echo "job: ${MB} MB, best of $REPEAT; ratios against T=$ref, target <= ${TARGET}x; $(nproc) CPUs"
+echo "job: ${MB} MB, best of $REPEAT; ratios against T=$ref, target <= ${TARGET}x; $(nproc) CPUs;" \
+  "thread stacks ${PROBE_STACK_KB:-default} KiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for kind in $KINDS; do
   printf '%-7s %7s %9s %9s %8s %6s %-5s\n' threads kind image_MB base_s stopped_s ratio ""
   for t in $THREADS; do
