@@ -9,12 +9,26 @@
  *   ckpt_probe writer OUT BYTES SHARED READY
  *                                     write BYTES bytes to OUT, map SHARED (MAP_SHARED) and
  *                                     write into it, install its own SIGQUIT handler, create
- *                                     READY, wait for SIGTERM (exit 0) */
+ *                                     READY, wait for SIGTERM (exit 0)
+ *   ckpt_probe threads MB T KIND READY
+ *                                     T threads (main included) each first-touch 1/T of
+ *                                     MB MiB (one buffer, as an OpenMP loop would), then
+ *                                     run a loop measuring their own longest gap between
+ *                                     iterations until SIGTERM. KIND: busy (the threads
+ *                                     compute on their slice without sleeping: they compete
+ *                                     for the CPUs with the dump's writer task), sleep
+ *                                     (usleep(1000) loops, as "alloc"), or idle (the T-1
+ *                                     workers block in a condition wait, a sleeping
+ *                                     OpenMP/BLAS pool; only main measures). Env
+ *                                     PROBE_STACK_KB: the threads' stack size. Prints
+ *                                     max_stall_ms (the max over the measuring threads)
+ *                                     and one thread_stall_ms line per thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -48,15 +62,134 @@ static double now_ms(void) {
 
 /* Waits for SIGTERM; returns the longest time the loop was held up (a
  * checkpoint stops the job for its whole dump): the benchmark's job-stopped time. */
+static __thread double gap_from_ms;  /* CLOCK_MONOTONIC start of the longest gap */
 static double wait_for_term(void) {
   double last = now_ms(), max_gap = 0;
   while (!stop) {
     usleep(1000);
     double t = now_ms();
-    if (t - last > max_gap) max_gap = t - last;
+    if (t - last > max_gap) max_gap = t - last, gap_from_ms = last;
     last = t;
   }
   return max_gap;
+}
+
+/* PROBE_STACK_KB: the threads' stack size (default glibc's, 8 MiB), to tell
+ * what the image's copy of the thread stacks costs. */
+static pthread_attr_t* stack_attr(void) {
+  static pthread_attr_t attr;
+  const char* kb = getenv("PROBE_STACK_KB");
+  if (!kb || !*kb) return 0;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, (size_t)atol(kb) << 10);
+  return &attr;
+}
+
+/* "threads" mode: one per thread, main is [0]. */
+struct probe_thread {
+  pthread_t id;
+  unsigned char* mem;
+  size_t bytes;
+  int kind;  /* 0 busy, 1 sleep, 2 idle (a blocked worker) */
+  double max_gap_ms;
+  double gap_from_ms;
+  unsigned long sum;
+};
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_cond = PTHREAD_COND_INITIALIZER;
+static int idle_done;
+static pthread_barrier_t touched;
+
+static void* probe_thread_run(void* arg) {
+  struct probe_thread* t = arg;
+  for (size_t i = 0; i < t->bytes; ++i) t->mem[i] = (unsigned char)(i * 131 + (i >> 12));
+  pthread_barrier_wait(&touched);
+  if (t->kind == 2) {  /* blocked in a futex wait until the end */
+    pthread_mutex_lock(&idle_lock);
+    while (!idle_done) pthread_cond_wait(&idle_cond, &idle_lock);
+    pthread_mutex_unlock(&idle_lock);
+    return 0;
+  }
+  if (t->kind == 1) {
+    t->max_gap_ms = wait_for_term();
+    t->gap_from_ms = gap_from_ms;
+    return 0;
+  }
+  /* busy: read 4 KiB of the slice per iteration, no sleep */
+  double last = now_ms(), max_gap = 0;
+  size_t pos = 0;
+  unsigned long sum = 0;
+  while (!stop) {
+    for (size_t k = 0; k < 4096; k += 64) sum += t->mem[(pos + k) % t->bytes];
+    pos = (pos + 4096) % t->bytes;
+    double now = now_ms();
+    if (now - last > max_gap) max_gap = now - last, t->gap_from_ms = last;
+    last = now;
+  }
+  t->sum = sum;
+  t->max_gap_ms = max_gap;
+  return 0;
+}
+
+static int threads_mode(size_t mib, int nthreads, const char* kind, const char* ready) {
+  int k = strcmp(kind, "busy") == 0 ? 0 : strcmp(kind, "sleep") == 0 ? 1 : strcmp(kind, "idle") == 0 ? 2 : -1;
+  if (k < 0 || nthreads < 1 || nthreads > 64) return 2;
+  size_t bytes = mib << 20, slice = (bytes / (size_t)nthreads) & ~(size_t)4095;
+  unsigned char* p = malloc(bytes);
+  if (!p) return 1;
+  struct probe_thread t[64];
+  memset(t, 0, sizeof t);
+  pthread_barrier_init(&touched, 0, (unsigned)nthreads);
+  for (int i = 0; i < nthreads; ++i) {
+    t[i].mem = p + (size_t)i * slice;
+    t[i].bytes = i == nthreads - 1 ? bytes - (size_t)i * slice : slice;
+    t[i].kind = (k == 2 && i == 0) ? 1 : k;  /* idle: main keeps measuring (sleep loop) */
+  }
+  for (int i = 1; i < nthreads; ++i)
+    if (pthread_create(&t[i].id, stack_attr(), probe_thread_run, &t[i]) != 0) return 1;
+  /* main: touch its slice, wait for the others, then READY from inside the loop's thread */
+  for (size_t i = 0; i < t[0].bytes; ++i) t[0].mem[i] = (unsigned char)(i * 131 + (i >> 12));
+  pthread_barrier_wait(&touched);
+  mark_ready(ready);
+  if (t[0].kind == 1) {
+    t[0].max_gap_ms = wait_for_term();
+    t[0].gap_from_ms = gap_from_ms;
+  } else {
+    /* the same loop as a busy worker, on main's slice (barrier already passed) */
+    double last = now_ms(), max_gap = 0;
+    size_t pos = 0;
+    unsigned long sum = 0;
+    while (!stop) {
+      for (size_t j = 0; j < 4096; j += 64) sum += t[0].mem[(pos + j) % t[0].bytes];
+      pos = (pos + 4096) % t[0].bytes;
+      double now = now_ms();
+      if (now - last > max_gap) max_gap = now - last, t[0].gap_from_ms = last;
+      last = now;
+    }
+    t[0].sum = sum;
+    t[0].max_gap_ms = max_gap;
+  }
+  pthread_mutex_lock(&idle_lock);
+  idle_done = 1;
+  pthread_cond_broadcast(&idle_cond);
+  pthread_mutex_unlock(&idle_lock);
+  double worst = 0;
+  for (int i = 1; i < nthreads; ++i) pthread_join(t[i].id, 0);
+  for (int i = 0; i < nthreads; ++i) {
+    if (t[i].kind == 2) {
+      printf("thread_stall_ms %d blocked\n", i);
+      continue;
+    }
+    /* where the gap lay, relative to main's: when each thread was stopped and let go */
+    printf("thread_stall_ms %d %.3f from %+.3f to %+.3f\n", i, t[i].max_gap_ms, t[i].gap_from_ms - t[0].gap_from_ms,
+           t[i].gap_from_ms + t[i].max_gap_ms - t[0].gap_from_ms - t[0].max_gap_ms);
+    if (t[i].max_gap_ms > worst) worst = t[i].max_gap_ms;
+  }
+  printf("max_stall_ms %.3f\n", worst);
+  unsigned long sum = 0;
+  for (int i = 0; i < nthreads; ++i) sum += t[i].sum;
+  free(p);
+  return sum == 1 ? 3 : 0;
 }
 
 /* clone and clone3 fail with EPERM from here on, as under a strict container
@@ -99,6 +232,8 @@ int main(int argc, char** argv) {
     free(p);
     return sum == 0xffffffff ? 3 : 0;
   }
+  if (argc == 6 && strcmp(argv[1], "threads") == 0)
+    return threads_mode((size_t)atol(argv[2]), atoi(argv[3]), argv[4], argv[5]);
   if (argc == 6 && strcmp(argv[1], "writer") == 0) {
     int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
     long n = atol(argv[3]);
@@ -121,6 +256,6 @@ int main(int argc, char** argv) {
     printf("own quit handler calls: %d\n", (int)own_quit_calls);
     return 0;
   }
-  fprintf(stderr, "usage: ckpt_probe alloc|noclone MB READY | writer OUT BYTES SHARED READY\n");
+  fprintf(stderr, "usage: ckpt_probe alloc|noclone MB READY | writer OUT BYTES SHARED READY | threads MB T busy|sleep|idle READY\n");
   return 2;
 }
