@@ -35,7 +35,11 @@ namespace ckptlib {
 namespace {
 
 constexpr uint32_t kTidBits = 22;
-constexpr long kStopTimeoutNs = 2'000'000'000;      // then the dump is refused
+constexpr long kStopTimeoutNs = 2'000'000'000;      // a signalled thread must park by then
+// A thread that blocks the signal may be one being created or exiting (glibc
+// blocks every signal around both, for microseconds): it is waited for this
+// long, then the dump is refused.
+constexpr long kBlockedTimeoutNs = 500'000'000;
 constexpr long kGoneCheckAfterNs = 100'000'000;     // a target that has not parked by then may have exited
 constexpr size_t kDentsSize = 32u << 10;
 
@@ -242,7 +246,8 @@ bool stop_others(int sig, ucontext_t* leader_uc, Roster* out, const char** why, 
   const int32_t self = int32_t(sys::call6(SYS_gettid));
   const int32_t pid = int32_t(sys::getpid());
   __atomic_store_n(&g_ntargets, 0u, __ATOMIC_RELEASE);
-  const long deadline = now_ns() + kStopTimeoutNs;
+  const long started = now_ns();
+  const long deadline = started + kStopTimeoutNs;
 
   for (;;) {
     long used = list_tasks();
@@ -280,7 +285,7 @@ bool stop_others(int sig, ucontext_t* leader_uc, Roster* out, const char** why, 
     if (!wait_parked(tag, deadline, &straggler))
       return fail("a thread did not stop for the checkpoint within 2 s", ETIMEDOUT);
     if (!added && !waiting_on_blocked) break;
-    if (now_ns() > deadline)
+    if (waiting_on_blocked && now_ns() > started + kBlockedTimeoutNs)
       return fail("a thread blocks the checkpoint signal, so it cannot be stopped", EAGAIN);
     if (waiting_on_blocked && !added) sleep_ns(1'000'000);
   }
