@@ -21,7 +21,7 @@
 # $BUILD/bench-threads); BENCH_THREADS (default "1 2 4"; the first is the
 # reference); BENCH_MB (default 200); BENCH_REPEAT (default 3); BENCH_KINDS
 # (default "busy idle"); BENCH_STACK_KB (the threads' stack size, default glibc's
-# 8 MiB: the image copies each thread's whole stack, resident or not).
+# 8 MiB; pages a thread never touched are holes in the image, not copies).
 set -euo pipefail
 : "${BUILD:?}" "${CKPTSIM:=$BUILD/ckptsim}"
 PROBE="$BUILD/ckpt_probe"

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -174,26 +175,26 @@ TEST_CASE("threads: images whose thread notes disagree with the manifest are ref
   const std::string manifest = read_file(image / "manifest.json");
   const std::string core = read_file(image / "core");
 
-  SECTION("a thread missing from the manifest") {
-    json m = json::parse(manifest);
-    m["threads"].erase(m["threads"].size() - 1);
-    m.erase("manifest_xxh3");
-    write_signed_manifest(image, m.dump());
-    expect_refused(dir, image, "5 threads (NT_PRSTATUS notes) but the manifest lists 4");
-  }
-  SECTION("two threads swapped in the manifest") {
-    json m = json::parse(manifest);
-    std::swap(m["threads"][1], m["threads"][2]);
-    m.erase("manifest_xxh3");
-    write_signed_manifest(image, m.dump());
-    expect_refused(dir, image, "in the core but");
-  }
-  SECTION("the main thread not first") {
-    json m = json::parse(manifest);
-    std::swap(m["threads"][0], m["threads"][1]);
-    m.erase("manifest_xxh3");
-    write_signed_manifest(image, m.dump());
-    expect_refused(dir, image, "not the main thread");
+  struct ManifestEdit {
+    const char* name;
+    std::function<void(json&)> edit;
+    const char* needle;
+  };
+  const ManifestEdit edits[] = {
+      {"a thread missing from the manifest", [](json& m) { m["threads"].erase(m["threads"].size() - 1); },
+       "5 threads (NT_PRSTATUS notes) but the manifest lists 4"},
+      {"two threads swapped", [](json& m) { std::swap(m["threads"][1], m["threads"][2]); }, "in the core but"},
+      {"the main thread not first", [](json& m) { std::swap(m["threads"][0], m["threads"][1]); },
+       "not the main thread"},
+  };
+  for (const auto& e : edits) {
+    DYNAMIC_SECTION(e.name) {
+      json m = json::parse(manifest);
+      e.edit(m);
+      m.erase("manifest_xxh3");
+      write_signed_manifest(image, m.dump());
+      expect_refused(dir, image, e.needle);
+    }
   }
   SECTION("the last thread's note truncated") {
     std::string cut = core;

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "probe_stack.h"
 
 static volatile sig_atomic_t stop;
 static volatile sig_atomic_t own_quit_calls;
@@ -74,16 +75,6 @@ static double wait_for_term(void) {
   return max_gap;
 }
 
-/* PROBE_STACK_KB: the threads' stack size (default glibc's, 8 MiB), to tell
- * what the image's copy of the thread stacks costs. */
-static pthread_attr_t* stack_attr(void) {
-  static pthread_attr_t attr;
-  const char* kb = getenv("PROBE_STACK_KB");
-  if (!kb || !*kb) return 0;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, (size_t)atol(kb) << 10);
-  return &attr;
-}
 
 /* "threads" mode: one per thread, main is [0]. */
 struct probe_thread {
@@ -146,7 +137,7 @@ static int threads_mode(size_t mib, int nthreads, const char* kind, const char* 
     t[i].kind = (k == 2 && i == 0) ? 1 : k;  /* idle: main keeps measuring (sleep loop) */
   }
   for (int i = 1; i < nthreads; ++i)
-    if (pthread_create(&t[i].id, stack_attr(), probe_thread_run, &t[i]) != 0) return 1;
+    if (pthread_create(&t[i].id, probe_stack_attr(), probe_thread_run, &t[i]) != 0) return 1;
   /* main: touch its slice, wait for the others, then READY from inside the loop's thread */
   for (size_t i = 0; i < t[0].bytes; ++i) t[0].mem[i] = (unsigned char)(i * 131 + (i >> 12));
   pthread_barrier_wait(&touched);

@@ -14,19 +14,10 @@
 #include <time.h>
 
 #include "gate.h"
+#include "probe_stack.h"
 
 #define MAX_THREADS 64
 
-/* PROBE_STACK_KB: the threads' stack size (default glibc's, 8 MiB), to tell
- * what the image's copy of the thread stacks costs. */
-static pthread_attr_t* stack_attr(void) {
-  static pthread_attr_t attr;
-  const char* kb = getenv("PROBE_STACK_KB");
-  if (!kb || !*kb) return 0;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, (size_t)atol(kb) << 10);
-  return &attr;
-}
 
 static int64_t now_ns(clockid_t c) {
   struct timespec t;
@@ -80,7 +71,7 @@ int main(int argc, char** argv) {
   }
   pthread_barrier_init(&stamped, 0, (unsigned)nt);
   for (int i = 1; i < nt; ++i)
-    if (pthread_create(&slots[i].id, stack_attr(), run, &slots[i]) != 0) return 1;
+    if (pthread_create(&slots[i].id, probe_stack_attr(), run, &slots[i]) != 0) return 1;
   for (size_t i = 0; i < slots[0].bytes; i += 64) slots[0].mem[i] = (unsigned char)(i >> 6);
   while (__atomic_load_n(&polling, __ATOMIC_ACQUIRE) != nt - 1) {
     struct timespec ts = {0, 200 * 1000};
