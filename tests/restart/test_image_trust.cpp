@@ -206,9 +206,11 @@ TEST_CASE("trust: a copy swapped for a link to a secret during 200 restarts neve
       fs::remove(staged_file, ec);
       fs::copy_file(keep, staged_file, ec);
       ::rename(staged_file.c_str(), copy.c_str());
+      std::this_thread::sleep_for(std::chrono::microseconds(300));  // both states last long enough to be met
       fs::remove(staged_link, ec);
       fs::create_symlink(secret, staged_link, ec);
       ::rename(staged_link.c_str(), copy.c_str());
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
     }
   });
   int restored = 0, refused = 0, leaked = 0, other = 0;
@@ -223,7 +225,8 @@ TEST_CASE("trust: a copy swapped for a link to a secret during 200 restarts neve
   }
   stop = true;
   swapper.join();
-  INFO(restored << " restored, " << refused << " refused, " << other << " other");
+  WARN("200 restarts while a copy was swapped for a link: " << restored << " restored, " << refused << " refused, "
+                                                          << other << " other, " << leaked << " leaked");
   CHECK(leaked == 0);
   CHECK(other == 0);
   CHECK(restored + refused == 200);
