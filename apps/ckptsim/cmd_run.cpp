@@ -12,6 +12,7 @@ void add_run(CLI::App& app, int& exit_code) {
     std::string dir = "ckpt-images";
     std::string signal = "QUIT";
     double interval = 0;
+    unsigned keep = 2;
     std::vector<std::string> argv;
   };
   auto args = std::make_shared<Args>();
@@ -24,6 +25,10 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--interval", args->interval,
                   "send the signal every SECONDS, once the job catches it (0: never; else 0.0001 to 1000000)")
       ->check(FiniteRange(ckpt::kMinIntervalS, ckpt::kMaxDurationS, true));
+  cmd->add_option("--keep", args->keep,
+                  "complete images kept, the newest (older ones are removed once a new one is complete)")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
   cmd->add_option("prog", args->argv, "PROG ARGS... (after --)")->required();
   cmd->positionals_at_end();
   cmd->callback([&exit_code, args] {
@@ -31,6 +36,7 @@ void add_run(CLI::App& app, int& exit_code) {
     opts.dir = args->dir;
     opts.signal = ckpt::parse_signal(args->signal);
     opts.interval_s = args->interval;
+    opts.keep = args->keep;
     opts.argv = args->argv;
     exit_code = ckpt::run_preloaded(opts);
   });

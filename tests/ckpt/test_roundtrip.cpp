@@ -39,7 +39,7 @@ TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and read
     v.push_back(o.string());
     return v;
   };
-  RunningJob job(img, cmd(out), t.path() / "stdout", t.path() / "stderr");
+  RunningJob job(img, cmd(out), t.path() / "stdout", t.path() / "stderr", {"--keep", "10"});
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
 
@@ -165,7 +165,8 @@ TEST_CASE("fd offsets and flags and copies and shared file mappings and a job th
 TEST_CASE("repeated checkpoints number on and signals during a dump are coalesced into it") {
   TempDir t;
   const fs::path img = t.path() / "img", ready = t.path() / "ready";
-  RunningJob job(img, {CKPT_PROBE, "alloc", "160", ready.string()}, t.path() / "stdout", t.path() / "stderr");
+  RunningJob job(img, {CKPT_PROBE, "alloc", "160", ready.string()}, t.path() / "stdout", t.path() / "stderr",
+                 {"--keep", "10"});
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_for_file(ready));
   REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
@@ -208,3 +209,30 @@ TEST_CASE("a job that may not clone is dumped by the handler alone, image intact
   CHECK(out.rfind("clone denied\n", 0) == 0);  // the filter held, so the fallback path ran
   CHECK(out.find("sigchld 0\n") != std::string::npos);
 }
+
+TEST_CASE("run --keep 2 leaves the two newest complete images, latest on the newest, both whole") {
+  TempDir t;
+  const fs::path img = t.path() / "img", ready = t.path() / "ready";
+  RunningJob job(img, {CKPT_PROBE, "alloc", "8", ready.string()}, t.path() / "stdout", t.path() / "stderr",
+                 {"--keep", "2"});
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(ready));
+  for (int i = 1; i <= 4; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "ckpt-%04d", i);
+    REQUIRE(checkpoint_wait(job.job_pid) == (img / name).string());
+  }
+  CHECK(image_names(img) == std::vector<std::string>{"ckpt-0003", "ckpt-0004"});
+  CHECK(fs::read_symlink(img / "latest") == "ckpt-0004");
+  check_image(img / "ckpt-0003");
+  check_image(img / "ckpt-0004");
+  ::kill(job.job_pid, SIGTERM);
+  job.wait();
+}
+
+TEST_CASE("run --keep refuses 0") {
+  CmdResult r = run_shell(shell_quote(kCkptsim) + " run --keep 0 -- /bin/true");
+  CHECK(r.status == 2);
+  CHECK(r.err.find("--keep") != std::string::npos);
+}
+

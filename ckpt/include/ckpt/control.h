@@ -45,6 +45,7 @@ struct RunOptions {
                                               // periodically, only while the job catches it
   std::vector<std::string> argv;              // program and its arguments
   std::filesystem::path lib;                  // empty: find_libckpt()
+  unsigned keep = 0;                          // CKPT_KEEP: complete images kept (the newest); 0: all
 };
 
 // Checks argv[0] (found on PATH, dynamically linked), prepares dir (0700, not empty) and

@@ -123,6 +123,7 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
   for (const auto& a : opts.argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const std::string signal = std::to_string(opts.signal);
+  const std::string keep = std::to_string(opts.keep);
 
   // Exec failures come back through a close-on-exec pipe.
   int pipefd[2];
@@ -134,6 +135,7 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
     ::setenv("LD_PRELOAD", preload.c_str(), 1);
     ::setenv("CKPT_DIR", dir.c_str(), 1);
     ::setenv("CKPT_SIGNAL", signal.c_str(), 1);
+    if (opts.keep) ::setenv("CKPT_KEEP", keep.c_str(), 1);
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
     // The job starts with a clean fd table, as a batch system would start it:
     // descriptors the caller happened to inherit (a harness's pipes, say) are

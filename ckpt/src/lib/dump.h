@@ -23,6 +23,7 @@ struct Config {
   char dir[kPathMax];  // absolute CKPT_DIR
   int signal;
   bool fsync;  // CKPT_FSYNC=0 turns durability off (benchmarks only)
+  uint32_t keep;  // CKPT_KEEP=N: complete images kept (the newest N); 0 keeps all
   const char* glibc_version;
   uint64_t page_size;
 };

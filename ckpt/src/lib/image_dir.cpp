@@ -102,6 +102,47 @@ void write_status(const Config& cfg, const char* line, size_t len) {
   sys::close(int(fd));
 }
 
+// Retention (CKPT_KEEP=N): once the new image is complete and `latest` names
+// it, every complete image but the N newest goes. Only ckpt-NNNN names count,
+// the new image is the newest, so `latest` never loses its target; temp
+// directories are left to begin_image. A failure here costs disk, not the image.
+static void remove_old_images(Dump& d) {
+  auto* numbers = reinterpret_cast<uint64_t*>(d.io_buf);
+  const size_t cap = kIoBufSize / 2 / sizeof(uint64_t);
+  char* buf = d.io_buf + kIoBufSize / 2;
+  size_t count = 0;
+  sys::lseek(d.dirfd, 0, SEEK_SET);
+  for (;;) {
+    long n = sys::getdents64(d.dirfd, buf, kIoBufSize / 2);
+    if (n <= 0) break;
+    for (long pos = 0; pos < n;) {
+      auto* de = reinterpret_cast<const sys::LinuxDirent64*>(buf + pos);
+      pos += de->d_reclen;
+      const size_t len = cstr_len(de->d_name);
+      if (!starts_with(de->d_name, len, "ckpt-") || !all_digits(de->d_name + 5) || count >= cap) continue;
+      size_t p = 5;
+      numbers[count++] = parse_unsigned(de->d_name, len, &p, 10);
+    }
+  }
+  if (count <= d.cfg->keep) return;
+  // The keep-th highest number: everything below it goes.
+  uint64_t threshold = ~0ull;
+  for (uint32_t k = 0; k < d.cfg->keep; ++k) {
+    uint64_t best = 0;
+    for (size_t i = 0; i < count; ++i)
+      if (numbers[i] < threshold && numbers[i] > best) best = numbers[i];
+    threshold = best;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (numbers[i] >= threshold || numbers[i] == d.seq) continue;
+    char name[32];
+    Text t;
+    t.reset(name, sizeof name);
+    t.str("ckpt-").dec_width(numbers[i], 4);
+    remove_tree(d.dirfd, name, 2);
+  }
+}
+
 bool begin_image(Dump& d) {
   long dirfd = sys::openat(AT_FDCWD, d.cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) return d.fail("opening the checkpoint directory", dirfd);
@@ -178,6 +219,7 @@ bool commit_image(Dump& d) {
     return d.fail("switching latest", r);
   }
   if (d.cfg->fsync && (r = sys::fsync(d.dirfd)) < 0) return d.fail("syncing the checkpoint directory", r);
+  if (d.cfg->keep) remove_old_images(d);
   status_line(d, "ok", d.image_name);
   return true;
 }

@@ -100,6 +100,14 @@ __attribute__((constructor)) void ckpt_start() {
   g_config.page_size = uint64_t(sysconf(_SC_PAGESIZE));
   const char* fs = getenv("CKPT_FSYNC");
   g_config.fsync = !(fs && strcmp(fs, "0") == 0);
+  const char* keep = getenv("CKPT_KEEP");
+  g_config.keep = 0;
+  if (keep && *keep) {
+    char* end = nullptr;
+    const long n = strtol(keep, &end, 10);
+    if (*end == 0 && n >= 1 && n <= 1000000) g_config.keep = uint32_t(n);
+    else say("ckpt: CKPT_KEEP '", keep, "' is not a count from 1 to 1000000; every image is kept\n");
+  }
   const char* signame = getenv("CKPT_SIGNAL");
   g_config.signal = signame && *signame ? parse_signal(signame) : SIGQUIT;
   if (!g_config.signal) {
