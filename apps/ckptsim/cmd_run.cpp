@@ -13,6 +13,7 @@ void add_run(CLI::App& app, int& exit_code) {
     std::string signal = "QUIT";
     double interval = 0;
     unsigned keep = 2;
+    bool fork = false;
     std::vector<std::string> argv;
   };
   auto args = std::make_shared<Args>();
@@ -29,6 +30,9 @@ void add_run(CLI::App& app, int& exit_code) {
                   "complete images kept, the newest (older ones are removed once a new one is complete)")
       ->check(CLI::Range(1u, 1000000u))
       ->capture_default_str();
+  cmd->add_flag("--fork", args->fork,
+                "stop the job only to park its threads, copy its open files and fork; the fork writes the memory "
+                "while the job runs on (pages the job writes meanwhile are duplicated)");
   cmd->add_option("prog", args->argv, "PROG ARGS... (after --)")->required();
   cmd->positionals_at_end();
   cmd->callback([&exit_code, args] {
@@ -37,6 +41,7 @@ void add_run(CLI::App& app, int& exit_code) {
     opts.signal = ckpt::parse_signal(args->signal);
     opts.interval_s = args->interval;
     opts.keep = args->keep;
+    opts.fork = args->fork;
     opts.argv = args->argv;
     exit_code = ckpt::run_preloaded(opts);
   });

@@ -236,3 +236,32 @@ TEST_CASE("run --keep refuses 0") {
   CHECK(r.err.find("--keep") != std::string::npos);
 }
 
+TEST_CASE("run --fork: a forked copy writes the image, the job sees no SIGCHLD, and no writer is left") {
+  TempDir t;
+  const fs::path img = t.path() / "img", ready = t.path() / "ready";
+  RunningJob job(img, {CKPT_PROBE, "alloc", "64", ready.string()}, t.path() / "stdout", t.path() / "stderr",
+                 {"--fork", "--keep", "10"});
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(ready));
+  REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
+  REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0002").string());
+  check_image(img / "ckpt-0001");
+  check_image(img / "ckpt-0002");
+  ::kill(job.job_pid, SIGTERM);
+  CHECK(job.wait() == 0);
+  const std::string out = read_file(t.path() / "stdout");
+  CHECK(out.find("sigchld 0") != std::string::npos);
+  // Every writer ended: nothing runs the probe any more.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool left = true;
+  while (left && std::chrono::steady_clock::now() < deadline) {
+    left = false;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string cmdline = read_file(e.path() / "cmdline");
+      left |= cmdline.find(ready.string()) != std::string::npos && cmdline.rfind(CKPT_PROBE, 0) == 0;
+    }
+    if (left) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(!left);
+}
+

@@ -66,8 +66,11 @@ void append_file(const fs::path& p, const std::string& content) {
   std::ofstream(p, std::ios::binary | std::ios::app) << content;
 }
 
-Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io) {
-  std::vector<std::string> full{ckptsim_exe(), "run", "--dir", img.string(), "--"};
+Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io,
+              const std::vector<std::string>& run_options) {
+  std::vector<std::string> full{ckptsim_exe(), "run", "--dir", img.string()};
+  full.insert(full.end(), run_options.begin(), run_options.end());
+  full.push_back("--");
   full.insert(full.end(), argv.begin(), argv.end());
   Job job;
   job.runner = spawn(full, cwd, io);

@@ -46,7 +46,8 @@ struct Job {
   pid_t runner = -1;
   pid_t pid = -1;
 };
-Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io);
+Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io,
+              const std::vector<std::string>& run_options = {});
 // `ckptsim checkpoint PID --wait`; true on success.
 bool checkpoint(pid_t pid);
 // For jobs without a gate (ckpt-matmul): SIGSTOP it at once, so it cannot run

@@ -22,11 +22,13 @@ std::string reference(const TempDir& dir, int n) {
 
 // Starts ckpt-matmul under ckptsim run in dir/run, images in dir/img, and
 // waits until it has reported `row` rows.
-Job start_matmul(const TempDir& dir, int n, int row, const std::string& exe = matmul()) {
+Job start_matmul(const TempDir& dir, int n, int row, const std::string& exe = matmul(),
+                 const std::vector<std::string>& run_options = {}) {
   fs::create_directories(dir / "run");
   Redirect io;
   io.err = (dir / "progress.txt").string();
-  Job job = start_job(dir / "img", {exe, "--n", std::to_string(n), "--out", "out.bin", "--progress"}, dir / "run", io);
+  Job job = start_job(dir / "img", {exe, "--n", std::to_string(n), "--out", "out.bin", "--progress"}, dir / "run", io,
+                      run_options);
   const std::string mark = "row " + std::to_string(row) + "/";
   REQUIRE(eventually([&] { return file_contains(dir / "progress.txt", mark); }));
   return job;
@@ -102,3 +104,19 @@ TEST_CASE("another node: the image copied elsewhere, the output file, cwd and ex
   CHECK(r.status == 0);
   CHECK(read_file(out) == expected);
 }
+
+TEST_CASE("a forked dump (run --fork): ckpt-matmul checkpointed twice as it runs, killed, restored byte-identical") {
+  const int n = 1000;
+  TempDir refdir, dir;
+  const std::string expected = reference(refdir, n);
+  Job job = start_matmul(dir, n, 128, matmul(), {"--fork"});
+  REQUIRE(checkpoint(job.pid));
+  REQUIRE(checkpoint(job.pid));  // the first writer is reaped, the lock passed on
+  kill_job(job);
+  append_file(dir / "run" / "out.bin", "garbage the killed run wrote after the checkpoint");
+  RestartResult r = restart({(dir / "img" / "latest").string()}, dir / "run");
+  INFO(r.stderr_text);
+  CHECK(r.status == 0);
+  CHECK(read_file(dir / "run" / "out.bin") == expected);
+}
+

@@ -25,7 +25,9 @@ TEST_CASE("threads: four threads with live AVX registers, a held mutex, a condit
   check_case(Case{"prog_threads", {"20000"}, {"stdout.txt"}});
 }
 
-TEST_CASE("threads: a chain of 10 checkpoint -> kill -> restart cycles of a four-thread job") {
+namespace {
+
+void check_four_thread_chain(const std::vector<std::string>& run_options) {
   const std::string rounds = "150000";  // seconds of ping-pong: ten cycles fit in its run
   TempDir ref, dir;
   Redirect ref_io;
@@ -34,13 +36,25 @@ TEST_CASE("threads: a chain of 10 checkpoint -> kill -> restart cycles of a four
   fs::create_directories(dir / "run");
   Redirect io;
   io.out = (dir / "run" / "stdout.txt").string();
-  Job job = start_job(dir / "img", {prog("prog_threads"), "-", "-", rounds}, dir / "run", io);
+  Job job = start_job(dir / "img", {prog("prog_threads"), "-", "-", rounds}, dir / "run", io, run_options);
   job = checkpoint_kill_restart_chain(dir.path(), dir / "img", job, 10);
   INFO(read_file(dir / "restart-stderr.txt"));
   CHECK(wait_status(job.runner) == 0);
   const std::string expected = read_file(ref / "stdout.txt");
   CHECK(expected.find("CHANGED") == std::string::npos);
   CHECK(read_file(dir / "run" / "stdout.txt") == expected);
+}
+
+}  // namespace
+
+TEST_CASE("threads: a chain of 10 checkpoint -> kill -> restart cycles of a four-thread job") {
+  check_four_thread_chain({});
+}
+
+// The four threads write their memory hard (ping-pong, AVX sums) while the
+// forked copy writes the image: the image is the fork's snapshot, whole.
+TEST_CASE("threads: the same chain with forked dumps (run --fork) while the threads write memory") {
+  check_four_thread_chain({"--fork"});
 }
 
 namespace {

@@ -46,6 +46,7 @@ struct RunOptions {
   std::vector<std::string> argv;              // program and its arguments
   std::filesystem::path lib;                  // empty: find_libckpt()
   unsigned keep = 0;                          // CKPT_KEEP: complete images kept (the newest); 0: all
+  bool fork = false;                          // CKPT_FORK: memory written by a forked copy
 };
 
 // Checks argv[0] (found on PATH, dynamically linked), prepares dir (0700, not empty) and

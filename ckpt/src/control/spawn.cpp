@@ -136,6 +136,7 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
     ::setenv("CKPT_DIR", dir.c_str(), 1);
     ::setenv("CKPT_SIGNAL", signal.c_str(), 1);
     if (opts.keep) ::setenv("CKPT_KEEP", keep.c_str(), 1);
+    if (opts.fork) ::setenv("CKPT_FORK", "1", 1);
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
     // The job starts with a clean fd table, as a batch system would start it:
     // descriptors the caller happened to inherit (a harness's pipes, say) are

@@ -111,7 +111,7 @@ bool add_prstatus(const Dump& d, const ThreadState& th, NoteWriter& nw) {
   st->pr_cursig = short(d.sig);
   st->pr_sighold = th.uc->uc_sigmask.__val[0];
   st->pr_pid = th.tid;
-  st->pr_ppid = int(sys::getppid());
+  st->pr_ppid = int(d.ppid);
   st->pr_pgrp = int(sys::getpgid(0));
   st->pr_sid = int(sys::getsid(0));
   struct user_regs_struct regs {};
@@ -151,7 +151,7 @@ bool build_notes(Dump& d, NoteWriter& nw) {
   ps->pr_uid = unsigned(sys::getuid());
   ps->pr_gid = unsigned(sys::getgid());
   ps->pr_pid = int(d.pid);
-  ps->pr_ppid = int(sys::getppid());
+  ps->pr_ppid = int(d.ppid);
   ps->pr_pgrp = int(sys::getpgid(0));
   ps->pr_sid = int(sys::getsid(0));
   for (size_t i = 0; i < sizeof ps->pr_fname - 1 && d.comm[i]; ++i) ps->pr_fname[i] = d.comm[i];

@@ -1,4 +1,5 @@
 // One checkpoint from start to end, as the signal handler runs it.
+#include <signal.h>
 #include <time.h>
 
 #include "dump.h"
@@ -12,6 +13,40 @@ bool stop_threads(Dump& d) {
   const char* why = nullptr;
   int err = 0;
   if (!threads::stop_others(d.sig, d.uc, &d.roster, &why, &err)) return d.fail(why, -err);
+  return true;
+}
+
+// The writer's end: complete the image from the snapshot, or leave none.
+[[noreturn]] void finish_in_writer(Dump& d) {
+  long r = 0;
+  const bool synced = !(d.cfg->fsync && d.defer_sync) || (r = sys::call6(SYS_syncfs, d.filesfd)) >= 0 ||
+                      d.fail("syncing the file copies", r);
+  const bool ok = synced && write_core(d) && write_manifest(d) && commit_image(d);
+  if (!ok) abandon_image(d);
+  sys::call6(SYS_exit_group, ok ? 0 : 1);
+  __builtin_unreachable();
+}
+
+// CKPT_FORK: the job is stopped only while its threads are parked, its
+// description read, its descriptors' objects and open files copied (those go
+// on changing once it runs; memory does not: a fork's pages are a snapshot).
+// Then a forked copy writes the core and commits the image while the job
+// computes on. The copy has no exit signal, so the job never sees a SIGCHLD;
+// it is reaped by the next dump (or by init when the job ends), and holds the
+// directory's lock (begin_image) until it is done, so dumps never overlap.
+// If the fork fails, the caller writes in-process.
+long g_writer_pid = 0;  // the last forked writer, to reap
+
+void reap_previous_writer() {
+  if (g_writer_pid > 0 && sys::wait4(int(g_writer_pid), nullptr, 1 /* WNOHANG */ | 0x40000000 /* __WALL */) != 0)
+    g_writer_pid = 0;
+}
+
+bool fork_writer(Dump& d, bool* forked) {
+  const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
+  if (writer == 0) finish_in_writer(d);
+  *forked = writer > 0;
+  if (writer > 0) g_writer_pid = writer;
   return true;
 }
 
@@ -29,8 +64,20 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
 
   // Facts first (before this dump opens anything the fd table would show),
   // then the image, which becomes visible only in commit_image.
-  const bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d) &&
-                  write_core(d) && save_kernel_objects(d) && copy_files(d) && write_manifest(d) && commit_image(d);
+  reap_previous_writer();
+  bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d);
+  bool forked = false;
+  if (ok && cfg.fork) {
+    d.defer_sync = true;
+    ok = save_kernel_objects(d) && copy_files(d) && fork_writer(d, &forked);
+    if (ok && !forked && d.cfg->fsync) {  // no fork: sync here what was deferred
+      const long r = sys::call6(SYS_syncfs, d.filesfd);
+      if (r < 0) ok = d.fail("syncing the file copies", r);
+    }
+    if (ok && !forked) ok = write_core(d) && write_manifest(d) && commit_image(d);
+  } else if (ok) {
+    ok = write_core(d) && save_kernel_objects(d) && copy_files(d) && write_manifest(d) && commit_image(d);
+  }
   if (!ok) abandon_image(d);
   if (d.filesfd >= 0) sys::close(d.filesfd);
   if (d.tmpfd >= 0) sys::close(d.tmpfd);

@@ -24,6 +24,7 @@ struct Config {
   int signal;
   bool fsync;  // CKPT_FSYNC=0 turns durability off (benchmarks only)
   uint32_t keep;  // CKPT_KEEP=N: complete images kept (the newest N); 0 keeps all
+  bool fork;      // CKPT_FORK=1: the memory is written by a forked copy (dump.cpp)
   const char* glibc_version;
   uint64_t page_size;
 };
@@ -141,7 +142,7 @@ struct Dump {
   size_t nshared;
 
   // Process facts.
-  long pid;
+  long pid, ppid;  // the job's (a forked writer has its own)
   char comm[32];
   const char* exe_path;
   const char* cwd;
@@ -157,6 +158,10 @@ struct Dump {
   uint64_t core_size, core_header_xxh3;
   uint64_t live_lo, live_hi;  // memory the handler's own frames use (hashed from the file)
   uint64_t exe_size, exe_xxh3;
+
+  // Forked dumps: the copies made while the job is stopped are synced by the
+  // writer (syncfs), not while the job waits.
+  bool defer_sync;
 
   // First failure: what failed and the errno.
   const char* fail_what;

@@ -147,6 +147,16 @@ bool begin_image(Dump& d) {
   long dirfd = sys::openat(AT_FDCWD, d.cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) return d.fail("opening the checkpoint directory", dirfd);
   d.dirfd = int(dirfd);
+  // One dump at a time per directory: a forked writer (CKPT_FORK) may still be
+  // writing the previous image; it holds this lock through its copy of dirfd.
+  // A writer that is finishing gets up to 2 s (polled: the job is stopped meanwhile).
+  for (int waited_ms = 0;; ++waited_ms) {
+    const long locked = sys::call6(SYS_flock, d.dirfd, 2 /* LOCK_EX */ | 4 /* LOCK_NB */);
+    if (locked != -EWOULDBLOCK) break;
+    if (waited_ms >= 2000) return d.fail("the previous checkpoint is still being written", -EBUSY);
+    const struct timespec ms {0, 1000000};
+    sys::call6(SYS_nanosleep, sys::L(&ms), 0);
+  }
 
   // Highest ckpt-NNNN, and temp entries whose writer is gone.
   char* buf = d.io_buf;

@@ -100,6 +100,8 @@ __attribute__((constructor)) void ckpt_start() {
   g_config.page_size = uint64_t(sysconf(_SC_PAGESIZE));
   const char* fs = getenv("CKPT_FSYNC");
   g_config.fsync = !(fs && strcmp(fs, "0") == 0);
+  const char* forked = getenv("CKPT_FORK");
+  g_config.fork = forked && strcmp(forked, "1") == 0;
   const char* keep = getenv("CKPT_KEEP");
   g_config.keep = 0;
   if (keep && *keep) {

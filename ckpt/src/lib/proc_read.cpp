@@ -247,6 +247,7 @@ long write_all(int fd, const void* buf, size_t n) {
 
 bool read_process(Dump& d) {
   d.pid = sys::getpid();
+  d.ppid = sys::getppid();
   long n = read_small_file(AT_FDCWD, "/proc/self/maps", d.maps_text, kMapsTextSize);
   if (n < 0) return d.fail("reading /proc/self/maps", n);
   d.maps_len = size_t(n);
