@@ -92,6 +92,10 @@ IdealOrder lowest_overhead(Case c, const std::vector<OrderOverhead>& points) {
     }
   }
   best.interior = best.order != 0 && best.order != best.smallest && best.order != best.largest;
+  for (const auto& p : points)
+    if (best.order != 0 && p.order != best.order && std::isfinite(p.overhead_pct) &&
+        p.overhead_pct - p.ci95_pct <= best.overhead_pct + best.ci95_pct)
+      ++best.overlapping;
   return best;
 }
 
@@ -119,9 +123,12 @@ std::string format_ideal(const IdealOrder& ideal, const std::string& policy) {
                   std::to_string(ideal.order) + ", overhead " + fmt("%.2f", ideal.overhead_pct) + " % +- " +
                   fmt("%.2f", ideal.ci95_pct) + " (lowest of " + std::to_string(ideal.smallest) + ".." +
                   std::to_string(ideal.largest) + ": ";
-  if (ideal.interior) return s + "the overhead rises again past it)";
-  if (ideal.order == ideal.largest) return s + "the largest order simulated; the overhead still falls there, no ideal size below it)";
-  return s + "the smallest order simulated; the overhead grows with size)";
+  const std::string overlap =
+      ideal.overlapping ? "; " + std::to_string(ideal.overlapping) + " other order(s) within the 95 % CIs, not told apart" : "";
+  if (ideal.interior) return s + "the overhead rises again past it" + overlap + ")";
+  if (ideal.order == ideal.largest)
+    return s + "the largest order simulated; the overhead still falls there, no ideal size below it" + overlap + ")";
+  return s + "the smallest order simulated; the overhead grows with size" + overlap + ")";
 }
 
 std::string format_table(const std::vector<SimulationRow>& rows, const std::string& title,
@@ -188,7 +195,8 @@ nlohmann::json to_json(const std::vector<SimulationRow>& rows, const nlohmann::j
                      {"order", i.order},
                      {"overhead_pct", i.overhead_pct},
                      {"ci95_pct", i.ci95_pct},
-                     {"interior", i.interior}});
+                     {"interior", i.interior},
+                     {"orders_within_ci", i.overlapping}});
   return {{"schema", "ckptsim-simulate"}, {"schema_version", 1}, {"parameters", parameters},
           {"results", results},           {"ideal_orders", ideal}};
 }

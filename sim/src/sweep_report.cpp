@@ -187,7 +187,8 @@ void write_json(std::ostream& out, const SweepResult& r) {
   const auto ideal = [](const IdealOrder& i) {
     return i.order == 0 ? nlohmann::json(nullptr)
                         : nlohmann::json{{"order", i.order}, {"overhead_pct", num(i.overhead_pct)},
-                                         {"ci95_pct", num(i.ci95_pct)}, {"interior", i.interior}};
+                                         {"ci95_pct", num(i.ci95_pct)}, {"interior", i.interior},
+                                         {"orders_within_ci", i.overlapping}};
   };
   nlohmann::json j = {{"sweep", r.plan.hash},
                       {"options", r.plan.options},

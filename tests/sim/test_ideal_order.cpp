@@ -67,6 +67,13 @@ TEST_CASE("ideal order: the paper profile's knee gives an interior optimum near 
   CHECK(ideal[0].order >= 4000);
   CHECK(ideal[0].order <= 4300);
   CHECK_THAT(format_ideal(ideal[0], ""), Catch::Contains("rises again past it"));
+  CHECK(ideal[0].overlapping == 0);  // failure free: no CI, nothing overlaps
+
+  // Noisy overheads whose CIs overlap are said to be not told apart.
+  const IdealOrder noisy = lowest_overhead(Case::III, {{3000, 22.0, 1.0}, {3700, 21.8, 1.0}, {4800, 25.0, 0.5}});
+  CHECK(noisy.order == 3700);
+  CHECK(noisy.overlapping == 1);
+  CHECK_THAT(format_ideal(noisy, ""), Catch::Contains("1 other order(s) within the 95 % CIs"));
 
   // Against the paper's case II column: mean absolute error <= 0.5 points.
   std::map<int, double> simulated;

@@ -30,6 +30,7 @@ struct IdealOrder {
   double ci95_pct = 0;  // the turnaround's CI in points of overhead
   bool interior = false;
   int smallest = 0, largest = 0;  // the orders it was chosen from
+  int overlapping = 0;            // other orders whose CI overlaps the ideal's: not told apart
 };
 // The lowest overhead among (order, overhead, CI) points of case c (NaN
 // overheads skipped; ties: the first). order == 0 when none is finite.
