@@ -129,7 +129,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                                                      : nlohmann::json{{"failure_rate", a.failure_rate}}}};
     std::cout << to_json(rows, params).dump(2) << "\n";
   } else {
-    std::cout << format_table(rows, title);
+    std::cout << format_table(rows, title, a.interval > 0 ? policy : "one checkpoint per job");
   }
   if (!a.plot.empty()) {
     plot_simulation(rows, a.plot, title);

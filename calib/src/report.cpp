@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -164,8 +165,30 @@ void print_summary(const models::Profile& p, std::ostream& out) {
                 "reboot %.0f s\n",
                 rate(p.dump_s), rate(p.copy_s), rate(p.restore_s), p.link_bandwidth_Bps / 1e6, disk, p.reboot_s);
   out << buf;
-  if (p.measurements.is_array() && !p.measurements.empty())
-    out << "  " << p.measurements.size() << " raw measurement rows\n";
+  if (p.memory.known()) {
+    std::snprintf(buf, sizeof buf,
+                  "  memory: %.0f MiB RAM, %.1f MiB reserved (knee at %.1f MiB of process + image), "
+                  "past it %.2f MB/s\n",
+                  p.memory.ram_bytes / 1048576.0, p.memory.reserved_bytes / 1048576.0,
+                  p.memory.usable_bytes() / 1048576.0, p.memory.swap_Bps / 1e6);
+    out << buf;
+  }
+  if (p.measurements.is_array() && !p.measurements.empty()) {
+    out << "  " << p.measurements.size() << " raw measurement rows";
+    // A profile from the paper's table carries the dump fit's residuals.
+    double rms = 0, worst = 0;
+    size_t n = 0;
+    for (const auto& m : p.measurements)
+      if (m.contains("dump_residual_s")) {
+        const double r = m["dump_residual_s"].get<double>();
+        rms += r * r, worst = std::max(worst, std::fabs(r)), ++n;
+      }
+    if (n) {
+      std::snprintf(buf, sizeof buf, "; dump fit residuals RMS %.2f s, worst %.2f s", std::sqrt(rms / n), worst);
+      out << buf;
+    }
+    out << "\n";
+  }
 }
 
 fs::path default_profile_path() {

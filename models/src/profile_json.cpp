@@ -84,12 +84,30 @@ Curve curve_from_json(const json& j, const std::string& field) {
   return c;
 }
 
+json memory_to_json(const Memory& m) {
+  return {{"ram_bytes", m.ram_bytes},           {"swap_bytes", m.swap_bytes}, {"reserved_bytes", m.reserved_bytes},
+          {"swap_Bps", m.swap_Bps},             {"why", m.why}};
+}
+
+Memory memory_from_json(const json& j) {
+  if (!j.is_object()) bad("memory", "expected an object");
+  Memory m;
+  m.ram_bytes = number(member(j, "ram_bytes", "memory"), "memory.ram_bytes", true);
+  if (!(m.ram_bytes > 0)) bad("memory.ram_bytes", "must be positive (leave \"memory\" out when it is not known)");
+  m.swap_bytes = optional_number(j, "swap_bytes", "memory.swap_bytes", 0);
+  m.reserved_bytes = optional_number(j, "reserved_bytes", "memory.reserved_bytes", 0);
+  if (!(m.reserved_bytes < m.ram_bytes)) bad("memory.reserved_bytes", "must be below memory.ram_bytes");
+  m.swap_Bps = optional_number(j, "swap_Bps", "memory.swap_Bps", 0);
+  m.why = optional_string(j, "why", "memory.why");
+  return m;
+}
+
 }  // namespace
 
 json to_json(const Profile& p) {
   json curves = json::object();
   for (const auto& f : kCurves) curves[f.name] = curve_to_json(p.*(f.member));
-  return {
+  json j = {
       {"schema", kSchema},
       {"schema_version", kSchemaVersion},
       {"name", p.name},
@@ -102,6 +120,9 @@ json to_json(const Profile& p) {
       {"reboot_s", p.reboot_s},
       {"measurements", p.measurements},
   };
+  // Only a known memory is written: profiles without one read and write as before.
+  if (p.memory.known()) j["memory"] = memory_to_json(p.memory);
+  return j;
 }
 
 Profile profile_from_json(const json& j) {
@@ -143,6 +164,7 @@ Profile profile_from_json(const json& j) {
     p.disk_read_Bps = optional_number(*it, "read_Bps", "disk.read_Bps", 0);
   }
   p.reboot_s = optional_number(j, "reboot_s", "reboot_s", 0);
+  if (auto it = j.find("memory"); it != j.end()) p.memory = memory_from_json(*it);
   if (auto it = j.find("measurements"); it != j.end()) {
     if (!it->is_array()) bad("measurements", "expected an array");
     p.measurements = *it;

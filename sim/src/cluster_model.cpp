@@ -51,8 +51,9 @@ JobCosts job_costs(const Scenario& s) {
   JobCosts c;
   c.work_s = p.job_compute_s(s.order);
   c.image_bytes = nonneg(p.job_image_bytes(s.order));
-  c.dump_s = nonneg(p.dump_s(c.image_bytes));
-  c.restore_s = nonneg(p.restore_s(c.image_bytes));
+  const double process_bytes = nonneg(p.job_process_bytes(s.order));
+  c.dump_s = nonneg(p.dump_cost_s(process_bytes, c.image_bytes));
+  c.restore_s = nonneg(p.restore_cost_s(process_bytes, c.image_bytes));
   c.copy_setup_s = nonneg(p.copy_s(0));
   if (takes_checkpoints(s.c)) {
     if (s.interval_s > 0) {

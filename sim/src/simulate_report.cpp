@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -76,7 +77,62 @@ std::vector<SimulationRow> with_overheads(const std::vector<CellResult>& cells, 
   return rows;
 }
 
-std::string format_table(const std::vector<SimulationRow>& rows, const std::string& title) {
+IdealOrder lowest_overhead(Case c, const std::vector<OrderOverhead>& points) {
+  IdealOrder best;
+  best.c = c;
+  bool found = false;
+  for (const auto& p : points) {
+    if (!found || p.order < best.smallest) best.smallest = p.order;
+    if (!found || p.order > best.largest) best.largest = p.order;
+    found = true;
+    if (std::isfinite(p.overhead_pct) && (best.order == 0 || p.overhead_pct < best.overhead_pct)) {
+      best.order = p.order;
+      best.overhead_pct = p.overhead_pct;
+      best.ci95_pct = p.ci95_pct;
+    }
+  }
+  best.interior = best.order != 0 && best.order != best.smallest && best.order != best.largest;
+  for (const auto& p : points)
+    if (best.order != 0 && p.order != best.order && std::isfinite(p.overhead_pct) &&
+        p.overhead_pct - p.ci95_pct <= best.overhead_pct + best.ci95_pct)
+      ++best.overlapping;
+  return best;
+}
+
+std::vector<IdealOrder> ideal_orders(const std::vector<SimulationRow>& rows) {
+  std::vector<IdealOrder> out;
+  if (orders_of(rows).size() < 2) return out;
+  for (Case c : cases_of(rows)) {
+    if (c == Case::I) continue;
+    std::vector<OrderOverhead> points;
+    for (const auto& r : rows) {
+      if (r.cell.c != c) continue;
+      // case I's turnaround = mean / (1 + overhead); the CI in points of it.
+      const double base = r.cell.mean_turnaround_s / (1 + r.overhead_pct / 100);
+      points.push_back({r.cell.order, r.overhead_pct, base > 0 ? 100 * r.cell.ci95_s / base : 0});
+    }
+    const IdealOrder best = lowest_overhead(c, points);
+    if (best.order != 0) out.push_back(best);
+  }
+  return out;
+}
+
+std::string format_ideal(const IdealOrder& ideal, const std::string& policy) {
+  const bool checkpoints = ideal.c == Case::II || ideal.c == Case::IV || ideal.c == Case::V;
+  std::string s = "ideal order, case " + to_string(ideal.c) + (policy.empty() || !checkpoints ? "" : " (" + policy + ")") + ": " +
+                  std::to_string(ideal.order) + ", overhead " + fmt("%.2f", ideal.overhead_pct) + " % +- " +
+                  fmt("%.2f", ideal.ci95_pct) + " (lowest of " + std::to_string(ideal.smallest) + ".." +
+                  std::to_string(ideal.largest) + ": ";
+  const std::string overlap =
+      ideal.overlapping ? "; " + std::to_string(ideal.overlapping) + " other order(s) within the 95 % CIs, not told apart" : "";
+  if (ideal.interior) return s + "the overhead rises again past it" + overlap + ")";
+  if (ideal.order == ideal.largest)
+    return s + "the largest order simulated; the overhead still falls there, no ideal size below it" + overlap + ")";
+  return s + "the smallest order simulated; the overhead grows with size" + overlap + ")";
+}
+
+std::string format_table(const std::vector<SimulationRow>& rows, const std::string& title,
+                         const std::string& policy) {
   const auto orders = orders_of(rows);
   const auto cases = cases_of(rows);
   std::ostringstream out;
@@ -105,6 +161,9 @@ std::string format_table(const std::vector<SimulationRow>& rows, const std::stri
     }
     out << "\n";
   }
+  const auto ideals = ideal_orders(rows);
+  if (!ideals.empty()) out << "\n";
+  for (const auto& i : ideals) out << format_ideal(i, policy) << "\n";
   return out.str();
 }
 
@@ -130,7 +189,16 @@ nlohmann::json to_json(const std::vector<SimulationRow>& rows, const nlohmann::j
                        {"mean_makespan_s", r.cell.mean_makespan_s},
                        {"kills", r.cell.kills},
                        {"migrations", r.cell.migrations}});
-  return {{"schema", "ckptsim-simulate"}, {"schema_version", 1}, {"parameters", parameters}, {"results", results}};
+  nlohmann::json ideal = nlohmann::json::array();
+  for (const auto& i : ideal_orders(rows))
+    ideal.push_back({{"case", to_string(i.c)},
+                     {"order", i.order},
+                     {"overhead_pct", i.overhead_pct},
+                     {"ci95_pct", i.ci95_pct},
+                     {"interior", i.interior},
+                     {"orders_within_ci", i.overlapping}});
+  return {{"schema", "ckptsim-simulate"}, {"schema_version", 1}, {"parameters", parameters},
+          {"results", results},           {"ideal_orders", ideal}};
 }
 
 void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesystem::path& out,
@@ -194,7 +262,13 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
     first = false;
   }
   if (first) gp << "0 title 'case I only'";
-  gp << "\nunset multiplot\n";
+  // The ideal order of each case: a ring on its curve, labelled.
+  for (const auto& i : ideal_orders(rows))
+    gp << ", '-' using 1:2 with points pt 6 ps 2.5 lw 2 lc rgb '" << colour(i.c) << "' title 'ideal " << to_string(i.c)
+       << ": " << i.order << "'";
+  gp << "\n";
+  for (const auto& i : ideal_orders(rows)) gp << i.order << ' ' << i.overhead_pct << "\ne\n";
+  gp << "unset multiplot\n";
   const fs::path script = dir / "plot.gp";
   std::ofstream(script) << gp.str();
   const std::string cmd = "gnuplot '" + script.string() + "' 2>'" + (dir / "err").string() + "'";

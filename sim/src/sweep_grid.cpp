@@ -119,6 +119,7 @@ std::string to_string(PointKind k) {
     case PointKind::Grid: return "grid";
     case PointKind::Young: return "young";
     case PointKind::Daly: return "daly";
+    case PointKind::Single: return "single";
   }
   return "grid";
 }

@@ -112,7 +112,7 @@ OrderTheory theory_from_json(const nlohmann::json& j) {
 }
 
 PointKind kind_from_string(const std::string& s) {
-  for (auto k : {PointKind::Baseline, PointKind::Grid, PointKind::Young, PointKind::Daly})
+  for (auto k : {PointKind::Baseline, PointKind::Grid, PointKind::Young, PointKind::Daly, PointKind::Single})
     if (to_string(k) == s) return k;
   throw SweepError("unknown point kind '" + s + "'");
 }
@@ -132,7 +132,7 @@ SweepPlan build_plan(const SweepOptions& o) {
   nlohmann::json grid = o.grid.automatic ? nlohmann::json("auto") : nlohmann::json(o.grid.values);
   plan.options = {
       {"tool", "ckptsim sweep"},
-      {"version", 1},
+      {"version", 2},
       {"profile_xxh3", xxh3_hex(models::to_json(b.profile).dump())},
       {"platform_xxh3", b.platform_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(file_xxh3(b.platform_file))},
       {"nodes", b.nodes},
@@ -143,6 +143,7 @@ SweepPlan build_plan(const SweepOptions& o) {
       {"seed", b.seed},
       {"orders", o.orders},
       {"intervals", grid},
+      {"single_checkpoint_at", b.checkpoint_at},
   };
   plan.hash = xxh3_hex(plan.options.dump());
   // Shown, not hashed: the same profile read from another path is the same sweep.
@@ -157,6 +158,7 @@ SweepPlan build_plan(const SweepOptions& o) {
     for (double tau : intervals) plan.points.push_back({index++, order, PointKind::Grid, tau});
     plan.points.push_back({index++, order, PointKind::Young, t.young_s});
     plan.points.push_back({index++, order, PointKind::Daly, t.daly_s});
+    plan.points.push_back({index++, order, PointKind::Single, 0});
   }
   return plan;
 }
@@ -196,7 +198,7 @@ Scenario scenario_for(const SweepOptions& o, const SweepPoint& p) {
     s.c = Case::I;
     s.interval_s = 0;
   } else {
-    s.interval_s = p.interval_s;
+    s.interval_s = p.kind == PointKind::Single ? 0 : p.interval_s;  // 0: one checkpoint at checkpoint_at
   }
   return s;
 }

@@ -81,7 +81,7 @@ void run_gnuplot(const fs::path& script, const fs::path& log) {
 void write_plot(const SweepResult& r, const std::string& png_path) {
   const auto s = summarise(r);
   ScratchDir dir;
-  const auto curves = dir.path() / "curves.dat", marks = dir.path() / "marks.dat";
+  const auto curves = dir.path() / "curves.dat", marks = dir.path() / "marks.dat", ideal = dir.path() / "ideal.dat";
   std::string t_range = "[*:*]", o_range = "[*:*]";
   {
     std::ofstream c(curves), m(marks);
@@ -112,7 +112,9 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
                std::to_string(overhead_pct(v.mean_turnaround_s, o.baseline_s));
       };
       m << o.order << ' ' << row(o.best) << ' ' << row(o.young) << ' ' << row(o.daly) << '\n';
+      if (o.order == s.ideal_periodic.order) std::ofstream(ideal) << row(o.best) << '\n';
     }
+    if (s.ideal_periodic.order == 0) std::ofstream(ideal) << "NaN NaN NaN\n";
     if (blocks == 0) throw SweepError("nothing to plot: no point finished");
     // Tight ranges: the turnaround spans the orders; the overhead axis stops at
     // 2.5x the lowest overhead, so the steep short-interval ends do not squash
@@ -131,7 +133,11 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
   std::string title = "Checkpoint interval sweep, case " + r.plan.options.at("case").get<std::string>();
   if (s.best_order)
     title += ": best order " + std::to_string(s.best_order) + ", every " +
-             std::to_string(static_cast<long>(std::lround(s.best_interval_s))) + " s";
+             std::to_string(static_cast<long>(std::lround(s.best_interval_s))) + " s" +
+             (s.ideal_periodic.interior                            ? " (an interior ideal size)"
+              : s.ideal_periodic.order == s.ideal_periodic.largest ? " (the largest order: no interior ideal size)"
+                                                                    : " (the smallest order)");
+  const std::string ideal_title = "ideal order " + std::to_string(s.ideal_periodic.order);
   if (r.partial) title += " (partial)";
   const auto script = dir.path() / "plot.gp";
   {
@@ -169,7 +175,9 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
       << "plot for [i=0:*] " << quoted(curves.string()) << " index i using 1:3:4 with lines lc palette lw 2 notitle, \\\n"
       << "  " << quoted(marks.string()) << " using 2:4 with points ls 1 title 'simulated best', \\\n"
       << "  '' using 5:7 with points ls 2 title 'Young', \\\n"
-      << "  '' using 8:10 with points ls 3 title 'Daly'\n"
+      << "  '' using 8:10 with points ls 3 title 'Daly', \\\n"
+      << "  " << quoted(ideal.string()) << " using 1:3 with points pt 6 ps 3 lw 2 lc rgb '#d7191c' title "
+      << quoted(ideal_title) << "\n"
       << "unset multiplot\n";
   }
   run_gnuplot(script, dir.path() / "gnuplot.log");

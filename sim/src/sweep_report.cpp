@@ -60,6 +60,7 @@ SweepSummary summarise(const SweepResult& r) {
     o.best = {kNaN, kNaN, kNaN};
     o.young = {t.young_s, kNaN, kNaN};
     o.daly = {t.daly_s, kNaN, kNaN};
+    o.single = {0, kNaN, kNaN};
     for (const auto& p : r.plan.points) {
       if (p.order != t.order) continue;
       const auto oc = outcome(r, p);
@@ -67,6 +68,7 @@ SweepSummary summarise(const SweepResult& r) {
         case PointKind::Baseline: o.baseline_s = oc.mean_turnaround_s; break;
         case PointKind::Young: o.young = oc; break;
         case PointKind::Daly: o.daly = oc; break;
+        case PointKind::Single: o.single = oc; break;
         case PointKind::Grid:
           // Strictly lower wins: ties keep the shorter interval listed first.
           if (std::isfinite(oc.mean_turnaround_s) && (!o.found || oc.mean_turnaround_s < o.best.mean_turnaround_s)) {
@@ -77,6 +79,7 @@ SweepSummary summarise(const SweepResult& r) {
       }
     }
     o.best_overhead_pct = o.found ? overhead_pct(o.best.mean_turnaround_s, o.baseline_s) : kNaN;
+    o.single_overhead_pct = overhead_pct(o.single.mean_turnaround_s, o.baseline_s);
     if (std::isfinite(o.best_overhead_pct) && o.best_overhead_pct < best_overhead) {
       best_overhead = o.best_overhead_pct;
       s.best_order = o.order;
@@ -84,6 +87,14 @@ SweepSummary summarise(const SweepResult& r) {
     }
     s.orders.push_back(o);
   }
+  const Case c = parse_case(r.plan.options.at("case").get<std::string>());
+  std::vector<OrderOverhead> periodic, single;
+  for (const auto& o : s.orders) {
+    periodic.push_back({o.order, o.best_overhead_pct, o.baseline_s > 0 ? 100 * o.best.ci95_s / o.baseline_s : kNaN});
+    single.push_back({o.order, o.single_overhead_pct, o.baseline_s > 0 ? 100 * o.single.ci95_s / o.baseline_s : kNaN});
+  }
+  s.ideal_periodic = lowest_overhead(c, periodic);
+  s.ideal_single = lowest_overhead(c, single);
   return s;
 }
 
@@ -135,6 +146,8 @@ void write_table(std::ostream& out, const SweepResult& r) {
         << ", overhead " << fmt("%.2f", x.best_overhead_pct) << " % over the failure-free "
         << fmt("%.2f", x.baseline_s) << " s)" << (r.partial ? " [partial]" : "") << "\n";
   }
+  if (s.ideal_periodic.order != 0) out << format_ideal(s.ideal_periodic, "best periodic interval per order") << "\n";
+  if (s.ideal_single.order != 0) out << format_ideal(s.ideal_single, "one checkpoint per job") << "\n";
 }
 
 void write_json(std::ostream& out, const SweepResult& r) {
@@ -163,14 +176,27 @@ void write_json(std::ostream& out, const SweepResult& r) {
                       {"best_overhead_pct", num(x.best_overhead_pct)},
                       {"young", io(x.young)},
                       {"daly", io(x.daly)},
+                      {"single", io(x.single)},
+                      {"single_overhead_pct", num(x.single_overhead_pct)},
                       {"theory",
                        {{"W", x.theory.W}, {"C", x.theory.C}, {"R", x.theory.R}, {"D", x.theory.D}, {"M", x.theory.M},
                         {"formula", x.theory.formula}, {"optimum_s", x.theory.optimum_s}, {"optimum_expected_s", x.theory.optimum_expected_s}}}});
   }
   nlohmann::json best = nullptr;
   if (s.best_order != 0) best = {{"order", s.best_order}, {"interval_s", s.best_interval_s}};
-  nlohmann::json j = {{"sweep", r.plan.hash}, {"options", r.plan.options}, {"partial", r.partial},
-                      {"points", points},     {"orders", orders},          {"best", best}};
+  const auto ideal = [](const IdealOrder& i) {
+    return i.order == 0 ? nlohmann::json(nullptr)
+                        : nlohmann::json{{"order", i.order}, {"overhead_pct", num(i.overhead_pct)},
+                                         {"ci95_pct", num(i.ci95_pct)}, {"interior", i.interior},
+                                         {"orders_within_ci", i.overlapping}};
+  };
+  nlohmann::json j = {{"sweep", r.plan.hash},
+                      {"options", r.plan.options},
+                      {"partial", r.partial},
+                      {"points", points},
+                      {"orders", orders},
+                      {"best", best},
+                      {"ideal_order", {{"periodic", ideal(s.ideal_periodic)}, {"single", ideal(s.ideal_single)}}}};
   out << j.dump(2) << "\n";
 }
 

@@ -31,6 +31,11 @@ CellResult fake_cell(const Scenario& s) {
     return r;
   }
   const double C = s.profile.job_dump_s(s.order);
+  if (s.interval_s == 0) {  // one checkpoint per job, half the work lost by a kill
+    r.mean_turnaround_s = W + C + 0.46 * W / 4;
+    r.ci95_s = 0.01 * r.mean_turnaround_s;
+    return r;
+  }
   r.mean_turnaround_s = W + W / s.interval_s * C + 0.46 * s.interval_s / 2 + std::sin(s.interval_s + s.order) * 1e-3;
   r.ci95_s = 0.01 * r.mean_turnaround_s;
   return r;
@@ -121,14 +126,17 @@ TEST_CASE("sweep: shard specs") {
   }
 }
 
-TEST_CASE("sweep: the plan has a baseline plus the grid plus Young and Daly for each order and a hash naming the sweep") {
+TEST_CASE("sweep: the plan has a baseline, the grid, Young, Daly and one checkpoint per job for each order, and a hash naming the sweep") {
   const auto o = small_options();
   const auto plan = make_plan(o);
   REQUIRE(plan.theory.size() == 3);
-  CHECK(plan.points.size() == 3 * (1 + 15 + 2));
+  CHECK(plan.points.size() == 3 * (1 + 15 + 2 + 1));
   CHECK(plan.points[0].kind == PointKind::Baseline);
   CHECK(plan.points[16].kind == PointKind::Young);
   CHECK(plan.points[16].interval_s == Approx(plan.theory[0].young_s));
+  CHECK(plan.points[18].kind == PointKind::Single);
+  CHECK(scenario_for(o, plan.points[18]).interval_s == 0);
+  CHECK(scenario_for(o, plan.points[18]).checkpoint_at == 0.5);
   // Per-job kills: M from the equivalent rate, D = 0, optimum sqrt(2WC/p).
   const auto& t = plan.theory[1];
   CHECK(t.W == 1000);

@@ -37,6 +37,27 @@ struct FitResult {
 FitResult fit_powers(const std::vector<double>& x, const std::vector<double>& y,
                      const std::vector<int>& powers);
 
+// A node's memory and what happens past its knee (docs/DESIGN.md, "Memory").
+// While a job is stopped for its dump (or being restored) the node must hold
+// the process *and* the image passing through the page cache; compute needs
+// the process alone. Whatever of that exceeds ram_bytes - reserved_bytes is
+// paged out and back: those bytes move at swap_Bps instead of the curve's rate.
+// ram_bytes == 0: memory not known, no memory term (the behaviour of every
+// profile written before it existed).
+struct Memory {
+  double ram_bytes = 0;       // per node (parameter 1: a fact of the machine)
+  double swap_bytes = 0;      // recorded only (0: not known); not in the cost
+  double reserved_bytes = 0;  // RAM neither the job nor its I/O can use: kernel, daemons (parameter 2)
+  double swap_Bps = 0;        // rate of the excess past the knee (parameter 3)
+  std::string why;            // where the numbers come from
+  bool known() const { return ram_bytes > 0; }
+  double usable_bytes() const { return ram_bytes - reserved_bytes; }
+  // Bytes of `need` that do not fit (0 without a known memory).
+  double excess_bytes(double need) const;
+  // Seconds the excess of `need` adds to an operation.
+  double excess_s(double need) const;
+};
+
 struct Profile {
   std::string name;
   std::string source;              // "calibrate" or "paper-table"
@@ -55,14 +76,28 @@ struct Profile {
   double disk_write_Bps = 0;          // 0: not measured
   double disk_read_Bps = 0;
   double reboot_s = 0;                // node downtime after a failure (case IIIp)
+  Memory memory;                      // RAM, swap, the knee; unknown: curves alone
   nlohmann::json measurements = nlohmann::json::array();  // raw rows
 
+  // Costs of one job with these sizes: the curve plus the memory term.
+  // Dump and restore need process + image in memory, compute the process.
+  double compute_cost_s(double order, double process) const {
+    return compute_s(order) + memory.excess_s(process);
+  }
+  double dump_cost_s(double process, double image) const {
+    return dump_s(image) + memory.excess_s(process + image);
+  }
+  double restore_cost_s(double process, double image) const {
+    return restore_s(image) + memory.excess_s(process + image);
+  }
+
   // Convenience: the job of matrix order n.
-  double job_compute_s(double n) const { return compute_s(n); }
+  double job_process_bytes(double n) const { return process_bytes(n); }
+  double job_compute_s(double n) const { return compute_cost_s(n, process_bytes(n)); }
   double job_image_bytes(double n) const { return image_bytes(process_bytes(n)); }
-  double job_dump_s(double n) const { return dump_s(job_image_bytes(n)); }
+  double job_dump_s(double n) const { return dump_cost_s(process_bytes(n), job_image_bytes(n)); }
   double job_copy_s(double n) const { return copy_s(job_image_bytes(n)); }
-  double job_restore_s(double n) const { return restore_s(job_image_bytes(n)); }
+  double job_restore_s(double n) const { return restore_cost_s(process_bytes(n), job_image_bytes(n)); }
 };
 
 nlohmann::json to_json(const Profile& p);
@@ -71,6 +106,21 @@ nlohmann::json to_json(const Profile& p);
 Profile profile_from_json(const nlohmann::json& j);
 Profile load_profile(const std::filesystem::path& path);
 void save_profile(const Profile& p, const std::filesystem::path& path);
+
+// Fits cost(i) = b*bytes(i) + max(0, need(i) - usable)/swap_Bps: the knee
+// (usable = ram - reserved, searched on a grid, at least min_usable_bytes and
+// with two points past it) and the two rates by least squares, both positive.
+// Without a knee that cuts the residual sum of squares by more than half:
+// knee == false, cost = b*bytes, memory has only ram_bytes.
+struct KneeFit {
+  Memory memory;
+  double s_per_byte = 0;          // b: the rate below the knee
+  bool knee = false;
+  double sse = 0, sse_linear = 0;  // with the chosen model, with b*bytes alone
+  std::vector<double> residuals;  // cost - fitted, in input order
+};
+KneeFit fit_memory_knee(const std::vector<double>& bytes, const std::vector<double>& need,
+                        const std::vector<double>& cost, double ram_bytes, double min_usable_bytes);
 
 // The paper's hardware, from its Table I (cases I and II), with the stated
 // assumptions for what the paper does not publish (restore, copy).

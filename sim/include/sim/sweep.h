@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/simulate.h"
+#include "sim/simulate_report.h"
 
 namespace ckptsim::sim {
 
@@ -63,8 +64,9 @@ struct SweepOptions {
 };
 
 // Each order gets one failure-free baseline (case I, for the overhead), one
-// point per grid interval, and one each at Young's and Daly's interval.
-enum class PointKind { Baseline, Grid, Young, Daly };
+// point per grid interval, one each at Young's and Daly's interval, and one
+// with a single checkpoint per job (at the base scenario's checkpoint_at).
+enum class PointKind { Baseline, Grid, Young, Daly, Single };
 std::string to_string(PointKind k);
 
 struct SweepPoint {
@@ -166,6 +168,8 @@ struct OrderSummary {
   IntervalOutcome best;   // the grid point with the lowest mean turnaround
   double best_overhead_pct = 0;
   IntervalOutcome young, daly;
+  IntervalOutcome single;  // one checkpoint per job (interval_s 0)
+  double single_overhead_pct = 0;
   OrderTheory theory;
   bool found = false;  // at least one grid point ran
 };
@@ -174,6 +178,9 @@ struct SweepSummary {
   std::vector<OrderSummary> orders;
   int best_order = 0;  // lowest overhead at its best interval; 0 if nothing ran
   double best_interval_s = 0;
+  // The ideal process size: the order with the lowest overhead at its best
+  // periodic interval, and with one checkpoint per job (order 0: none ran).
+  IdealOrder ideal_periodic, ideal_single;
 };
 SweepSummary summarise(const SweepResult& r);
 
