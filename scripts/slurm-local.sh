@@ -44,6 +44,8 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$DIR/munge/munge.socket,cred_expire=10
+# Requeued jobs wait cred_expire before they may run; then look every 5 s, not 60.
+SchedulerParameters=sched_interval=5,bf_interval=5
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
