@@ -137,3 +137,40 @@ TEST_CASE("a job warned before its time limit checkpoints, is requeued, resumes 
   CHECK(starts.find("restart=1") != std::string::npos);
   CHECK(read_file(t / "out.bin") == expected);
 }
+
+TEST_CASE("sweep --slurm: 15 points as an array of 4 tasks plus a merge job print what the local run prints") {
+  if (skip_unless_root()) return;
+  TempDir t;
+  const std::string sweep = shell_quote(kCkptsim) +
+                            " sweep --sizes 1000,2000,3000 --interval 60:300:60 --nodes 2 --jobs-per-node 2"
+                            " --replications 4 --seed 3";
+  for (const std::string format : {"table", "csv"}) {
+    const CmdResult local = run_shell("cd " + t.path().string() + " && " + sweep + " -q --format " + format);
+    REQUIRE(local.status == 0);
+    const CmdResult onslurm =
+        run_shell("cd " + t.path().string() + " && " + sweep + " --format " + format + " --slurm --tasks 4");
+    INFO(onslurm.err);
+    CHECK(onslurm.status == 0);
+    CHECK(onslurm.out == local.out);
+    CHECK(onslurm.err.find("4/4 shards done") != std::string::npos);
+  }
+  // The work directory is removed after a success.
+  for (const auto& e : fs::directory_iterator(t.path()))
+    CHECK(e.path().filename().string().rfind("ckptsim-sweep-", 0) != 0);
+}
+
+TEST_CASE("sweep --slurm --no-wait returns at once with the job ids and the result arrives later") {
+  if (skip_unless_root()) return;
+  TempDir t;
+  const CmdResult r = run_shell("cd " + t.path().string() + " && " + shell_quote(kCkptsim) +
+                                " sweep --sizes 1000,2000 --interval 60:300:60 --nodes 2 --jobs-per-node 2"
+                                " --replications 4 --slurm --tasks 2 --no-wait");
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("array job ") != std::string::npos);
+  const size_t at = r.err.find("the result will be in ");
+  REQUIRE(at != std::string::npos);
+  const fs::path result = r.err.substr(at + 22, r.err.find('\n', at) - at - 22);
+  CHECK(wait_contains(result, "best: order ", 120));
+}
