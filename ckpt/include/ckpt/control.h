@@ -75,8 +75,9 @@ int run_preloaded(const RunOptions& opts);
 // (RelayMask) before the job was started, so none is lost.
 int supervise(pid_t pid, const RunOptions& opts);
 
-// Blocks the signals supervise handles while it lives; the old mask is what a
-// job started meanwhile should get (spawn_preloaded's child gets it).
+// Blocks the signals supervise handles while it lives; old_mask() is the mask a
+// job started meanwhile must get back (run_preloaded gives it to its child; a
+// restored job gets its own from the image).
 class RelayMask {
  public:
   explicit RelayMask(int checkpoint_signal);

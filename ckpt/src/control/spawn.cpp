@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "ckpt/control.h"
 
@@ -97,7 +98,14 @@ int wait_status(pid_t pid) {
 // --checkpoint-on-term: an image first, then the job goes. A job that cannot
 // be checkpointed (no handler yet, a refused dump) is stopped all the same:
 // the scheduler is taking the node back.
-int checkpoint_and_stop(pid_t pid, int why) {
+int checkpoint_and_stop(pid_t pid, int why, int checkpoint_signal) {
+  // A signal that comes as the job starts waits (up to kHandlerWaitS) for
+  // libckpt's handler: the job is about to be stopped, not asked to carry on.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(kHandlerWaitS);
+  siginfo_t ended{};
+  while (!catches_signal(pid, checkpoint_signal) && std::chrono::steady_clock::now() < give_up &&
+         ::waitid(P_PID, pid, &ended, WEXITED | WNOHANG | WNOWAIT) == 0 && ended.si_pid == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   try {
     const CheckpointResult r = request_checkpoint(pid, true);
     std::fprintf(stderr, "ckptsim: run: signal %d: checkpointed to %s in %.2f s; job stopped\n", why,
@@ -259,7 +267,7 @@ int supervise(pid_t pid, const RunOptions& opts) {
     }
     siginfo_t info;
     const int sig = ::sigtimedwait(&relay, &info, &wait_for);
-    if (opts.checkpoint_on_term && (sig == SIGTERM || sig == opts.signal)) return checkpoint_and_stop(pid, sig);
+    if (opts.checkpoint_on_term && (sig == SIGTERM || sig == opts.signal)) return checkpoint_and_stop(pid, sig, opts.signal);
     if (sig == SIGINT || sig == SIGTERM) ::kill(pid, sig);
     else if (sig == opts.signal && catches_signal(pid, sig)) ::kill(pid, sig);  // a checkpoint, asked of run
   }
