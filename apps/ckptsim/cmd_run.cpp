@@ -1,8 +1,12 @@
 // `ckptsim run`: start a program with the checkpoint library preloaded and
 // exit with its status.
+#include <cstdio>
+
 #include "ckpt/control.h"
 #include "ckpt/signal_rule.h"
 #include "commands.h"
+#include "restart/restart.h"
+#include "slurm/resume.h"
 
 namespace ckptsim::cli {
 
@@ -14,6 +18,9 @@ void add_run(CLI::App& app, int& exit_code) {
     double interval = 0;
     unsigned keep = 2;
     bool fork = false;
+    bool resume = false;
+    bool checkpoint_on_term = false;
+    bool requeue = false;
     std::vector<std::string> argv;
   };
   auto args = std::make_shared<Args>();
@@ -33,6 +40,16 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_flag("--fork", args->fork,
                 "stop the job only to park its threads, copy its open files and fork; the fork writes the memory "
                 "while the job runs on (pages the job writes meanwhile are duplicated)");
+  cmd->add_flag("--resume", args->resume,
+                "restore the job from DIR's newest complete image of this same command, if there is one, "
+                "else start it (one batch script for the first run and every requeue)");
+  auto* on_term = cmd->add_flag(
+      "--checkpoint-on-term", args->checkpoint_on_term,
+      "on SIGTERM (preemption, scancel) or the checkpoint signal sent to run itself: checkpoint the job, wait "
+      "for the image, kill the job and exit 75");
+  cmd->add_flag("--requeue", args->requeue,
+                "inside a Slurm job: after --checkpoint-on-term stopped the job, `scontrol requeue` it")
+      ->needs(on_term);
   cmd->add_option("prog", args->argv, "PROG ARGS... (after --)")->required();
   cmd->positionals_at_end();
   cmd->callback([&exit_code, args] {
@@ -43,7 +60,17 @@ void add_run(CLI::App& app, int& exit_code) {
     opts.keep = args->keep;
     opts.fork = args->fork;
     opts.argv = args->argv;
-    exit_code = ckpt::run_preloaded(opts);
+    opts.checkpoint_on_term = args->checkpoint_on_term;
+    try {
+      exit_code = args->resume ? slurm::run_or_resume(opts) : ckpt::run_preloaded(opts);
+    } catch (const slurm::OtherCommand& e) {
+      throw Exit(2, std::string("run: ") + e.what());
+    } catch (const restart::RestoreError& e) {
+      throw Exit(3, std::string("run: --resume: ") + e.what() + " (restore abandoned, nothing left running)");
+    }
+    std::string why;
+    if (args->requeue && exit_code == ckpt::kExitCheckpointed && !slurm::requeue_this_job(&why))
+      std::fprintf(stderr, "ckptsim: run: --requeue: %s\n", why.c_str());
   });
 }
 

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "models/profile.h"
 #include "sim/simulate.h"
 #include "sim/sweep.h"
+#include "slurm/sweep_array.h"
 
 namespace ckptsim::cli {
 
@@ -67,6 +70,11 @@ struct SweepArgs {
   std::string plot;
   std::string output;
   bool quiet = false;
+  bool slurm = false;
+  std::string partition;
+  int tasks = 4;
+  bool no_wait = false;
+  bool print_sbatch = false;
 };
 
 int default_workers() {
@@ -141,6 +149,39 @@ SweepOptions build_options(const SweepArgs& a, bool mtbf_given) {
   return o;
 }
 
+std::string exact(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string absolute(const std::string& path) { return fs::absolute(path).lexically_normal().string(); }
+
+// --slurm: every task runs `sweep --shard K/N` with the options that define the
+// points (as given, doubles to 17 digits, paths absolute), the merge job the rest.
+void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
+  slurm::SweepArray s;
+  s.ckptsim = fs::read_symlink("/proc/self/exe");
+  s.sweep_args = {"--interval", a.interval, "--sizes", a.sizes, "--nodes", std::to_string(a.nodes),
+                  "--jobs-per-node", std::to_string(a.jobs_per_node), "--replications", std::to_string(a.replications),
+                  "--seed", std::to_string(a.seed), "--case", a.case_name};
+  if (mtbf_given) s.sweep_args.insert(s.sweep_args.end(), {"--mtbf", exact(a.mtbf)});
+  else s.sweep_args.insert(s.sweep_args.end(), {"--failure-rate", exact(a.failure_rate)});
+  if (weibull_given) s.sweep_args.insert(s.sweep_args.end(), {"--weibull-shape", exact(a.weibull_shape)});
+  if (!a.profile.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--profile", absolute(a.profile)});
+  if (!a.platform.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--platform", absolute(a.platform)});
+  if (a.workers > 0) s.sweep_args.insert(s.sweep_args.end(), {"--workers", std::to_string(a.workers)});
+  s.merge_args = {"--format", a.format};
+  if (!a.output.empty() && a.output != "-") s.merge_args.insert(s.merge_args.end(), {"-o", absolute(a.output)});
+  if (!a.plot.empty()) s.merge_args.insert(s.merge_args.end(), {"--plot", absolute(a.plot)});
+  s.tasks = a.tasks;
+  s.partition = a.partition;
+  s.wait = !a.no_wait;
+  s.print_only = a.print_sbatch;
+  std::ostringstream quiet_err;
+  slurm::submit_sweep_array(s, std::cout, a.quiet ? quiet_err : std::cerr);
+}
+
 void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
   const Format format = parse_format(a.format);
   if (a.workers < 0) throw SweepError("--workers must be >= 1");
@@ -154,7 +195,13 @@ void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
   if (weibull_given && !mtbf_given) throw SweepError("--weibull-shape needs --mtbf");
   const std::optional<ShardSpec> shard = a.shard.empty() ? std::nullopt : std::optional(parse_shard(a.shard));
   const SweepOptions opts = build_options(a, mtbf_given);
-  const SweepPlan plan = make_plan(opts);
+  const SweepPlan plan = make_plan(opts);  // refuses bad input here, before anything is submitted
+  if (a.slurm) {
+    if (static_cast<std::size_t>(a.tasks) > plan.points.size())
+      throw SweepError("--tasks " + std::to_string(a.tasks) + " is more than the sweep's " +
+                       std::to_string(plan.points.size()) + " points");
+    return submit_to_slurm(a, mtbf_given, weibull_given);
+  }
 
   std::vector<int> indices;
   if (shard) {
@@ -219,9 +266,23 @@ void add_sweep(CLI::App& app, int& exit_code) {
   cmd->add_option("--plot", args->plot, "Draw turnaround vs interval into this PNG");
   cmd->add_option("-o,--output", args->output, "Write the result (or the shard file) here instead of stdout");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress on stderr");
+  auto* on_slurm = cmd->add_flag("--slurm", args->slurm,
+                                 "Run as a Slurm job array (one shard per task) plus a merge job, wait, print the result");
+  on_slurm->excludes(cmd->get_option("--shard"))->excludes(cmd->get_option("--merge"));
+  cmd->add_option("--partition", args->partition, "--slurm: the partition (default: the cluster's)")->needs(on_slurm);
+  cmd->add_option("--tasks", args->tasks, "--slurm: array tasks, one shard each (1 to 10000)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000))
+      ->needs(on_slurm);
+  auto* no_wait = cmd->add_flag("--no-wait", args->no_wait, "--slurm: submit, print the job ids and return")->needs(on_slurm);
+  cmd->add_flag("--print-sbatch", args->print_sbatch, "--slurm: print the job scripts and sbatch commands, submit nothing")
+      ->needs(on_slurm)
+      ->excludes(no_wait);
   cmd->callback([args, mtbf, shape, &exit_code] {
     try {
       run_sweep(*args, mtbf->count() > 0, shape->count() > 0);
+    } catch (const slurm::SlurmError& e) {
+      throw Exit(1, std::string("sweep: slurm: ") + e.what());
     } catch (const SweepWorkerError& e) {
       throw Exit(1, std::string("sweep: ") + e.what());
     } catch (const Exit&) {

@@ -2,6 +2,7 @@
 // The library itself (libckpt.so) has no public C++ API: it is driven by
 // environment variables and a signal, so that unmodified programs can use it.
 #pragma once
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -47,15 +48,49 @@ struct RunOptions {
   std::filesystem::path lib;                  // empty: find_libckpt()
   unsigned keep = 0;                          // CKPT_KEEP: complete images kept (the newest); 0: all
   bool fork = false;                          // CKPT_FORK: memory written by a forked copy
+  // SIGTERM (a scheduler's preemption or scancel) or the checkpoint signal sent
+  // to `run` itself means: checkpoint now, wait for the image, kill the job and
+  // return kExitCheckpointed. Without it SIGTERM is relayed to the job and the
+  // checkpoint signal asks for a checkpoint (the job carries on).
+  bool checkpoint_on_term = false;
 };
+
+// run's status after --checkpoint-on-term stopped the job with a complete image
+// (EX_TEMPFAIL: "try again", from that image).
+inline constexpr int kExitCheckpointed = 75;
+
+// argv[0] as execvp would find it, absolute. Throws CkptError if it is missing.
+std::filesystem::path resolve_program(const std::string& prog);
 
 // Checks argv[0] (found on PATH, dynamically linked), prepares dir (0700, not empty) and
 // starts the program with libckpt.so preloaded. Returns its pid. Throws CkptError.
 pid_t spawn_preloaded(const RunOptions& opts);
 
-// spawn_preloaded + periodic signals + wait; returns a shell-style exit status
-// (the child's exit code, or 128+signal).
+// spawn_preloaded + supervise.
 int run_preloaded(const RunOptions& opts);
+
+// Follows a job that runs under libckpt.so and is a child of the caller (one
+// spawn_preloaded started, or one restored from an image) until it ends:
+// periodic checkpoint signals, SIGINT/SIGTERM relayed (or checkpoint_on_term),
+// returns a shell-style exit status (the child's exit code, or 128+signal).
+// SIGINT, SIGTERM, SIGCHLD and opts.signal must be blocked in the caller
+// (RelayMask) before the job was started, so none is lost.
+int supervise(pid_t pid, const RunOptions& opts);
+
+// Blocks the signals supervise handles while it lives; old_mask() is the mask a
+// job started meanwhile must get back (run_preloaded gives it to its child; a
+// restored job gets its own from the image).
+class RelayMask {
+ public:
+  explicit RelayMask(int checkpoint_signal);
+  ~RelayMask();
+  RelayMask(const RelayMask&) = delete;
+  RelayMask& operator=(const RelayMask&) = delete;
+  const sigset_t& old_mask() const { return old_; }
+
+ private:
+  sigset_t old_;
+};
 
 struct CheckpointResult {
   std::filesystem::path image;  // DIR/ckpt-NNNN, complete and renamed into place

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "ckpt/control.h"
 
@@ -35,30 +36,6 @@ struct FdCloser {
     if (fd >= 0) ::close(fd);
   }
 };
-
-// argv[0] as execvp would find it.
-fs::path resolve_program(const std::string& prog) {
-  auto usable = [](const fs::path& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
-  };
-  if (prog.find('/') != std::string::npos) {
-    if (!usable(prog)) throw CkptError("program '" + prog + "' not found or not executable");
-    return fs::absolute(prog);
-  }
-  const char* path_env = std::getenv("PATH");
-  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    fs::path dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    if (usable(dir / prog)) return fs::absolute(dir / prog);
-    start = end + 1;
-  }
-  throw CkptError("program '" + prog + "' not found on PATH");
-}
 
 // The library can only be preloaded into a dynamically linked ELF (one with
 // PT_INTERP); a script is fine (its interpreter is what runs).
@@ -101,13 +78,46 @@ fs::path prepare_dir(const fs::path& dir) {
 }
 
 // The signals `run` handles itself; blocked in the parent, restored in the child.
-sigset_t relay_set() {
+sigset_t relay_set(int checkpoint_signal) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGCHLD);
+  if (checkpoint_signal >= 1 && checkpoint_signal <= 64) sigaddset(&set, checkpoint_signal);
   return set;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return 128 + SIGKILL;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// --checkpoint-on-term: an image first, then the job goes. A job that cannot
+// be checkpointed (no handler yet, a refused dump) is stopped all the same:
+// the scheduler is taking the node back.
+int checkpoint_and_stop(pid_t pid, int why, int checkpoint_signal) {
+  // A signal that comes as the job starts waits (up to kHandlerWaitS) for
+  // libckpt's handler: the job is about to be stopped, not asked to carry on.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::duration<double>(kHandlerWaitS);
+  siginfo_t ended{};
+  while (!catches_signal(pid, checkpoint_signal) && std::chrono::steady_clock::now() < give_up &&
+         ::waitid(P_PID, pid, &ended, WEXITED | WNOHANG | WNOWAIT) == 0 && ended.si_pid == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  try {
+    const CheckpointResult r = request_checkpoint(pid, true);
+    std::fprintf(stderr, "ckptsim: run: signal %d: checkpointed to %s in %.2f s; job stopped\n", why,
+                 r.image.c_str(), r.seconds);
+    ::kill(pid, SIGKILL);
+    wait_status(pid);
+    return kExitCheckpointed;
+  } catch (const CkptError& e) {
+    std::fprintf(stderr, "ckptsim: run: signal %d: no checkpoint (%s); job stopped without one\n", why, e.what());
+    ::kill(pid, SIGTERM);
+    return wait_status(pid);
+  }
 }
 
 pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
@@ -162,6 +172,29 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
 
 }  // namespace
 
+fs::path resolve_program(const std::string& prog) {
+  auto usable = [](const fs::path& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (prog.find('/') != std::string::npos) {
+    if (!usable(prog)) throw CkptError("program '" + prog + "' not found or not executable");
+    return fs::absolute(prog);
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    fs::path dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    if (usable(dir / prog)) return fs::absolute(dir / prog);
+    start = end + 1;
+  }
+  throw CkptError("program '" + prog + "' not found on PATH");
+}
+
 fs::path find_libckpt() {
   if (const char* env = std::getenv("CKPTSIM_LIB"); env && *env) {
     if (!fs::exists(env)) throw CkptError(std::string("CKPTSIM_LIB=") + env + " does not exist");
@@ -178,18 +211,22 @@ fs::path find_libckpt() {
 
 pid_t spawn_preloaded(const RunOptions& opts) { return spawn_with_mask(opts, nullptr); }
 
+RelayMask::RelayMask(int checkpoint_signal) {
+  const sigset_t relay = relay_set(checkpoint_signal);
+  ::sigprocmask(SIG_BLOCK, &relay, &old_);
+}
+
+RelayMask::~RelayMask() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
 int run_preloaded(const RunOptions& opts) {
   if (!(opts.interval_s == 0 || (opts.interval_s >= kMinIntervalS && opts.interval_s <= kMaxDurationS)))
     throw CkptError("--interval must be 0 (never) or between 0.0001 and 1000000 seconds");
-  const sigset_t relay = relay_set();
-  sigset_t old_mask;
-  ::sigprocmask(SIG_BLOCK, &relay, &old_mask);
-  struct MaskRestorer {
-    sigset_t mask;
-    ~MaskRestorer() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
-  } restore{old_mask};
+  RelayMask mask(opts.signal);
+  return supervise(spawn_with_mask(opts, &mask.old_mask()), opts);
+}
 
-  const pid_t pid = spawn_with_mask(opts, &old_mask);
+int supervise(pid_t pid, const RunOptions& opts) {
+  const sigset_t relay = relay_set(opts.signal);
   using clock = std::chrono::steady_clock;
   const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(opts.interval_s));
   const auto started = clock::now();
@@ -232,8 +269,10 @@ int run_preloaded(const RunOptions& opts) {
       wait_for.tv_nsec = ns % 1000000000;
     }
     siginfo_t info;
-    int sig = ::sigtimedwait(&relay, &info, &wait_for);
+    const int sig = ::sigtimedwait(&relay, &info, &wait_for);
+    if (opts.checkpoint_on_term && (sig == SIGTERM || sig == opts.signal)) return checkpoint_and_stop(pid, sig, opts.signal);
     if (sig == SIGINT || sig == SIGTERM) ::kill(pid, sig);
+    else if (sig == opts.signal && catches_signal(pid, sig)) ::kill(pid, sig);  // a checkpoint, asked of run
   }
 }
 

@@ -1,0 +1,133 @@
+// Picking the image a requeued job resumes from, and resuming or starting it.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "restart/restart.h"
+#include "slurm/resume.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::slurm {
+
+namespace {
+
+// ckpt-NNNN -> NNNN, else 0.
+unsigned long image_number(const std::string& name) {
+  if (name.size() <= 5 || name.rfind("ckpt-", 0) != 0) return 0;
+  if (name.find_first_not_of("0123456789", 5) != std::string::npos) return 0;
+  return std::stoul(name.substr(5));
+}
+
+std::string command_line(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+struct Program {
+  fs::path path;
+  std::vector<std::string> argv;
+};
+
+// The program an image is of, from its manifest; throws std::exception with why
+// when the manifest is missing or does not parse (a torn or damaged image).
+Program image_program(const fs::path& image) {
+  std::ifstream in(image / "manifest.json");
+  if (!in) throw std::runtime_error("no manifest.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  Program p;
+  p.path = j.at("program").at("path").get<std::string>();
+  p.argv = j.at("program").at("argv").get<std::vector<std::string>>();
+  return p;
+}
+
+// DIR/latest's image first, then every ckpt-NNNN from the highest down.
+std::vector<fs::path> candidates(const fs::path& dir, std::vector<std::string>& notes) {
+  std::vector<std::pair<unsigned long, fs::path>> numbered;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0)
+      notes.push_back((dir / name).string() + " is a half-written image; ignored");
+    else if (unsigned long n = image_number(name); n > 0 && e.is_directory())
+      numbered.emplace_back(n, e.path());
+  }
+  std::sort(numbered.rbegin(), numbered.rend());
+  std::vector<fs::path> out;
+  const fs::path latest = dir / "latest";
+  if (fs::is_symlink(latest, ec)) {
+    const fs::path target = fs::read_symlink(latest, ec);
+    if (!ec && image_number(target.string()) > 0 && fs::is_directory(dir / target, ec))
+      out.push_back(dir / target);
+    else
+      notes.push_back(latest.string() + " points at " + target.string() + ", which is not a complete image");
+  }
+  for (const auto& [n, path] : numbered)
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+  return out;
+}
+
+void note(const std::string& line) { std::fprintf(stderr, "ckptsim: run: %s\n", line.c_str()); }
+
+}  // namespace
+
+ResumePlan plan_resume(const fs::path& dir_in, const std::vector<std::string>& argv) {
+  ResumePlan plan;
+  if (argv.empty()) throw ckpt::CkptError("no program given");
+  const fs::path dir = fs::absolute(dir_in).lexically_normal();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    plan.notes.push_back("no image in " + dir.string() + " yet; starting " + argv[0] + " afresh");
+    return plan;
+  }
+  const fs::path exe = fs::weakly_canonical(ckpt::resolve_program(argv[0]), ec);
+  bool first = true;
+  for (const fs::path& image : candidates(dir, plan.notes)) {
+    Program p;
+    try {
+      p = image_program(image);
+    } catch (const std::exception& e) {
+      plan.notes.push_back(image.string() + " is incomplete or damaged (" + e.what() + "); passed over");
+      continue;
+    }
+    if (p.argv != argv || fs::weakly_canonical(p.path, ec) != exe) {
+      if (first)
+        throw OtherCommand("--resume: " + image.string() + " is an image of '" + command_line(p.argv) + "' (" +
+                           p.path.string() + "), not of '" + command_line(argv) + "' (" + exe.string() +
+                           "); use another --dir");
+      plan.notes.push_back(image.string() + " is of another command; passed over");
+      continue;
+    }
+    first = false;
+    plan.images.push_back(image);
+  }
+  if (plan.images.empty())
+    plan.notes.push_back("no complete image in " + dir.string() + "; starting " + argv[0] + " afresh");
+  return plan;
+}
+
+int run_or_resume(const ckpt::RunOptions& opts) {
+  const ResumePlan plan = plan_resume(opts.dir, opts.argv);
+  for (const auto& line : plan.notes) note(line);
+  for (size_t i = 0; i < plan.images.size(); ++i) {
+    ckpt::RelayMask mask(opts.signal);  // before the restore: a SIGTERM meanwhile waits for supervise
+    restart::RestartOptions ro;
+    ro.image = plan.images[i];
+    pid_t pid;
+    try {
+      pid = restart::restore_process(ro);
+    } catch (const restart::ImageError& e) {
+      note(plan.images[i].string() + " fails verification (" + e.what() + "); " +
+           (i + 1 < plan.images.size() ? "trying " + plan.images[i + 1].string()
+                                       : "starting " + opts.argv[0] + " afresh"));
+      continue;
+    }
+    note("resumed from " + plan.images[i].string() + " (pid " + std::to_string(pid) + ")");
+    return ckpt::supervise(pid, opts);
+  }
+  return ckpt::run_preloaded(opts);
+}
+
+}  // namespace ckptsim::slurm

@@ -1,0 +1,135 @@
+// A sweep as a Slurm job array plus a merge job, and following them.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "slurm/sweep_array.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::slurm {
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) s += " " + quote(a);
+  return s;
+}
+
+// Runs a shell command line; its stdout, or throws with what it said.
+std::string capture(const std::string& cmdline) {
+  FILE* p = ::popen((cmdline + " 2>&1").c_str(), "r");
+  if (!p) throw SlurmError("cannot run " + cmdline);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  if (status != 0) throw SlurmError(cmdline.substr(0, cmdline.find(' ')) + " failed: " + out);
+  return out;
+}
+
+std::string job_field(const std::string& id, const std::string& key) {
+  std::string info;
+  try {
+    info = capture("scontrol -o show job " + id);
+  } catch (const SlurmError&) {
+    return "";
+  }
+  const size_t at = info.find(" " + key + "=");
+  if (at == std::string::npos) return "";
+  const size_t start = at + key.size() + 2;
+  return info.substr(start, info.find(' ', start) - start);
+}
+
+int shards_done(const fs::path& dir, int tasks) {
+  int done = 0;
+  for (int k = 1; k <= tasks; ++k) done += fs::exists(dir / ("shard-" + std::to_string(k) + ".json"));
+  return done;
+}
+
+}  // namespace
+
+void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& err) {
+  if (s.tasks < 1) throw SlurmError("--tasks must be at least 1");
+  fs::path dir = "DIR";
+  if (!s.print_only) {
+    std::string tmpl = (fs::current_path() / "ckptsim-sweep-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw SlurmError("cannot create a directory for the sweep's files in " +
+                                                  fs::current_path().string());
+    dir = tmpl;
+  }
+  const std::string tasks = std::to_string(s.tasks);
+  const std::string shard_script = "#!/bin/sh\nexec " + quote(s.ckptsim.string()) + " sweep" + joined(s.sweep_args) +
+                                   " -q --shard \"$SLURM_ARRAY_TASK_ID/" + tasks + "\" -o " +
+                                   quote((dir / "shard-").string()) + "\"$SLURM_ARRAY_TASK_ID.json\"\n";
+  const std::string merge_script = "#!/bin/sh\nexec " + quote(s.ckptsim.string()) + " sweep --merge " +
+                                   quote(dir.string()) + "/shard-*.json" + joined(s.merge_args) + "\n";
+  const std::string part = s.partition.empty() ? "" : " --partition=" + quote(s.partition);
+  const std::string sbatch_array = "sbatch --parsable --job-name=ckptsim-sweep --array=1-" + tasks + part +
+                                   " -o " + quote((dir / "shard-%a.log").string()) + " " +
+                                   quote((dir / "shards.sh").string());
+  const std::string sbatch_merge = "sbatch --parsable --job-name=ckptsim-sweep-merge --dependency=afterok:" +
+                                   std::string(s.print_only ? "ARRAY_ID" : "") + part + " -o " +
+                                   quote((dir / "merge.out").string()) + " -e " + quote((dir / "merge.err").string()) +
+                                   " " + quote((dir / "merge.sh").string());
+  if (s.print_only) {
+    out << "# " << dir.string() << "/shards.sh\n" << shard_script << "# " << dir.string() << "/merge.sh\n"
+        << merge_script << sbatch_array << "\n" << sbatch_merge << "\n";
+    return;
+  }
+  std::ofstream(dir / "shards.sh") << shard_script;
+  std::ofstream(dir / "merge.sh") << merge_script;
+  fs::permissions(dir / "shards.sh", fs::perms::owner_all);
+  fs::permissions(dir / "merge.sh", fs::perms::owner_all);
+
+  const std::string array_id = capture(sbatch_array);
+  std::string merge_cmd = sbatch_merge;
+  merge_cmd.insert(merge_cmd.find("afterok:") + 8, array_id);
+  const std::string merge_id = capture(merge_cmd);
+  err << "sweep: slurm: array job " << array_id << " (" << tasks << " shards), merge job " << merge_id
+      << "; files in " << dir.string() << "\n";
+  if (!s.wait) {
+    err << "sweep: slurm: the result will be in " << (dir / "merge.out").string() << "\n";
+    return;
+  }
+  int shown = -1;
+  for (;;) {
+    const std::string state = job_field(merge_id, "JobState");
+    const int done = shards_done(dir, s.tasks);
+    if (done != shown) {
+      err << "sweep: slurm: " << done << "/" << tasks << " shards done\n";
+      shown = done;
+    }
+    if (state == "COMPLETED") break;
+    const std::string reason = job_field(merge_id, "Reason");
+    if (reason == "DependencyNeverSatisfied")
+      throw SlurmError("a shard task failed (array job " + array_id + "); logs in " + dir.string());
+    if (state.empty() || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" || state == "NODE_FAIL" ||
+        state == "OUT_OF_MEMORY")
+      throw SlurmError("merge job " + merge_id + " ended " + (state.empty() ? "unseen" : state) + "; logs in " +
+                       dir.string());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  std::ifstream result(dir / "merge.out");
+  out << result.rdbuf();
+  out.flush();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace ckptsim::slurm
