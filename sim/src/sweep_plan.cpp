@@ -1,6 +1,7 @@
 // The sweep's plan: every point to simulate, the theory beside each order, and
 // the hash that tells shards of one sweep from those of another.
 #include <cinttypes>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -158,7 +159,13 @@ SweepPlan build_plan(const SweepOptions& o) {
     for (double tau : intervals) plan.points.push_back({index++, order, PointKind::Grid, tau});
     plan.points.push_back({index++, order, PointKind::Young, t.young_s});
     plan.points.push_back({index++, order, PointKind::Daly, t.daly_s});
-    plan.points.push_back({index++, order, PointKind::Single, 0});
+    // One checkpoint per job under exponential failures much more frequent
+    // than its halves would restart each half ~e^(half/MTBF) times: past
+    // e^5 (150x) that point only burns time, and its order cannot be ideal.
+    const double at = o.base.checkpoint_at;
+    const double longest_half = t.W * std::max(at, 1 - at);
+    if (t.formula != "expected-time" || t.M <= 0 || longest_half / t.M <= 5)
+      plan.points.push_back({index++, order, PointKind::Single, 0});
   }
   return plan;
 }
