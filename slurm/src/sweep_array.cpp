@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -39,7 +40,8 @@ std::string capture(const std::string& cmdline) {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int status = ::pclose(p);
   while (!out.empty() && out.back() == '\n') out.pop_back();
-  if (status != 0) throw SlurmError(cmdline.substr(0, cmdline.find(' ')) + " failed: " + out);
+  // One line: what the tool said first (sbatch, for one, repeats itself).
+  if (status != 0) throw SlurmError(cmdline.substr(0, cmdline.find(' ')) + " failed: " + out.substr(0, out.find('\n')));
   return out;
 }
 
@@ -56,6 +58,39 @@ std::string job_field(const std::string& id, const std::string& key) {
   return info.substr(start, info.find(' ', start) - start);
 }
 
+// Before anything is written or submitted: a controller answers, and the
+// partition asked for exists. One line each, saying what was tried.
+void check_cluster(const std::string& partition) {
+  // Slurm's tools retry a missing SLURM_CONF for a minute: say it at once.
+  if (const char* conf = std::getenv("SLURM_CONF"); conf && *conf && !fs::exists(conf))
+    throw SlurmError(std::string("no Slurm configuration at SLURM_CONF=") + conf);
+  try {
+    capture("scontrol ping");
+  } catch (const SlurmError& e) {
+    std::string said = e.what();
+    said = said.substr(0, said.find('\n'));
+    const char* conf = std::getenv("SLURM_CONF");
+    throw SlurmError(std::string("no Slurm controller answers (tried `scontrol ping` with ") +
+                     (conf ? "SLURM_CONF=" + std::string(conf) : "the default slurm.conf") + "): " + said);
+  }
+  if (partition.empty()) return;
+  std::string names;
+  try {
+    names = capture("sinfo -h -o %P");
+  } catch (const SlurmError& e) {
+    throw SlurmError(std::string("cannot list the partitions: ") + e.what());
+  }
+  std::string listed;
+  bool found = false;
+  std::istringstream in(names);
+  for (std::string name; in >> name;) {
+    if (!name.empty() && name.back() == '*') name.pop_back();  // the default partition
+    found |= name == partition;
+    listed += (listed.empty() ? "" : ", ") + name;
+  }
+  if (!found) throw SlurmError("partition " + partition + " does not exist (this cluster has: " + listed + ")");
+}
+
 int shards_done(const fs::path& dir, int tasks) {
   int done = 0;
   for (int k = 1; k <= tasks; ++k) done += fs::exists(dir / ("shard-" + std::to_string(k) + ".json"));
@@ -67,6 +102,7 @@ int shards_done(const fs::path& dir, int tasks) {
 void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& err) {
   if (s.tasks < 1) throw SlurmError("--tasks must be at least 1");
   fs::path dir = "DIR";
+  if (!s.print_only) check_cluster(s.partition);
   if (!s.print_only) {
     std::string tmpl = (fs::current_path() / "ckptsim-sweep-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw SlurmError("cannot create a directory for the sweep's files in " +

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -176,3 +177,36 @@ TEST_CASE("sweep --slurm --no-wait returns at once with the job ids and the resu
   const fs::path result = r.err.substr(at + 22, r.err.find('\n', at) - at - 22);
   CHECK(wait_contains(result, "best: order ", 120));
 }
+
+TEST_CASE("sweep --slurm refuses a partition that does not exist in one line naming the cluster's and submits nothing") {
+  if (skip_unless_root()) return;
+  TempDir t;
+  const CmdResult r = run_shell("cd " + t.path().string() + " && " + shell_quote(kCkptsim) +
+                                " sweep --sizes 1000 --interval 60,120 --replications 2 --slurm --partition nosuch");
+  INFO(r.err);
+  CHECK(r.status == 1);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find("partition nosuch does not exist (this cluster has: ") != std::string::npos);
+  for (const auto& e : fs::directory_iterator(t.path()))
+    CHECK(e.path().filename().string().rfind("ckptsim-sweep-", 0) != 0);
+}
+
+TEST_CASE("sweep --slurm with no reachable controller says in one line what it tried") {
+  TempDir t;
+  // A configuration whose controller is not running, and one that is not there.
+  std::ofstream(t / "dead.conf") << "ClusterName=nowhere\nSlurmctldHost=localhost\nSlurmctldPort=6999\nAuthType=auth/munge\n";
+  const std::string sweep = " " + shell_quote(kCkptsim) + " sweep --sizes 1000 --interval 60,120 --replications 2 --slurm";
+  const CmdResult dead = run_shell("cd " + t.path().string() + " && SLURM_CONF=" + (t / "dead.conf").string() + sweep);
+  INFO(dead.err);
+  CHECK(dead.status == 1);
+  CHECK(std::count(dead.err.begin(), dead.err.end(), '\n') == 1);
+  CHECK(dead.err.find("no Slurm controller answers (tried `scontrol ping` with SLURM_CONF=" +
+                      (t / "dead.conf").string() + ")") != std::string::npos);
+  const CmdResult none = run_shell("cd " + t.path().string() + " && SLURM_CONF=/nonexistent/slurm.conf" + sweep);
+  INFO(none.err);
+  CHECK(none.status == 1);
+  CHECK(none.err.find("no Slurm configuration at SLURM_CONF=/nonexistent/slurm.conf") != std::string::npos);
+  for (const auto& e : fs::directory_iterator(t.path()))
+    CHECK(e.path().filename().string().rfind("ckptsim-sweep-", 0) != 0);
+}
+
