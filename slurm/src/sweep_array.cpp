@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "slurm/sweep_array.h"
 
@@ -134,27 +135,79 @@ void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& er
   fs::permissions(dir / "merge.sh", fs::perms::owner_all);
 
   const std::string array_id = capture(sbatch_array);
-  std::string merge_cmd = sbatch_merge;
-  merge_cmd.insert(merge_cmd.find("afterok:") + 8, array_id);
-  const std::string merge_id = capture(merge_cmd);
-  err << "sweep: slurm: array job " << array_id << " (" << tasks << " shards), merge job " << merge_id
-      << "; files in " << dir.string() << "\n";
+  // With afterok on the array (--no-wait), or with none once every shard is
+  // there: Slurm keeps a dependency on a task that was cancelled and then
+  // requeued "never satisfied", whatever the task did after.
+  auto submit_merge = [&](bool after_array) {
+    std::string cmd = sbatch_merge;
+    const size_t at = cmd.find(" --dependency=afterok:");
+    if (after_array) cmd.insert(cmd.find("afterok:") + 8, array_id);
+    else cmd.erase(at, std::string(" --dependency=afterok:").size());
+    return capture(cmd);
+  };
   if (!s.wait) {
+    const std::string merge_id = submit_merge(true);
+    err << "sweep: slurm: array job " << array_id << " (" << tasks << " shards), merge job " << merge_id
+        << "; files in " << dir.string() << "\n";
     err << "sweep: slurm: the result will be in " << (dir / "merge.out").string() << "\n";
     return;
   }
+  err << "sweep: slurm: array job " << array_id << " (" << tasks << " shards); files in " << dir.string() << "\n";
+  // Waiting: a shard task that ends without its shard (cancelled, failed, its
+  // node gone) is requeued once; a second loss is reported with the commands
+  // that redo just the missing shards. The merge job goes in once every shard
+  // is there.
+  std::vector<bool> requeued(static_cast<size_t>(s.tasks) + 1, false);
   int shown = -1;
-  for (;;) {
-    const std::string state = job_field(merge_id, "JobState");
+  while (shards_done(dir, s.tasks) < s.tasks) {
     const int done = shards_done(dir, s.tasks);
     if (done != shown) {
       err << "sweep: slurm: " << done << "/" << tasks << " shards done\n";
       shown = done;
     }
+    std::vector<int> lost;
+    for (int k = 1; k <= s.tasks; ++k) {
+      if (fs::exists(dir / ("shard-" + std::to_string(k) + ".json"))) continue;
+      const std::string task = array_id + "_" + std::to_string(k);
+      const std::string state = job_field(task, "JobState");
+      const bool ended_badly = state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" ||
+                               state == "NODE_FAIL" || state == "OUT_OF_MEMORY" || state == "BOOT_FAIL" ||
+                               state == "DEADLINE" || state == "COMPLETED";
+      if (!ended_badly) continue;
+      if (state == "COMPLETED") {  // ran, but its shard file is not there (yet: give it a moment)
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        if (fs::exists(dir / ("shard-" + std::to_string(k) + ".json"))) continue;
+      }
+      if (!requeued[k]) {
+        requeued[k] = true;
+        capture("scontrol requeue " + task);
+        err << "sweep: slurm: shard " << k << " ended " << state << " without its result; requeued once\n";
+      } else {
+        lost.push_back(k);
+      }
+    }
+    if (!lost.empty()) {
+      std::string which, redo;
+      for (int k : lost) {
+        which += (which.empty() ? "" : ",") + std::to_string(k);
+        redo += "; ckptsim sweep" + joined(s.sweep_args) + " -q --shard " + std::to_string(k) + "/" + tasks + " -o " +
+                quote((dir / ("shard-" + std::to_string(k) + ".json")).string());
+      }
+      throw SlurmError("shard(s) " + which + " of array job " + array_id + " failed twice; logs in " + dir.string() +
+                       "; rerun just them with:" + redo.substr(1) + "; then ckptsim sweep --merge " +
+                       quote(dir.string()) + "/shard-*.json");
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  err << "sweep: slurm: " << tasks << "/" << tasks << " shards done\n";
+  const std::string merge_id = submit_merge(false);
+  err << "sweep: slurm: merge job " << merge_id << "\n";
+  for (;;) {
+    const std::string state = job_field(merge_id, "JobState");
     if (state == "COMPLETED") break;
-    const std::string reason = job_field(merge_id, "Reason");
-    if (reason == "DependencyNeverSatisfied")
-      throw SlurmError("a shard task failed (array job " + array_id + "); logs in " + dir.string());
+    if (job_field(merge_id, "Reason") == "DependencyNeverSatisfied")
+      throw SlurmError("merge job " + merge_id + " was never released (a shard of " + array_id + " failed); logs in " +
+                       dir.string());
     if (state.empty() || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" || state == "NODE_FAIL" ||
         state == "OUT_OF_MEMORY")
       throw SlurmError("merge job " + merge_id + " ended " + (state.empty() ? "unseen" : state) + "; logs in " +

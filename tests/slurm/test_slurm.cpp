@@ -210,3 +210,31 @@ TEST_CASE("sweep --slurm with no reachable controller says in one line what it t
     CHECK(e.path().filename().string().rfind("ckptsim-sweep-", 0) != 0);
 }
 
+TEST_CASE("sweep --slurm: an array task cancelled mid-run is requeued once and the result is still the local run's") {
+  if (skip_unless_root()) return;
+  TempDir t;
+  // Shards of a few seconds each, so one can be cancelled while it runs.
+  const std::string sweep = shell_quote(kCkptsim) +
+                            " sweep --sizes 1000,2000 --interval 60:300:60 --nodes 2 --jobs-per-node 2"
+                            " --replications 8000 --seed 3 --format csv";
+  const CmdResult local = run_shell("cd " + t.path().string() + " && " + sweep + " -q");
+  REQUIRE(local.status == 0);
+  REQUIRE(run_shell("cd " + t.path().string() + " && (" + sweep + " --slurm --tasks 4 > slurm.out 2> slurm.err; echo $? > status) &")
+              .status == 0);
+  std::string victim;
+  const auto end = clock_type::now() + std::chrono::seconds(120);
+  while (victim.empty() && clock_type::now() < end && !fs::exists(t / "status")) {
+    victim = sh("squeue -h -r -n ckptsim-sweep -t R -o %i | head -1");
+    while (!victim.empty() && (victim.back() == '\n' || victim.back() == ' ')) victim.pop_back();
+    if (victim.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(!victim.empty());
+  REQUIRE(run_shell("scancel " + victim).status == 0);
+  REQUIRE(wait_contains(t / "status", "\n", 300));
+  const std::string err = read_file(t / "slurm.err");
+  INFO("cancelled " << victim << "; " << err);
+  CHECK(read_file(t / "status") == "0\n");
+  CHECK(err.find("requeued once") != std::string::npos);
+  CHECK(read_file(t / "slurm.out") == local.out);
+}
+
