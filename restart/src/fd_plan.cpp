@@ -102,9 +102,7 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
     ::fstat(opened.get(), &st);
     if (fd.kind == "regular" && !S_ISREG(st.st_mode))
       throw RestoreError("cannot reopen fd " + std::to_string(fd.fd) + " (" + path + "): not a regular file any more");
-    if (fd.kind == "regular" && !img.owner.may_use_file_of(st.st_uid))
-      throw ImageError("refusing to give the job " + path + ": it belongs to uid " + std::to_string(st.st_uid) +
-                         ", the image to uid " + std::to_string(img.owner.uid) + " (--allow-foreign-files)");
+    if (fd.kind == "regular") img.owner.check_file_owner(st.st_uid, "give the job " + path);
     if (fd.kind == "regular" &&
         ::lseek(opened.get(), static_cast<off_t>(fd.offset), SEEK_SET) < 0)
       throw RestoreError("cannot seek fd " + std::to_string(fd.fd) + " (" + path + "): " + std::strerror(errno));

@@ -78,13 +78,17 @@ ImageFiles::ImageFiles(const fs::path& image) {
     throw ImageError(dir_.string() + " belongs to uid " + std::to_string(owner_) +
                      ": an image may be restored by its owner or by root only");
   check_not_writable_by_others(st, dir_);
-  if (S_ISLNK(lst.st_mode) && lst.st_uid != owner_)
-    throw ImageError(image.string() + " belongs to uid " + std::to_string(lst.st_uid) + ", the image to uid " +
-                     std::to_string(owner_) + ": every part of an image must have one owner");
+  if (S_ISLNK(lst.st_mode)) check_one_owner(lst.st_uid, image);
   if (pst.st_uid != owner_ && pst.st_uid != 0)
     throw ImageError(parent.string() + " belongs to uid " + std::to_string(pst.st_uid) +
                      ": the directory holding an image must belong to the image's owner or root");
   check_not_writable_by_others(pst, parent);
+}
+
+void ImageFiles::check_one_owner(uid_t uid, const fs::path& p) const {
+  if (uid != owner_)
+    throw ImageError(p.string() + " belongs to uid " + std::to_string(uid) + ", the image to uid " +
+                     std::to_string(owner_) + ": every part of an image must have one owner");
 }
 
 int ImageFiles::get(const std::string& rel) {
@@ -98,9 +102,7 @@ int ImageFiles::get(const std::string& rel) {
       if (!filesfd_.is_open()) throw ImageError("missing " + (dir_ / "files").string() + " (or it is not a directory)");
       struct stat st {};
       ::fstat(filesfd_.get(), &st);
-      if (st.st_uid != owner_)
-        throw ImageError((dir_ / "files").string() + " belongs to uid " + std::to_string(st.st_uid) +
-                         ", the image to uid " + std::to_string(owner_) + ": every part of an image must have one owner");
+      check_one_owner(st.st_uid, dir_ / "files");
       check_not_writable_by_others(st, dir_ / "files");
     }
     base = filesfd_.get();
@@ -118,9 +120,7 @@ int ImageFiles::get(const std::string& rel) {
   struct stat st {};
   ::fstat(fd.get(), &st);
   if (!S_ISREG(st.st_mode)) throw ImageError(path.string() + " is " + describe_mode(st.st_mode) + ", not a regular file");
-  if (st.st_uid != owner_)
-    throw ImageError(path.string() + " belongs to uid " + std::to_string(st.st_uid) + ", the image to uid " +
-                     std::to_string(owner_) + ": every part of an image must have one owner");
+  check_one_owner(st.st_uid, path);
   check_not_writable_by_others(st, path);
   ::fcntl(fd.get(), F_SETFL, 0);
   const int raw = fd.get();

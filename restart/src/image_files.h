@@ -34,6 +34,8 @@ class ImageFiles {
   std::string read_all(const std::string& rel);
 
  private:
+  void check_one_owner(uid_t uid, const std::filesystem::path& p) const;  // ImageError unless uid is the owner's
+
   std::filesystem::path dir_;
   uid_t owner_ = 0;
   gid_t group_ = 0;

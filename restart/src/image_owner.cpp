@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
+
+#include "restart/restart.h"
 
 namespace ckptsim::restart {
 
@@ -29,6 +32,12 @@ ImageOwner image_owner(uid_t uid, gid_t gid, bool allow_foreign_files) {
     o.groups = {gid};  // a uid without a name (a container's): its own group only
   }
   return o;
+}
+
+void ImageOwner::check_file_owner(uid_t st_uid, const std::string& use) const {
+  if (!foreign || allow_foreign_files || st_uid == uid) return;
+  throw ImageError("refusing to " + use + ": it belongs to uid " + std::to_string(st_uid) + ", the image to uid " +
+                   std::to_string(uid) + " (--allow-foreign-files)");
 }
 
 AsImageOwner::AsImageOwner(const ImageOwner& o) {

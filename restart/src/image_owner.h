@@ -19,8 +19,8 @@ struct ImageOwner {
   gid_t gid = 0;
   std::vector<gid_t> groups;  // the owner's supplementary groups (from the user database)
   bool allow_foreign_files = false;
-  // Whether restart may write or open `st_uid`'s file for this image.
-  bool may_use_file_of(uid_t st_uid) const { return !foreign || allow_foreign_files || st_uid == uid; }
+  // ImageError unless restart may `use` (e.g. "write /x") a file of st_uid's for this image.
+  void check_file_owner(uid_t st_uid, const std::string& use) const;
 };
 
 ImageOwner image_owner(uid_t uid, gid_t gid, bool allow_foreign_files);

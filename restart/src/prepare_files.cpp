@@ -36,9 +36,7 @@ void restore_content(const Image& img, const fs::path& target, const std::string
   struct stat st {};
   ::fstat(dst.get(), &st);
   if (!S_ISREG(st.st_mode)) throw RestoreError("cannot restore " + target.string() + ": not a regular file");
-  if (!img.owner.may_use_file_of(st.st_uid))
-    throw ImageError("refusing to write " + target.string() + ": it belongs to uid " + std::to_string(st.st_uid) +
-                       ", the image to uid " + std::to_string(img.owner.uid) + " (--allow-foreign-files)");
+  img.owner.check_file_owner(st.st_uid, "write " + target.string());
   uint64_t current_size = 0;
   auto current = xxh3_of_fd(dst.get(), &current_size);
   if (current && current_size == size && *current == xxh3) return;

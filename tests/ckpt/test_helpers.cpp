@@ -1,5 +1,7 @@
 #include "test_helpers.h"
 
+#include "ckpt/control.h"
+
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -108,13 +110,8 @@ RunningJob::~RunningJob() {
 
 bool wait_until_catching(pid_t pid, int sig, std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const std::string status = "/proc/" + std::to_string(pid) + "/status";
   while (std::chrono::steady_clock::now() < deadline) {
-    std::istringstream in(read_file(status));
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind("SigCgt:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1)
-        return true;
+    if (ckptsim::ckpt::catches_signal(pid, sig)) return true;
     if (!process_alive(pid)) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "ckpt/control.h"
+
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -86,18 +88,10 @@ bool checkpoint(pid_t pid) {
   return run({ckptsim_exe(), "checkpoint", std::to_string(pid), "--wait"}, "/", Redirect{}) == 0;
 }
 
-// Whether the process catches `sig` (its SigCgt bit): a job just started may
-// not have run libckpt.so's constructor yet, and the signal would kill it.
-bool catches(pid_t pid, int sig) {
-  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("SigCgt:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1;
-  return false;
-}
-
 bool checkpoint_now(pid_t pid, const fs::path& img) {
-  if (!eventually([&] { return catches(pid, SIGQUIT); })) return false;
+  // A job just started may not have run libckpt.so's constructor yet, and the
+  // signal would kill it.
+  if (!eventually([&] { return ckptsim::ckpt::catches_signal(pid, SIGQUIT); })) return false;
   ::kill(pid, SIGSTOP);
   const std::string stat = "/proc/" + std::to_string(pid) + "/stat";
   if (!eventually([&] {

@@ -17,11 +17,18 @@ bool stop_threads(Dump& d) {
 }
 
 // The writer's end: complete the image from the snapshot, or leave none.
+// After the file copies of a forked dump: their deferred sync, the core, the
+// manifest and the commit (in the writer, or in-process when the fork failed).
+bool finish_forked_image(Dump& d) {
+  if (d.cfg->fsync) {
+    const long r = sys::call6(SYS_syncfs, d.filesfd);
+    if (r < 0) return d.fail("syncing the file copies", r);
+  }
+  return write_core(d) && write_manifest(d) && commit_image(d);
+}
+
 [[noreturn]] void finish_in_writer(Dump& d) {
-  long r = 0;
-  const bool synced = !(d.cfg->fsync && d.defer_sync) || (r = sys::call6(SYS_syncfs, d.filesfd)) >= 0 ||
-                      d.fail("syncing the file copies", r);
-  const bool ok = synced && write_core(d) && write_manifest(d) && commit_image(d);
+  const bool ok = finish_forked_image(d);
   if (!ok) abandon_image(d);
   sys::call6(SYS_exit_group, ok ? 0 : 1);
   __builtin_unreachable();
@@ -70,11 +77,7 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   if (ok && cfg.fork) {
     d.defer_sync = true;
     ok = save_kernel_objects(d) && copy_files(d) && fork_writer(d, &forked);
-    if (ok && !forked && d.cfg->fsync) {  // no fork: sync here what was deferred
-      const long r = sys::call6(SYS_syncfs, d.filesfd);
-      if (r < 0) ok = d.fail("syncing the file copies", r);
-    }
-    if (ok && !forked) ok = write_core(d) && write_manifest(d) && commit_image(d);
+    if (ok && !forked) ok = finish_forked_image(d);
   } else if (ok) {
     ok = write_core(d) && save_kernel_objects(d) && copy_files(d) && write_manifest(d) && commit_image(d);
   }
