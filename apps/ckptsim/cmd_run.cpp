@@ -5,6 +5,7 @@
 #include "ckpt/control.h"
 #include "ckpt/signal_rule.h"
 #include "commands.h"
+#include "models/interval.h"
 #include "restart/restart.h"
 #include "slurm/resume.h"
 
@@ -15,7 +16,8 @@ void add_run(CLI::App& app, int& exit_code) {
   struct Args {
     std::string dir = "ckpt-images";
     std::string signal = "QUIT";
-    double interval = 0;
+    std::string interval = "0";
+    double mtbf = 0;
     unsigned keep = 2;
     bool fork = false;
     bool resume = false;
@@ -31,8 +33,11 @@ void add_run(CLI::App& app, int& exit_code) {
                   std::string("checkpoint signal, name or number: ") + ckpt::kCheckpointSignals)
       ->capture_default_str();
   cmd->add_option("--interval", args->interval,
-                  "send the signal every SECONDS, once the job catches it (0: never; else 0.0001 to 1000000)")
-      ->check(FiniteRange(ckpt::kMinIntervalS, ckpt::kMaxDurationS, true));
+                  "send the signal every SECONDS, once the job catches it (0: never; else 0.0001 to 1000000), or "
+                  "auto: Daly's interval from each dump's measured cost and --mtbf, chosen again after every dump")
+      ->check(CLI::IsMember({"auto"}) | FiniteRange(ckpt::kMinIntervalS, ckpt::kMaxDurationS, true));
+  cmd->add_option("--mtbf", args->mtbf, "with --interval auto: the job's mean time between failures, in seconds")
+      ->check(FiniteRange(1e-3, 1e9));
   cmd->add_option("--keep", args->keep,
                   "complete images kept, the newest (older ones are removed once a new one is complete)")
       ->check(CLI::Range(1u, 1000000u))
@@ -56,7 +61,16 @@ void add_run(CLI::App& app, int& exit_code) {
     ckpt::RunOptions opts;
     opts.dir = args->dir;
     opts.signal = ckpt::parse_signal(args->signal);
-    opts.interval_s = args->interval;
+    if (args->interval == "auto") {
+      if (!(args->mtbf > 0))
+        throw Exit(2, "run: --interval auto needs the job's mean time between failures: add --mtbf SECONDS "
+                      "(e.g. --mtbf 86400 for one failure a day)");
+      const models::AutoInterval rule = models::daly_auto_interval(args->mtbf);
+      opts.auto_interval = {[rule](double c) { return rule.next(c); }, [rule](double c) { return rule.explain(c); }};
+    } else {
+      if (args->mtbf > 0) throw Exit(2, "run: --mtbf is used only with --interval auto");
+      opts.interval_s = std::stod(args->interval);
+    }
     opts.keep = args->keep;
     opts.fork = args->fork;
     opts.argv = args->argv;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "ckpt/control.h"
+#include "status.h"
 
 namespace fs = std::filesystem;
 
@@ -78,43 +79,6 @@ JobSettings job_settings(pid_t pid) {
   return s;
 }
 
-unsigned long highest_image(const fs::path& dir) {
-  unsigned long highest = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("ckpt-", 0) != 0 || name.size() == 5) continue;
-    if (name.find_first_not_of("0123456789", 5) != std::string::npos) continue;
-    highest = std::max(highest, std::stoul(name.substr(5)));
-  }
-  return highest;
-}
-
-struct Status {
-  std::string word;  // busy / ok / fail / idle
-  unsigned long seq = 0;
-  std::string rest;
-  std::string line;
-  struct timespec mtime {};
-};
-
-Status read_status(const fs::path& dir) {
-  Status st;
-  std::ifstream in(dir / ".ckpt-status");
-  std::getline(in, st.line);
-  std::istringstream words(st.line);
-  words >> st.word >> st.seq;
-  std::getline(words >> std::ws, st.rest);
-  while (!st.rest.empty() && st.rest.back() == ' ') st.rest.pop_back();
-  struct stat sb;
-  if (::stat((dir / ".ckpt-status").c_str(), &sb) == 0) st.mtime = sb.st_mtim;
-  return st;
-}
-
-bool same_time(const struct timespec& a, const struct timespec& b) {
-  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
 }  // namespace
 
 bool catches_signal(pid_t pid, int sig) {
@@ -134,7 +98,7 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
     throw CkptError("the timeout must be between 0.001 and 1000000 seconds");
   const JobSettings job = job_settings(pid);
   const unsigned long before = highest_image(job.dir);
-  const Status old = read_status(job.dir);
+  const DumpStatus old = read_dump_status(job.dir);
   const auto t0 = std::chrono::steady_clock::now();
   if (::kill(pid, job.signal) != 0)
     throw CkptError("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
@@ -143,8 +107,8 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
 
   auto delay = std::chrono::microseconds(200);
   for (;;) {
-    const Status st = read_status(job.dir);
-    const bool changed = st.line != old.line || !same_time(st.mtime, old.mtime);
+    const DumpStatus st = read_dump_status(job.dir);
+    const bool changed = st.changed_since(old);
     if (st.seq > before && changed && st.word == "ok") {
       result.image = job.dir / st.rest;
       result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

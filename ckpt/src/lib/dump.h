@@ -149,6 +149,11 @@ struct Dump {
   uint64_t mm[11];  // start_code end_code start_data end_data start_brk brk start_stack arg_start arg_end env_start env_end
   uint64_t num_threads;
   uint64_t created_ns;
+  // What this dump cost the job: CLOCK_MONOTONIC at the handler's start, and how
+  // long the job stayed stopped (until the fork of a forked dump, else until its
+  // image was written). `run --interval auto` chooses the next interval from it.
+  uint64_t started_mono_ns;
+  uint64_t stopped_ns;
 
   // Image being written.
   uint64_t seq;

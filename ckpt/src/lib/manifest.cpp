@@ -174,7 +174,8 @@ bool write_manifest(Dump& d) {
   sys::uname(&un);
 
   t.str("{\"format\":\"ckptsim-image\",\"format_version\":2,\"seq\":").dec(d.seq);
-  t.str(",\"created_unix_ns\":").dec(d.created_ns).str(",\"pid\":").dec(uint64_t(d.pid));
+  t.str(",\"created_unix_ns\":").dec(d.created_ns).str(",\"stopped_ns\":").dec(d.stopped_ns);
+  t.str(",\"pid\":").dec(uint64_t(d.pid));
   t.str(",\"signal\":").dec(unsigned(d.sig));
   t.str(",\n\"program\":{\"path\":").json_str(d.exe_path).str(",\"argv\":");
   write_argv(t, d.cmdline, d.cmdline_len);
