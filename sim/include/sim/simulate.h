@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,6 +36,19 @@ struct FailureModel {
   double weibull_shape = 1.0;  // 1 = exponential
 };
 
+// Case V: where a killed job's image is restored.
+//  Share: beside the next node's own job; the two time-share that node
+//         (the model before placements existed; breaks one job per node).
+//  Queue: at the front of the next node's queue; it starts when that node is free.
+//  Spare: on one of `spares` spare nodes that only take migrated jobs, one at a
+//         time each; it waits for the first spare to be free when none is.
+enum class VPlacement { Share, Queue, Spare };
+const char* to_string(VPlacement p);
+VPlacement parse_v_placement(const std::string& s);  // throws std::invalid_argument naming the choices
+inline constexpr const char* kVPlacementNames = "share, queue or spare";
+inline constexpr VPlacement kDefaultVPlacement = VPlacement::Queue;  // README, "Case V placement"
+inline constexpr int kDefaultSpares = 1;  // spares when spare is chosen without --spares
+
 struct Scenario {
   models::Profile profile;
   std::filesystem::path platform_file;  // empty: platform built in code from the profile
@@ -45,11 +59,25 @@ struct Scenario {
   double checkpoint_at = 0.5;  // fraction of the job's compute; used when interval_s == 0
   double interval_s = 0;       // > 0: periodic checkpoints every interval_s of compute
   FailureModel failures;
+  VPlacement v_placement = kDefaultVPlacement;
+  int spares = 0;  // spare nodes (only with VPlacement::Spare, then at least 1)
   int replications = 30;
   uint64_t seed = 1;
+  // Tests: record every job attempt's stay on its node in CellResult::node_use.
+  bool record_node_use = false;
   // XBT log settings for the story in simulated time, e.g. "ckptsim.thres:info"
   // (SimGrid's --log syntax, several separated by spaces). Empty: quiet.
   std::string log;
+};
+
+// One job attempt on one node (Scenario::record_node_use), restore included,
+// until it completes, is killed or leaves. Nodes 0..nodes-1 are the compute
+// nodes, nodes..nodes+spares-1 the spares. Times from the replication's start.
+struct NodeUse {
+  int replication = 0;
+  int node = 0;
+  int job = 0;
+  double start_s = 0, end_s = 0;
 };
 
 struct CellResult {
@@ -63,12 +91,26 @@ struct CellResult {
   double mean_makespan_s = 0;
   long kills = 0;       // job attempts ended by a failure, over all replications
   long migrations = 0;  // case V image transfers, over all replications
+  // Case V, queue and spare: migrated jobs that found no node free and waited,
+  // and their waits added up (from the kill for spare, from the image's arrival
+  // for queue, to the restore's start), over all replications.
+  long migration_waits = 0;
+  double migration_wait_s = 0;
+  std::vector<NodeUse> node_use;  // only with Scenario::record_node_use
 };
 
 // Replication r draws its randomness only from (seed, order, r, node, job), never
 // from the case or the checkpoint policy: cases and intervals are compared with
 // common random numbers. Same inputs, same output. Throws SimError on bad input.
 CellResult run_cell(const Scenario& s);
+
+// Sets s.v_placement and s.spares from the command line's words: `placement`
+// empty means the default; `spares` nullopt means --spares was not given
+// (kDefaultSpares under spare). Throws SimError, one line, for an unknown
+// placement, --spares without spare, a negative count, or spare with 0 spares.
+void set_v_placement(Scenario& s, const std::string& placement, std::optional<int> spares);
+// "share", "queue", "spare (2 spare nodes)": for titles and headers.
+std::string describe_v_placement(const Scenario& s);
 
 // Checks a scenario without running it (ranges, the profile at its order, the
 // platform file); throws SimError naming the problem. The event budget is
