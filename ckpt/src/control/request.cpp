@@ -115,6 +115,18 @@ bool same_time(const struct timespec& a, const struct timespec& b) {
   return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+// Gone, or dead and not yet reaped: a zombie still answers kill(pid, 0), so a
+// job that is its caller's child and was killed mid-dump (the OOM killer, in a
+// memory-limited calibration) would otherwise be waited for until the timeout.
+bool process_ended(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  bool ok = false;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat", &ok);
+  if (!ok) return true;
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
+}
+
 }  // namespace
 
 bool catches_signal(pid_t pid, int sig) {
@@ -142,7 +154,8 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
   if (!wait) return result;
 
   auto delay = std::chrono::microseconds(200);
-  for (;;) {
+  for (bool ended = false;; ended = process_ended(pid)) {
+    // Once the job has ended, its last word is read once more before giving up.
     const Status st = read_status(job.dir);
     const bool changed = st.line != old.line || !same_time(st.mtime, old.mtime);
     if (st.seq > before && changed && st.word == "ok") {
@@ -155,7 +168,7 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
     if (changed && st.word == "fail" && (st.seq > before || st.seq == 0))
       throw CkptError("checkpoint " + (st.seq ? std::to_string(st.seq) + " " : std::string()) +
                       "failed: " + st.rest);
-    if (::kill(pid, 0) != 0 && errno == ESRCH)
+    if (ended)
       throw CkptError("process " + std::to_string(pid) + " ended before the checkpoint was complete");
     if (std::chrono::steady_clock::now() - t0 > timeout)
       throw CkptError("timed out waiting for the checkpoint of process " + std::to_string(pid));
