@@ -150,7 +150,7 @@ void add_calibrate(CLI::App& app, int& exit_code) {
         return "";  // a list or range: parse_sizes says what is wrong
       })
       ->capture_default_str();
-  cmd->add_option("--memory-limit", a->memory_limit,
+  auto* memory_limit = cmd->add_option("--memory-limit", a->memory_limit,
                   "run jobs, dumps and restores in a memory cgroup with this limit (e.g. 640M), so this machine "
                   "stands in for a node with that much RAM; root, cgroup v1 memory or v2")
       ->check([](const std::string& v) -> std::string {
@@ -174,10 +174,11 @@ void add_calibrate(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--no-disk-probe", a->no_disk_probe, "skip the sequential disk write/read measurement");
   cmd->add_option("--name", a->name, "profile name (default: the --out file name)");
-  cmd->add_option("--from-table", a->from_table,
+  auto* from_table_opt = cmd->add_option("--from-table", a->from_table,
                   "derive a profile from the paper's Table I CSV instead of measuring (--out, default "
                   "data/profiles/paper-p4.json)");
-  cmd->add_option("--show", a->show, "validate a profile and print a summary of it");
+  auto* show_opt = cmd->add_option("--show", a->show, "validate a profile and print a summary of it");
+  memory_limit->excludes(from_table_opt)->excludes(show_opt);  // it shapes a measurement, not a table or a file
   cmd->callback([&exit_code, a] {
     if (!a->from_table.empty()) exit_code = from_table(*a);
     else if (!a->show.empty()) exit_code = show(*a);

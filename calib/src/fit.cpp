@@ -245,6 +245,18 @@ FittedProfile build_profile(const CalibrationResult& r, const std::string& name)
       for (double d : mf.dump) mean += d / static_cast<double>(mf.dump.size());
       for (double d : mf.dump) sst += (d - mean) * (d - mean);
       p.dump_s.r2 = sst > 0 ? std::max(0.0, 1 - mf.knee.sse / sst) : 1;
+      p.dump_s.x_unit = "bytes";
+      p.dump_s.y_unit = "s";
+      fd.curve = p.dump_s;
+      fd.residuals = mf.knee.residuals;
+      // The model adds the same term to the restore (process + image again):
+      // its curve is what remains once that term is taken out, or it would be
+      // counted twice.
+      std::vector<double> below;
+      for (size_t i = 0; i < restore.size(); ++i) below.push_back(restore[i] - p.memory.excess_s(mf.need[i]));
+      fr = fit_cost(image, below, "bytes", "s");
+      fr.curve.why += "; fitted to restore_s minus the memory term";
+      p.restore_s = fr.curve;
     }
     p.memory.why = "ram_bytes: calibrate --memory-limit (a cgroup v" + std::to_string(r.cgroup_version) +
                    " memory limit on this machine); " +

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "calib/fit.h"
 #include "calib/memory_cgroup.h"
 #include "calib/subprocess.h"
 #include "models/profile.h"
@@ -70,6 +71,11 @@ TEST_CASE("calibrate refuses an unparsable or too small --memory-limit with one 
     CHECK(r.err.find("--memory-limit") != std::string::npos);
     CHECK_FALSE(fs::exists(out));
   }
+  // It shapes a measurement: not with --show or --from-table.
+  auto r = calib_test::run_ckptsim({"calibrate", "--show", out, "--memory-limit", "640M"}, tmp.path());
+  CHECK(r.status == 2);
+  CHECK(r.err_lines() == 1);
+  CHECK(r.err.find("--memory-limit") != std::string::npos);
 }
 
 TEST_CASE("under a small limit, a job that cannot fit is reported as OOM and the group is removed",
@@ -179,4 +185,69 @@ TEST_CASE("the control group is removed after a failed calibration and after Ctr
   for (const auto& e : fs::directory_iterator(parent))
     left += e.path().filename().string().rfind("ckptsim-calib-", 0) == 0;
   CHECK(left == 0);
+}
+
+namespace {
+// A limited calibration's result, made up: dumps and restores that bend where
+// process + image passes `usable`, when `bend`; one order OOM-killed.
+ckptsim::calib::CalibrationResult limited_result(bool bend) {
+  ckptsim::calib::CalibrationResult r;
+  const double usable = 600.0 * 1048576, excess_Bps = 50e6;
+  for (int n = 2100; n <= 4800; n += 300) {
+    ckptsim::calib::MeasureRow w;
+    w.order = n;
+    w.rep = 1;
+    w.rss_bytes = static_cast<uint64_t>(12.0 * n * n + 3e6);
+    w.image_bytes = static_cast<uint64_t>(1.67 * w.rss_bytes);
+    const double need = static_cast<double>(w.rss_bytes + w.image_bytes);
+    const double extra = bend && need > usable ? (need - usable) / excess_Bps : 0;
+    w.dump_s = w.image_bytes / 500e6 + extra + (n % 600 ? 1e-3 : -1e-3);
+    w.copy_s = w.image_bytes / 117e6;
+    w.restore_s = w.image_bytes / 3e9 + extra;
+    w.progressing = true;
+    r.rows.push_back(w);
+  }
+  ckptsim::calib::MeasureRow killed;
+  killed.order = 5200;
+  killed.rep = 1;
+  killed.oom = "job";
+  r.rows.push_back(killed);
+  for (int n : {2100, 3600, 4800}) r.compute.push_back({n, 1e-9 * n * n * n});
+  r.compute.push_back({5200, 0, true, 640ull << 20});
+  r.calibrated_orders = {2100, 2400, 2700, 3000, 3300, 3600, 3900, 4200, 4500, 4800, 5200};
+  r.machine = {{"cpu", "test"}, {"swap_bytes", 0}};
+  r.copy_kind = "netns";
+  r.nominal_link_Bps = 125e6;
+  r.memory_limit_bytes = 640ull << 20;
+  r.cgroup_version = 1;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("a limited calibration's profile has the limit as RAM, and the knee when the dumps bend",
+          "[memory-limit][fit]") {
+  {
+    auto fitted = ckptsim::calib::build_profile(limited_result(true), "bent");
+    const auto& p = fitted.profile;
+    CHECK(p.memory.ram_bytes == Approx(640.0 * 1048576));
+    CHECK(p.memory.usable_bytes() == Approx(600.0 * 1048576).epsilon(0.01));
+    CHECK(p.memory.swap_Bps == Approx(50e6).epsilon(0.05));
+    CHECK(p.dump_s.coef.back() == Approx(1 / 500e6).epsilon(0.02));
+    // The restore's curve is what is left without the memory term (not counted twice).
+    CHECK(p.restore_s.coef.back() == Approx(1 / 3e9).epsilon(0.02));
+    CHECK(fitted.notes.back().find("knee found") != std::string::npos);
+    CHECK(fitted.fit_details.at("memory").at("knee") == true);
+    // The OOM-killed row is kept as such, never fitted.
+    CHECK(fitted.fit_details.at("dump_s").at("x").size() == 10);
+    CHECK(p.measurements.back().at("oom") == "job");
+  }
+  {
+    auto fitted = ckptsim::calib::build_profile(limited_result(false), "straight");
+    const auto& p = fitted.profile;
+    CHECK(p.memory.ram_bytes == Approx(640.0 * 1048576));
+    CHECK(p.memory.swap_Bps == 0);
+    CHECK(p.job_dump_s(4800) == Approx(p.dump_s(p.job_image_bytes(4800))));  // no memory term
+    CHECK(fitted.notes.back().find("no knee found") != std::string::npos);
+    CHECK(fitted.notes.back().find("MiB measured") != std::string::npos);
+  }
 }
