@@ -182,12 +182,21 @@ void print_summary(const models::Profile& p, std::ostream& out) {
     out << (k.rfind("Linux", 0) == 0 ? ", " : ", Linux ") << k;
   }
   out << "\n";
+  // Orders outside the measured ones are the curves' extrapolation: say so.
+  double lo = 0, hi = 0;
+  if (p.measurements.is_array())
+    for (const auto& m : p.measurements)
+      if (m.is_object() && m.contains("order") && m["order"].is_number()) {
+        const double o = m["order"].get<double>();
+        lo = lo == 0 ? o : std::min(lo, o);
+        hi = std::max(hi, o);
+      }
   for (double n : {2100.0, 4100.0, 4800.0}) {
     std::snprintf(buf, sizeof buf,
                   "  order %4.0f: compute %8.1f s, process %6.1f MB, image %6.1f MB, dump %6.2f s, copy %6.2f s, "
-                  "restore %6.2f s\n",
+                  "restore %6.2f s%s\n",
                   n, p.job_compute_s(n), p.process_bytes(n) / 1e6, p.job_image_bytes(n) / 1e6, p.job_dump_s(n),
-                  p.job_copy_s(n), p.job_restore_s(n));
+                  p.job_copy_s(n), p.job_restore_s(n), hi > 0 && (n < lo || n > hi) ? " (extrapolated)" : "");
     out << buf;
   }
   char disk[64] = "not measured";
