@@ -142,10 +142,22 @@ TEST_CASE("under a small limit, a job that cannot fit is reported as OOM and the
   CHECK(left == 0);
 }
 
-TEST_CASE("the control group is removed after a failed calibration and after Ctrl-C", "[memory-limit][real]") {
+TEST_CASE("the control group is removed after a failed calibration and after Ctrl-C, a stale one by the next",
+          "[memory-limit][real]") {
   const fs::path parent = cgroup_parent_or_skip();
   if (parent.empty()) return;
   calib_test::TempDir tmp;
+  // What a calibration killed with SIGKILL leaves: a group named after a dead pid.
+  pid_t dead = 0;
+  {
+    ckptsim::calib::SpawnSpec t;
+    t.argv = {"true"};
+    ckptsim::calib::ChildProcess c = ckptsim::calib::spawn(t);
+    dead = c.pid();
+    c.wait();
+  }
+  const fs::path stale = parent / ("ckptsim-calib-" + std::to_string(dead));
+  REQUIRE(fs::create_directory(stale));
   {
     // Only the verify order fits: nothing to fit a curve to, exit 1.
     auto r = calib_test::run_ckptsim({"calibrate", "--sizes", "2600,3000", "--verify-order", "200", "--reps", "1",
@@ -157,6 +169,7 @@ TEST_CASE("the control group is removed after a failed calibration and after Ctr
     CHECK(r.status == 1);
     CHECK(r.err.find("no profile written") != std::string::npos);
     CHECK(count_lines_with(r.err, "OOM-killed") >= 2);  // 2600 and 3000, each said
+    CHECK_FALSE(fs::exists(stale));  // removed by the next calibration
   }
   {
     ckptsim::calib::SpawnSpec spec;
