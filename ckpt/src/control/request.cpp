@@ -79,6 +79,18 @@ JobSettings job_settings(pid_t pid) {
   return s;
 }
 
+// Gone, or dead and not yet reaped: a zombie still answers kill(pid, 0), so a
+// job that is its caller's child and was killed mid-dump (the OOM killer, in a
+// memory-limited calibration) would otherwise be waited for until the timeout.
+bool process_ended(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  bool ok = false;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat", &ok);
+  if (!ok) return true;
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
+}
+
 }  // namespace
 
 bool catches_signal(pid_t pid, int sig) {
@@ -106,7 +118,8 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
   if (!wait) return result;
 
   auto delay = std::chrono::microseconds(200);
-  for (;;) {
+  for (bool ended = false;; ended = process_ended(pid)) {
+    // Once the job has ended, its last word is read once more before giving up.
     const DumpStatus st = read_dump_status(job.dir);
     const bool changed = st.changed_since(old);
     if (st.seq > before && changed && st.word == "ok") {
@@ -119,7 +132,7 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
     if (changed && st.word == "fail" && (st.seq > before || st.seq == 0))
       throw CkptError("checkpoint " + (st.seq ? std::to_string(st.seq) + " " : std::string()) +
                       "failed: " + st.rest);
-    if (::kill(pid, 0) != 0 && errno == ESRCH)
+    if (ended)
       throw CkptError("process " + std::to_string(pid) + " ended before the checkpoint was complete");
     if (std::chrono::steady_clock::now() - t0 > timeout)
       throw CkptError("timed out waiting for the checkpoint of process " + std::to_string(pid));
