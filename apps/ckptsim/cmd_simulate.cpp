@@ -37,6 +37,9 @@ struct SimulateArgs {
   std::string log;
   std::string v_placement;  // empty: the default
   int spares = 0;
+  bool incremental = false;
+  int max_chain = 0;
+  bool max_chain_given = false;
 };
 
 std::vector<Case> parse_cases(const std::string& spec) {
@@ -78,6 +81,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   base.seed = a.seed;
   base.log = a.log;
   set_v_placement(base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
+  set_incremental(base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
   if (mtbf_given) {
     base.failures.kind = FailureModel::Kind::Node;
     base.failures.mtbf_s = a.mtbf;
@@ -112,8 +116,10 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
       mtbf_given ? "node MTBF " + std::to_string(static_cast<long>(a.mtbf)) + " s" +
                        (a.weibull_shape != 1.0 ? " (Weibull shape " + std::to_string(a.weibull_shape) + ")" : "")
                  : "failure rate " + std::to_string(static_cast<int>(a.failure_rate * 100 + 0.5)) + " %";
-  const std::string policy = a.interval > 0 ? "checkpoint every " + std::to_string(a.interval) + " s"
-                                            : "one checkpoint at " + std::to_string(static_cast<int>(a.checkpoint_at * 100 + 0.5)) + " %";
+  const std::string policy =
+      (a.interval > 0 ? "checkpoint every " + std::to_string(a.interval) + " s"
+                      : "one checkpoint at " + std::to_string(static_cast<int>(a.checkpoint_at * 100 + 0.5)) + " %") +
+      (base.incremental ? " (incremental, chains of " + std::to_string(base.max_chain) + ")" : "");
   bool shows_v = false;
   for (Case c : shown) shows_v = shows_v || c == Case::V;
   const std::string title = "Simulated " + base.profile.name + ": " + std::to_string(a.nodes) + " nodes x " +
@@ -131,6 +137,8 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                              {"seed", a.seed},
                              {"v_placement", to_string(base.v_placement)},
                              {"spares", base.spares},
+                             {"incremental", base.incremental},
+                             {"max_chain", base.incremental ? nlohmann::json(base.max_chain) : nlohmann::json(nullptr)},
                              {"checkpoint_at", a.interval > 0 ? nlohmann::json(nullptr) : nlohmann::json(a.checkpoint_at)},
                              {"interval_s", a.interval},
                              {"failures", mtbf_given ? nlohmann::json{{"mtbf_s", a.mtbf}, {"weibull_shape", a.weibull_shape}}
@@ -174,8 +182,10 @@ void add_simulate(CLI::App& app, int& exit_code) {
       ->expected(0, 1)
       ->default_str("ckptsim.thres:info");
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
-  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, cmd] {
+  auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
+  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, cmd] {
     if (cmd->count("--log") && args->log.empty()) args->log = "ckptsim.thres:info";
+    args->max_chain_given = max_chain->count() > 0;
     run(*args, mtbf->count() > 0, rate->count() > 0, shape->count() > 0, interval->count() > 0, at->count() > 0,
         spares->count() > 0);
     exit_code = 0;

@@ -65,6 +65,9 @@ struct SweepArgs {
   std::string case_name = "IV";
   std::string v_placement;  // empty: the default
   int spares = 0;
+  bool incremental = false;
+  int max_chain = 0;
+  bool max_chain_given = false;
   int workers = 0;
   std::string shard;
   std::vector<std::string> merge;
@@ -141,6 +144,7 @@ SweepOptions build_options(const SweepArgs& a, bool mtbf_given, bool spares_give
   if (o.base.c != Case::V && !a.v_placement.empty()) throw SweepError("--v-placement needs --case V");
   try {
     set_v_placement(o.base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
+    set_incremental(o.base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
   } catch (const SimError& e) {
     throw SweepError(e.what());
   }
@@ -178,6 +182,8 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given, bo
   if (weibull_given) s.sweep_args.insert(s.sweep_args.end(), {"--weibull-shape", exact(a.weibull_shape)});
   if (!a.v_placement.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--v-placement", a.v_placement});
   if (spares_given) s.sweep_args.insert(s.sweep_args.end(), {"--spares", std::to_string(a.spares)});
+  if (a.incremental) s.sweep_args.push_back("--incremental");
+  if (a.max_chain_given) s.sweep_args.insert(s.sweep_args.end(), {"--max-chain", std::to_string(a.max_chain)});
   if (!a.profile.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--profile", absolute(a.profile)});
   if (!a.platform.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--platform", absolute(a.platform)});
   if (a.workers > 0) s.sweep_args.insert(s.sweep_args.end(), {"--workers", std::to_string(a.workers)});
@@ -270,6 +276,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
   cmd->add_option("--case", args->case_name, "IV (restore on the same node) or V (on another node)")
       ->capture_default_str();
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
+  auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
   cmd->add_option("--workers", args->workers, "Points run at once, each in its own process (default: cores)");
   cmd->add_option("--shard", args->shard, "Run only shard K/N of the points and write a shard file");
   cmd->add_option("--merge", args->merge, "Combine shard files into the unsplit result")->expected(1, -1);
@@ -289,7 +296,8 @@ void add_sweep(CLI::App& app, int& exit_code) {
   cmd->add_flag("--print-sbatch", args->print_sbatch, "--slurm: print the job scripts and sbatch commands, submit nothing")
       ->needs(on_slurm)
       ->excludes(no_wait);
-  cmd->callback([args, mtbf, shape, spares, &exit_code] {
+  cmd->callback([args, mtbf, shape, spares, max_chain, &exit_code] {
+    args->max_chain_given = max_chain->count() > 0;
     try {
       run_sweep(*args, mtbf->count() > 0, shape->count() > 0, spares->count() > 0);
     } catch (const slurm::SlurmError& e) {

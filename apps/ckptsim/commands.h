@@ -84,6 +84,19 @@ inline CLI::Option* add_v_placement_options(CLI::App* cmd, std::string& placemen
       ->needs(where);
 }
 
+// --incremental [--max-chain N] of simulate and sweep (the model of `run
+// --incremental`); sim::set_incremental checks the profile has the costs.
+// Returns the --max-chain option, to ask it whether it was given.
+inline CLI::Option* add_incremental_options(CLI::App* cmd, bool& incremental, int& max_chain) {
+  auto* inc = cmd->add_flag("--incremental", incremental,
+                            "checkpoints as `run --incremental` takes them: a full dump, then incremental ones that "
+                            "write what changed (the profile's measured dirty rate and costs)");
+  return cmd->add_option("--max-chain", max_chain,
+                         "with --incremental: dumps per chain, the full one included (default: the profile's, 8)")
+      ->check(CLI::Range(1, 1000000))
+      ->needs(inc);
+}
+
 void add_run(CLI::App& app, int& exit_code);
 void add_checkpoint(CLI::App& app, int& exit_code);
 void add_restart(CLI::App& app, int& exit_code);

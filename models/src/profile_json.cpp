@@ -102,6 +102,35 @@ Memory memory_from_json(const json& j) {
   return m;
 }
 
+json incremental_to_json(const Incremental& i) {
+  return {{"dirty_Bps", curve_to_json(i.dirty_Bps)},
+          {"fixed_s", i.fixed_s},
+          {"s_per_written_byte", i.s_per_written_byte},
+          {"s_per_process_byte", i.s_per_process_byte},
+          {"r2", i.r2},
+          {"max_chain", i.max_chain},
+          {"why", i.why}};
+}
+
+Incremental incremental_from_json(const json& j) {
+  if (!j.is_object()) bad("incremental", "expected an object");
+  Incremental i;
+  i.dirty_Bps = curve_from_json(member(j, "dirty_Bps", "incremental"), "incremental.dirty_Bps");
+  if (i.dirty_Bps.coef.empty()) bad("incremental.dirty_Bps", "has no coefficients");
+  i.fixed_s = number(member(j, "fixed_s", "incremental"), "incremental.fixed_s", true);
+  i.s_per_written_byte = number(member(j, "s_per_written_byte", "incremental"), "incremental.s_per_written_byte", true);
+  i.s_per_process_byte = number(member(j, "s_per_process_byte", "incremental"), "incremental.s_per_process_byte", true);
+  if (i.fixed_s < 0 || i.s_per_written_byte < 0 || i.s_per_process_byte < 0)
+    bad("incremental", "costs must not be negative");
+  i.r2 = optional_number(j, "r2", "incremental.r2", 0);
+  const double chain = optional_number(j, "max_chain", "incremental.max_chain", 8);
+  if (!(chain >= 1 && chain <= 1000000) || chain != std::floor(chain))
+    bad("incremental.max_chain", "must be a whole number from 1 to 1000000");
+  i.max_chain = static_cast<int>(chain);
+  i.why = optional_string(j, "why", "incremental.why");
+  return i;
+}
+
 }  // namespace
 
 json to_json(const Profile& p) {
@@ -122,6 +151,7 @@ json to_json(const Profile& p) {
   };
   // Only a known memory is written: profiles without one read and write as before.
   if (p.memory.known()) j["memory"] = memory_to_json(p.memory);
+  if (p.incremental.known()) j["incremental"] = incremental_to_json(p.incremental);
   return j;
 }
 
@@ -165,6 +195,7 @@ Profile profile_from_json(const json& j) {
   }
   p.reboot_s = optional_number(j, "reboot_s", "reboot_s", 0);
   if (auto it = j.find("memory"); it != j.end()) p.memory = memory_from_json(*it);
+  if (auto it = j.find("incremental"); it != j.end()) p.incremental = incremental_from_json(*it);
   if (auto it = j.find("measurements"); it != j.end()) {
     if (!it->is_array()) bad("measurements", "expected an array");
     p.measurements = *it;

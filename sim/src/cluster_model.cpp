@@ -39,7 +39,8 @@ namespace s4u = simgrid::s4u;
 struct JobCosts {
   double work_s = 0;                 // failure-free compute
   std::vector<double> checkpoints;   // compute done when each checkpoint is taken
-  double dump_s = 0, restore_s = 0;  // per checkpoint / per restore
+  std::vector<double> dump_s;        // ... and what each costs the job (incremental ones less)
+  double restore_s = 0;              // per restore
   double copy_setup_s = 0;           // fixed part of a copy; the bytes go through the network
   double image_bytes = 0;
   double failure_free_s = 0;         // work + all dumps: the run a kill time is drawn over
@@ -56,7 +57,6 @@ JobCosts job_costs(const Scenario& s) {
   c.work_s = p.job_compute_s(s.order);
   c.image_bytes = nonneg(p.job_image_bytes(s.order));
   const double process_bytes = nonneg(p.job_process_bytes(s.order));
-  c.dump_s = nonneg(p.dump_cost_s(process_bytes, c.image_bytes));
   c.restore_s = nonneg(p.restore_cost_s(process_bytes, c.image_bytes));
   c.copy_setup_s = nonneg(p.copy_s(0));
   if (takes_checkpoints(s.c)) {
@@ -67,7 +67,12 @@ JobCosts job_costs(const Scenario& s) {
       c.checkpoints.push_back(s.checkpoint_at * c.work_s);
     }
   }
-  c.failure_free_s = c.work_s + c.dump_s * c.checkpoints.size();
+  c.failure_free_s = c.work_s;
+  for (size_t k = 0; k < c.checkpoints.size(); ++k) {
+    const double since = c.checkpoints[k] - (k ? c.checkpoints[k - 1] : 0.0);
+    c.dump_s.push_back(nonneg(checkpoint_cost_s(s, static_cast<int>(k), since)));
+    c.failure_free_s += c.dump_s.back();
+  }
   return c;
 }
 
@@ -296,12 +301,13 @@ class Replication {
       disk_time(where.disk, costs_.restore_s, read_bps_[node], false);
     }
     double at = from;
-    for (double cp : costs_.checkpoints) {
+    for (size_t k = 0; k < costs_.checkpoints.size(); ++k) {
+      const double cp = costs_.checkpoints[k];
       if (cp <= at) continue;
       s4u::this_actor::execute((cp - at) * speed);
       at = cp;
-      XBT_INFO("job %d checkpoints (%.1f s)", job.id, costs_.dump_s);
-      disk_time(where.disk, costs_.dump_s, write_bps_[node], true);
+      XBT_INFO("job %d checkpoints (%.1f s)", job.id, costs_.dump_s[k]);
+      disk_time(where.disk, costs_.dump_s[k], write_bps_[node], true);
       job.checkpointed = cp;
       job.image_node = node;
     }

@@ -79,6 +79,17 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
     t.M = f.mtbf_s;
     t.D = prof.reboot_s;
   }
+  if (o.base.incremental) {
+    // A chain's mean cost depends on the interval (an incremental dump writes
+    // what changed in it): the fixed point of τ = Daly(C(τ)), from the full cost.
+    Scenario at_order = o.base;
+    at_order.order = order;
+    for (int i = 0; i < 20; ++i) {
+      const double C = mean_checkpoint_cost_s(at_order, an::daly_interval(t.C, t.M));
+      if (std::fabs(C - t.C) <= 1e-9 * t.C) break;
+      t.C = C;
+    }
+  }
   t.young_s = an::young_interval(t.C, t.M);
   t.daly_s = an::daly_interval(t.C, t.M);
   if (f.kind == FailureModel::Kind::PerJob) {
@@ -154,6 +165,8 @@ SweepPlan build_plan(const SweepOptions& o) {
     plan.options["v_placement"] = to_string(b.v_placement);
     plan.options["spares"] = b.spares;
   }
+  // Likewise incremental checkpoints: full-dump sweeps keep their hashes.
+  if (b.incremental) plan.options["incremental_max_chain"] = b.max_chain;
   plan.hash = xxh3_hex(plan.options.dump());
   // Shown, not hashed: the same profile read from another path is the same sweep.
   plan.options["profile_label"] = o.profile_label;

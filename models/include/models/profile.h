@@ -58,6 +58,31 @@ struct Memory {
   double excess_s(double need) const;
 };
 
+// Incremental images (`run --incremental`), measured by `ckptsim calibrate`
+// (docs/DESIGN.md, "Incremental dumps"). A dump taken `since` seconds of compute
+// after the previous one writes the pages the job changed meanwhile,
+// min(dirty·since, image), and checks every other page: page checksums read the
+// whole process. Its cost to the job is fixed + per written byte + per process
+// byte, fitted by least squares on the measured incremental dumps.
+struct Incremental {
+  Curve dirty_Bps;                 // x = matrix order n -> bytes changed per second of compute
+  double fixed_s = 0;
+  double s_per_written_byte = 0;
+  double s_per_process_byte = 0;
+  double r2 = 0;                   // of the cost fit
+  int max_chain = 8;               // the chain calibrate measured with (run's default)
+  std::string why;
+  bool known() const { return !dirty_Bps.coef.empty(); }
+};
+
+// Fits Incremental from measured incremental dumps: per dump the job's order,
+// process bytes, bytes written, compute since the previous dump and the stop
+// it cost. Needs at least 3 dumps; throws ProfileError otherwise.
+struct IncrementalDump {
+  double order = 0, process_bytes = 0, written_bytes = 0, since_s = 0, cost_s = 0;
+};
+Incremental fit_incremental(const std::vector<IncrementalDump>& dumps);
+
 struct Profile {
   std::string name;
   std::string source;              // "calibrate" or "paper-table"
@@ -77,6 +102,7 @@ struct Profile {
   double disk_read_Bps = 0;
   double reboot_s = 0;                // node downtime after a failure (case IIIp)
   Memory memory;                      // RAM, swap, the knee; unknown: curves alone
+  Incremental incremental;            // unknown: full dumps only
   nlohmann::json measurements = nlohmann::json::array();  // raw rows
 
   // Costs of one job with these sizes: the curve plus the memory term.
@@ -91,6 +117,13 @@ struct Profile {
     return restore_s(image) + memory.excess_s(process + image);
   }
 
+  // An incremental dump that writes `written` bytes of a process.
+  double incremental_dump_cost_s(double process, double written) const {
+    const auto& i = incremental;
+    return i.fixed_s + i.s_per_written_byte * written + i.s_per_process_byte * process +
+           memory.excess_s(process + written);
+  }
+
   // Convenience: the job of matrix order n.
   double job_process_bytes(double n) const { return process_bytes(n); }
   double job_compute_s(double n) const { return compute_cost_s(n, process_bytes(n)); }
@@ -98,6 +131,11 @@ struct Profile {
   double job_dump_s(double n) const { return dump_cost_s(process_bytes(n), job_image_bytes(n)); }
   double job_copy_s(double n) const { return copy_s(job_image_bytes(n)); }
   double job_restore_s(double n) const { return restore_cost_s(process_bytes(n), job_image_bytes(n)); }
+  // What the job changes in `since` seconds of compute: never more than its image.
+  double job_written_bytes(double n, double since_s) const;
+  double job_incremental_dump_s(double n, double since_s) const {
+    return incremental_dump_cost_s(process_bytes(n), job_written_bytes(n, since_s));
+  }
 };
 
 nlohmann::json to_json(const Profile& p);

@@ -61,6 +61,12 @@ struct Scenario {
   FailureModel failures;
   VPlacement v_placement = kDefaultVPlacement;
   int spares = 0;  // spare nodes (only with VPlacement::Spare, then at least 1)
+  // `run --incremental`: after a full dump, max_chain - 1 incremental ones, each
+  // writing what the job changed since the previous (the profile's incremental
+  // costs), then a full one again. Restores and copies still move the job's whole
+  // image (a chain holds at least that much).
+  bool incremental = false;
+  int max_chain = 8;
   int replications = 30;
   uint64_t seed = 1;
   // Tests: record every job attempt's stay on its node in CellResult::node_use.
@@ -111,6 +117,16 @@ CellResult run_cell(const Scenario& s);
 void set_v_placement(Scenario& s, const std::string& placement, std::optional<int> spares);
 // "share", "queue", "spare (2 spare nodes)": for titles and headers.
 std::string describe_v_placement(const Scenario& s);
+
+// --incremental [--max-chain N] on simulate and sweep: throws SimError (one line)
+// when the profile has no incremental costs (calibrate measures them) or N < 1.
+void set_incremental(Scenario& s, bool incremental, std::optional<int> max_chain);
+// What checkpoint k (0-based, taken `since_s` of compute after the previous
+// one) costs the job under the scenario's policy.
+double checkpoint_cost_s(const Scenario& s, int k, double since_s);
+// The mean over one chain (a full dump and max_chain - 1 incremental ones) at a
+// fixed interval: the C the interval formulas see.
+double mean_checkpoint_cost_s(const Scenario& s, double interval_s);
 
 // Checks a scenario without running it (ranges, the profile at its order, the
 // platform file); throws SimError naming the problem. The event budget is

@@ -1,0 +1,73 @@
+// Incremental dump costs: the dirty rate against the order, and the stop an
+// incremental dump costs against what it writes and what it checks.
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "models/profile.h"
+
+namespace ckptsim::models {
+
+double Profile::job_written_bytes(double n, double since_s) const {
+  const double dirty = std::max(0.0, incremental.dirty_Bps(n)) * std::max(0.0, since_s);
+  return std::min(dirty, std::max(0.0, job_image_bytes(n)));
+}
+
+Incremental fit_incremental(const std::vector<IncrementalDump>& dumps) {
+  if (dumps.size() < 3) throw ProfileError("incremental fit: needs at least 3 incremental dumps");
+  Incremental inc;
+  // Dirty rate: per order, bytes written per second of compute since the last
+  // dump. A job that writes its output row by row (ckpt-matmul: a row of 8n
+  // bytes per n² multiply-adds) changes memory at a rate ∝ 1/n.
+  std::vector<double> orders, rates;
+  std::set<double> distinct;
+  for (const auto& d : dumps) {
+    if (!(d.since_s > 0) || !std::isfinite(d.written_bytes) || !std::isfinite(d.cost_s))
+      throw ProfileError("incremental fit: a dump with no compute before it or a non-finite measurement");
+    orders.push_back(d.order);
+    rates.push_back(d.written_bytes / d.since_s);
+    distinct.insert(d.order);
+  }
+  const std::vector<int> rate_powers = distinct.size() >= 2 ? std::vector<int>{-1, 0} : std::vector<int>{0};
+  inc.dirty_Bps = fit_powers(orders, rates, rate_powers).curve;
+  inc.dirty_Bps.x_unit = "order";
+  inc.dirty_Bps.y_unit = "bytes/s";
+  inc.dirty_Bps.why = distinct.size() >= 2 ? "a + b/n: an output written row by row, 8n bytes per n^2 operations"
+                                           : "one order measured: a constant rate";
+
+  // Cost: fixed + per written byte + per process byte (least squares, QR).
+  Eigen::MatrixXd X(dumps.size(), 3);
+  Eigen::VectorXd y(dumps.size());
+  for (size_t i = 0; i < dumps.size(); ++i) {
+    X(i, 0) = 1;
+    X(i, 1) = dumps[i].written_bytes;
+    X(i, 2) = dumps[i].process_bytes;
+    y(i) = dumps[i].cost_s;
+  }
+  // Columns in bytes next to a column of ones: scale them so QR sees comparable norms.
+  Eigen::Vector3d scale(1, std::max(1.0, X.col(1).cwiseAbs().maxCoeff()), std::max(1.0, X.col(2).cwiseAbs().maxCoeff()));
+  const Eigen::MatrixXd Xs = X * scale.cwiseInverse().asDiagonal();
+  Eigen::Vector3d b = Xs.colPivHouseholderQr().solve(y).cwiseQuotient(scale);
+  // A cost cannot fall with more bytes: a negative slope (noise over a narrow
+  // range) is dropped and the rest refitted.
+  for (int k : {1, 2})
+    if (b(k) < 0) {
+      b(k) = 0;
+      Eigen::MatrixXd Xr = Xs;
+      Xr.col(k).setZero();
+      b = Xr.colPivHouseholderQr().solve(y).cwiseQuotient(scale);
+      b(k) = 0;
+    }
+  inc.fixed_s = std::max(0.0, b(0));
+  inc.s_per_written_byte = std::max(0.0, b(1));
+  inc.s_per_process_byte = std::max(0.0, b(2));
+  const Eigen::VectorXd fitted = X * Eigen::Vector3d(inc.fixed_s, inc.s_per_written_byte, inc.s_per_process_byte);
+  const double mean = y.mean();
+  const double ss_tot = (y.array() - mean).square().sum(), ss_res = (y - fitted).squaredNorm();
+  inc.r2 = ss_tot > 0 ? 1 - ss_res / ss_tot : 1;
+  inc.why = "stop of each incremental dump = fixed + per written byte + per process byte (page checksums read it all)";
+  return inc;
+}
+
+}  // namespace ckptsim::models
