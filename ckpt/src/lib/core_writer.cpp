@@ -204,7 +204,11 @@ bool put_touched_pages(Dump& d, const Mapping& m, WritePipeline& pipe, HashState
   const HashOps& hash = hash_ops();
   auto flush = [&](uint64_t lo, uint64_t hi, bool touched) {
     if (lo == hi) return true;
-    if (touched) return pipe.put(reinterpret_cast<const void*>(lo), hi - lo, m.core_offset + (lo - m.start), state);
+    if (touched) {
+      d.memory_bytes += hi - lo;
+      d.full_memory_bytes += hi - lo;
+      return pipe.put(reinterpret_cast<const void*>(lo), hi - lo, m.core_offset + (lo - m.start), state);
+    }
     for (uint64_t p = lo; p < hi; p += kPage) hash.update(state, d.zero_page, kPage);
     return true;
   };
@@ -233,12 +237,98 @@ bool put_touched_pages(Dump& d, const Mapping& m, WritePipeline& pipe, HashState
   return flush(run_start, m.end, run_touched);
 }
 
+// Incremental mode (CKPT_INCREMENTAL): each page's checksum goes into this
+// image's `pages`; in an incremental image (d.incremental) a page whose
+// checksum equals the parent's is not written (its bytes are the parent's),
+// the others are, and m.runs lists them. Pages of the handler's own stack are
+// always written and their checksum recorded as 0 ("unknown"): they change
+// while being written. Pages the job never touched are holes (zeros), written
+// as holes in this core when the parent's page was not zero.
+bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* state, int pagemap) {
+  const HashOps& hash = hash_ops();
+  const uint64_t npages = (m.end - m.start) / kPage;
+  const bool tracked = d.pages_ok && d.nranges < kMaxMappings && d.npages + npages <= kMaxTrackedPages;
+  if (!tracked) d.pages_ok = false;
+  m.delta = d.incremental && tracked;
+  if (tracked) d.ranges[d.nranges++] = PageRange{m.start, m.end, d.npages};
+  uint64_t* hashes = tracked ? d.page_hashes + d.npages : nullptr;
+  if (tracked) d.npages += npages;
+  auto* delta_state = static_cast<HashState*>(d.delta_state);
+  if (m.delta) hash.reset(delta_state);
+  m.runs_first = uint32_t(d.nruns);
+  m.nruns = 0;
+  const uint64_t zero_hash = hash.once(d.zero_page, kPage);
+
+  uint64_t write_lo = 0, write_hi = 0;  // touched pages waiting to be put in one go
+  auto flush = [&] {
+    if (write_lo == write_hi) return true;
+    const uint64_t len = write_hi - write_lo;
+    d.memory_bytes += len;
+    const bool ok = pipe.put(reinterpret_cast<const void*>(write_lo), len, m.core_offset + (write_lo - m.start), state,
+                             m.delta ? delta_state : nullptr);
+    write_lo = write_hi = 0;
+    return ok;
+  };
+  auto present = [&](uint64_t index) {  // in this core
+    if (!m.delta) return true;
+    if (m.nruns && d.runs[d.nruns - 1].first + d.runs[d.nruns - 1].count == index) {
+      ++d.runs[d.nruns - 1].count;
+      return true;
+    }
+    if (d.nruns >= kMaxRuns) return d.fail("too many changed runs of pages", -E2BIG);
+    d.runs[d.nruns++] = PageRun{uint32_t(index), 1};
+    ++m.nruns;
+    return true;
+  };
+
+  constexpr size_t kBatch = 512;
+  uint64_t entries[kBatch];
+  for (uint64_t addr = m.start; addr < m.end;) {
+    const size_t pages = (m.end - addr) / kPage < kBatch ? size_t((m.end - addr) / kPage) : kBatch;
+    const bool known = pagemap >= 0 && sys::pread(pagemap, entries, pages * 8, long(addr / kPage * 8)) == long(pages * 8);
+    for (size_t i = 0; i < pages; ++i) {
+      const uint64_t page = addr + i * kPage;
+      const bool touched = !known || ((entries[i] >> 62) & 3);  // bit 63 present, bit 62 swapped
+      const bool live = page < d.live_hi && page + kPage > d.live_lo;
+      const uint64_t h = touched ? hash.once(reinterpret_cast<const void*>(page), kPage) : zero_hash;
+      if (hashes) hashes[(page - m.start) / kPage] = live ? 0 : h;
+      if (touched) d.full_memory_bytes += kPage;
+      const uint64_t before = m.delta ? parent_page_hash(d, page) : 0;
+      const bool changed = !m.delta || live || before == 0 || before != h;
+      if (changed && touched) {  // written
+        if (write_hi != page && !flush()) return false;
+        if (write_lo == write_hi) write_lo = page;
+        write_hi = page + kPage;
+        if (!present((page - m.start) / kPage)) return false;
+        continue;
+      }
+      if (!flush()) return false;
+      hash.update(state, touched ? reinterpret_cast<const void*>(page) : d.zero_page, kPage);
+      if (changed && m.delta) {  // a hole in this core, over the parent's non-zero page
+        hash.update(delta_state, d.zero_page, kPage);
+        if (!present((page - m.start) / kPage)) return false;
+      }
+    }
+    addr += pages * kPage;
+  }
+  if (!flush()) return false;
+  if (m.delta) m.delta_xxh3 = hash.digest(delta_state);
+  return true;
+}
+
 // Writes one mapping's bytes at its segment offset, hashing what was written.
 // Pages the kernel cannot read (a file mapping past EOF...) are written as zeros.
 bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe, int pagemap) {
   const HashOps& hash = hash_ops();
   auto* state = static_cast<HashState*>(d.xxh_state);
   hash.reset(state);
+  // Incremental mode tracks private anonymous memory (not the stack: it is
+  // copied back into place on restore, not mapped).
+  if (d.cfg->incremental && always_readable(m) && !m.shared && m.kind != MapKind::stack) {
+    if (!put_tracked_pages(d, m, pipe, state, pagemap)) return false;
+    m.xxh3 = hash.digest(state);
+    return true;
+  }
   if (always_readable(m)) {
     if (!put_touched_pages(d, m, pipe, state, pagemap)) return false;
     m.xxh3 = hash.digest(state);
@@ -278,6 +368,8 @@ bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe, int pagemap
     addr += uint64_t(w);
     off += uint64_t(w);
     left -= uint64_t(w);
+    d.memory_bytes += uint64_t(w);
+    d.full_memory_bytes += uint64_t(w);
   }
   m.xxh3 = hash.digest(state);
   return true;
@@ -361,6 +453,9 @@ bool write_core(Dump& d) {
   if (ok) {
     const long pagemap = sys::openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     WritePipeline pipe(d, int(fd));
+    d.pages_ok = true;
+    d.nranges = d.npages = d.nruns = 0;
+    d.memory_bytes = d.full_memory_bytes = 0;
     for (size_t i = 0; ok && i < d.nmaps; ++i) {
       if (d.maps[i].dumped) {
         ok = write_segment(d, int(fd), d.maps[i], pipe, int(pagemap));
@@ -371,6 +466,7 @@ bool write_core(Dump& d) {
     if (ok) ok = pipe.finish();
     if (pagemap >= 0) sys::close(int(pagemap));
   }
+  if (ok) ok = write_page_hashes(d);
   if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);
   if (ok && d.cfg->fsync && (r = sys::fsync(int(fd))) < 0) ok = d.fail("syncing core", r);
   r = sys::close(int(fd));
