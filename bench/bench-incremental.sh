@@ -6,7 +6,7 @@
 #      image's; target (issue 12) <= 0.4 for the second and later incremental dumps;
 #   2. restore latency (restart --timing: verify to resume, warm cache) from the
 #      chain of 8 against a full image of the same memory (`image flatten`);
-#   3. the job's total time with a checkpoint every 5 s, in-process and forked,
+#   3. the job's total time with a checkpoint every 5 s, in-process and forked (best of BENCH_REPEAT),
 #      against the same job under `ckptsim run` without checkpoints.
 # Env: BUILD, CKPTSIM (bench/run-all.sh sets them); BENCH_N (matmul order, default
 # 3000: three 72 MB matrices), BENCH_GAP (default 1), BENCH_REPEAT (default 3).
@@ -26,7 +26,7 @@ now() { date +%s%N; }
 echo "== 1. bytes written per dump (ckpt-matmul --n $N, a checkpoint every ${GAP} s)"
 IMG="$WORK/img"
 "$CKPTSIM" run --dir "$IMG" --incremental --keep 100 -- "$MATMUL" --n "$N" --out "$WORK/out.bin" --progress \
-  2> "$WORK/progress.txt" &
+  > "$WORK/job.out" 2> "$WORK/progress.txt" &  # not our stdout: a restore would put that file back
 RUN=$!
 until grep -q "row 64/" "$WORK/progress.txt" 2>/dev/null; do sleep 0.05; done
 JOB=$(pgrep -P "$RUN")
@@ -61,7 +61,7 @@ restore_s() {  # image: verify..resume seconds, the restored job killed at once
     sleep 0.01
   done
   pkill -KILL -P "$r" || true
-  wait "$r" || true
+  wait "$r" 2> /dev/null || true  # restart dies of its job's SIGKILL, as it should
   awk '/^restart: / { s += $3 } END { printf "%.4f\n", s }' "$err"
 }
 cat "$IMG"/ckpt-*/core "$WORK/full/core" > /dev/null  # warm
@@ -70,17 +70,23 @@ full=$(for _ in $(seq "$REPEAT"); do restore_s "$WORK/full"; done | sort -g | he
 printf 'chain of 8: %.4f s   full: %.4f s   chain/full: %sx\n' "$chain" "$full" "$(ratio "$chain" "$full")"
 rm -rf "$IMG" "$WORK/full"
 
-echo "== 3. total time with a checkpoint every 5 s (ckpt-matmul --n $N, one run each)"
+echo "== 3. total time with a checkpoint every 5 s (ckpt-matmul --n $N, best of $REPEAT, the three kinds interleaved)"
 job_s() {  # run options...
   local t0; t0=$(now)
   "$CKPTSIM" run --dir "$WORK/img5" "$@" -- "$MATMUL" --n "$N" --out "$WORK/out5.bin" > /dev/null 2>&1
   awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
   rm -rf "$WORK/img5" "$WORK/out5.bin"
 }
-base=$(job_s)
-inproc=$(job_s --interval 5)
-forked=$(job_s --interval 5 --fork)
+: > "$WORK/t-base"; : > "$WORK/t-inproc"; : > "$WORK/t-forked"
+for _ in $(seq "$REPEAT"); do
+  job_s >> "$WORK/t-base"
+  job_s --interval 5 >> "$WORK/t-inproc"
+  job_s --interval 5 --fork >> "$WORK/t-forked"
+done
+base=$(sort -g "$WORK/t-base" | head -1)
+inproc=$(sort -g "$WORK/t-inproc" | head -1)
+forked=$(sort -g "$WORK/t-forked" | head -1)
 printf 'no checkpoints: %.2f s   in-process: %.2f s (%sx)   forked: %.2f s (%sx)   forked/in-process slowdown: %s\n' \
   "$base" "$inproc" "$(ratio "$inproc" "$base")" "$forked" "$(ratio "$forked" "$base")" \
-  "$(awk -v f="$forked" -v i="$inproc" -v b="$base" 'BEGIN { if (i > b) printf "%.2f", (f - b) / (i - b); else print "n/a" }')"
+  "$(awk -v f="$forked" -v i="$inproc" -v b="$base" 'BEGIN { if (i > b) printf "%.2f", (f - b) / (i - b); else print "n/a (no slowdown measurable)" }')"
 echo "slowdown = (time - no-checkpoint time); the last figure is forked slowdown / in-process slowdown."

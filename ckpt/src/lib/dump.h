@@ -122,6 +122,7 @@ constexpr size_t kPoolSize = 16u << 20;
 constexpr size_t kHeaderSize = 16u << 20;
 constexpr size_t kManifestSize = 32u << 20;
 constexpr size_t kSmallTextSize = 4u << 20;  // cmdline, auxv, stat
+constexpr size_t kBounceSize = 1u << 20;  // incremental dumps of file mappings (core_writer.cpp)
 constexpr size_t kMaxTrackedPages = 8u << 20;  // 32 GiB of anonymous memory (64 MiB of checksums)
 constexpr size_t kMaxRuns = 4u << 20;
 constexpr size_t kPagesFileMax = 64 + kMaxMappings * sizeof(PageRange) + kMaxTrackedPages * 8;
@@ -201,6 +202,8 @@ struct Dump {
   PageRun* runs;
   size_t nruns;
   void* delta_state;               // HashState for Mapping::delta_xxh3
+  char* bounce;                    // kBounceSize: file-mapped pages, read safely
+  bool can_read_self;              // process_vm_readv works on ourselves
   uint64_t memory_bytes, full_memory_bytes;  // written / what a full dump writes
 
   // Forked dumps: the copies made while the job is stopped are synced by the
