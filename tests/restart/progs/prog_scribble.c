@@ -5,8 +5,9 @@
 // writes the checksum of its memory as it is there to OUTDIR/sum-K; a job
 // restored from that image resumes right after the raise, finds the file and
 // writes OUTDIR/sum-K-restored instead. The two must agree.
-// Before each checkpoint a quarter of the other half changes, so incremental
-// images have pages both changed and unchanged.
+// Before each checkpoint every other page of a quarter of the other half
+// changes, so incremental images have pages both changed and unchanged, cut
+// into more pieces than restart maps (it copies such a segment instead).
 // Usage: prog_scribble OUTDIR MIB CHECKPOINTS ROUNDS
 #include <fcntl.h>
 #include <signal.h>
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   const size_t half = n / 2, quarter = half / 4;
   for (int k = 1; k <= checkpoints; ++k) {
     uint64_t* part = w + half + (size_t)(k % 4) * quarter;
-    for (size_t i = 0; i < quarter; ++i) part[i] ^= (uint64_t)k << 32 | i;
+    for (size_t i = 0; i < quarter; i += 1024) part[i] ^= (uint64_t)k << 32 | i;  // every other page
     raise(ckpt_signal);  // the checkpoint: for a restored job, execution resumes here
     write_sum(argv[1], k, checksum(w, n));
     for (int r = 0; r < rounds; ++r)
