@@ -20,6 +20,8 @@ void add_run(CLI::App& app, int& exit_code) {
     double mtbf = 0;
     unsigned keep = 2;
     bool fork = false;
+    bool incremental = false;
+    unsigned max_chain = 8;
     bool resume = false;
     bool checkpoint_on_term = false;
     bool requeue = false;
@@ -45,6 +47,14 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_flag("--fork", args->fork,
                 "stop the job only to park its threads, copy its open files and fork; the fork writes the memory "
                 "while the job runs on (pages the job writes meanwhile are duplicated)");
+  auto* incremental = cmd->add_flag(
+      "--incremental", args->incremental,
+      "write only the pages changed since the job's previous image, plus a reference to it (restore reads the "
+      "chain; `ckptsim image flatten` makes one standalone image)");
+  cmd->add_option("--max-chain", args->max_chain, "incremental images on one full image, then a full dump")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str()
+      ->needs(incremental);
   cmd->add_flag("--resume", args->resume,
                 "restore the job from DIR's newest complete image of this same command, if there is one, "
                 "else start it (one batch script for the first run and every requeue)");
@@ -73,6 +83,8 @@ void add_run(CLI::App& app, int& exit_code) {
     }
     opts.keep = args->keep;
     opts.fork = args->fork;
+    opts.incremental = args->incremental;
+    opts.max_chain = args->max_chain;
     opts.argv = args->argv;
     opts.checkpoint_on_term = args->checkpoint_on_term;
     try {

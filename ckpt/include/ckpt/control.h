@@ -60,6 +60,8 @@ struct RunOptions {
   std::filesystem::path lib;                  // empty: find_libckpt()
   unsigned keep = 0;                          // CKPT_KEEP: complete images kept (the newest); 0: all
   bool fork = false;                          // CKPT_FORK: memory written by a forked copy
+  bool incremental = false;                   // CKPT_INCREMENTAL: only pages changed since the parent image
+  unsigned max_chain = 8;                     // CKPT_MAX_CHAIN: incremental images before a full one (>= 1)
   // SIGTERM (a scheduler's preemption or scancel) or the checkpoint signal sent
   // to `run` itself means: checkpoint now, wait for the image, kill the job and
   // return kExitCheckpointed. Without it SIGTERM is relayed to the job and the

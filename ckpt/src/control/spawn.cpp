@@ -135,6 +135,7 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
   args.push_back(nullptr);
   const std::string signal = std::to_string(opts.signal);
   const std::string keep = std::to_string(opts.keep);
+  const std::string max_chain = std::to_string(opts.max_chain);
 
   // Exec failures come back through a close-on-exec pipe.
   int pipefd[2];
@@ -148,6 +149,10 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
     ::setenv("CKPT_SIGNAL", signal.c_str(), 1);
     if (opts.keep) ::setenv("CKPT_KEEP", keep.c_str(), 1);
     if (opts.fork) ::setenv("CKPT_FORK", "1", 1);
+    if (opts.incremental) {
+      ::setenv("CKPT_INCREMENTAL", "1", 1);
+      ::setenv("CKPT_MAX_CHAIN", max_chain.c_str(), 1);
+    }
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
     // The job starts with a clean fd table, as a batch system would start it:
     // descriptors the caller happened to inherit (a harness's pipes, say) are

@@ -90,6 +90,11 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   // then the image, which becomes visible only in commit_image.
   reap_previous_writer();
   bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d);
+  // After begin_image: it waited for the previous writer, so the parent is
+  // complete (or was abandoned) by now.
+  if (ok && cfg.incremental) ok = plan_incremental(d);
+  const bool lineage_moved = ok && cfg.incremental;
+  if (lineage_moved) lineage_begin(d);
   bool forked = false;
   if (ok && cfg.fork) {
     d.defer_sync = true;
@@ -100,6 +105,7 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
          commit_image(d);
   }
   if (!ok) abandon_image(d);
+  if (!ok && lineage_moved) lineage_abandon();
   if (d.filesfd >= 0) sys::close(d.filesfd);
   if (d.tmpfd >= 0) sys::close(d.tmpfd);
   if (d.dirfd >= 0) sys::close(d.dirfd);
