@@ -344,6 +344,21 @@ CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& prog
         if (target.receiver && !target.receiver->alive())
           throw std::runtime_error("the receiver died (log: " + (work.path() / "receiver.log").string() + ")");
       }
+      if (!size_failed && !opts.incremental_gaps_s.empty()) {
+        progress.status("n=" + std::to_string(n) + " incremental dumps");
+        RepContext ctx{tools, target, work.path() / ("n" + std::to_string(n) + "-inc"), n, 0, false, reference,
+                       cgroup.get()};
+        try {
+          const auto inc = measure_incremental(ctx, opts.incremental_gaps_s);
+          res.incremental.insert(res.incremental.end(), inc.begin(), inc.end());
+        } catch (const JobFailed& e) {
+          if (stop_requested()) throw std::runtime_error("interrupted");
+          warn("order " + std::to_string(n) + " incremental dumps: " + e.what());
+        } catch (const std::exception& e) {
+          if (stop_requested() || std::string(e.what()) == "interrupted") throw std::runtime_error("interrupted");
+          warn("order " + std::to_string(n) + " incremental dumps failed: " + e.what());
+        }
+      }
     }
   } catch (const std::runtime_error& e) {
     if (!stop_requested() && std::string(e.what()) != "interrupted") throw;

@@ -270,6 +270,25 @@ FittedProfile build_profile(const CalibrationResult& r, const std::string& name)
     out.notes.push_back(mf.note);
   }
 
+  // Incremental dumps (run --incremental): the dirty rate and the cost fit.
+  if (r.incremental.size() >= 3) {
+    std::vector<models::IncrementalDump> dumps;
+    for (const auto& i : r.incremental)
+      dumps.push_back({double(i.order), double(i.process_bytes), double(i.written_bytes), i.since_s, i.dump_s});
+    p.incremental = models::fit_incremental(dumps);
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "incremental: dirty rate %.1f MB/s at order %d; an incremental dump costs %.3f s + %.3f s/GB "
+                  "written + %.3f s/GB of process (R^2 %.2f, %zu dumps)",
+                  p.incremental.dirty_Bps(r.incremental.back().order) / 1e6, r.incremental.back().order,
+                  p.incremental.fixed_s, p.incremental.s_per_written_byte * 1e9, p.incremental.s_per_process_byte * 1e9,
+                  p.incremental.r2, r.incremental.size());
+    out.notes.push_back(line);
+  } else if (!r.incremental.empty()) {
+    out.notes.push_back("incremental: only " + std::to_string(r.incremental.size()) +
+                        " incremental dump(s) measured (need 3): the profile has no incremental costs");
+  }
+
   p.link_bandwidth_Bps = r.nominal_link_Bps > 0 ? r.nominal_link_Bps : 0;
   if (p.link_bandwidth_Bps == 0) {
     // Unshaped link: its effective rate is the copy curve's slope.
@@ -358,6 +377,14 @@ FittedProfile build_profile(const CalibrationResult& r, const std::string& name)
                      {"compute_runs", compute},                {"skipped_sizes", r.skipped_sizes},
                      {"compute_leave_one_out", loo},           {"warnings", r.warnings}};
   if (!memory_details.is_null()) out.fit_details["memory"] = memory_details;
+  if (!r.incremental.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& i : r.incremental)
+      rows.push_back({{"order", i.order}, {"process_bytes", i.process_bytes}, {"written_bytes", i.written_bytes},
+                      {"full_bytes", i.full_bytes}, {"since_s", i.since_s}, {"dump_s", i.dump_s},
+                      {"stopped_s", i.stopped_s}});
+    out.fit_details["incremental"] = rows;
+  }
 
   for (const auto& [label, f] : std::vector<std::pair<std::string, const models::FitResult*>>{
            {"dump", &fd}, {"copy", &fcopy}, {"restore", &fr}, {"compute", &fc}, {"image size", &fi}})

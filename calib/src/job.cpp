@@ -28,6 +28,7 @@ MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
     // The same environment ckpt::spawn_preloaded gives a job (see ckpt/control.h).
     s.extra_env = {"LD_PRELOAD=" + spec.libckpt.string(), "CKPT_DIR=" + spec.ckpt_dir.string(),
                    "CKPT_SIGNAL=" + spec.ckpt_signal};
+    if (spec.incremental) s.extra_env.push_back("CKPT_INCREMENTAL=1");
   }
   try {
     child_ = spawn(s);

@@ -33,6 +33,11 @@ struct RepContext {
 // errors, TransferError, std::runtime_error("interrupted")).
 MeasureRow measure_rep(const RepContext& ctx);
 
+// A job under CKPT_INCREMENTAL=1: a full dump once its matrices are ready,
+// then one incremental dump after each of `gaps` seconds of compute. Rows for
+// the dumps taken before the job ended. Throws like measure_rep.
+std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps);
+
 // Uninterrupted run without the library (in cgroup when given); returns wall
 // seconds. Throws JobFailed.
 double time_uninterrupted(const Tools& tools, int order, const std::filesystem::path& out,

@@ -36,7 +36,11 @@ Incremental fit_incremental(const std::vector<IncrementalDump>& dumps) {
   inc.dirty_Bps.why = distinct.size() >= 2 ? "a + b/n: an output written row by row, 8n bytes per n^2 operations"
                                            : "one order measured: a constant rate";
 
-  // Cost: fixed + per written byte + per process byte (least squares, QR).
+  // Cost: fixed + per written byte + per process byte, least squares with
+  // every coefficient >= 0 (a cost cannot fall with more bytes; noise over a
+  // narrow range would say so). With three unknowns the exact non-negative
+  // solution is the best of the unconstrained fits on each subset of them
+  // whose coefficients all come out >= 0.
   Eigen::MatrixXd X(dumps.size(), 3);
   Eigen::VectorXd y(dumps.size());
   for (size_t i = 0; i < dumps.size(); ++i) {
@@ -45,27 +49,33 @@ Incremental fit_incremental(const std::vector<IncrementalDump>& dumps) {
     X(i, 2) = dumps[i].process_bytes;
     y(i) = dumps[i].cost_s;
   }
-  // Columns in bytes next to a column of ones: scale them so QR sees comparable norms.
+  // Columns in bytes next to a column of ones: scaled so QR sees comparable norms.
   Eigen::Vector3d scale(1, std::max(1.0, X.col(1).cwiseAbs().maxCoeff()), std::max(1.0, X.col(2).cwiseAbs().maxCoeff()));
   const Eigen::MatrixXd Xs = X * scale.cwiseInverse().asDiagonal();
-  Eigen::Vector3d b = Xs.colPivHouseholderQr().solve(y).cwiseQuotient(scale);
-  // A cost cannot fall with more bytes: a negative slope (noise over a narrow
-  // range) is dropped and the rest refitted.
-  for (int k : {1, 2})
-    if (b(k) < 0) {
-      b(k) = 0;
-      Eigen::MatrixXd Xr = Xs;
-      Xr.col(k).setZero();
-      b = Xr.colPivHouseholderQr().solve(y).cwiseQuotient(scale);
-      b(k) = 0;
+  Eigen::Vector3d b = Eigen::Vector3d::Zero();
+  double best_sse = y.squaredNorm();
+  for (int subset = 1; subset < 8; ++subset) {
+    std::vector<int> cols;
+    for (int k = 0; k < 3; ++k)
+      if (subset & (1 << k)) cols.push_back(k);
+    Eigen::MatrixXd A(Xs.rows(), static_cast<Eigen::Index>(cols.size()));
+    for (size_t c = 0; c < cols.size(); ++c) A.col(static_cast<Eigen::Index>(c)) = Xs.col(cols[c]);
+    const Eigen::VectorXd sol = A.colPivHouseholderQr().solve(y);
+    if ((sol.array() < 0).any() || !sol.allFinite()) continue;
+    const double sse = (A * sol - y).squaredNorm();
+    if (sse < best_sse) {
+      best_sse = sse;
+      b.setZero();
+      for (size_t c = 0; c < cols.size(); ++c) b(cols[c]) = sol(static_cast<Eigen::Index>(c)) / scale(cols[c]);
     }
-  inc.fixed_s = std::max(0.0, b(0));
-  inc.s_per_written_byte = std::max(0.0, b(1));
-  inc.s_per_process_byte = std::max(0.0, b(2));
+  }
+  inc.fixed_s = b(0);
+  inc.s_per_written_byte = b(1);
+  inc.s_per_process_byte = b(2);
   const Eigen::VectorXd fitted = X * Eigen::Vector3d(inc.fixed_s, inc.s_per_written_byte, inc.s_per_process_byte);
   const double mean = y.mean();
   const double ss_tot = (y.array() - mean).square().sum(), ss_res = (y - fitted).squaredNorm();
-  inc.r2 = ss_tot > 0 ? 1 - ss_res / ss_tot : 1;
+  inc.r2 = ss_tot > 0 ? std::max(0.0, 1 - ss_res / ss_tot) : 1;
   inc.why = "stop of each incremental dump = fixed + per written byte + per process byte (page checksums read it all)";
   return inc;
 }

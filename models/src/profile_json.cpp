@@ -72,8 +72,9 @@ Curve curve_from_json(const json& j, const std::string& field) {
     bad(field + ".coef", "has " + std::to_string(coef.size()) + " entries for " +
                              std::to_string(powers.size()) + " powers");
   for (const auto& p : powers) {
-    if (!p.is_number_integer() || p.get<int>() < 0 || p.get<int>() > 6)
-      bad(field + ".powers", "expected integers between 0 and 6");
+    // Negative powers only for x that is never 0: the dirty rate against the order (a + b/n).
+    if (!p.is_number_integer() || p.get<int>() < -3 || p.get<int>() > 6)
+      bad(field + ".powers", "expected integers between -3 and 6");
     c.powers.push_back(p.get<int>());
   }
   for (const auto& v : coef) c.coef.push_back(number(v, field + ".coef", false));

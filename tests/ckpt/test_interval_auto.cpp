@@ -85,6 +85,45 @@ TEST_CASE("run --interval auto --fork chooses from the stop until the fork, not 
   check_auto_run({"--fork"});
 }
 
+TEST_CASE("run --interval auto --incremental follows the mean cost of the chain's last dumps") {
+  TempDir t;
+  const fs::path dir = t.path() / "img", ready = t.path() / "ready";
+  RunningJob job(dir, {CKPT_PROBE, "alloc", "48", ready.string()}, t.path() / "out", t.path() / "err",
+                 {"--interval", "auto", "--mtbf", "0.5", "--keep", "1000", "--incremental", "--max-chain", "3"});
+  REQUIRE(wait_for_file(ready));
+  static const std::regex line(
+      R"(interval auto: (ckpt-\d+) stopped the job ([0-9.]+) s \(([0-9.]+) MB of memory written, (full|incremental)\); mean of the last (\d+) dumps ([0-9.]+) s; next checkpoint after ([0-9.]+) s)");
+  auto matches = [&] {
+    const std::string err = read_file(t.path() / "err");
+    return std::vector<std::smatch>(std::sregex_iterator(err.begin(), err.end(), line), std::sregex_iterator());
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (matches().size() < 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::kill(job.job_pid, SIGTERM);
+  CHECK(job.wait() == 0);
+  const std::string err = read_file(t.path() / "err");
+  INFO("stderr:\n" << err);
+  std::vector<double> costs;
+  int incremental = 0;
+  for (std::sregex_iterator it(err.begin(), err.end(), line), end; it != end; ++it) {
+    const auto& m = *it;
+    const nlohmann::json man = nlohmann::json::parse(read_file(dir / m[1].str() / "manifest.json"));
+    costs.push_back(man.at("stopped_ns").get<uint64_t>() / 1e9);
+    CHECK((m[4] == "incremental") == man.at("written").at("incremental").get<bool>());
+    incremental += m[4] == "incremental";
+    // The mean over the last (at most 3) dumps, this one included.
+    const size_t k = std::min<size_t>(3, costs.size());
+    double sum = 0;
+    for (size_t i = costs.size() - k; i < costs.size(); ++i) sum += costs[i];
+    CHECK(std::stoul(m[5]) == k);
+    CHECK(std::stod(m[6]) == Approx(sum / k).margin(1e-4));
+    CHECK(std::stod(m[7]) == Approx(daly(sum / k, 0.5)).epsilon(0.05));
+  }
+  CHECK(costs.size() >= 5);
+  CHECK(incremental >= 2);
+}
+
 TEST_CASE("run --interval auto needs an MTBF, and --mtbf needs auto") {
   TempDir t;
   const std::string run = shell_quote(kCkptsim) + " run --dir " + (t.path() / "img").string();

@@ -31,6 +31,9 @@ struct CalibrationOptions {
   uint64_t disk_probe_bytes = 256ull << 20;    // 0: don't measure the disk
   bool keep_work_dir = false;
   int job_threads = 1;                         // ckpt-matmul --threads: the measured job's thread count
+  // Per order, a job under CKPT_INCREMENTAL=1 gets a full dump and then one
+  // incremental dump after each of these seconds of compute (empty: none).
+  std::vector<double> incremental_gaps_s = {0.5, 1.0};
   // > 0: jobs, dumps and restores run in a fresh memory cgroup with this limit
   // (memory_cgroup.h): this machine stands in for a node with that much RAM.
   uint64_t memory_limit_bytes = 0;
@@ -71,8 +74,21 @@ struct ComputeRow {
   uint64_t peak_bytes = 0;  // the group's peak (--memory-limit)
 };
 
+// One incremental dump of the job (run --incremental), `since_s` of compute
+// after the previous dump of the same job.
+struct IncrementalRow {
+  int order = 0;
+  uint64_t process_bytes = 0;  // the job's RSS
+  uint64_t written_bytes = 0;  // memory the dump wrote (manifest written.memory_bytes)
+  uint64_t full_bytes = 0;     // what a full dump would have written
+  double since_s = 0;          // wall time from the job running again to the signal
+  double dump_s = 0;           // signal sent -> image complete, as MeasureRow::dump_s (what is fitted)
+  double stopped_s = 0;        // the job's own account (manifest stopped_ns), for comparison
+};
+
 struct CalibrationResult {
   std::vector<MeasureRow> rows;
+  std::vector<IncrementalRow> incremental;
   std::vector<ComputeRow> compute;
   nlohmann::json machine;   // describe_machine + link + disk rates
   nlohmann::json link;

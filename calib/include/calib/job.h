@@ -31,6 +31,7 @@ struct JobSpec {
   bool stop_when_ready = false;    // SIGSTOP it as soon as its matrices are ready
   int threads = 1;                 // --threads: rows multiplied by this many threads
   std::string cgroup_procs;        // non-empty: started inside that control group
+  bool incremental = false;        // CKPT_INCREMENTAL=1: dumps after the first write what changed
 };
 
 class MatmulJob {

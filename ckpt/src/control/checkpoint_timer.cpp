@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -62,7 +63,12 @@ double CheckpointTimer::image_cost_s(const std::string& image, std::string* size
   std::ifstream in(dir_ / image / "manifest.json");
   nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
   if (m.is_discarded() || !m.contains("stopped_ns") || !m["stopped_ns"].is_number_unsigned()) return -1;
-  if (m.contains("core") && m["core"].contains("size") && m["core"]["size"].is_number()) {
+  if (m.contains("written") && m["written"].is_object() && m["written"].value("memory_bytes", -1.0) >= 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.1f MB of memory written, %s", m["written"]["memory_bytes"].get<double>() / 1e6,
+                  m["written"].value("incremental", false) ? "incremental" : "full");
+    *size_note = buf;
+  } else if (m.contains("core") && m["core"].contains("size") && m["core"]["size"].is_number()) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.1f MB core", m["core"]["size"].get<double>() / 1e6);
     *size_note = buf;
@@ -112,11 +118,22 @@ void CheckpointTimer::poll(clock::time_point now) {
       in_flight_ = false;
       return;
     }
-    char what[200];
+    char what[260];
     std::snprintf(what, sizeof what, "%s stopped the job %.4f s%s%s%s", st.rest.c_str(), cost,
                   size_note.empty() ? "" : " (", size_note.c_str(), size_note.empty() ? "" : ")");
+    double per_checkpoint = cost;
+    if (opts_.incremental) {
+      chain_costs_.push_back(cost);
+      while (chain_costs_.size() > std::max(1u, opts_.max_chain)) chain_costs_.pop_front();
+      double sum = 0;
+      for (double c : chain_costs_) sum += c;
+      per_checkpoint = sum / chain_costs_.size();
+      const size_t used = std::strlen(what);
+      std::snprintf(what + used, sizeof what - used, "; mean of the last %zu dumps %.4f s", chain_costs_.size(),
+                    per_checkpoint);
+    }
     // The interval is compute between checkpoints: it starts when the job ran again.
-    decide(cost, what, sent_at_ + seconds(cost));
+    decide(per_checkpoint, what, sent_at_ + seconds(cost));
   } else if (st.word == "fail") {
     last_seq_ = st.seq;
     std::fprintf(stderr, "ckptsim: run: interval auto: checkpoint %lu failed (%s); trying again after %.3f s\n",

@@ -1,0 +1,115 @@
+// Incremental dump costs: what the job changes per second of compute and what
+// an incremental dump of it costs (the model of `run --incremental`).
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "calib/job.h"
+#include "calib/probes.h"
+#include "calib/stop.h"
+#include "ckpt/control.h"
+#include "measure_internal.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::calib {
+
+namespace {
+
+struct DumpFacts {
+  uint64_t written = 0, full = 0;
+  double stopped_s = 0;
+  bool incremental = false;
+};
+
+// The job's own account of the dump, in the image it just completed.
+DumpFacts read_dump_facts(const fs::path& image) {
+  std::ifstream in(image / "manifest.json");
+  const nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
+  if (m.is_discarded() || !m.contains("written") || !m.contains("stopped_ns"))
+    throw std::runtime_error("image " + image.string() + " has no dump accounting (written, stopped_ns)");
+  DumpFacts f;
+  f.written = m["written"].value("memory_bytes", uint64_t(0));
+  f.full = m["written"].value("full_memory_bytes", uint64_t(0));
+  f.incremental = m["written"].value("incremental", false);
+  f.stopped_s = m["stopped_ns"].get<uint64_t>() / 1e9;
+  return f;
+}
+
+}  // namespace
+
+std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps) {
+  fs::create_directories(ctx.rep_dir);
+  fs::permissions(ctx.rep_dir, fs::perms::owner_all);
+  struct RemoveDir {
+    fs::path p;
+    ~RemoveDir() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{ctx.rep_dir};
+  const fs::path images = ctx.rep_dir / "images";
+  fs::create_directories(images);
+  fs::permissions(images, fs::perms::owner_all);
+
+  JobSpec spec;
+  spec.matmul = ctx.tools.matmul_exe;
+  spec.order = ctx.order;
+  spec.threads = ctx.tools.job_threads;
+  spec.out = ctx.rep_dir / "out.bin";
+  spec.log = ctx.rep_dir / "job.log";
+  spec.ckpt_dir = images;
+  spec.libckpt = ctx.tools.libckpt;
+  spec.incremental = true;
+  if (ctx.cgroup) spec.cgroup_procs = ctx.cgroup->procs_file();
+  MatmulJob job(spec);
+  job.wait_ready(std::chrono::seconds(600));
+  ::kill(job.pid(), SIGCONT);  // from here on it computes; the first dump is the chain's full one
+  std::vector<IncrementalRow> rows;
+  ckpt::CheckpointResult previous;
+  try {
+    previous = ckpt::request_checkpoint(job.pid(), true);
+  } catch (const ckpt::CkptError&) {
+    if (job.process().try_wait()) return rows;  // ended already: too small an order to tell
+    throw;
+  }
+  auto resumed = std::chrono::steady_clock::now();
+  for (double gap : gaps) {
+    if (stop_requested()) throw std::runtime_error("interrupted");
+    std::this_thread::sleep_until(resumed + std::chrono::duration<double>(gap));
+    if (job.process().try_wait()) break;
+    const uint64_t rss = process_size(job.pid()).rss_bytes;
+    const auto signalled = std::chrono::steady_clock::now();
+    ckpt::CheckpointResult r;
+    try {
+      r = ckpt::request_checkpoint(job.pid(), true);
+    } catch (const ckpt::CkptError&) {
+      if (job.process().try_wait()) break;  // the job ended meanwhile
+      throw;
+    }
+    const DumpFacts f = read_dump_facts(r.image);
+    if (!f.incremental) throw std::runtime_error("the dump after " + previous.image.filename().string() +
+                                                 " was not incremental (is the library current?)");
+    IncrementalRow row;
+    row.order = ctx.order;
+    row.process_bytes = rss;
+    row.written_bytes = f.written;
+    row.full_bytes = f.full;
+    row.since_s = std::chrono::duration<double>(signalled - resumed).count();
+    row.dump_s = r.seconds;
+    row.stopped_s = f.stopped_s;
+    rows.push_back(row);
+    // The next interval starts when this dump let the job go.
+    resumed = signalled + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(f.stopped_s));
+    previous = r;
+  }
+  job.kill();
+  return rows;
+}
+
+}  // namespace ckptsim::calib
