@@ -61,7 +61,7 @@ json curve_to_json(const Curve& c) {
           {"y_unit", c.y_unit}, {"r2", c.r2},     {"why", c.why}};
 }
 
-Curve curve_from_json(const json& j, const std::string& field) {
+Curve curve_from_json(const json& j, const std::string& field, int min_power = 0) {
   if (!j.is_object()) bad(field, "expected an object with powers and coef");
   Curve c;
   const json& powers = member(j, "powers", field);
@@ -72,9 +72,9 @@ Curve curve_from_json(const json& j, const std::string& field) {
     bad(field + ".coef", "has " + std::to_string(coef.size()) + " entries for " +
                              std::to_string(powers.size()) + " powers");
   for (const auto& p : powers) {
-    // Negative powers only for x that is never 0: the dirty rate against the order (a + b/n).
-    if (!p.is_number_integer() || p.get<int>() < -3 || p.get<int>() > 6)
-      bad(field + ".powers", "expected integers between -3 and 6");
+    // Negative powers only where x is never 0: the dirty rate against the order (a + b/n).
+    if (!p.is_number_integer() || p.get<int>() < min_power || p.get<int>() > 6)
+      bad(field + ".powers", "expected integers between " + std::to_string(min_power) + " and 6");
     c.powers.push_back(p.get<int>());
   }
   for (const auto& v : coef) c.coef.push_back(number(v, field + ".coef", false));
@@ -116,7 +116,7 @@ json incremental_to_json(const Incremental& i) {
 Incremental incremental_from_json(const json& j) {
   if (!j.is_object()) bad("incremental", "expected an object");
   Incremental i;
-  i.dirty_Bps = curve_from_json(member(j, "dirty_Bps", "incremental"), "incremental.dirty_Bps");
+  i.dirty_Bps = curve_from_json(member(j, "dirty_Bps", "incremental"), "incremental.dirty_Bps", -3);
   if (i.dirty_Bps.coef.empty()) bad("incremental.dirty_Bps", "has no coefficients");
   i.fixed_s = number(member(j, "fixed_s", "incremental"), "incremental.fixed_s", true);
   i.s_per_written_byte = number(member(j, "s_per_written_byte", "incremental"), "incremental.s_per_written_byte", true);
