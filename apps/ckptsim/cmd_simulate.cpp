@@ -35,6 +35,8 @@ struct SimulateArgs {
   std::string plot;
   int workers = 0;
   std::string log;
+  std::string v_placement;  // empty: the default
+  int spares = 0;
 };
 
 std::vector<Case> parse_cases(const std::string& spec) {
@@ -53,7 +55,7 @@ std::vector<Case> parse_cases(const std::string& spec) {
 }
 
 void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool shape_given, bool interval_given,
-         bool checkpoint_at_given) {
+         bool checkpoint_at_given, bool spares_given) {
   if (mtbf_given && failure_rate_given) throw SimError("use either --failure-rate or --mtbf, not both");
   if (shape_given && !mtbf_given) throw SimError("--weibull-shape needs --mtbf");
   if (interval_given && checkpoint_at_given) throw SimError("use either --checkpoint-at or --interval, not both");
@@ -75,6 +77,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   base.replications = a.replications;
   base.seed = a.seed;
   base.log = a.log;
+  set_v_placement(base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
   if (mtbf_given) {
     base.failures.kind = FailureModel::Kind::Node;
     base.failures.mtbf_s = a.mtbf;
@@ -165,9 +168,11 @@ void add_simulate(CLI::App& app, int& exit_code) {
                   "tell the story in simulated time; SimGrid --log settings, e.g. ckptsim.thres:info")
       ->expected(0, 1)
       ->default_str("ckptsim.thres:info");
-  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, cmd] {
+  auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
+  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, cmd] {
     if (cmd->count("--log") && args->log.empty()) args->log = "ckptsim.thres:info";
-    run(*args, mtbf->count() > 0, rate->count() > 0, shape->count() > 0, interval->count() > 0, at->count() > 0);
+    run(*args, mtbf->count() > 0, rate->count() > 0, shape->count() > 0, interval->count() > 0, at->count() > 0,
+        spares->count() > 0);
     exit_code = 0;
   });
 }

@@ -63,6 +63,8 @@ struct SweepArgs {
   int replications = 30;
   uint64_t seed = 1;
   std::string case_name = "IV";
+  std::string v_placement;  // empty: the default
+  int spares = 0;
   int workers = 0;
   std::string shard;
   std::vector<std::string> merge;
@@ -125,7 +127,7 @@ SweepResult merge_files(const std::vector<std::string>& names) {
   return merge_shards(files);
 }
 
-SweepOptions build_options(const SweepArgs& a, bool mtbf_given) {
+SweepOptions build_options(const SweepArgs& a, bool mtbf_given, bool spares_given) {
   SweepOptions o;
   const fs::path profile = a.profile.empty() ? default_profile_path() : fs::path(a.profile);
   o.base.profile = models::load_profile(profile);
@@ -136,6 +138,12 @@ SweepOptions build_options(const SweepArgs& a, bool mtbf_given) {
   o.base.replications = a.replications;
   o.base.seed = a.seed;
   o.base.c = parse_sweep_case(a.case_name);
+  if (o.base.c != Case::V && !a.v_placement.empty()) throw SweepError("--v-placement needs --case V");
+  try {
+    set_v_placement(o.base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
+  } catch (const SimError& e) {
+    throw SweepError(e.what());
+  }
   if (mtbf_given) {
     o.base.failures.kind = FailureModel::Kind::Node;
     o.base.failures.mtbf_s = a.mtbf;
@@ -159,7 +167,7 @@ std::string absolute(const std::string& path) { return fs::absolute(path).lexica
 
 // --slurm: every task runs `sweep --shard K/N` with the options that define the
 // points (as given, doubles to 17 digits, paths absolute), the merge job the rest.
-void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
+void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given, bool spares_given) {
   slurm::SweepArray s;
   s.ckptsim = fs::read_symlink("/proc/self/exe");
   s.sweep_args = {"--interval", a.interval, "--sizes", a.sizes, "--nodes", std::to_string(a.nodes),
@@ -168,6 +176,8 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
   if (mtbf_given) s.sweep_args.insert(s.sweep_args.end(), {"--mtbf", exact(a.mtbf)});
   else s.sweep_args.insert(s.sweep_args.end(), {"--failure-rate", exact(a.failure_rate)});
   if (weibull_given) s.sweep_args.insert(s.sweep_args.end(), {"--weibull-shape", exact(a.weibull_shape)});
+  if (!a.v_placement.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--v-placement", a.v_placement});
+  if (spares_given) s.sweep_args.insert(s.sweep_args.end(), {"--spares", std::to_string(a.spares)});
   if (!a.profile.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--profile", absolute(a.profile)});
   if (!a.platform.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--platform", absolute(a.platform)});
   if (a.workers > 0) s.sweep_args.insert(s.sweep_args.end(), {"--workers", std::to_string(a.workers)});
@@ -182,7 +192,7 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
   slurm::submit_sweep_array(s, std::cout, a.quiet ? quiet_err : std::cerr);
 }
 
-void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
+void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given, bool spares_given) {
   const Format format = parse_format(a.format);
   if (a.workers < 0) throw SweepError("--workers must be >= 1");
   if (!a.merge.empty()) {
@@ -194,13 +204,13 @@ void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given) {
   }
   if (weibull_given && !mtbf_given) throw SweepError("--weibull-shape needs --mtbf");
   const std::optional<ShardSpec> shard = a.shard.empty() ? std::nullopt : std::optional(parse_shard(a.shard));
-  const SweepOptions opts = build_options(a, mtbf_given);
+  const SweepOptions opts = build_options(a, mtbf_given, spares_given);
   const SweepPlan plan = make_plan(opts);  // refuses bad input here, before anything is submitted
   if (a.slurm) {
     if (static_cast<std::size_t>(a.tasks) > plan.points.size())
       throw SweepError("--tasks " + std::to_string(a.tasks) + " is more than the sweep's " +
                        std::to_string(plan.points.size()) + " points");
-    return submit_to_slurm(a, mtbf_given, weibull_given);
+    return submit_to_slurm(a, mtbf_given, weibull_given, spares_given);
   }
 
   std::vector<int> indices;
@@ -259,6 +269,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
   add_run_size_options(cmd, args->nodes, args->jobs_per_node, args->replications, args->seed);
   cmd->add_option("--case", args->case_name, "IV (restore on the same node) or V (on another node)")
       ->capture_default_str();
+  auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   cmd->add_option("--workers", args->workers, "Points run at once, each in its own process (default: cores)");
   cmd->add_option("--shard", args->shard, "Run only shard K/N of the points and write a shard file");
   cmd->add_option("--merge", args->merge, "Combine shard files into the unsplit result")->expected(1, -1);
@@ -278,9 +289,9 @@ void add_sweep(CLI::App& app, int& exit_code) {
   cmd->add_flag("--print-sbatch", args->print_sbatch, "--slurm: print the job scripts and sbatch commands, submit nothing")
       ->needs(on_slurm)
       ->excludes(no_wait);
-  cmd->callback([args, mtbf, shape, &exit_code] {
+  cmd->callback([args, mtbf, shape, spares, &exit_code] {
     try {
-      run_sweep(*args, mtbf->count() > 0, shape->count() > 0);
+      run_sweep(*args, mtbf->count() > 0, shape->count() > 0, spares->count() > 0);
     } catch (const slurm::SlurmError& e) {
       throw Exit(1, std::string("sweep: slurm: ") + e.what());
     } catch (const SweepWorkerError& e) {

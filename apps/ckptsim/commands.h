@@ -70,6 +70,20 @@ inline void add_run_size_options(CLI::App* cmd, int& nodes, int& jobs_per_node, 
       ->check(Uint64Digits());
 }
 
+// Case V placement options of simulate, sweep and experiment. CLI11 checks the
+// name and the sign; sim::set_v_placement(scenario, placement, spares given ?
+// spares : nullopt) checks the rest (--spares only with spare, spare needs >= 1).
+// Returns the --spares option, to ask it whether it was given.
+inline CLI::Option* add_v_placement_options(CLI::App* cmd, std::string& placement, int& spares) {
+  auto* where = cmd->add_option("--v-placement", placement,
+                                "case V: where a killed job's image is restored: share (beside the next node's job, "
+                                "time-sharing it), queue (front of the next node's queue) or spare (a spare node)")
+                    ->check(CLI::IsMember({"share", "queue", "spare"}));
+  return cmd->add_option("--spares", spares, "spare nodes for --v-placement spare (default 1; 1 to 1000000)")
+      ->check(CLI::Range(0, 1000000))
+      ->needs(where);
+}
+
 void add_run(CLI::App& app, int& exit_code);
 void add_checkpoint(CLI::App& app, int& exit_code);
 void add_restart(CLI::App& app, int& exit_code);

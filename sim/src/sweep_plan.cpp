@@ -146,6 +146,11 @@ SweepPlan build_plan(const SweepOptions& o) {
       {"intervals", grid},
       {"single_checkpoint_at", b.checkpoint_at},
   };
+  // Case V's placement shapes its results; case IV's hash stays as it was.
+  if (b.c == Case::V) {
+    plan.options["v_placement"] = to_string(b.v_placement);
+    plan.options["spares"] = b.spares;
+  }
   plan.hash = xxh3_hex(plan.options.dump());
   // Shown, not hashed: the same profile read from another path is the same sweep.
   plan.options["profile_label"] = o.profile_label;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,6 +36,19 @@ struct FailureModel {
   double weibull_shape = 1.0;  // 1 = exponential
 };
 
+// Case V: where a killed job's image is restored.
+//  Share: beside the next node's own job; the two time-share that node
+//         (the model before placements existed; breaks one job per node).
+//  Queue: at the front of the next node's queue; it starts when that node is free.
+//  Spare: on one of `spares` spare nodes that only take migrated jobs, one at a
+//         time each; it waits for the first spare to be free when none is.
+enum class VPlacement { Share, Queue, Spare };
+const char* to_string(VPlacement p);
+VPlacement parse_v_placement(const std::string& s);  // throws std::invalid_argument naming the choices
+inline constexpr const char* kVPlacementNames = "share, queue or spare";
+inline constexpr VPlacement kDefaultVPlacement = VPlacement::Share;
+inline constexpr int kDefaultSpares = 1;  // spares when spare is chosen without --spares
+
 struct Scenario {
   models::Profile profile;
   std::filesystem::path platform_file;  // empty: platform built in code from the profile
@@ -45,6 +59,8 @@ struct Scenario {
   double checkpoint_at = 0.5;  // fraction of the job's compute; used when interval_s == 0
   double interval_s = 0;       // > 0: periodic checkpoints every interval_s of compute
   FailureModel failures;
+  VPlacement v_placement = kDefaultVPlacement;
+  int spares = 0;  // spare nodes (only with VPlacement::Spare, then at least 1)
   int replications = 30;
   uint64_t seed = 1;
   // XBT log settings for the story in simulated time, e.g. "ckptsim.thres:info"
@@ -69,6 +85,14 @@ struct CellResult {
 // from the case or the checkpoint policy: cases and intervals are compared with
 // common random numbers. Same inputs, same output. Throws SimError on bad input.
 CellResult run_cell(const Scenario& s);
+
+// Sets s.v_placement and s.spares from the command line's words: `placement`
+// empty means the default; `spares` nullopt means --spares was not given
+// (kDefaultSpares under spare). Throws SimError, one line, for an unknown
+// placement, --spares without spare, a negative count, or spare with 0 spares.
+void set_v_placement(Scenario& s, const std::string& placement, std::optional<int> spares);
+// "share", "queue", "spare (2 spare nodes)": for titles and headers.
+std::string describe_v_placement(const Scenario& s);
 
 // Checks a scenario without running it (ranges, the profile at its order, the
 // platform file); throws SimError naming the problem. The event budget is
