@@ -54,7 +54,6 @@ void run(ExperimentArgs& a, bool spares_given, int& exit_code) {
   } catch (const experiment::RunFailed& e) {
     throw Exit(1, std::string("experiment stopped: ") + e.what());
   }
-  for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
   if (a.format == "csv")
     std::cout << experiment::format_csv(r);
   else if (a.format == "json")

@@ -24,6 +24,7 @@
 #include "copy.h"
 #include "models/profile.h"
 #include "plan.h"
+#include "progress.h"
 #include "run.h"
 #include "slots.h"
 
@@ -187,9 +188,8 @@ Result run_experiment(const Options& given, std::ostream& out) {
 
   calib::install_stop_handlers();
   const auto cells = plan_cells(o);
-  calib::Progress progress(out, ::isatty(STDERR_FILENO) && &out == &std::cerr,
-                           static_cast<int>(cells.size()) * o.replications);
-  for (const auto& w : res.warnings) progress.warn(w);
+  const bool tty = ::isatty(STDERR_FILENO) && &out == &std::cerr;
+  for (const auto& w : res.warnings) out << "experiment: warning: " << w << "\n";
 
   WorkDir work(o.work_dir, o.keep_work_dir);
   const std::vector<Slot> slots = make_slots(o.nodes, o.spares, work.path() / "slots");
@@ -214,13 +214,13 @@ Result run_experiment(const Options& given, std::ostream& out) {
     bool interrupted = false;
     const fs::path cal = work.path() / "calibration";
     make_private_dir(cal);
-    profile = calibrate_now(o, cal, progress, interrupted, res.warnings);
+    calib::Progress calibrating(out, tty, 1);
+    profile = calibrate_now(o, cal, calibrating, interrupted, res.warnings);
     res.profile_used = o.profile_out;
     if (interrupted) {
       res.interrupted = true;
       return res;
     }
-    progress.set_total(static_cast<int>(cells.size()) * o.replications);
   }
   profile.reboot_s = o.reboot_s;
   if (copy && copy->nominal_Bps() > 0) profile.link_bandwidth_Bps = copy->nominal_Bps();
@@ -241,6 +241,7 @@ Result run_experiment(const Options& given, std::ostream& out) {
   if (copy) res.parameters["link"] = copy->describe();
 
   // The real runs.
+  ProgressBar progress(out, tty, static_cast<int>(cells.size()) * o.replications);
   std::map<std::pair<int, sim::Case>, ReplicationOutcome> totals;
   std::map<std::pair<int, sim::Case>, std::vector<double>> means;
   std::vector<Cell> finished;

@@ -69,7 +69,7 @@ bool no_children_left() {
 
 }  // namespace
 
-TEST_CASE("experiment: every case runs for real on two slots with correct outputs, side by side with the simulator") {
+TEST_CASE("every case runs for real on two slots with correct outputs, side by side with the simulator") {
   const experiment::Options o = small_options();
   test::TempDir dir;
   experiment::Options with_profile = o;
@@ -87,16 +87,18 @@ TEST_CASE("experiment: every case runs for real on two slots with correct output
     CHECK(row.real_replication_means.size() == static_cast<size_t>(o.replications));
     CHECK(row.real_mean_s > 0);
     CHECK(row.sim_mean_s > 0);
-    // Real and simulated runs faced the same drawn failures: every doomed job
-    // was killed exactly once in III (it restarts from scratch, never doomed again).
-    if (row.c == sim::Case::III) {
+    // Real and simulated runs faced the same drawn failures: in the simulator
+    // every doomed job is killed once; a real one at most once (a real run
+    // shorter than the mean failure-free run may end before its drawn time).
+    if (sim::Case::III <= row.c) {
       long doomed = 0;
       for (int rep = 0; rep < o.replications; ++rep)
         for (const auto& d : sim::draw_job_failures(o.seed, row.order, rep, o.nodes, o.jobs_per_node, o.failure_rate, true))
           doomed += d.doomed;
-      CHECK(row.real_kills == doomed);
-      CHECK(row.sim_kills == doomed);
       CHECK(doomed > 0);
+      CHECK(row.sim_kills == doomed);
+      CHECK(row.real_kills <= doomed);
+      CHECK(row.real_kills > 0);
     }
     if (row.c == sim::Case::I || row.c == sim::Case::II) CHECK(row.real_kills == 0);
   }
@@ -118,7 +120,7 @@ TEST_CASE("experiment: every case runs for real on two slots with correct output
   CHECK(fs::file_size(png) > 1000);
 }
 
-TEST_CASE("experiment: a job failing for a reason other than the kill stops the run, nothing left running") {
+TEST_CASE("a job failing for a reason other than the kill stops the run, nothing left running") {
   experiment::Options o = small_options();
   o.cases = {sim::Case::I};
   o.orders = {300};
@@ -134,7 +136,7 @@ TEST_CASE("experiment: a job failing for a reason other than the kill stops the 
   CHECK(no_children_left());
 }
 
-TEST_CASE("experiment: more slots than cores is allowed, with a warning") {
+TEST_CASE("more slots than cores is allowed, with a warning") {
   experiment::Options o = small_options();
   o.nodes = experiment::default_nodes() + 1;
   std::vector<std::string> warnings;
@@ -143,7 +145,7 @@ TEST_CASE("experiment: more slots than cores is allowed, with a warning") {
   CHECK(warnings[0].find("share CPUs") != std::string::npos);
 }
 
-TEST_CASE("experiment: bad input is one line and exit 2, before anything runs") {
+TEST_CASE("bad input is one line and exit 2, before anything runs") {
   const std::string profile = "--profile " + std::string(CKPTSIM_SOURCE_DIR) + "/data/profiles/this-machine.json ";
   SECTION("an order that does not fit in memory") {
     const Cli c = ckptsim_cli(profile + "--nodes 2 --sizes 60000");
