@@ -114,8 +114,11 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                  : "failure rate " + std::to_string(static_cast<int>(a.failure_rate * 100 + 0.5)) + " %";
   const std::string policy = a.interval > 0 ? "checkpoint every " + std::to_string(a.interval) + " s"
                                             : "one checkpoint at " + std::to_string(static_cast<int>(a.checkpoint_at * 100 + 0.5)) + " %";
+  bool shows_v = false;
+  for (Case c : shown) shows_v = shows_v || c == Case::V;
   const std::string title = "Simulated " + base.profile.name + ": " + std::to_string(a.nodes) + " nodes x " +
                             std::to_string(a.jobs_per_node) + " jobs, " + failures + ", " + policy + ", " +
+                            (shows_v ? "case V " + describe_v_placement(base) + ", " : "") +
                             std::to_string(a.replications) + " replications, seed " + std::to_string(a.seed);
   if (a.format == "csv") {
     std::cout << format_csv(rows);
@@ -126,6 +129,8 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                              {"jobs_per_node", a.jobs_per_node},
                              {"replications", a.replications},
                              {"seed", a.seed},
+                             {"v_placement", to_string(base.v_placement)},
+                             {"spares", base.spares},
                              {"checkpoint_at", a.interval > 0 ? nlohmann::json(nullptr) : nlohmann::json(a.checkpoint_at)},
                              {"interval_s", a.interval},
                              {"failures", mtbf_given ? nlohmann::json{{"mtbf_s", a.mtbf}, {"weibull_shape", a.weibull_shape}}

@@ -9,10 +9,14 @@
 //    node-failure actor that kills whatever runs on its node and keeps the
 //    node down for the reboot time (--mtbf);
 //  - the queue actor then applies the case's rule: restart from scratch (III),
-//    after a reboot (IIIp), restore in place (IV), or send the image to the
-//    next node and restore it there (V, run by a separate migration actor so
-//    that the failed node's queue goes on).
+//    after a reboot (IIIp), restore in place (IV), or send the image to
+//    another node and restore it there (V, run by a separate migration actor
+//    so that the failed node's queue goes on);
+//  - case V's placement says where and when: beside the next node's job
+//    (share), at the front of the next node's queue (queue), or on a free
+//    spare node (spare); NodeSlots keeps queue and spare at one job per node.
 #include "cluster_model.h"
+#include "node_slots.h"
 
 #include <algorithm>
 #include <cmath>
@@ -93,7 +97,13 @@ struct Node {
 class Replication {
  public:
   Replication(const Scenario& s, const ClusterPlatform& platform, int replication)
-      : s_(s), head_(platform.head), costs_(job_costs(s)), t0_(s4u::Engine::get_clock()) {
+      : s_(s),
+        head_(platform.head),
+        costs_(job_costs(s)),
+        t0_(s4u::Engine::get_clock()),
+        replication_(replication),
+        compute_nodes_(static_cast<int>(platform.nodes.size())),
+        slots_(compute_nodes_, static_cast<int>(platform.spares.size())) {
     for (size_t i = 0; i < platform.nodes.size(); ++i) {
       Node node;
       node.host = platform.nodes[i];
@@ -112,18 +122,25 @@ class Replication {
       jobs_.push_back(j);
     }
     result_.turnarounds.assign(jobs_.size(), 0.0);
-    write_bps_.resize(n);
-    read_bps_.resize(n);
-    for (int i = 0; i < n; ++i) {
+    for (size_t i = 0; i < platform.spares.size(); ++i) {
+      Node spare;
+      spare.host = platform.spares[i];
+      spare.disk = platform.spare_disks[i];
+      nodes_.push_back(std::move(spare));
+    }
+    write_bps_.resize(nodes_.size());
+    read_bps_.resize(nodes_.size());
+    for (size_t i = 0; i < nodes_.size(); ++i) {
       write_bps_[i] = nodes_[i].disk->get_write_bandwidth();
       read_bps_[i] = nodes_[i].disk->get_read_bandwidth();
     }
   }
 
   void start(int replication) {
-    const int n = static_cast<int>(nodes_.size());
-    for (int node = 0; node < n; ++node)
+    for (int node = 0; node < compute_nodes_; ++node)
       s4u::Actor::create("queue-" + std::to_string(node + 1), head_, [this, node] { node_queue(node); });
+    // Spares fail like the other nodes (their own streams, past the compute nodes').
+    const int n = static_cast<int>(nodes_.size());
     if (s_.failures.kind == FailureModel::Kind::Node && has_failures(s_.c))
       for (int node = 0; node < n; ++node)
         s4u::Actor::create("failures-" + std::to_string(node + 1), head_,
@@ -145,10 +162,12 @@ class Replication {
   void node_queue(int node) {
     for (int k = 0; k < s_.jobs_per_node; ++k) {
       Job& job = job_at(node, k);
+      slots_.take_own(node);
       wait_until_up(node);
       job.start = now();
       XBT_INFO("job %d starts on node %d", job.id, node + 1);
       supervise(job, node, 0.0, false, true);
+      slots_.release(node);
     }
   }
 
@@ -163,18 +182,20 @@ class Replication {
       if (first_attempt && job.doomed)
         attempt->set_kill_time(job.start + job.kill_fraction * costs_.failure_free_s);
       first_attempt = false;
+      const double began = now();
       attempt->join();
       where.forget(attempt.get());
+      if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, now() - t0_});
       if (job.done) {
         const double turnaround = now() - job.start;
         result_.turnarounds[slot(job)] = turnaround;
         result_.makespan_s = std::max(result_.makespan_s, now() - t0_);
-        XBT_INFO("job %d done on node %d, turnaround %.2f s", job.id, node + 1, turnaround);
+        XBT_INFO("job %d done on %s, turnaround %.2f s", job.id, node_name(node).c_str(), turnaround);
         return;
       }
       ++result_.kills;
       const bool has_image = job.image_node >= 0;
-      XBT_INFO("job %d killed on node %d (%s)", job.id, node + 1,
+      XBT_INFO("job %d killed on %s (%s)", job.id, node_name(node).c_str(),
                has_image                      ? "it has a checkpoint"
                : costs_.checkpoints.empty()  ? "restart from scratch"
                                               : "no checkpoint yet: restart from scratch");
@@ -198,8 +219,9 @@ class Replication {
             const int target = migration_target(node);
             if (target != node) {
               ++result_.migrations;
+              const double killed_at = now();
               s4u::Actor::create("migrate-" + std::to_string(job.id), head_,
-                                 [this, &job, target] { migrate(job, target); });
+                                 [this, &job, target, killed_at] { migrate(job, target, killed_at); });
               return;  // this node's queue goes on; the migration actor owns the job now
             }
             from = job.checkpointed;
@@ -214,18 +236,49 @@ class Replication {
 
   // Case V: the image goes from the node that holds it to `target` over the
   // network (contended with any other transfer), then is restored there.
-  void migrate(Job& job, int target) {
+  // spare: the spare is taken (or waited for) before the copy, as the image
+  // goes to its disk; queue: the job joins the front of the target's queue
+  // once its image has arrived; share: it starts beside the target's job.
+  void migrate(Job& job, int target, double killed_at) {
+    const VPlacement placement = s_.v_placement;
+    if (placement == VPlacement::Spare) {
+      target = slots_.take_spare();
+      note_wait(job, now() - killed_at);
+    }
     const int source = job.image_node;
-    XBT_INFO("job %d: image (%.0f MB) from node %d to node %d", job.id, costs_.image_bytes / 1e6, source + 1,
-             target + 1);
+    XBT_INFO("job %d: image (%.0f MB) from node %d to %s", job.id, costs_.image_bytes / 1e6, source + 1,
+             node_name(target).c_str());
     if (costs_.copy_setup_s > 0) s4u::this_actor::sleep_for(costs_.copy_setup_s);
     s4u::Comm::sendto(nodes_[source].host, nodes_[target].host, static_cast<uint64_t>(costs_.image_bytes));
     job.image_node = target;
+    if (placement == VPlacement::Queue) {
+      const double arrived = now();
+      slots_.take_front(target);
+      note_wait(job, now() - arrived);
+    }
     supervise(job, target, job.checkpointed, true, false);
+    if (placement != VPlacement::Share) slots_.release(target);
   }
 
+  void note_wait(const Job& job, double waited) {
+    if (waited <= 0) return;
+    ++result_.migration_waits;
+    result_.migration_wait_s += waited;
+    XBT_INFO("job %d waited %.1f s for a node", job.id, waited);
+  }
+
+  std::string node_name(int node) const {
+    return slots_.is_spare(node) ? "spare " + std::to_string(node - compute_nodes_ + 1)
+                                 : "node " + std::to_string(node + 1);
+  }
+
+  // Where a killed job's image goes: the next compute node that is up (share,
+  // queue); any spare, chosen when the migration starts (spare: kSpare). A job
+  // killed on a spare, or with no other node up, is restored where it is.
+  static constexpr int kSpare = -2;
   int migration_target(int node) const {
-    const int n = static_cast<int>(nodes_.size());
+    if (s_.v_placement == VPlacement::Spare) return slots_.is_spare(node) ? node : kSpare;
+    const int n = compute_nodes_;
     for (int k = 1; k < n; ++k) {
       const int j = (node + k) % n;
       if (nodes_[j].down_until <= now()) return j;
@@ -273,7 +326,8 @@ class Replication {
       s4u::this_actor::sleep_for(draws.time_to_failure(s_.failures.mtbf_s, s_.failures.weibull_shape));
       Node& n = nodes_[node];
       n.down_until = now() + s_.profile.reboot_s;
-      XBT_INFO("node %d fails, down for %.0f s, %zu job(s) killed", node + 1, s_.profile.reboot_s, n.running.size());
+      XBT_INFO("%s fails, down for %.0f s, %zu job(s) killed", node_name(node).c_str(), s_.profile.reboot_s,
+               n.running.size());
       auto victims = std::move(n.running);
       n.running.clear();
       for (auto& a : victims) a->kill();
@@ -285,6 +339,9 @@ class Replication {
   s4u::Host* head_;
   const JobCosts costs_;
   const double t0_;
+  const int replication_;
+  const int compute_nodes_;  // nodes_[0..compute_nodes_) compute, the rest spares
+  NodeSlots slots_;
   std::vector<Node> nodes_;
   std::vector<Job> jobs_;
   std::vector<double> write_bps_, read_bps_;

@@ -13,6 +13,9 @@ struct ReplicationResult {
   double makespan_s = 0;            // replication start -> last job done
   int kills = 0;                    // job attempts ended by a failure
   int migrations = 0;               // case V transfers
+  int migration_waits = 0;          // migrated jobs that waited for a node (queue, spare)
+  double migration_wait_s = 0;      // ... and how long, added up
+  std::vector<NodeUse> node_use;    // Scenario::record_node_use
 };
 
 // Runs replications one after another in the process's engine (each one a

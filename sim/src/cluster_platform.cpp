@@ -25,7 +25,7 @@ double disk_rate(double measured, const models::Curve& cost_per_byte) {
   return kFallbackDiskBps;
 }
 
-ClusterPlatform build_in_code(const models::Profile& profile, int nodes) {
+ClusterPlatform build_in_code(const models::Profile& profile, int nodes, int spares) {
   auto* zone = s4u::create_star_zone("cluster");
   const double read_bps = disk_rate(profile.disk_read_Bps, profile.restore_s);
   const double write_bps = disk_rate(profile.disk_write_Bps, profile.dump_s);
@@ -39,15 +39,17 @@ ClusterPlatform build_in_code(const models::Profile& profile, int nodes) {
                     {{link, s4u::LinkInRoute::Direction::UP}}, true);
     return host;
   };
-  p.head = attach("head");
-  for (int i = 0; i < nodes; ++i) {
-    s4u::Host* host = attach("node-" + std::to_string(i + 1));
+  auto node = [&](const std::string& name, std::vector<s4u::Host*>& hosts, std::vector<s4u::Disk*>& disks) {
+    s4u::Host* host = attach(name);
     s4u::Disk* disk = host->create_disk("disk", read_bps, write_bps);
     disk->seal();
     host->seal();
-    p.nodes.push_back(host);
-    p.disks.push_back(disk);
-  }
+    hosts.push_back(host);
+    disks.push_back(disk);
+  };
+  p.head = attach("head");
+  for (int i = 0; i < nodes; ++i) node("node-" + std::to_string(i + 1), p.nodes, p.disks);
+  for (int i = 0; i < spares; ++i) node("spare-" + std::to_string(i + 1), p.spares, p.spare_disks);
   p.head->seal();
   zone->seal();
   return p;
@@ -58,17 +60,21 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
-ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path& file, int nodes) {
+bool is_spare(const std::string& host_name) { return host_name.rfind("spare", 0) == 0; }
+
+ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path& file, int nodes, int spares) {
   try {
     engine.load_platform(file.string());
   } catch (const std::exception& e) {
     throw SimError("platform " + file.string() + ": " + e.what());
   }
   ClusterPlatform p;
-  std::vector<s4u::Host*> others;
+  std::vector<s4u::Host*> others, spare_hosts;
   for (s4u::Host* h : engine.get_all_hosts()) {
     if (h->get_name() == "head")
       p.head = h;
+    else if (is_spare(h->get_name()))
+      spare_hosts.push_back(h);
     else
       others.push_back(h);
   }
@@ -77,23 +83,32 @@ ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path&
   if (static_cast<int>(others.size()) < nodes)
     throw SimError(where + "has " + std::to_string(others.size()) + " compute hosts, --nodes asks for " +
                    std::to_string(nodes));
-  std::sort(others.begin(), others.end(),
-            [](const s4u::Host* a, const s4u::Host* b) { return natural_less(a->get_name(), b->get_name()); });
-  others.resize(nodes);
-  for (s4u::Host* h : others) {
-    auto disks = h->get_disks();
-    if (disks.empty()) throw SimError(where + "host '" + h->get_name() + "' has no disk for its checkpoints");
-    p.nodes.push_back(h);
-    p.disks.push_back(disks.front());
-  }
+  if (static_cast<int>(spare_hosts.size()) < spares)
+    throw SimError(where + "has " + std::to_string(spare_hosts.size()) + " spare hosts (named spare-*), --spares asks for " +
+                   std::to_string(spares));
+  auto take = [&](std::vector<s4u::Host*>& hosts, int count, std::vector<s4u::Host*>& into,
+                  std::vector<s4u::Disk*>& disks_into) {
+    std::sort(hosts.begin(), hosts.end(),
+              [](const s4u::Host* a, const s4u::Host* b) { return natural_less(a->get_name(), b->get_name()); });
+    hosts.resize(count);
+    for (s4u::Host* h : hosts) {
+      auto disks = h->get_disks();
+      if (disks.empty()) throw SimError(where + "host '" + h->get_name() + "' has no disk for its checkpoints");
+      into.push_back(h);
+      disks_into.push_back(disks.front());
+    }
+  };
+  take(others, nodes, p.nodes, p.disks);
+  take(spare_hosts, spares, p.spares, p.spare_disks);
   return p;
 }
 
 }  // namespace
 
-ClusterPlatform build_platform(s4u::Engine& engine, const models::Profile& profile, int nodes,
+ClusterPlatform build_platform(s4u::Engine& engine, const models::Profile& profile, int nodes, int spares,
                                const std::filesystem::path& platform_file) {
-  return platform_file.empty() ? build_in_code(profile, nodes) : load_from_file(engine, platform_file, nodes);
+  return platform_file.empty() ? build_in_code(profile, nodes, spares)
+                               : load_from_file(engine, platform_file, nodes, spares);
 }
 
 }  // namespace ckptsim::sim

@@ -1,6 +1,7 @@
-// The paper's cluster as a SimGrid platform: a head node and N compute nodes,
-// each with a disk, on a Gigabit Ethernet star. Built in code from the profile,
-// or taken from a platform XML file.
+// The paper's cluster as a SimGrid platform: a head node, N compute nodes and
+// K spare nodes (case V's spare placement), each node with a disk, on a Gigabit
+// Ethernet star. Built in code from the profile, or taken from a platform XML
+// file (spares are its hosts named spare-*, the compute nodes the others).
 #pragma once
 #include <filesystem>
 #include <vector>
@@ -15,12 +16,14 @@ struct ClusterPlatform {
   simgrid::s4u::Host* head = nullptr;
   std::vector<simgrid::s4u::Host*> nodes;  // the compute nodes, in round-robin order
   std::vector<simgrid::s4u::Disk*> disks;  // disks[i] belongs to nodes[i]
+  std::vector<simgrid::s4u::Host*> spares;  // only receive migrated jobs
+  std::vector<simgrid::s4u::Disk*> spare_disks;
 };
 
 // Must be called once, in the process's only Engine, before Engine::run().
 // Throws SimError when the file lacks a "head" host, has fewer than `nodes`
-// other hosts, or a node without a disk.
-ClusterPlatform build_platform(simgrid::s4u::Engine& engine, const models::Profile& profile, int nodes,
+// compute hosts or `spares` spare-* hosts, or a node without a disk.
+ClusterPlatform build_platform(simgrid::s4u::Engine& engine, const models::Profile& profile, int nodes, int spares,
                                const std::filesystem::path& platform_file);
 
 }  // namespace ckptsim::sim

@@ -73,14 +73,17 @@ std::vector<std::string> engine_arguments(const std::string& log) {
     argv.push_back(nullptr);
     int argc = static_cast<int>(args.size());
     s4u::Engine engine(&argc, argv.data());
-    const ClusterPlatform platform = build_platform(engine, s.profile, s.nodes, s.platform_file);
+    const ClusterPlatform platform = build_platform(engine, s.profile, s.nodes, s.spares, s.platform_file);
     const ClusterModel model(s, platform);
     out << "ok\n";
     for (int r = 0; r < s.replications; ++r) {
       const ReplicationResult rep = model.run_replication(engine, r);
       for (double t : rep.turnarounds)
         if (!(t > 0)) throw SimError(describe(s) + ": a job never completed in replication " + std::to_string(r));
-      out << mean(rep.turnarounds) << ' ' << rep.makespan_s << ' ' << rep.kills << ' ' << rep.migrations << '\n';
+      out << "r " << mean(rep.turnarounds) << ' ' << rep.makespan_s << ' ' << rep.kills << ' ' << rep.migrations << ' '
+          << rep.migration_waits << ' ' << rep.migration_wait_s << '\n';
+      for (const NodeUse& u : rep.node_use)
+        out << "u " << u.replication << ' ' << u.node << ' ' << u.job << ' ' << u.start_s << ' ' << u.end_s << '\n';
     }
   } catch (const std::exception& e) {
     out.str("");
@@ -125,13 +128,28 @@ CellResult parse_result(const Scenario& s, const Child& c, int status) {
   r.c = s.c;
   r.interval_s = s.interval_s;
   std::istringstream in(d.substr(3));
-  double m, makespan;
-  long kills, migrations;
-  while (in >> m >> makespan >> kills >> migrations) {
-    r.replication_means.push_back(m);
-    r.replication_makespans.push_back(makespan);
-    r.kills += kills;
-    r.migrations += migrations;
+  // "r" lines: one per replication; "u" lines: node use (record_node_use).
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string tag;
+    words >> tag;
+    if (tag == "r") {
+      double m, makespan, wait_s;
+      long kills, migrations, waits;
+      if (!(words >> m >> makespan >> kills >> migrations >> waits >> wait_s)) break;
+      r.replication_means.push_back(m);
+      r.replication_makespans.push_back(makespan);
+      r.kills += kills;
+      r.migrations += migrations;
+      r.migration_waits += waits;
+      r.migration_wait_s += wait_s;
+    } else if (tag == "u") {
+      NodeUse u;
+      if (!(words >> u.replication >> u.node >> u.job >> u.start_s >> u.end_s)) break;
+      r.node_use.push_back(u);
+    } else {
+      break;
+    }
   }
   if (static_cast<int>(r.replication_means.size()) != s.replications)
     throw SimError("simulation of " + describe(s) + ": incomplete result from the worker");

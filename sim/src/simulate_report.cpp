@@ -188,7 +188,9 @@ nlohmann::json to_json(const std::vector<SimulationRow>& rows, const nlohmann::j
                        {"replications", r.cell.replication_means.size()},
                        {"mean_makespan_s", r.cell.mean_makespan_s},
                        {"kills", r.cell.kills},
-                       {"migrations", r.cell.migrations}});
+                       {"migrations", r.cell.migrations},
+                       {"migration_waits", r.cell.migration_waits},
+                       {"migration_wait_s", r.cell.migration_wait_s}});
   nlohmann::json ideal = nlohmann::json::array();
   for (const auto& i : ideal_orders(rows))
     ideal.push_back({{"case", to_string(i.c)},

@@ -115,8 +115,9 @@ TEST_CASE("case V on a single node has nowhere to go: it is case IV, draw for dr
   CHECK(v.migrations == 0);
 }
 
-TEST_CASE("case V moves killed jobs to another node, where they share the CPU") {
+TEST_CASE("case V moves killed jobs to another node, where they share the CPU (share placement)") {
   Scenario s;
+  s.v_placement = VPlacement::Share;
   s.profile = simtest::flat_profile(1000, 50, 30, 100);
   s.nodes = 4;
   s.jobs_per_node = 5;

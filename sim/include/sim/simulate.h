@@ -46,7 +46,7 @@ enum class VPlacement { Share, Queue, Spare };
 const char* to_string(VPlacement p);
 VPlacement parse_v_placement(const std::string& s);  // throws std::invalid_argument naming the choices
 inline constexpr const char* kVPlacementNames = "share, queue or spare";
-inline constexpr VPlacement kDefaultVPlacement = VPlacement::Share;
+inline constexpr VPlacement kDefaultVPlacement = VPlacement::Queue;  // README, "Case V placement"
 inline constexpr int kDefaultSpares = 1;  // spares when spare is chosen without --spares
 
 struct Scenario {
@@ -63,9 +63,21 @@ struct Scenario {
   int spares = 0;  // spare nodes (only with VPlacement::Spare, then at least 1)
   int replications = 30;
   uint64_t seed = 1;
+  // Tests: record every job attempt's stay on its node in CellResult::node_use.
+  bool record_node_use = false;
   // XBT log settings for the story in simulated time, e.g. "ckptsim.thres:info"
   // (SimGrid's --log syntax, several separated by spaces). Empty: quiet.
   std::string log;
+};
+
+// One job attempt on one node (Scenario::record_node_use), restore included,
+// until it completes, is killed or leaves. Nodes 0..nodes-1 are the compute
+// nodes, nodes..nodes+spares-1 the spares. Times from the replication's start.
+struct NodeUse {
+  int replication = 0;
+  int node = 0;
+  int job = 0;
+  double start_s = 0, end_s = 0;
 };
 
 struct CellResult {
@@ -79,6 +91,12 @@ struct CellResult {
   double mean_makespan_s = 0;
   long kills = 0;       // job attempts ended by a failure, over all replications
   long migrations = 0;  // case V image transfers, over all replications
+  // Case V, queue and spare: migrated jobs that found no node free and waited,
+  // and their waits added up (from the kill for spare, from the image's arrival
+  // for queue, to the restore's start), over all replications.
+  long migration_waits = 0;
+  double migration_wait_s = 0;
+  std::vector<NodeUse> node_use;  // only with Scenario::record_node_use
 };
 
 // Replication r draws its randomness only from (seed, order, r, node, job), never
