@@ -109,7 +109,7 @@ class Replication {
   }
 
   ReplicationOutcome run(const std::function<void(const std::string&)>& status) {
-    for (size_t i = 0; i < plan_.jobs.size(); ++i) state_.at(plan_.jobs[i].node).queue.push_back({int(i)});
+    for (size_t i = 0; i < plan_.jobs.size(); ++i) state_.at(plan_.jobs[i].node).queue.push_back({int(i), false, {}});
     while (done_ < plan_.jobs.size()) {
       if (calib::stop_requested()) {
         kill_all();
@@ -140,6 +140,15 @@ class Replication {
   void start_idle_slots() {
     for (size_t s = 0; s < slots_.size(); ++s) {
       SlotState& st = state_[s];
+      // A free spare takes the oldest migration waiting for one: the image is
+      // copied to it, then restored there (the spare is held meanwhile).
+      if (slots_[s].spare && !st.busy && !spare_waiting_.empty()) {
+        const Attempt killed = spare_waiting_.front();
+        spare_waiting_.pop_front();
+        start_copy(killed, static_cast<int>(s));
+        st.busy = true;
+        continue;
+      }
       if (st.busy || st.queue.empty() || now() < st.down_until) continue;
       const Task t = st.queue.front();
       st.queue.pop_front();
@@ -258,7 +267,7 @@ class Replication {
   // The case's rule after a kill.
   void recover(const Attempt& a) {
     const int slot = a.slot;
-    const Task scratch{a.job};
+    const Task scratch{a.job, false, {}};
     switch (plan_.cell.c) {
       case sim::Case::IIIp: {
         SlotState& st = state_[static_cast<size_t>(slot)];
@@ -270,10 +279,12 @@ class Replication {
         if (has_image(a.ckpt_dir)) return start(slot, {a.job, true, a.ckpt_dir / "latest"}, true);
         return start(slot, scratch, true);
       case sim::Case::V:
-        if (has_image(a.ckpt_dir)) {
+        if (has_image(a.ckpt_dir) && copy_) {
           const int target = migration_target(slot);
           if (target == slot) return start(slot, {a.job, true, a.ckpt_dir / "latest"}, true);
-          return migrate(a, target);
+          ++outcome_.migrations;
+          if (target == kAnySpare) return spare_waiting_.push_back(a);
+          return start_copy(a, target);
         }
         return start(slot, scratch, true);
       default:
@@ -281,18 +292,12 @@ class Replication {
     }
   }
 
+  // As the model: the next regular slot that is up (share, queue), or any
+  // spare, the first to be free (spare: kAnySpare); a job killed on a spare,
+  // or with no other slot up, is restored where it is.
+  static constexpr int kAnySpare = -2;
   int migration_target(int home) const {
-    const int n = static_cast<int>(slots_.size());
-    if (plan_.placement == sim::VPlacement::Spare) {
-      int best = -1;
-      size_t load = 0;
-      for (int s = 0; s < n; ++s) {
-        if (!slots_[static_cast<size_t>(s)].spare) continue;
-        const size_t l = state_[static_cast<size_t>(s)].queue.size() + (state_[static_cast<size_t>(s)].busy ? 1 : 0);
-        if (best < 0 || l < load) best = s, load = l;
-      }
-      if (best >= 0) return best;
-    }
+    if (plan_.placement == sim::VPlacement::Spare) return slots_[static_cast<size_t>(home)].spare ? home : kAnySpare;
     int regular = 0;
     for (const Slot& s : slots_) regular += s.spare ? 0 : 1;
     for (int k = 1; k < regular; ++k) {
@@ -302,16 +307,15 @@ class Replication {
     return home;
   }
 
-  void migrate(const Attempt& a, int target) {
-    ++outcome_.migrations;
-    const fs::path image = fs::canonical(a.ckpt_dir / "latest");
-    const std::string name = prefix_ + "-j" + std::to_string(draw(a.job).id);
+  void start_copy(const Attempt& killed, int target) {
+    const fs::path image = fs::canonical(killed.ckpt_dir / "latest");
+    const std::string name = prefix_ + "-j" + std::to_string(draw(killed.job).id);
     Attempt c;
     c.kind = Attempt::Copy;
     c.slot = target;
-    c.job = a.job;
+    c.job = killed.job;
     c.image = copy_->destination(target, name);
-    jobs_[static_cast<size_t>(a.job)].leftovers.push_back(c.image);
+    jobs_[static_cast<size_t>(killed.job)].leftovers.push_back(c.image);
     c.pid = copy_->start(image, target, name);
     attempts_.push_back(std::move(c));
   }
@@ -325,9 +329,9 @@ class Replication {
       case sim::VPlacement::Queue:
         st.queue.push_front(t);
         return;
-      default:
-        st.queue.push_back(t);
-        return;
+      default:  // spare: it has been held for this job since the copy started
+        st.busy = false;
+        return start(target, t, true);
     }
   }
 
@@ -385,6 +389,7 @@ class Replication {
   Clock::time_point t0_;
   std::string prefix_;
   fs::path reference_;
+  std::deque<Attempt> spare_waiting_;  // killed jobs waiting for a free spare
   size_t done_ = 0;
   sigset_t chld_, old_mask_;
 };
