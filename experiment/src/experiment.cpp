@@ -3,6 +3,7 @@
 #include "experiment/experiment.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -135,6 +136,74 @@ models::Profile calibrate_now(const Options& o, const fs::path& work, calib::Pro
   return fitted.profile;
 }
 
+// The job's compute time on this machine as the experiment uses it: `nodes`
+// uninterrupted jobs at once, one per slot, under `ckptsim run` like the real
+// jobs. Slots share the caches and the memory bus (and, on a busy machine,
+// the cores with everyone else), which a job calibrated alone does not see.
+// Returns the mean wall time per order; empty when interrupted.
+std::vector<double> compute_as_used(const Options& o, const std::vector<Slot>& slots, const RunTools& tools) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> means;
+  for (int n : o.orders) {
+    std::vector<pid_t> pids;
+    std::vector<double> took;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < o.nodes; ++i) {
+      const Slot& s = slots[static_cast<size_t>(i)];
+      pids.push_back(spawn_pinned({tools.ckptsim_exe.string(), "run", "--dir", (s.dir / "probe").string(), "--",
+                                   tools.matmul_exe.string(), "--n", std::to_string(n), "--out",
+                                   (tools.outputs / ("probe-" + std::to_string(i) + ".out")).string()},
+                                  s.cpu, tools.logs / ("probe-" + std::to_string(n) + "-" + std::to_string(i) + ".log")));
+    }
+    size_t left = pids.size();
+    std::string failed;
+    while (left > 0) {
+      if (calib::stop_requested()) {
+        for (pid_t p : pids)
+          if (p > 0) kill_group(p), ::waitpid(p, nullptr, 0);
+        return {};
+      }
+      for (pid_t& p : pids) {
+        int ws = 0;
+        if (p <= 0 || ::waitpid(p, &ws, WNOHANG) != p) continue;
+        took.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
+          failed = "the job of order " + std::to_string(n) + " ended with status " +
+                   std::to_string(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)) +
+                   " though it was not killed, while its compute time was measured";
+        p = -1;
+        --left;
+      }
+      ::usleep(2000);
+    }
+    for (const Slot& s : slots) clean_slot(s);
+    if (!failed.empty()) throw RunFailed(failed);
+    means.push_back(mean_of(took));
+  }
+  return means;
+}
+
+// The profile's compute curve through the times measured as used: exact
+// through three or more orders (a n^3 + b n^2 + c), else the calibrated curve
+// scaled by the mean ratio.
+void use_compute_as_used(models::Profile& p, const std::vector<int>& orders, const std::vector<double>& seconds) {
+  std::set<int> distinct(orders.begin(), orders.end());
+  if (distinct.size() >= 3) {
+    std::vector<double> x(orders.begin(), orders.end());
+    models::Curve c = models::fit_powers(x, seconds, {0, 2, 3}).curve;
+    c.x_unit = p.compute_s.x_unit;
+    c.y_unit = p.compute_s.y_unit;
+    c.why = "fitted to the job's wall time with every slot busy (ckptsim experiment)";
+    p.compute_s = c;
+    return;
+  }
+  double ratio = 0;
+  for (size_t i = 0; i < orders.size(); ++i) ratio += seconds[i] / p.compute_s(orders[i]);
+  ratio /= static_cast<double>(orders.size());
+  for (double& k : p.compute_s.coef) k *= ratio;
+  p.compute_s.why += " (scaled to the wall time with every slot busy)";
+}
+
 }  // namespace
 
 int default_nodes() { return static_cast<int>(usable_cpus().size()); }
@@ -197,10 +266,12 @@ Result run_experiment(const Options& given, std::ostream& out) {
   make_private_dir(tools.outputs);
   make_private_dir(tools.logs);
 
-  // The copy channel first: a missing namespace is one line before anything is measured.
+  // The copy channel is tried first, so that a missing namespace is one line
+  // before anything is measured; it is made again after the calibration,
+  // whose own link would otherwise collide with it (one namespace name per process).
+  const bool copies = std::find(o.cases.begin(), o.cases.end(), sim::Case::V) != o.cases.end();
   std::unique_ptr<CopyChannel> copy;
-  if (std::find(o.cases.begin(), o.cases.end(), sim::Case::V) != o.cases.end())
-    copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
+  if (copies) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
 
   models::Profile profile;
   if (!o.profile.empty()) {
@@ -215,6 +286,7 @@ Result run_experiment(const Options& given, std::ostream& out) {
     const fs::path cal = work.path() / "calibration";
     make_private_dir(cal);
     calib::Progress calibrating(out, tty, 1);
+    copy.reset();
     profile = calibrate_now(o, cal, calibrating, interrupted, res.warnings);
     res.profile_used = o.profile_out;
     if (interrupted) {
@@ -222,7 +294,25 @@ Result run_experiment(const Options& given, std::ostream& out) {
       return res;
     }
   }
+  if (copies && !copy) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
   profile.reboot_s = o.reboot_s;
+  // Compute as used (all slots busy at once), measured before the real runs.
+  out << "experiment: measuring the job's compute time with " << o.nodes << " slot(s) busy at once\n";
+  const std::vector<double> as_used = compute_as_used(o, slots, tools);
+  if (as_used.empty()) {
+    res.interrupted = true;
+    return res;
+  }
+  nlohmann::json compute = nlohmann::json::array();
+  for (size_t i = 0; i < o.orders.size(); ++i) {
+    const double alone = profile.compute_s(o.orders[i]);
+    compute.push_back({{"order", o.orders[i]}, {"calibrated_s", alone}, {"as_used_s", as_used[i]}});
+    char line[160];
+    std::snprintf(line, sizeof line, "experiment: order %d: %.3f s with every slot busy, %.3f s as calibrated (x%.2f)\n",
+                  o.orders[i], as_used[i], alone, alone > 0 ? as_used[i] / alone : 0.0);
+    out << line;
+  }
+  use_compute_as_used(profile, o.orders, as_used);
   if (copy && copy->nominal_Bps() > 0) profile.link_bandwidth_Bps = copy->nominal_Bps();
 
   res.parameters = {{"nodes", o.nodes},
@@ -239,6 +329,7 @@ Result run_experiment(const Options& given, std::ostream& out) {
                     {"cpus", usable_cpus().size()},
                     {"profile", o.profile.empty() ? std::string("calibrated now") : o.profile.string()}};
   if (copy) res.parameters["link"] = copy->describe();
+  res.parameters["compute"] = compute;
 
   // The real runs.
   ProgressBar progress(out, tty, static_cast<int>(cells.size()) * o.replications);
