@@ -140,44 +140,54 @@ models::Profile calibrate_now(const Options& o, const fs::path& work, calib::Pro
 // uninterrupted jobs at once, one per slot, under `ckptsim run` like the real
 // jobs. Slots share the caches and the memory bus (and, on a busy machine,
 // the cores with everyone else), which a job calibrated alone does not see.
-// Returns the mean wall time per order; empty when interrupted.
-std::vector<double> compute_as_used(const Options& o, const std::vector<Slot>& slots, const RunTools& tools) {
+// One round: each job's wall time; false when interrupted.
+bool one_round(const Options& o, int n, const std::vector<Slot>& slots, const RunTools& tools,
+               std::vector<double>& took) {
   using Clock = std::chrono::steady_clock;
+  std::vector<pid_t> pids;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < o.nodes; ++i) {
+    const Slot& s = slots[static_cast<size_t>(i)];
+    pids.push_back(spawn_pinned({tools.ckptsim_exe.string(), "run", "--dir", (s.dir / "probe").string(), "--",
+                                 tools.matmul_exe.string(), "--n", std::to_string(n), "--out",
+                                 (tools.outputs / ("probe-" + std::to_string(i) + ".out")).string()},
+                                s.cpu, tools.logs / ("probe-" + std::to_string(n) + "-" + std::to_string(i) + ".log")));
+  }
+  size_t left = pids.size();
+  std::string failed;
+  while (left > 0) {
+    if (calib::stop_requested()) {
+      for (pid_t p : pids)
+        if (p > 0) kill_group(p), ::waitpid(p, nullptr, 0);
+      return false;
+    }
+    for (pid_t& p : pids) {
+      int ws = 0;
+      if (p <= 0 || ::waitpid(p, &ws, WNOHANG) != p) continue;
+      took.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
+        failed = "the job of order " + std::to_string(n) + " ended with status " +
+                 std::to_string(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)) +
+                 " though it was not killed, while its compute time was measured";
+      p = -1;
+      --left;
+    }
+    ::usleep(2000);
+  }
+  for (const Slot& s : slots) clean_slot(s);
+  if (!failed.empty()) throw RunFailed(failed);
+  return true;
+}
+
+// The mean wall time per order over kComputeRounds rounds (the load of a
+// shared machine varies from second to second); empty when interrupted.
+constexpr int kComputeRounds = 2;
+std::vector<double> compute_as_used(const Options& o, const std::vector<Slot>& slots, const RunTools& tools) {
   std::vector<double> means;
   for (int n : o.orders) {
-    std::vector<pid_t> pids;
     std::vector<double> took;
-    const auto t0 = Clock::now();
-    for (int i = 0; i < o.nodes; ++i) {
-      const Slot& s = slots[static_cast<size_t>(i)];
-      pids.push_back(spawn_pinned({tools.ckptsim_exe.string(), "run", "--dir", (s.dir / "probe").string(), "--",
-                                   tools.matmul_exe.string(), "--n", std::to_string(n), "--out",
-                                   (tools.outputs / ("probe-" + std::to_string(i) + ".out")).string()},
-                                  s.cpu, tools.logs / ("probe-" + std::to_string(n) + "-" + std::to_string(i) + ".log")));
-    }
-    size_t left = pids.size();
-    std::string failed;
-    while (left > 0) {
-      if (calib::stop_requested()) {
-        for (pid_t p : pids)
-          if (p > 0) kill_group(p), ::waitpid(p, nullptr, 0);
-        return {};
-      }
-      for (pid_t& p : pids) {
-        int ws = 0;
-        if (p <= 0 || ::waitpid(p, &ws, WNOHANG) != p) continue;
-        took.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-        if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
-          failed = "the job of order " + std::to_string(n) + " ended with status " +
-                   std::to_string(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)) +
-                   " though it was not killed, while its compute time was measured";
-        p = -1;
-        --left;
-      }
-      ::usleep(2000);
-    }
-    for (const Slot& s : slots) clean_slot(s);
-    if (!failed.empty()) throw RunFailed(failed);
+    for (int round = 0; round < kComputeRounds; ++round)
+      if (!one_round(o, n, slots, tools, took)) return {};
     means.push_back(mean_of(took));
   }
   return means;
