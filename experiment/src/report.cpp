@@ -113,10 +113,13 @@ void plot(const Result& r, const fs::path& out) {
     std::ofstream gp(dir / "plot.gp");
     gp << (ext == ".png" ? "set terminal pngcairo size 1000,650 font ',10'\n" : "set terminal svg size 1000,650\n");
     gp << "set output '" << out.string() << "'\n";
+    // Two lines (the title is long): break after "simulator:".
     std::string t = title(r);
     for (auto& ch : t)
-      if (ch == '\'') ch = ' ';
-    gp << "set title '" << t << "' noenhanced\n"
+      if (ch == '"' || ch == '\\') ch = ' ';
+    if (const auto colon = t.find(": "); colon != std::string::npos) t.replace(colon, 2, ":\\n");
+    gp << "set title \"" << t << "\" noenhanced\n"
+       << "set yrange [0:*]\n"
        << "set xlabel 'matrix order'\nset ylabel 'mean job turnaround (s)'\nset key top left\nset grid\n"
        << "set offsets graph 0.05, graph 0.05, graph 0.05, 0\n";
     gp << "plot ";
