@@ -7,6 +7,7 @@
 
 #include "calib/calibrate.h"
 #include "calib/fit.h"
+#include "calib/memory_cgroup.h"
 #include "calib/progress.h"
 #include "calib/report.h"
 #include "calib/stop.h"
@@ -19,8 +20,8 @@ namespace ckptsim::cli {
 namespace {
 
 struct CalibrateArgs {
-  std::string from_table, show, sizes, copy = "netns", out, plot, compute_sizes = "300,600,900,1200,1500",
-                                       work_dir, name;
+  std::string from_table, show, sizes, copy = "netns", out, plot, compute_sizes = "sizes", work_dir, name,
+                                       memory_limit;
   int reps = 3, verify_order = 0;
   bool keep_work_dir = false, no_disk_probe = false;
   int threads = 1;
@@ -46,7 +47,8 @@ int measure(const CalibrateArgs& a) {
   calib::CalibrationOptions o;
   try {
     o.sizes = models::parse_sizes(a.sizes);
-    o.compute_sizes = models::parse_sizes(a.compute_sizes);
+    if (a.compute_sizes.rfind("spread:", 0) == 0) o.compute_spread = std::stoi(a.compute_sizes.substr(7));
+    else if (a.compute_sizes != "sizes") o.compute_sizes = models::parse_sizes(a.compute_sizes);
   } catch (const models::ProfileError& e) {
     throw Exit(2, std::string("calibrate: bad sizes: ") + e.what());
   }
@@ -69,6 +71,7 @@ int measure(const CalibrateArgs& a) {
   o.keep_work_dir = a.keep_work_dir;
   o.job_threads = a.threads;
   if (a.no_disk_probe) o.disk_probe_bytes = 0;
+  if (!a.memory_limit.empty()) o.memory_limit_bytes = calib::parse_memory_size(a.memory_limit);  // checked by CLI11
   const std::filesystem::path out = a.out.empty() ? calib::default_profile_path() : std::filesystem::path(a.out);
   const std::string name = a.name.empty() ? out.stem().string() : a.name;
   try {
@@ -88,6 +91,8 @@ int measure(const CalibrateArgs& a) {
     r = calib::run_calibration(o, progress);
   } catch (const calib::TransferError& e) {
     throw Exit(2, std::string("calibrate: ") + e.what());
+  } catch (const calib::CgroupUnavailable& e) {
+    throw Exit(2, std::string("calibrate: --memory-limit: ") + e.what());
   }
   const auto csv = calib::csv_path_for(out);
   calib::write_csv(r, csv);
@@ -99,6 +104,7 @@ int measure(const CalibrateArgs& a) {
     throw Exit(r.interrupted ? 130 : 1, std::string("calibrate: no profile written: ") + e.what());
   }
   for (const auto& w : fitted.warnings) progress.warn(w);
+  for (const auto& n : fitted.notes) progress.info(n);
   try {
     calib::write_profile(fitted, out);
   } catch (const models::ProfileError& e) {
@@ -130,8 +136,32 @@ void add_calibrate(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--out", a->out, "profile JSON (default data/profiles/<hostname>-<date>.json; CSV beside it)");
   cmd->add_option("--plot", a->plot, "draw measured points and fitted curves to FILE.png or FILE.svg");
-  cmd->add_option("--compute-sizes", a->compute_sizes, "orders of the timed uninterrupted runs")
+  cmd->add_option("--compute-sizes", a->compute_sizes,
+                  "orders of the timed uninterrupted runs: 'sizes' (every --sizes order), 'spread:K' (K of them, "
+                  "spread, ends included) or A:B[:STEP] / N,N,...")
+      ->check([](const std::string& v) -> std::string {
+        if (v == "sizes") return "";
+        if (v.rfind("spread:", 0) == 0) {
+          const std::string k = v.substr(7);
+          if (k.empty() || k.size() > 6 || k.find_first_not_of("0123456789") != std::string::npos || std::stoi(k) < 3)
+            return "spread:K wants a whole K >= 3";
+          return "";
+        }
+        return "";  // a list or range: parse_sizes says what is wrong
+      })
       ->capture_default_str();
+  auto* memory_limit = cmd->add_option("--memory-limit", a->memory_limit,
+                  "run jobs, dumps and restores in a memory cgroup with this limit (e.g. 640M), so this machine "
+                  "stands in for a node with that much RAM; root, cgroup v1 memory or v2")
+      ->check([](const std::string& v) -> std::string {
+        try {
+          if (calib::parse_memory_size(v) < calib::kMinMemoryLimitBytes)
+            return "'" + v + "' is below the minimum " + std::to_string(calib::kMinMemoryLimitBytes >> 20) + "M";
+        } catch (const std::invalid_argument& e) {
+          return e.what();
+        }
+        return "";
+      });
   cmd->add_option("--verify-order", a->verify_order,
                   "order whose restored job runs to the end and is compared (default: the smallest; it must fit "
                   "in memory)")
@@ -144,10 +174,11 @@ void add_calibrate(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--no-disk-probe", a->no_disk_probe, "skip the sequential disk write/read measurement");
   cmd->add_option("--name", a->name, "profile name (default: the --out file name)");
-  cmd->add_option("--from-table", a->from_table,
+  auto* from_table_opt = cmd->add_option("--from-table", a->from_table,
                   "derive a profile from the paper's Table I CSV instead of measuring (--out, default "
                   "data/profiles/paper-p4.json)");
-  cmd->add_option("--show", a->show, "validate a profile and print a summary of it");
+  auto* show_opt = cmd->add_option("--show", a->show, "validate a profile and print a summary of it");
+  memory_limit->excludes(from_table_opt)->excludes(show_opt);  // it shapes a measurement, not a table or a file
   cmd->callback([&exit_code, a] {
     if (!a->from_table.empty()) exit_code = from_table(*a);
     else if (!a->show.empty()) exit_code = show(*a);

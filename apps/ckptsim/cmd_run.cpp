@@ -5,6 +5,7 @@
 #include "ckpt/control.h"
 #include "ckpt/signal_rule.h"
 #include "commands.h"
+#include "models/interval.h"
 #include "restart/restart.h"
 #include "slurm/resume.h"
 
@@ -15,9 +16,12 @@ void add_run(CLI::App& app, int& exit_code) {
   struct Args {
     std::string dir = "ckpt-images";
     std::string signal = "QUIT";
-    double interval = 0;
+    std::string interval = "0";
+    double mtbf = 0;
     unsigned keep = 2;
     bool fork = false;
+    bool incremental = false;
+    unsigned max_chain = 8;
     bool resume = false;
     bool checkpoint_on_term = false;
     bool requeue = false;
@@ -31,8 +35,11 @@ void add_run(CLI::App& app, int& exit_code) {
                   std::string("checkpoint signal, name or number: ") + ckpt::kCheckpointSignals)
       ->capture_default_str();
   cmd->add_option("--interval", args->interval,
-                  "send the signal every SECONDS, once the job catches it (0: never; else 0.0001 to 1000000)")
-      ->check(FiniteRange(ckpt::kMinIntervalS, ckpt::kMaxDurationS, true));
+                  "send the signal every SECONDS, once the job catches it (0: never; else 0.0001 to 1000000), or "
+                  "auto: Daly's interval from each dump's measured cost and --mtbf, chosen again after every dump")
+      ->check(CLI::IsMember({"auto"}) | FiniteRange(ckpt::kMinIntervalS, ckpt::kMaxDurationS, true));
+  cmd->add_option("--mtbf", args->mtbf, "with --interval auto: the job's mean time between failures, in seconds")
+      ->check(FiniteRange(1e-3, 1e9));
   cmd->add_option("--keep", args->keep,
                   "complete images kept, the newest (older ones are removed once a new one is complete)")
       ->check(CLI::Range(1u, 1000000u))
@@ -40,6 +47,14 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_flag("--fork", args->fork,
                 "stop the job only to park its threads, copy its open files and fork; the fork writes the memory "
                 "while the job runs on (pages the job writes meanwhile are duplicated)");
+  auto* incremental = cmd->add_flag(
+      "--incremental", args->incremental,
+      "write only the pages changed since the job's previous image, plus a reference to it (restore reads the "
+      "chain; `ckptsim image flatten` makes one standalone image)");
+  cmd->add_option("--max-chain", args->max_chain, "incremental images on one full image, then a full dump")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str()
+      ->needs(incremental);
   cmd->add_flag("--resume", args->resume,
                 "restore the job from DIR's newest complete image of this same command, if there is one, "
                 "else start it (one batch script for the first run and every requeue)");
@@ -56,9 +71,20 @@ void add_run(CLI::App& app, int& exit_code) {
     ckpt::RunOptions opts;
     opts.dir = args->dir;
     opts.signal = ckpt::parse_signal(args->signal);
-    opts.interval_s = args->interval;
+    if (args->interval == "auto") {
+      if (!(args->mtbf > 0))
+        throw Exit(2, "run: --interval auto needs the job's mean time between failures: add --mtbf SECONDS "
+                      "(e.g. --mtbf 86400 for one failure a day)");
+      const models::AutoInterval rule = models::daly_auto_interval(args->mtbf);
+      opts.auto_interval = {[rule](double c) { return rule.next(c); }, [rule](double c) { return rule.explain(c); }};
+    } else {
+      if (args->mtbf > 0) throw Exit(2, "run: --mtbf is used only with --interval auto");
+      opts.interval_s = std::stod(args->interval);
+    }
     opts.keep = args->keep;
     opts.fork = args->fork;
+    opts.incremental = args->incremental;
+    opts.max_chain = args->max_chain;
     opts.argv = args->argv;
     opts.checkpoint_on_term = args->checkpoint_on_term;
     try {

@@ -89,6 +89,7 @@ void add_checkpoint(CLI::App& app, int& exit_code);
 void add_restart(CLI::App& app, int& exit_code);
 void add_calibrate(CLI::App& app, int& exit_code);
 void add_receive(CLI::App& app, int& exit_code);
+void add_image(CLI::App& app, int& exit_code);     // cmd_image.cpp
 void add_simulate(CLI::App& app, int& exit_code);  // in libckptsim-sim.so
 void add_sweep(CLI::App& app, int& exit_code);     // in libckptsim-sim.so
 void add_experiment(CLI::App& app, int& exit_code);  // in libckptsim-sim.so

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   ckptsim::cli::add_restart(app, exit_code);
   ckptsim::cli::add_calibrate(app, exit_code);
   ckptsim::cli::add_receive(app, exit_code);
+  ckptsim::cli::add_image(app, exit_code);
   try {
     // Only simulate, sweep, experiment and the full --help need the SimGrid module.
     const std::string first = argc > 1 ? argv[1] : "";

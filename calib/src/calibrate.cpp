@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 
 #include "calib/copy_target.h"
 #include "calib/job.h"
+#include "calib/memory_cgroup.h"
 #include "calib/probes.h"
 #include "calib/progress.h"
 #include "calib/stop.h"
@@ -28,6 +30,11 @@ namespace {
 std::string mb(double bytes) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f MB", bytes / 1e6);
+  return b;
+}
+std::string mib(double bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.0f MiB", bytes / 1048576.0);
   return b;
 }
 std::string secs(double s) {
@@ -93,6 +100,17 @@ bool fits_alone(int order, uint64_t& need) {
   return mem_available_bytes() >= need;
 }
 
+std::string oom_line(const MeasureRow& row, uint64_t limit) {
+  const uint64_t peak = row.oom == "job" || row.oom == "dump" ? row.dump_peak_bytes : row.restore_peak_bytes;
+  std::string what = row.oom == "job"           ? "the job was OOM-killed while building its matrices"
+                     : row.oom == "dump"        ? "the job was OOM-killed during its dump"
+                     : row.oom == "restore"     ? "the restore was OOM-killed"
+                                                : "the restored job was OOM-killed";
+  return "order " + std::to_string(row.order) + " rep " + std::to_string(row.rep) + ": " + what + " under the " +
+         mib(static_cast<double>(limit)) + " limit (peak " + mb(static_cast<double>(peak)) + ", " +
+         std::to_string(row.limit_hits) + " limit hits); recorded as oom=" + row.oom + ", not fitted";
+}
+
 std::string too_big(const std::string& what, int order, uint64_t need) {
   return what + " " + std::to_string(order) + " needs about " + mb(static_cast<double>(need)) + " of memory, only " +
          mb(static_cast<double>(mem_available_bytes())) + " available (MemAvailable)";
@@ -102,15 +120,52 @@ std::string too_big(const std::string& what, int order, uint64_t need) {
 
 double matrices_bytes(int order) { return 3.0 * sizeof(float) * order * static_cast<double>(order); }
 
+std::vector<int> compute_orders(const CalibrationOptions& o) {
+  if (!o.compute_sizes.empty()) return o.compute_sizes;
+  std::vector<int> sizes = o.sizes;
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  const int m = static_cast<int>(sizes.size());
+  if (o.compute_spread <= 0 || o.compute_spread >= m) return sizes;
+  // k orders evenly spread over the sorted sizes, both ends included.
+  std::vector<int> picked;
+  const int k = std::max(2, o.compute_spread);
+  for (int i = 0; i < k; ++i) {
+    const int idx = static_cast<int>(std::lround(static_cast<double>(i) * (m - 1) / (k - 1)));
+    if (picked.empty() || picked.back() != sizes[idx]) picked.push_back(sizes[idx]);
+  }
+  return picked;
+}
+
 void check_options(const CalibrationOptions& opts) {
   if (opts.sizes.empty()) throw OptionsError("no sizes to measure");
   if (opts.reps < 1) throw OptionsError("--reps must be at least 1");
   if (opts.verify_order < 0) throw OptionsError("--verify-order must be a positive matrix order");
+  if (opts.compute_spread < 0 || opts.compute_spread == 1 || opts.compute_spread == 2)
+    throw OptionsError("--compute-sizes spread:K needs K >= 3 (three points fit c + b*n^2 + a*n^3)");
   uint64_t need = 0;
+  // An explicit list must fit; the default (the checkpointed orders) skips
+  // those that do not, like the checkpointed orders themselves.
   for (int n : opts.compute_sizes)
     if (!fits_alone(n, need)) throw OptionsError(too_big("--compute-sizes order", n, need));
   const int verify = opts.verify_order > 0 ? opts.verify_order : *std::min_element(opts.sizes.begin(), opts.sizes.end());
   if (!fits_in_memory(verify, need)) throw OptionsError(too_big("--verify-order", verify, need));
+  if (opts.memory_limit_bytes > 0) {
+    if (opts.memory_limit_bytes < kMinMemoryLimitBytes)
+      throw OptionsError("--memory-limit must be at least " + std::to_string(kMinMemoryLimitBytes >> 20) + "M");
+    if (::geteuid() != 0) throw OptionsError("--memory-limit needs root (it creates a memory control group)");
+    try {
+      MemoryCgroup::own_memory_cgroup();
+    } catch (const CgroupUnavailable& e) {
+      throw OptionsError(std::string("--memory-limit: ") + e.what());
+    }
+    // The verify order's job runs to the end under the limit after its restore.
+    const double verify_need = 1.2 * matrices_bytes(verify) + (24 << 20);
+    if (verify_need > static_cast<double>(opts.memory_limit_bytes))
+      throw OptionsError("--verify-order " + std::to_string(verify) + " needs about " + mb(verify_need) +
+                         ", more than --memory-limit " + mb(static_cast<double>(opts.memory_limit_bytes)) +
+                         ": give a smaller --verify-order");
+  }
   const int smallest = *std::min_element(opts.sizes.begin(), opts.sizes.end());
   if (!fits_in_memory(smallest, need)) throw OptionsError(too_big("even the smallest --sizes order", smallest, need));
   if (!opts.work_dir.empty()) {
@@ -120,6 +175,12 @@ void check_options(const CalibrationOptions& opts) {
     if (::access(opts.work_dir.c_str(), W_OK | X_OK) != 0)
       throw OptionsError("--work-dir " + opts.work_dir.string() + " is not writable");
   }
+  std::vector<int> timed = compute_orders(opts);
+  timed.push_back(verify);
+  std::sort(timed.begin(), timed.end());
+  if (std::unique(timed.begin(), timed.end()) - timed.begin() < 3)
+    throw OptionsError("the compute fit needs three orders timed uninterrupted: give more --sizes or "
+                       "--compute-sizes (e.g. 300,600,900)");
 }
 
 CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& progress) {
@@ -144,12 +205,26 @@ CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& prog
   res.link = target.description;
   res.nominal_link_Bps = target.nominal_Bps;
   res.machine = describe_machine(work.path());
+  std::unique_ptr<MemoryCgroup> cgroup;
+  if (opts.memory_limit_bytes > 0) {
+    cgroup = std::make_unique<MemoryCgroup>(opts.memory_limit_bytes);
+    res.memory_limit_bytes = opts.memory_limit_bytes;
+    res.cgroup_version = cgroup->version();
+    progress.info("jobs, dumps and restores run in " + cgroup->path().string() + " (limit " +
+                  mib(static_cast<double>(opts.memory_limit_bytes)) + ", cgroup v" +
+                  std::to_string(cgroup->version()) + ")");
+  }
   progress.info("copying images to " + target.to.str() + " (" + target.kind + "), scratch in " + work.path().string());
 
   std::vector<int> sizes = opts.sizes;
   const int verify_order = opts.verify_order > 0 ? opts.verify_order : *std::min_element(sizes.begin(), sizes.end());
   if (std::find(sizes.begin(), sizes.end(), verify_order) == sizes.end()) sizes.insert(sizes.begin(), verify_order);
-  std::vector<int> compute_sizes = opts.compute_sizes;
+  res.calibrated_orders = sizes;
+  std::sort(res.calibrated_orders.begin(), res.calibrated_orders.end());
+  // The verify order's reference run is timed too: no second run at that order.
+  std::vector<int> compute_sizes;
+  for (int n : compute_orders(opts))
+    if (n != verify_order) compute_sizes.push_back(n);
   progress.set_total(static_cast<int>(sizes.size()) * opts.reps + static_cast<int>(compute_sizes.size()) + 1 +
                      (opts.disk_probe_bytes ? 1 : 0));
 
@@ -162,22 +237,57 @@ CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& prog
       progress.step_done("disk (" + res.machine.value("image_fs", std::string("?")) + "): write " +
                          mb(d.write_Bps) + "/s with fsync, read " + mb(d.read_Bps) + "/s");
     }
-    // The job's own speed, uninterrupted and without the library.
+    // The job's own speed, uninterrupted and without the library (under the
+    // limit when there is one: an order whose job cannot fit is OOM-killed).
     for (int n : compute_sizes) {
       if (stop_requested()) throw std::runtime_error("interrupted");
+      uint64_t need = 0;
+      if (!fits_alone(n, need)) {
+        warn("no compute run: " + too_big("order", n, need));
+        progress.step_done("compute n=" + std::to_string(n) + " skipped");
+        continue;
+      }
       progress.status("compute n=" + std::to_string(n));
       const fs::path dir = work.path() / ("compute-" + std::to_string(n));
       fs::create_directories(dir);
-      double s = time_uninterrupted(tools, n, dir / "out.bin", dir / "job.log");
+      const uint64_t ooms = cgroup ? cgroup->counters().oom_kills : 0;
+      if (cgroup) {
+        cgroup->reclaim();
+        cgroup->reset_peak();
+      }
+      try {
+        double s = time_uninterrupted(tools, n, dir / "out.bin", dir / "job.log", cgroup.get());
+        res.compute.push_back({n, s, false, cgroup ? cgroup->counters().peak_bytes : 0});
+        progress.step_done("compute n=" + std::to_string(n) + ": " + secs(s));
+      } catch (const JobFailed& e) {
+        if (!cgroup || cgroup->counters().oom_kills == ooms) throw;
+        const uint64_t peak = cgroup->counters().peak_bytes;
+        res.compute.push_back({n, 0, true, peak});
+        warn("compute run at order " + std::to_string(n) + " OOM-killed under the " +
+             mib(static_cast<double>(opts.memory_limit_bytes)) + " limit (peak " + mb(static_cast<double>(peak)) +
+             "): the job alone does not fit");
+        progress.step_done("compute n=" + std::to_string(n) + ": OOM-killed");
+      }
       fs::remove_all(dir);
-      res.compute.push_back({n, s});
-      progress.step_done("compute n=" + std::to_string(n) + ": " + secs(s));
     }
     // The reference output for the one job that is restored and runs to the end.
     progress.status("reference run n=" + std::to_string(verify_order));
     const fs::path reference = work.path() / "reference.bin";
-    double ref_s = time_uninterrupted(tools, verify_order, reference, work.path() / "reference.log");
-    res.compute.push_back({verify_order, ref_s});
+    const uint64_t ref_ooms = cgroup ? cgroup->counters().oom_kills : 0;
+    if (cgroup) {
+      cgroup->reclaim();
+      cgroup->reset_peak();
+    }
+    double ref_s = 0;
+    try {
+      ref_s = time_uninterrupted(tools, verify_order, reference, work.path() / "reference.log", cgroup.get());
+    } catch (const JobFailed& e) {
+      if (cgroup && cgroup->counters().oom_kills > ref_ooms)
+        throw std::runtime_error("the reference run at order " + std::to_string(verify_order) +
+                                 " was OOM-killed under --memory-limit: give a smaller --verify-order");
+      throw;
+    }
+    res.compute.push_back({verify_order, ref_s, false, cgroup ? cgroup->counters().peak_bytes : 0});
     progress.step_done("compute n=" + std::to_string(verify_order) + " (reference output): " + secs(ref_s));
 
     for (int n : sizes) {
@@ -194,9 +304,20 @@ CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& prog
         if (stop_requested()) throw std::runtime_error("interrupted");
         progress.status("n=" + std::to_string(n) + " rep " + std::to_string(r) + "/" + std::to_string(opts.reps));
         RepContext ctx{tools, target, work.path() / ("n" + std::to_string(n) + "-r" + std::to_string(r)), n, r,
-                       n == verify_order && r == 1, reference};
+                       n == verify_order && r == 1, reference, cgroup.get()};
         try {
           MeasureRow row = measure_rep(ctx);
+          if (!row.ok()) {
+            // Recorded as such (no costs) and said in one line; the larger
+            // repetitions of this order would only be killed again.
+            warn(oom_line(row, opts.memory_limit_bytes));
+            res.rows.push_back(row);
+            progress.step_done("n=" + std::to_string(n) + " rep " + std::to_string(r) + ": OOM-killed (" + row.oom +
+                               ")");
+            for (int rest = r + 1; rest <= opts.reps; ++rest) progress.step_done("n=" + std::to_string(n) + " skipped");
+            size_failed = true;
+            continue;
+          }
           if (row.suspect)
             warn("order " + std::to_string(n) + " rep " + std::to_string(r) +
                  (row.swapped_pages > 0 ? ": the machine swapped " + std::to_string(row.swapped_pages) + " pages"

@@ -23,6 +23,7 @@ MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
   if (spec.stop_when_ready) s.argv.push_back("--stop-when-ready");
   if (spec.threads > 1) s.argv.insert(s.argv.end(), {"--threads", std::to_string(spec.threads)});
   s.stderr_path = spec.log.string();
+  s.cgroup_procs = spec.cgroup_procs;
   if (!spec.ckpt_dir.empty()) {
     // The same environment ckpt::spawn_preloaded gives a job (see ckpt/control.h).
     s.extra_env = {"LD_PRELOAD=" + spec.libckpt.string(), "CKPT_DIR=" + spec.ckpt_dir.string(),

@@ -1,10 +1,13 @@
 // Pieces of the measurement loop (private to calib).
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "calib/calibrate.h"
 #include "calib/copy_target.h"
+#include "calib/memory_cgroup.h"
+#include "calib/subprocess.h"
 
 namespace ckptsim::calib {
 
@@ -21,6 +24,7 @@ struct RepContext {
   int order = 0, rep = 0;
   bool run_to_end = false;                  // verify against the reference output
   std::filesystem::path reference_output;   // uninterrupted run's output (run_to_end)
+  MemoryCgroup* cgroup = nullptr;           // --memory-limit: job, dump and restore run in it
 };
 
 // Start the job under libckpt, checkpoint it once its matrices are ready, kill
@@ -29,9 +33,26 @@ struct RepContext {
 // errors, TransferError, std::runtime_error("interrupted")).
 MeasureRow measure_rep(const RepContext& ctx);
 
-// Uninterrupted run without the library; returns wall seconds. Throws JobFailed.
+// Uninterrupted run without the library (in cgroup when given); returns wall
+// seconds. Throws JobFailed.
 double time_uninterrupted(const Tools& tools, int order, const std::filesystem::path& out,
-                          const std::filesystem::path& log);
+                          const std::filesystem::path& log, MemoryCgroup* cgroup = nullptr);
+
+// Under --memory-limit the restore runs as `ckptsim restart --timing
+// --pid-file` inside the group (the restarter's reads and the restored job are
+// charged to it), from an image whose pages were first written back and
+// dropped from the page cache (so they are charged to the group when read).
+struct CgroupRestore {
+  ChildProcess restarter;  // `ckptsim restart`; the restored job is its child
+  pid_t job = -1;          // the restored job (0 when it had already exited)
+  double restore_s = 0;    // sum of the restarter's phases (the in-process restore's span)
+  std::optional<int> early_status;  // the restarter ended before the job ran (failure/OOM)
+  std::string log_tail;             // last line of its stderr
+};
+CgroupRestore restore_in_cgroup(const RepContext& ctx, const std::filesystem::path& image);
+
+// fdatasync + POSIX_FADV_DONTNEED on every file under dir.
+void drop_page_cache(const std::filesystem::path& dir);
 
 bool files_equal(const std::filesystem::path& a, const std::filesystem::path& b);
 

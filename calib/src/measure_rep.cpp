@@ -96,8 +96,10 @@ bool files_equal(const fs::path& a, const fs::path& b) {
   return true;
 }
 
-double time_uninterrupted(const Tools& tools, int order, const fs::path& out, const fs::path& log) {
+double time_uninterrupted(const Tools& tools, int order, const fs::path& out, const fs::path& log,
+                          MemoryCgroup* cgroup) {
   JobSpec spec;
+  if (cgroup) spec.cgroup_procs = cgroup->procs_file();
   spec.matmul = tools.matmul_exe;
   spec.order = order;
   spec.threads = tools.job_threads;
@@ -112,6 +114,86 @@ double time_uninterrupted(const Tools& tools, int order, const fs::path& out, co
   return s;
 }
 
+namespace {
+
+void finish_row(MeasureRow& row, uint64_t swap_before) {
+  uint64_t swap_after = swap_out_pages();
+  row.swapped_pages = static_cast<int64_t>(swap_after - swap_before);
+  // Three float matrices of order n: anything well below that was not resident.
+  const double expected = 3.0 * 4.0 * row.order * static_cast<double>(row.order);
+  row.suspect = row.swapped_pages > 0 || static_cast<double>(row.rss_bytes) < 0.9 * expected;
+}
+
+// The restore and the restored job's run under --memory-limit (restore_in_cgroup).
+MeasureRow restore_limited(const RepContext& ctx, MeasureRow row, const fs::path& image, const fs::path& job_out,
+                           const CgroupCounters& before) {
+  MemoryCgroup& cg = *ctx.cgroup;
+  cg.kill_all();
+  cg.reclaim();          // the dumped image's pages: the other node never had them
+  drop_page_cache(image);  // the received copy is read from disk, charged to the group
+  cg.reset_peak();
+  CgroupRestore r = restore_in_cgroup(ctx, image);
+  row.restore_s = r.restore_s;
+  auto oom_since_before = [&] { return cg.counters().oom_kills > before.oom_kills; };
+  auto done = [&](const std::string& oom) {
+    cg.kill_all();
+    r.restarter.wait();
+    const CgroupCounters now = cg.counters();
+    row.restore_peak_bytes = now.peak_bytes;
+    row.limit_hits = now.limit_hits - before.limit_hits;
+    row.oom = oom_since_before() ? oom : "";
+    finish_row(row, row.swap_before);
+    return row;
+  };
+  if (r.early_status) {
+    if (oom_since_before()) return done("restore");
+    throw std::runtime_error("ckptsim restart in the memory-limited group ended with status " +
+                             std::to_string(*r.early_status) + ": " + r.log_tail);
+  }
+  if (ctx.run_to_end) {
+    int st = wait_child_exit(r.restarter, std::chrono::hours(6));
+    if (st != 0 && oom_since_before()) return done("restored job");
+    row.progressing = st == 0;
+    row.output_verified = st == 0 && files_equal(job_out, ctx.reference_output);
+    if (!row.output_verified)
+      throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) +
+                          (st != 0 ? " ended with status " + std::to_string(st)
+                                   : " finished but its output differs from an uninterrupted run"),
+                      false);
+    return done("");
+  }
+  // Alive and computing: its CPU time grows, or it already ended well.
+  bool progressing = false;
+  if (r.job > 0) {
+    const ProcessStat first = process_stat(r.job);
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (stop_requested()) throw std::runtime_error("interrupted");
+      if (auto st = r.restarter.try_wait()) {
+        progressing = *st == 0;
+        break;
+      }
+      const ProcessStat now = process_stat(r.job);
+      if (now.cpu_ticks > first.cpu_ticks && now.state != 'Z') {
+        progressing = true;
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  } else {
+    progressing = r.restarter.wait() == 0;
+  }
+  if (!progressing && oom_since_before()) return done("restored job");
+  row.progressing = progressing;
+  if (!progressing) {
+    cg.kill_all();
+    throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) + " is not making progress", false);
+  }
+  return done("");
+}
+
+}  // namespace
+
 MeasureRow measure_rep(const RepContext& ctx) {
   MeasureRow row;
   row.order = ctx.order;
@@ -123,6 +205,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   fs::create_directories(images);
   fs::permissions(images, fs::perms::owner_all);
   const uint64_t swap_before = swap_out_pages();
+  row.swap_before = swap_before;
 
   JobSpec spec;
   spec.matmul = ctx.tools.matmul_exe;
@@ -133,21 +216,58 @@ MeasureRow measure_rep(const RepContext& ctx) {
   spec.ckpt_dir = images;
   spec.libckpt = ctx.tools.libckpt;
   spec.stop_when_ready = true;
+  MemoryCgroup* cg = ctx.cgroup;
+  CgroupCounters before;
+  if (cg) {
+    // Each row starts on an empty node: nothing left running, no page cache
+    // of the last row's images charged to the group.
+    cg->kill_all();
+    cg->reclaim();
+    cg->reset_peak();
+    before = cg->counters();
+    spec.cgroup_procs = cg->procs_file();
+  }
+  // Did the OOM killer end something in the group since `before`?
+  auto oom_killed = [&] { return cg && cg->counters().oom_kills > before.oom_kills; };
+  auto finish_oom = [&](const std::string& phase, uint64_t MeasureRow::*peak) {
+    row.oom = phase;
+    const CgroupCounters now = cg->counters();
+    row.*peak = now.peak_bytes;
+    row.limit_hits = now.limit_hits - before.limit_hits;
+    return row;
+  };
   MatmulJob job(spec);
-  job.wait_ready(std::chrono::seconds(600));
+  try {
+    job.wait_ready(std::chrono::seconds(600));
+  } catch (const JobFailed&) {
+    if (oom_killed()) return finish_oom("job", &MeasureRow::dump_peak_bytes);
+    throw;
+  }
 
   ProcessSize size = process_size(job.pid());
   row.rss_bytes = size.rss_bytes;
   row.mapped_bytes = size.mapped_bytes;
 
   ckpt::CheckpointResult ck;
-  {
+  try {
     ContinueWhenSignalled resume(job.pid(), std::stoi(spec.ckpt_signal));
     ck = ckpt::request_checkpoint(job.pid(), true);
+  } catch (const ckpt::CkptError&) {
+    // The job, or its core writer (in the group too), was killed mid-dump.
+    if (oom_killed()) {
+      job.kill();
+      return finish_oom("dump", &MeasureRow::dump_peak_bytes);
+    }
+    throw;
   }
   row.dump_s = ck.seconds;
   // The original is gone before its copy comes back, as after a node failure.
   job.kill();
+  if (cg) {
+    const CgroupCounters c = cg->counters();
+    row.dump_peak_bytes = c.peak_bytes;
+    row.limit_hits = c.limit_hits - before.limit_hits;
+  }
 
   DirSize image = dir_size(ck.image);
   row.image_bytes = image.apparent_bytes;
@@ -166,6 +286,8 @@ MeasureRow measure_rep(const RepContext& ctx) {
     cleanup_copy.path = restore_from;
     row.restored_from = "received copy";
   }
+
+  if (cg) return restore_limited(ctx, row, restore_from, spec.out, before);
 
   restart::RestartOptions ro;
   ro.image = restore_from;
@@ -191,11 +313,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
       throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) + " is not making progress",
                       false);
   }
-  uint64_t swap_after = swap_out_pages();
-  row.swapped_pages = static_cast<int64_t>(swap_after - swap_before);
-  // Three float matrices of order n: anything well below that was not resident.
-  const double expected = 3.0 * 4.0 * ctx.order * static_cast<double>(ctx.order);
-  row.suspect = row.swapped_pages > 0 || static_cast<double>(row.rss_bytes) < 0.9 * expected;
+  finish_row(row, swap_before);
   return row;
 }
 

@@ -13,6 +13,8 @@
 #include <iomanip>
 #include <ostream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "calib/subprocess.h"
 
@@ -66,13 +68,17 @@ void write_csv(const CalibrationResult& r, const fs::path& path) {
   std::ostringstream o;
   o << std::setprecision(9);
   o << "kind,order,rep,rss_bytes,mapped_bytes,image_bytes,image_disk_bytes,image_files,dump_s,hash_s,copy_s,"
-       "restore_s,restored_from,progressing,output_verified,swapped_pages,suspect,compute_s\n";
+       "restore_s,restored_from,progressing,output_verified,swapped_pages,suspect,compute_s,oom,dump_peak_bytes,"
+       "restore_peak_bytes,limit_hits\n";
   for (const auto& w : r.rows)
     o << "checkpoint," << w.order << "," << w.rep << "," << w.rss_bytes << "," << w.mapped_bytes << ","
       << w.image_bytes << "," << w.image_disk_bytes << "," << w.image_files << "," << w.dump_s << "," << w.hash_s
       << "," << w.copy_s << "," << w.restore_s << "," << w.restored_from << "," << w.progressing << ","
-      << w.output_verified << "," << w.swapped_pages << "," << w.suspect << ",\n";
-  for (const auto& c : r.compute) o << "compute," << c.order << ",1,,,,,,,,,,,,,,," << c.seconds << "\n";
+      << w.output_verified << "," << w.swapped_pages << "," << w.suspect << ",," << w.oom << ","
+      << w.dump_peak_bytes << "," << w.restore_peak_bytes << "," << w.limit_hits << "\n";
+  for (const auto& c : r.compute)
+    o << "compute," << c.order << ",1,,,,,,,,,,,,,,," << (c.oom ? "" : std::to_string(c.seconds)) << ","
+      << (c.oom ? "compute" : "") << "," << c.peak_bytes << ",,\n";
   write_atomically(path, o.str());
 }
 
@@ -89,10 +95,22 @@ void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::pat
   std::ostringstream s;
   s << std::setprecision(10);
   s << "$rows << EOD\n";
-  for (const auto& w : r.rows)
+  std::vector<std::pair<double, double>> model;  // dump with the memory term, at each measured row
+  std::string oom_orders;
+  for (const auto& w : r.rows) {
+    if (!w.ok()) {
+      oom_orders += (oom_orders.empty() ? "" : ", ") + std::to_string(w.order) + " (" + w.oom + ")";
+      continue;
+    }
     s << w.image_bytes / 1e6 << " " << w.dump_s << " " << w.copy_s << " " << w.restore_s << "\n";
+    model.emplace_back(w.image_bytes / 1e6, p.dump_cost_s(static_cast<double>(w.rss_bytes), static_cast<double>(w.image_bytes)));
+  }
+  std::sort(model.begin(), model.end());
+  s << "EOD\n$model << EOD\n";
+  for (const auto& [x, y] : model) s << x << " " << y << "\n";
   s << "EOD\n$compute << EOD\n";
-  for (const auto& c : r.compute) s << c.order << " " << c.seconds << "\n";
+  for (const auto& c : r.compute)
+    if (!c.oom) s << c.order << " " << c.seconds << "\n";
   s << "EOD\n";
   auto curve = [](const models::Curve& c, double xscale) {
     std::ostringstream e;
@@ -107,8 +125,19 @@ void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::pat
     return std::string(b);
   };
   s << "set terminal " << terminal << "\nset output '" << out.string() << "'\n";
-  s << "set multiplot layout 2,2 title '" << p.name << ": " << r.copy_kind << " copy, "
-    << p.machine.value("cpu", std::string("?")) << "'\n";
+  std::string memory_title;
+  if (r.memory_limit_bytes > 0) {
+    char b[256];
+    if (p.memory.swap_Bps > 0)
+      std::snprintf(b, sizeof b, "\\n%.0f MiB limit: knee at %.0f MiB of process + image, past it %.2f MB/s",
+                    r.memory_limit_bytes / 1048576.0, p.memory.usable_bytes() / 1048576.0, p.memory.swap_Bps / 1e6);
+    else
+      std::snprintf(b, sizeof b, "\\n%.0f MiB limit: no knee in the measured range", r.memory_limit_bytes / 1048576.0);
+    memory_title = b;
+    if (!oom_orders.empty()) memory_title += "; OOM-killed: " + oom_orders;
+  }
+  s << "set multiplot layout 2,2 title \"" << p.name << ": " << r.copy_kind << " copy, "
+    << p.machine.value("cpu", std::string("?")) << memory_title << "\"\n";
   s << "set grid\nset key top left\nset xlabel 'image size (MB)'\nset ylabel 'seconds'\n";
   s << "set xrange [0:*]\nset yrange [0:*]\n";
   const char* names[3] = {"dump", "copy", "restore"};
@@ -116,9 +145,12 @@ void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::pat
   for (int i = 0; i < 3; ++i) {
     s << "set title '" << names[i] << " time against image size'\n";
     s << "plot $rows using 1:" << (i + 2) << " with points pt 7 ps 1.2 title 'measured', " << curve(*curves[i], 1e6)
-      << " with lines lw 2 title '" << title(names[i], *curves[i]) << "'\n";
+      << " with lines lw 2 title '" << title(names[i], *curves[i]) << "'";
+    // With a knee, the dump model is the curve plus the memory term (of process + image).
+    if (i == 0 && p.memory.swap_Bps > 0) s << ", $model using 1:2 with linespoints lw 2 dt 2 title 'with the memory term'";
+    s << "\n";
   }
-  s << "set title 'job compute time (uninterrupted)'\nset xlabel 'matrix order n'\n";
+  s << "set title 'job compute time (uninterrupted)'\nset xlabel 'matrix order n'\nset xrange [*:*]\n";
   s << "plot $compute using 1:2 with points pt 7 ps 1.2 title 'measured', " << curve(p.compute_s, 1)
     << " with lines lw 2 title '" << title("a n^3 + b n^2 + c", p.compute_s) << "'\n";
   s << "unset multiplot\n";
@@ -150,12 +182,21 @@ void print_summary(const models::Profile& p, std::ostream& out) {
     out << (k.rfind("Linux", 0) == 0 ? ", " : ", Linux ") << k;
   }
   out << "\n";
+  // Orders outside the measured ones are the curves' extrapolation: say so.
+  double lo = 0, hi = 0;
+  if (p.measurements.is_array())
+    for (const auto& m : p.measurements)
+      if (m.is_object() && m.contains("order") && m["order"].is_number()) {
+        const double o = m["order"].get<double>();
+        lo = lo == 0 ? o : std::min(lo, o);
+        hi = std::max(hi, o);
+      }
   for (double n : {2100.0, 4100.0, 4800.0}) {
     std::snprintf(buf, sizeof buf,
                   "  order %4.0f: compute %8.1f s, process %6.1f MB, image %6.1f MB, dump %6.2f s, copy %6.2f s, "
-                  "restore %6.2f s\n",
+                  "restore %6.2f s%s\n",
                   n, p.job_compute_s(n), p.process_bytes(n) / 1e6, p.job_image_bytes(n) / 1e6, p.job_dump_s(n),
-                  p.job_copy_s(n), p.job_restore_s(n));
+                  p.job_copy_s(n), p.job_restore_s(n), hi > 0 && (n < lo || n > hi) ? " (extrapolated)" : "");
     out << buf;
   }
   char disk[64] = "not measured";
@@ -165,7 +206,10 @@ void print_summary(const models::Profile& p, std::ostream& out) {
                 "reboot %.0f s\n",
                 rate(p.dump_s), rate(p.copy_s), rate(p.restore_s), p.link_bandwidth_Bps / 1e6, disk, p.reboot_s);
   out << buf;
-  if (p.memory.known()) {
+  if (p.memory.known() && !(p.memory.swap_Bps > 0)) {
+    std::snprintf(buf, sizeof buf, "  memory: %.0f MiB RAM, no knee (no memory term)\n", p.memory.ram_bytes / 1048576.0);
+    out << buf;
+  } else if (p.memory.known()) {
     std::snprintf(buf, sizeof buf,
                   "  memory: %.0f MiB RAM, %.1f MiB reserved (knee at %.1f MiB of process + image), "
                   "past it %.2f MB/s\n",

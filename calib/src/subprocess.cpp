@@ -101,6 +101,21 @@ PreparedExec prepare(const SpawnSpec& spec) {
   _exit(127);
 }
 
+// The child writes its own pid to the group's cgroup.procs before exec, so
+// the program and everything it forks are charged to the group from the start.
+void join_cgroup(int report_fd, const char* procs) {
+  char buf[24];
+  char* p = buf + sizeof buf;
+  unsigned long v = static_cast<unsigned long>(getpid());
+  do *--p = static_cast<char>('0' + v % 10);
+  while (v /= 10);
+  const int fd = open(procs, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) child_fail(report_fd, errno);
+  const ssize_t len = buf + sizeof buf - p;
+  if (write(fd, p, static_cast<size_t>(len)) != len) child_fail(report_fd, errno);
+  close(fd);
+}
+
 void redirect(int report_fd, int target, int fd, const std::string& path, int flags) {
   if (fd < 0) {
     fd = open(path.c_str(), flags, 0600);
@@ -128,6 +143,7 @@ ChildProcess spawn(const SpawnSpec& spec) {
       if (getppid() != parent) _exit(127);
     }
     if (spec.own_process_group) setpgid(0, 0);
+    if (!spec.cgroup_procs.empty()) join_cgroup(w, spec.cgroup_procs.c_str());
     // Children must not inherit our "ignore"/handler dispositions in a surprising way.
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

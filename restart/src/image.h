@@ -17,6 +17,14 @@
 
 namespace ckptsim::restart {
 
+// Where a run of a mapping's bytes lies: `link` 0 is the image itself, link i
+// its i-th ancestor (Image::ancestors[i - 1]) in an incremental chain.
+struct Piece {
+  uint64_t offset = 0, len = 0;  // within the mapping
+  size_t link = 0;
+  uint64_t core_offset = 0;      // in that link's core
+};
+
 struct Mapping {
   uint64_t start = 0, end = 0;
   std::string perms;  // "r-xp" as in /proc/PID/maps
@@ -27,6 +35,12 @@ struct Mapping {
   bool dumped = false;
   std::string xxh3;
   uint64_t core_offset = 0;  // page-aligned p_offset of its PT_LOAD
+  // Incremental images: the pages this core holds ([first, count] from the
+  // start) and their checksum; the other pages are the parent's.
+  bool delta = false;
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  std::string delta_xxh3;
+  std::vector<Piece> pieces;  // dumped: where its bytes are, in order (chain.cpp)
   uint64_t size() const { return end - start; }
   int prot() const;          // PROT_* from perms
   bool is_kernel_special() const { return kind == "vdso" || kind == "vvar" || kind == "vvar_vclock"; }
@@ -79,6 +93,12 @@ struct ThreadImage {
 
 class ImageFiles;
 
+struct ParentRef {
+  std::string image;          // ckpt-NNNN beside this image
+  std::string manifest_xxh3;  // of its manifest.json, every byte
+  int chain = 0;              // incremental links down to the full image
+};
+
 struct Image {
   std::filesystem::path dir;   // the image directory (for messages)
   std::filesystem::path core;  // dir/core (for messages)
@@ -103,6 +123,12 @@ struct Image {
   std::vector<SharedFile> shared_files;
 
   std::vector<uint8_t> auxv;    // NT_AUXV, from the core
+
+  std::string manifest_text_xxh3;   // of manifest.json as read (what a child image names)
+  std::optional<ParentRef> parent;  // an incremental image's
+  std::vector<Image> ancestors;     // its parent, the parent's parent... (chain.cpp)
+  std::string name() const { return dir.filename().string(); }
+  int core_fd(size_t link) const;   // the core of link 0 (this image) or of an ancestor
 };
 
 }  // namespace ckptsim::restart

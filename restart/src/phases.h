@@ -22,6 +22,12 @@ Image read_manifest(ImageFiles& files);
 // in segment offsets, registers, xstate and auxv.
 void read_core(Image& img);
 
+// chain.cpp: an incremental image's parents (Image::ancestors), each checked
+// (ImageError naming the link), and every dumped mapping cut into pieces.
+void read_chain(Image& img);
+// verify_image.cpp: the core's header against its checksum (any link).
+void check_core_header(const Image& img);
+
 // verify_image.cpp: resolve DIR/latest, check ownership/permissions, kernel,
 // executable, sizes and checksums. Throws ImageError; touches nothing.
 Image verify_image(const std::filesystem::path& image, Verify mode);

@@ -151,11 +151,23 @@ Image read_manifest(ImageFiles& files) {
   if (!j.is_object()) bad("not a JSON object");
   if (opt_str(j, "format") != "ckptsim-image") bad("not a ckptsim image (format is not \"ckptsim-image\")");
   const uint64_t version = u64(j, "format_version");
-  if (version != 1 && version != 2)
-    bad("image format version " + std::to_string(version) + " is not supported (this restarter reads versions 1 and 2)");
+  if (version < 1 || version > 3)
+    bad("image format version " + std::to_string(version) + " is not supported (this restarter reads versions 1 to 3)");
 
   Image img;
   if (version >= 2) check_own_checksum(text);
+  img.manifest_text_xxh3 = xxh3_of_bytes(text.data(), text.size());
+  if (version == 3) {  // incremental: a parent beside it
+    const json& p = field(j, "parent", "");
+    ParentRef ref{str(p, "image", "parent."), hash_field(p, "manifest_xxh3", "parent."),
+                  static_cast<int>(ranged(p, "chain", "parent.", 1, 1000000))};
+    const std::string digits = ref.image.size() > 5 ? ref.image.substr(5) : "";
+    if (ref.image.rfind("ckpt-", 0) != 0 || digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+      bad("parent.image \"" + ref.image + "\" is not an image name beside this one (ckpt-NNNN)");
+    img.parent = ref;
+  } else if (j.contains("parent")) {
+    bad("a parent in a version " + std::to_string(version) + " image (incremental images are version 3)");
+  }
   img.dir = files.dir();
   img.core = files.dir() / "core";
   img.seq = static_cast<int>(ranged(j, "seq", "", 0, INT32_MAX));
@@ -216,6 +228,24 @@ Image read_manifest(ImageFiles& files) {
     if (!perms_ok) bad("mapping perms \"" + map.perms + "\" is not like \"rw-p\" (or disagrees with shared)");
     if (map.end <= map.start) bad("a mapping ends before it starts");
     if (map.dumped && map.xxh3.empty()) bad("dumped mapping without xxh3");
+    if (m.contains("delta")) {
+      if (!img.parent || !map.dumped) bad("a mapping delta in an image without a parent, or of a mapping not dumped");
+      map.delta = true;
+      map.delta_xxh3 = hash_field(m, "delta_xxh3", "mappings[].");
+      const json& runs = m["delta"];
+      if (!runs.is_array()) bad("field mappings[].delta is not an array");
+      const uint64_t pages = (map.end - map.start) / 4096;
+      uint64_t next = 0;
+      for (const json& r : runs) {
+        if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned())
+          bad("mappings[].delta holds something other than [first, count] pairs");
+        const uint64_t first = r[0].get<uint64_t>(), count = r[1].get<uint64_t>();
+        if (count == 0 || first < next || first > pages || count > pages - first)
+          bad("mappings[].delta runs are empty, overlap, are out of order or past the mapping's end");
+        map.runs.emplace_back(first, count);
+        next = first + count;
+      }
+    }
     img.mappings.push_back(std::move(map));
   }
   for (const json& f : array(j, "fds")) {

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "image_files.h"
 #include "phases.h"
@@ -104,28 +105,67 @@ void move_kernel_specials(RemoteSyscalls& remote, const std::vector<MapsLine>& o
                  mv.size, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to);
 }
 
-// Anonymous memory at the segment's address, filled from the core: for the
+// Anonymous memory at the segment's address, filled from the core(s): for the
 // stack (it must stay MAP_GROWSDOWN and anonymous), shared anonymous memory,
-// and as the fallback when the core cannot be mapped (noexec filesystem).
-void map_and_fill(RemoteSyscalls& remote, const Mapping& m, int extra_flags, int core_fd) {
+// a chain's segment cut into too many pieces, and as the fallback when a core
+// cannot be mapped (noexec filesystem).
+void map_and_fill(RemoteSyscalls& remote, const Image& img, const Mapping& m, int extra_flags) {
   const int flags = (m.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | extra_flags;
   remote.check("cannot place mapping " + describe(m), SYS_mmap, m.start, m.size(), PROT_READ | PROT_WRITE, flags,
                -1ULL, 0);
   if (m.dumped) {
     std::vector<char> buf(std::min<uint64_t>(m.size(), 8 << 20));
-    for (uint64_t done = 0; done < m.size();) {
-      const size_t n = std::min<uint64_t>(buf.size(), m.size() - done);
-      if (::pread(core_fd, buf.data(), n, static_cast<off_t>(m.core_offset + done)) != static_cast<ssize_t>(n))
-        throw RestoreError("cannot read segment " + describe(m) + " from the core");
-      remote.tracee().write_mem(m.start + done, buf.data(), n);
-      done += n;
+    for (const Piece& p : m.pieces) {
+      const int core_fd = img.core_fd(p.link);
+      for (uint64_t done = 0; done < p.len;) {
+        const size_t n = std::min<uint64_t>(buf.size(), p.len - done);
+        if (::pread(core_fd, buf.data(), n, static_cast<off_t>(p.core_offset + done)) != static_cast<ssize_t>(n))
+          throw RestoreError("cannot read segment " + describe(m) + " from the core");
+        remote.tracee().write_mem(m.start + p.offset + done, buf.data(), n);
+        done += n;
+      }
     }
   }
   remote.check("cannot set permissions of " + describe(m), SYS_mprotect, m.start, m.size(), m.prot());
 }
 
-void map_segment(RemoteSyscalls& remote, const Mapping& m, long remote_core_fd, int core_fd, const FdPlan& fds) {
-  if (m.kind == "stack") return map_and_fill(remote, m, MAP_GROWSDOWN, core_fd);
+// The cores of a chain, open in the child: the image's own was handed over at
+// exec (spawn_child); a parent's is opened through our descriptor of it
+// (/proc/<restarter>/fd/N: the very file that was verified, not its path).
+class ChildCores {
+ public:
+  ChildCores(RemoteSyscalls& remote, const Image& img, long own)
+      : remote_(remote), img_(img), fds_(img.ancestors.size() + 1, -1) {
+    fds_[0] = own;
+  }
+  // Once every segment is mapped (after a failure the child is killed anyway).
+  void close_all() {
+    for (long& fd : fds_)
+      if (fd >= 0) remote_.check("close", SYS_close, std::exchange(fd, -1));
+  }
+  ChildCores(const ChildCores&) = delete;
+  ChildCores& operator=(const ChildCores&) = delete;
+  long get(size_t link) {
+    if (fds_[link] < 0) {
+      const std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(img_.core_fd(link));
+      fds_[link] = remote_.check("cannot open the core of parent image " + img_.ancestors[link - 1].name(), SYS_openat,
+                                 AT_FDCWD, remote_.push_str(path), O_RDONLY | O_CLOEXEC);
+    }
+    return fds_[link];
+  }
+
+ private:
+  RemoteSyscalls& remote_;
+  const Image& img_;
+  std::vector<long> fds_;
+};
+
+// More pieces than this and the segment is copied: each piece would be its
+// own VMA, and the job has max_map_count of them in all.
+constexpr size_t kMaxMappedPieces = 256;
+
+void map_segment(RemoteSyscalls& remote, const Image& img, const Mapping& m, ChildCores& cores, const FdPlan& fds) {
+  if (m.kind == "stack") return map_and_fill(remote, img, m, MAP_GROWSDOWN);
   if (m.shared && m.kind == "file" && !m.path.empty()) {
     const int access = m.perms[1] == 'w' ? O_RDWR : O_RDONLY;
     // A deleted file or memfd was recreated in the restarter: the child opens ours.
@@ -142,16 +182,23 @@ void map_segment(RemoteSyscalls& remote, const Mapping& m, long remote_core_fd, 
     if (r < 0 && r > -4096) throw RestoreError("cannot place mapping " + describe(m) + ": " + std::strerror(-r));
     return;
   }
-  if (m.shared) return map_and_fill(remote, m, 0, core_fd);
+  if (m.shared) return map_and_fill(remote, img, m, 0);
   if (!m.dumped) {
     remote.check("cannot place mapping " + describe(m), SYS_mmap, m.start, m.size(), m.prot(),
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1ULL, 0);
     return;
   }
-  const long r = remote.syscall(SYS_mmap, m.start, m.size(), m.prot(), MAP_PRIVATE | MAP_FIXED_NOREPLACE,
-                                remote_core_fd, m.core_offset);
-  if (r == -EPERM || r == -EACCES) return map_and_fill(remote, m, 0, core_fd);  // noexec mount
-  if (r < 0 && r > -4096) throw RestoreError("cannot place mapping " + describe(m) + ": " + std::strerror(-r));
+  if (m.pieces.size() > kMaxMappedPieces) return map_and_fill(remote, img, m, 0);
+  for (size_t i = 0; i < m.pieces.size(); ++i) {
+    const Piece& p = m.pieces[i];
+    const long r = remote.syscall(SYS_mmap, m.start + p.offset, p.len, m.prot(), MAP_PRIVATE | MAP_FIXED_NOREPLACE,
+                                  cores.get(p.link), p.core_offset);
+    if (r == -EPERM || r == -EACCES) {  // noexec mount
+      if (i) remote.check("cannot unmap " + describe(m), SYS_munmap, m.start, p.offset);
+      return map_and_fill(remote, img, m, 0);
+    }
+    if (r < 0 && r > -4096) throw RestoreError("cannot place mapping " + describe(m) + ": " + std::strerror(-r));
+  }
 }
 
 }  // namespace
@@ -189,14 +236,13 @@ void restore_memory(Tracee& t, const Image& img, const FdPlan& fds) {
 
   // The child holds the verified core at fds.core_in_child (spawn_child):
   // nothing is reopened by path.
-  const int core_fd = img.files->get("core");
-  const long remote_core = fds.core_in_child;
+  ChildCores cores(remote, img, fds.core_in_child);
   for (const auto& m : img.mappings) {
     if (m.is_kernel_special() || m.kind == "vsyscall") continue;
     remote.forget_pushed();
-    map_segment(remote, m, remote_core, core_fd, fds);
+    map_segment(remote, img, m, cores, fds);
   }
-  remote.check("close", SYS_close, remote_core);
+  cores.close_all();
 }
 
 }  // namespace ckptsim::restart

@@ -32,49 +32,91 @@ void check_file_copy(const Image& img, const std::string& rel, uint64_t size, co
   if (*h != xxh3) throw ImageError(p.string() + " (" + what + ") is corrupt: checksum mismatch");
 }
 
+void read_at(int fd, uint64_t off, size_t len, uint8_t* buf, const Image& link) {
+  for (size_t done = 0; done < len;) {
+    ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
+    if (n <= 0) throw ImageError("core: cannot read " + link.core.string() + " (truncated?)");
+    done += n;
+  }
+}
+
+std::string segment_name(const Mapping& m) {
+  char range[64];
+  std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),
+                static_cast<unsigned long long>(m.end));
+  return std::string("segment ") + range + " (" + (m.path.empty() ? m.kind : m.path) + ")";
+}
+
+struct Hasher {
+  std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state{XXH3_createState(), XXH3_freeState};
+  std::vector<uint8_t> buf = std::vector<uint8_t>(4 << 20);
+  void reset() { XXH3_64bits_reset(state.get()); }
+  void add(int fd, uint64_t off, uint64_t len, const Image& link) {
+    for (uint64_t done = 0; done < len;) {
+      const size_t n = std::min<uint64_t>(buf.size(), len - done);
+      read_at(fd, off + done, n, buf.data(), link);
+      XXH3_64bits_update(state.get(), buf.data(), n);
+      done += n;
+    }
+  }
+  std::string digest() { return hex_xxh3(XXH3_64bits_digest(state.get())); }
+};
+
+// A chain's segment does not add up: find the link whose own bytes are
+// corrupt (each link checks what it holds: its delta, or a whole segment).
+[[noreturn]] void blame_link(const Image& img, const Mapping& m, Hasher& h) {
+  std::vector<size_t> links;
+  for (const auto& p : m.pieces)
+    if (std::find(links.begin(), links.end(), p.link) == links.end()) links.push_back(p.link);
+  std::sort(links.begin(), links.end());
+  for (size_t l : links) {
+    const Image& link = l == 0 ? img : img.ancestors[l - 1];
+    for (const Mapping& am : link.mappings) {
+      if (!am.dumped || am.end <= m.start || am.start >= m.end) continue;
+      h.reset();
+      if (am.delta) {
+        for (const auto& [first, count] : am.runs) h.add(img.core_fd(l), am.core_offset + first * 4096, count * 4096, link);
+      } else {
+        h.add(img.core_fd(l), am.core_offset, am.size(), link);
+      }
+      if (h.digest() == (am.delta ? am.delta_xxh3 : am.xxh3)) continue;
+      const std::string what = "core: " + segment_name(am) + " is corrupt: checksum mismatch";
+      if (l == 0) throw ImageError(what);
+      throw ImageError("parent image " + link.name() + " (in the chain of " + img.name() + "): " + what);
+    }
+  }
+  throw ImageError("core: " + segment_name(m) + " does not match its checksum, assembled from the chain of " + img.name());
+}
+
 // Segments are hashed from pread()s into one buffer: on a warm cache that
 // runs at memory speed, where faulting in a mapping of the core page by page
-// took several times longer.
+// took several times longer. A chain's segments are hashed as assembled.
 void verify_core_hashes(const Image& img, Verify mode) {
-  uint64_t first_segment = img.core_size;
-  for (const auto& m : img.mappings)
-    if (m.dumped) first_segment = std::min(first_segment, m.core_offset);
-  const int core = img.files->get("core");
-  std::vector<uint8_t> buf(std::max<uint64_t>(first_segment, mode == Verify::Quick ? 0 : 4 << 20));
-  auto read_at = [&](uint64_t off, size_t len) {
-    for (size_t done = 0; done < len;) {
-      ssize_t n = ::pread(core, buf.data() + done, len - done, static_cast<off_t>(off + done));
-      if (n <= 0) throw ImageError("core: cannot read " + img.core.string() + " (truncated?)");
-      done += n;
-    }
-  };
-  read_at(0, first_segment);
-  if (xxh3_of_bytes(buf.data(), first_segment) != img.core_header_xxh3)
-    throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
+  check_core_header(img);
   if (mode == Verify::Quick) return;
-  ::posix_fadvise(core, 0, 0, POSIX_FADV_SEQUENTIAL);
-  XXH3_state_t* state = XXH3_createState();
-  std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> owned(state, XXH3_freeState);
+  for (size_t l = 0; l <= img.ancestors.size(); ++l) ::posix_fadvise(img.core_fd(l), 0, 0, POSIX_FADV_SEQUENTIAL);
+  Hasher h;
   for (const auto& m : img.mappings) {
     if (!m.dumped) continue;
-    XXH3_64bits_reset(state);
-    for (uint64_t done = 0; done < m.size();) {
-      const size_t n = std::min<uint64_t>(buf.size(), m.size() - done);
-      read_at(m.core_offset + done, n);
-      XXH3_64bits_update(state, buf.data(), n);
-      done += n;
-    }
-    if (hex_xxh3(XXH3_64bits_digest(state)) != m.xxh3) {
-      char range[64];
-      std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),
-                    static_cast<unsigned long long>(m.end));
-      throw ImageError(std::string("core: segment ") + range + " (" + (m.path.empty() ? m.kind : m.path) +
-                       ") is corrupt: checksum mismatch");
-    }
+    h.reset();
+    for (const auto& p : m.pieces) h.add(img.core_fd(p.link), p.core_offset, p.len, p.link ? img.ancestors[p.link - 1] : img);
+    if (h.digest() == m.xxh3) continue;
+    if (!img.ancestors.empty()) blame_link(img, m, h);
+    throw ImageError("core: " + segment_name(m) + " is corrupt: checksum mismatch");
   }
 }
 
 }  // namespace
+
+void check_core_header(const Image& img) {
+  uint64_t first_segment = img.core_size;
+  for (const auto& m : img.mappings)
+    if (m.dumped) first_segment = std::min(first_segment, m.core_offset);
+  std::vector<uint8_t> buf(first_segment);
+  read_at(img.files->get("core"), 0, first_segment, buf.data(), img);
+  if (xxh3_of_bytes(buf.data(), first_segment) != img.core_header_xxh3)
+    throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
+}
 
 Image verify_image(const fs::path& image, Verify mode) {
   auto files = std::make_shared<ImageFiles>(image);
@@ -86,6 +128,7 @@ Image verify_image(const fs::path& image, Verify mode) {
     throw ImageError("image was taken on kernel " + img.kernel_release + ", this is " + uts.release +
                      ": restoring needs the same kernel (vdso, vvar layout)");
   read_core(img);
+  read_chain(img);
   verify_core_hashes(img, mode);
 
   check_file_copy(img, img.exe_copy, img.exe_size, img.exe_xxh3, "copy of " + img.program_path);

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "models/interval.h"
+
 namespace ckptsim::sim::analytic {
 
 namespace {
@@ -29,18 +31,22 @@ double one_minus_one_minus_x_exp_x(double x) {
 
 }  // namespace
 
+// The formulas live with the cost model (models/interval.h): `run --interval
+// auto` uses them too. Here they keep the analytic module's one error type.
 double young_interval(double C, double M) {
-  require(finite_nonneg(C), "checkpoint cost must be a finite number >= 0");
-  require(finite_pos(M), "MTBF must be a finite number > 0");
-  return std::sqrt(2 * C * M);
+  try {
+    return models::young_interval(C, M);
+  } catch (const models::IntervalError& e) {
+    throw AnalyticError(e.what());
+  }
 }
 
 double daly_interval(double C, double M) {
-  require(finite_nonneg(C), "checkpoint cost must be a finite number >= 0");
-  require(finite_pos(M), "MTBF must be a finite number > 0");
-  if (C >= 2 * M) return M;
-  const double r = C / (2 * M);
-  return std::sqrt(2 * C * M) * (1 + std::sqrt(r) / 3 + r / 9) - C;
+  try {
+    return models::daly_interval(C, M);
+  } catch (const models::IntervalError& e) {
+    throw AnalyticError(e.what());
+  }
 }
 
 double expected_time(const Costs& k, double lambda, double tau) {

@@ -139,8 +139,9 @@ class Replication {
   void start(int replication) {
     for (int node = 0; node < compute_nodes_; ++node)
       s4u::Actor::create("queue-" + std::to_string(node + 1), head_, [this, node] { node_queue(node); });
-    // Spares fail like the other nodes (their own streams, past the compute nodes').
-    const int n = static_cast<int>(nodes_.size());
+    // Case V's spares fail like the other nodes (their own streams, past the
+    // compute nodes'); in other cases nothing runs on them.
+    const int n = s_.c == Case::V ? static_cast<int>(nodes_.size()) : compute_nodes_;
     if (s_.failures.kind == FailureModel::Kind::Node && has_failures(s_.c))
       for (int node = 0; node < n; ++node)
         s4u::Actor::create("failures-" + std::to_string(node + 1), head_,

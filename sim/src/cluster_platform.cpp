@@ -84,7 +84,7 @@ ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path&
     throw SimError(where + "has " + std::to_string(others.size()) + " compute hosts, --nodes asks for " +
                    std::to_string(nodes));
   if (static_cast<int>(spare_hosts.size()) < spares)
-    throw SimError(where + "has " + std::to_string(spare_hosts.size()) + " spare hosts (named spare-*), --spares asks for " +
+    throw SimError(where + "has " + std::to_string(spare_hosts.size()) + " spare host(s) (named spare-*), --spares asks for " +
                    std::to_string(spares));
   auto take = [&](std::vector<s4u::Host*>& hosts, int count, std::vector<s4u::Host*>& into,
                   std::vector<s4u::Disk*>& disks_into) {

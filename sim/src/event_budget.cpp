@@ -24,9 +24,11 @@ struct Estimate {
   double jobs = 0;      // jobs simulated over all replications
   double segments = 0;  // compute segments per job, redone work included
   double failures = 0;  // failures per job
+  double idle_failures = 0;  // failures of case V's spare nodes while idle, over all replications
   double total() const {
     const double per_job = 3 * segments + 4 * failures + 4;
-    return std::isfinite(per_job) ? jobs * per_job : kInf;
+    const double all = jobs * per_job + 4 * idle_failures;
+    return std::isfinite(all) ? all : kInf;
   }
 };
 
@@ -65,6 +67,11 @@ Estimate estimate(const Scenario& s) {
       expected = kInf;
     }
     e.failures = expected * lambda;
+    // Spares fail like compute nodes over the run (a node's queue: jobs_per_node
+    // jobs); a migrated job's wait for a node (queue, spare) is a few events
+    // more, counted in its failure's 4.
+    if (s.c == Case::V && s.spares > 0)
+      e.idle_failures = static_cast<double>(s.spares) * s.replications * s.jobs_per_node * expected * lambda;
   }
   e.segments = segments * std::fmax(1.0, expected / failure_free);
   return e;

@@ -62,6 +62,9 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
   t.order = order;
   t.W = prof.job_compute_s(order);
   t.C = prof.job_dump_s(order);
+  // Case V pays the copy before its restore, in every placement: the formulas
+  // are one job's, with no queue (a queue or spare placement's wait for a free
+  // node, and share's time-sharing, are the simulator's to show).
   t.R = prof.job_restore_s(order) + (o.base.c == Case::V ? prof.job_copy_s(order) : 0.0);
   const std::string at = "order " + std::to_string(order) + ": ";
   if (!(t.W > 0) || !std::isfinite(t.W)) throw SweepError(at + "the profile's compute time is not > 0");

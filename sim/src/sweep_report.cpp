@@ -116,7 +116,15 @@ void write_csv(std::ostream& out, const SweepResult& r) {
 void write_table(std::ostream& out, const SweepResult& r) {
   const auto& o = r.plan.options;
   const auto s = summarise(r);
-  out << "Sweep " << r.plan.hash << ": case " << o.at("case").get<std::string>() << ", " << describe_failures(o) << ", "
+  std::string placement;  // case V's, in plans that have one
+  if (o.contains("v_placement")) {
+    placement = " (" + o.at("v_placement").get<std::string>();
+    const int spares = o.value("spares", 0);
+    if (spares > 0) placement += ", " + std::to_string(spares) + (spares == 1 ? " spare" : " spares");
+    placement += ")";
+  }
+  out << "Sweep " << r.plan.hash << ": case " << o.at("case").get<std::string>() << placement << ", "
+      << describe_failures(o) << ", "
       << o.at("nodes").get<int>() << " nodes x " << o.at("jobs_per_node").get<int>() << " jobs, "
       << o.at("replications").get<int>() << " replications, seed " << o.at("seed").get<uint64_t>();
   const std::string label = o.value("profile_label", "");

@@ -52,7 +52,7 @@ TEST_CASE("a small real calibration yields positive, size-increasing costs", "[r
 TEST_CASE("calibrate --threads 2 measures a two-thread job and records the count", "[real]") {
   calib_test::TempDir tmp;
   const fs::path out = tmp.path() / "threads.json";
-  auto r = calib_test::run_ckptsim({"calibrate", "--sizes", "300,500", "--reps", "1", "--compute-sizes", "200,300",
+  auto r = calib_test::run_ckptsim({"calibrate", "--sizes", "300,500", "--reps", "1", "--compute-sizes", "100,200,300",
                                     "--no-disk-probe", "--threads", "2", "--work-dir", tmp.path().string(), "--out",
                                     out.string()},
                                    tmp.path());

@@ -60,9 +60,17 @@ TEST_CASE("bad image: a missing file") {
 TEST_CASE("bad image: another format version") {
   Fixture fx;
   json m = fx.manifest();
+  m["format_version"] = 4;
+  fx.set_manifest(m);
+  expect_refused(fx, "version 4");
+}
+
+TEST_CASE("bad image: an incremental image (version 3) without its parent field") {
+  Fixture fx;
+  json m = fx.manifest();
   m["format_version"] = 3;
   fx.set_manifest(m);
-  expect_refused(fx, "version 3");
+  expect_refused(fx, "missing field parent");
 }
 
 TEST_CASE("bad image: taken on another kernel release") {

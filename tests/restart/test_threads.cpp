@@ -57,6 +57,12 @@ TEST_CASE("threads: the same chain with forked dumps (run --fork) while the thre
   check_four_thread_chain({"--fork"});
 }
 
+// Incremental images of the four threads' memory, each on the image the job
+// was restored from, written by a fork: every cycle restores a chain.
+TEST_CASE("threads: the same chain with incremental forked dumps (run --incremental --fork)") {
+  check_four_thread_chain({"--incremental", "--fork"});
+}
+
 namespace {
 
 // prog_threads stopped at its gate, checkpointed and killed: its image.

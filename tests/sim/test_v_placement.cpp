@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "sim/sweep.h"
 #include "sim_test_support.h"
 
 using namespace ckptsim;
@@ -243,7 +245,7 @@ TEST_CASE("V placements: bad --v-placement and --spares are one line and exit 2,
       {simulate + "--v-placement spare --spares -1", "--spares"},
       {simulate + "--v-placement spare --spares x", "--spares"},
       {simulate + "--v-placement spare --spares 2 --platform " + (dir.path() / "nospare.xml").string(),
-       "spare hosts"},
+       "spare host"},
       {sweep + "--case V --v-placement beside", "--v-placement"},
       {sweep + "--case V --spares 1", "--spares"},
       {sweep + "--case V --v-placement queue --spares 1", "--spares needs --v-placement spare"},
@@ -263,4 +265,36 @@ TEST_CASE("V placements: bad --v-placement and --spares are one line and exit 2,
   const Run ok = run_ckptsim(simulate + "--case V --v-placement spare --spares 2");
   CHECK(ok.code == 0);
   CHECK(ok.out.find("case V spare (2 spare nodes)") != std::string::npos);
+}
+
+TEST_CASE("V placements in the sweep: the plan names and hashes case V's placement, case IV's is untouched") {
+  SweepOptions o;
+  o.base.profile = simtest::flat_profile(1000, 10, 5, 30);
+  o.base.nodes = 2;
+  o.base.jobs_per_node = 2;
+  o.base.replications = 2;
+  o.orders = {1000};
+  o.grid = parse_interval_grid("100,200");
+  o.base.c = Case::IV;
+  const SweepPlan iv = make_plan(o);
+  CHECK_FALSE(iv.options.contains("v_placement"));
+  o.base.v_placement = VPlacement::Spare;
+  o.base.spares = 1;
+  CHECK(make_plan(o).hash == iv.hash);  // IV runs nothing on spares
+
+  o.base.c = Case::V;
+  std::set<std::string> hashes;
+  for (auto [placement, spares] : {std::pair{VPlacement::Share, 0}, std::pair{VPlacement::Queue, 0},
+                                   std::pair{VPlacement::Spare, 1}, std::pair{VPlacement::Spare, 2}}) {
+    o.base.v_placement = placement;
+    o.base.spares = spares;
+    const SweepPlan plan = make_plan(o);
+    CHECK(plan.options.at("v_placement") == to_string(placement));
+    CHECK(plan.options.at("spares") == spares);
+    hashes.insert(plan.hash);
+    // Every point runs with the placement.
+    for (const auto& p : plan.points)
+      if (p.kind != PointKind::Baseline) CHECK(scenario_for(o, p).v_placement == placement);
+  }
+  CHECK(hashes.size() == 4);
 }

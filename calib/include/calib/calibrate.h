@@ -22,12 +22,23 @@ struct CalibrationOptions {
   std::filesystem::path ckptsim_exe;           // runs `receive`; empty: /proc/self/exe
   std::filesystem::path matmul_exe;            // empty: ckpt-matmul next to ckptsim_exe
   std::filesystem::path libckpt;               // empty: ckpt::find_libckpt()
-  std::vector<int> compute_sizes = {300, 600, 900, 1200, 1500};  // uninterrupted, timed runs
+  // Orders of the timed uninterrupted runs (the job's compute time). Empty:
+  // the checkpointed orders themselves, every one (compute_spread == 0) or a
+  // spread sample of compute_spread of them, ends included.
+  std::vector<int> compute_sizes;
+  int compute_spread = 0;
   int verify_order = 0;                        // restored job runs to the end here; 0: the smallest size
   uint64_t disk_probe_bytes = 256ull << 20;    // 0: don't measure the disk
   bool keep_work_dir = false;
   int job_threads = 1;                         // ckpt-matmul --threads: the measured job's thread count
+  // > 0: jobs, dumps and restores run in a fresh memory cgroup with this limit
+  // (memory_cgroup.h): this machine stands in for a node with that much RAM.
+  uint64_t memory_limit_bytes = 0;
 };
+
+// The smallest --memory-limit accepted: the job, `ckptsim restart` and the
+// dump's buffers need a few MiB before any matrix.
+inline constexpr uint64_t kMinMemoryLimitBytes = 32ull << 20;
 
 // One checkpoint/copy/restore of one job.
 struct MeasureRow {
@@ -44,11 +55,20 @@ struct MeasureRow {
   bool output_verified = false;  // ran to the end, output == uninterrupted run (verify order only)
   int64_t swapped_pages = 0;     // pswpout delta during this row
   bool suspect = false;          // swapping, or RSS well below the matrices' size
+  // Under --memory-limit (zero/empty otherwise):
+  std::string oom;               // "" or what the OOM killer ended: "job", "dump", "restore", "restored job"
+  uint64_t dump_peak_bytes = 0;     // the group's peak while the job was built and dumped
+  uint64_t restore_peak_bytes = 0;  // ... while the image was restored and the job ran again
+  uint64_t limit_hits = 0;          // times the limit forced reclaim during this row
+  uint64_t swap_before = 0;         // pswpout when the row started (internal)
+  bool ok() const { return oom.empty(); }
 };
 
 struct ComputeRow {
   int order = 0;
   double seconds = 0;  // wall time of an uninterrupted run
+  bool oom = false;    // OOM-killed under --memory-limit (seconds meaningless)
+  uint64_t peak_bytes = 0;  // the group's peak (--memory-limit)
 };
 
 struct CalibrationResult {
@@ -63,7 +83,13 @@ struct CalibrationResult {
   bool interrupted = false;
   double elapsed_s = 0;
   std::string copy_kind;    // "netns", "loopback", "remote"
+  uint64_t memory_limit_bytes = 0;  // the cgroup's limit (0: none)
+  int cgroup_version = 0;
+  std::vector<int> calibrated_orders;  // the checkpointed orders (the compute fit's range)
 };
+
+// The orders timed uninterrupted (CalibrationOptions::compute_sizes/spread).
+std::vector<int> compute_orders(const CalibrationOptions& opts);
 
 // Options that cannot work, found before anything is measured: one line, exit 2.
 struct OptionsError : std::invalid_argument {

@@ -30,6 +30,7 @@ struct JobSpec {
   std::string ckpt_signal = "3";
   bool stop_when_ready = false;    // SIGSTOP it as soon as its matrices are ready
   int threads = 1;                 // --threads: rows multiplied by this many threads
+  std::string cgroup_procs;        // non-empty: started inside that control group
 };
 
 class MatmulJob {

@@ -21,6 +21,7 @@ struct SpawnSpec {
   int stderr_fd = -1;
   bool own_process_group = true;            // Ctrl-C on the terminal reaches only us; we clean up
   bool die_with_parent = true;              // PR_SET_PDEATHSIG(SIGKILL): never outlive a killed calibrate
+  std::string cgroup_procs;                 // a cgroup's cgroup.procs: the child joins it before exec
 };
 
 class ChildProcess {

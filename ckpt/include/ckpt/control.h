@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,15 +40,28 @@ inline constexpr double kHandlerWaitS = 10;
 // libckpt.so next to the running ckptsim binary (or $CKPTSIM_LIB). Throws if absent.
 std::filesystem::path find_libckpt();
 
+// `run --interval auto`: the next interval (s of compute) after a dump that
+// stopped the job cost_s seconds (cost_s < 0: none measured yet), and the words
+// that say why, for the decision logged on stderr. The rule itself is the cost
+// model's (models/interval.h); this library only measures and schedules.
+struct IntervalRule {
+  std::function<double(double cost_s)> next;
+  std::function<std::string(double cost_s)> explain;
+  explicit operator bool() const { return bool(next); }
+};
+
 struct RunOptions {
   std::filesystem::path dir = "ckpt-images";  // CKPT_DIR for the job
   int signal = 3;                             // SIGQUIT
   double interval_s = 0;                      // 0, or kMinIntervalS..kMaxDurationS: send the signal
                                               // periodically, only while the job catches it
+  IntervalRule auto_interval;                 // set: interval_s is ignored, the rule chooses
   std::vector<std::string> argv;              // program and its arguments
   std::filesystem::path lib;                  // empty: find_libckpt()
   unsigned keep = 0;                          // CKPT_KEEP: complete images kept (the newest); 0: all
   bool fork = false;                          // CKPT_FORK: memory written by a forked copy
+  bool incremental = false;                   // CKPT_INCREMENTAL: only pages changed since the parent image
+  unsigned max_chain = 8;                     // CKPT_MAX_CHAIN: incremental images before a full one (>= 1)
   // SIGTERM (a scheduler's preemption or scancel) or the checkpoint signal sent
   // to `run` itself means: checkpoint now, wait for the image, kill the job and
   // return kExitCheckpointed. Without it SIGTERM is relayed to the job and the

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "ckpt/control.h"
+#include "status.h"
 
 namespace fs = std::filesystem;
 
@@ -78,41 +79,16 @@ JobSettings job_settings(pid_t pid) {
   return s;
 }
 
-unsigned long highest_image(const fs::path& dir) {
-  unsigned long highest = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("ckpt-", 0) != 0 || name.size() == 5) continue;
-    if (name.find_first_not_of("0123456789", 5) != std::string::npos) continue;
-    highest = std::max(highest, std::stoul(name.substr(5)));
-  }
-  return highest;
-}
-
-struct Status {
-  std::string word;  // busy / ok / fail / idle
-  unsigned long seq = 0;
-  std::string rest;
-  std::string line;
-  struct timespec mtime {};
-};
-
-Status read_status(const fs::path& dir) {
-  Status st;
-  std::ifstream in(dir / ".ckpt-status");
-  std::getline(in, st.line);
-  std::istringstream words(st.line);
-  words >> st.word >> st.seq;
-  std::getline(words >> std::ws, st.rest);
-  while (!st.rest.empty() && st.rest.back() == ' ') st.rest.pop_back();
-  struct stat sb;
-  if (::stat((dir / ".ckpt-status").c_str(), &sb) == 0) st.mtime = sb.st_mtim;
-  return st;
-}
-
-bool same_time(const struct timespec& a, const struct timespec& b) {
-  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+// Gone, or dead and not yet reaped: a zombie still answers kill(pid, 0), so a
+// job that is its caller's child and was killed mid-dump (the OOM killer, in a
+// memory-limited calibration) would otherwise be waited for until the timeout.
+bool process_ended(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  bool ok = false;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat", &ok);
+  if (!ok) return true;
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
 }
 
 }  // namespace
@@ -134,7 +110,7 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
     throw CkptError("the timeout must be between 0.001 and 1000000 seconds");
   const JobSettings job = job_settings(pid);
   const unsigned long before = highest_image(job.dir);
-  const Status old = read_status(job.dir);
+  const DumpStatus old = read_dump_status(job.dir);
   const auto t0 = std::chrono::steady_clock::now();
   if (::kill(pid, job.signal) != 0)
     throw CkptError("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
@@ -142,9 +118,10 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
   if (!wait) return result;
 
   auto delay = std::chrono::microseconds(200);
-  for (;;) {
-    const Status st = read_status(job.dir);
-    const bool changed = st.line != old.line || !same_time(st.mtime, old.mtime);
+  for (bool ended = false;; ended = process_ended(pid)) {
+    // Once the job has ended, its last word is read once more before giving up.
+    const DumpStatus st = read_dump_status(job.dir);
+    const bool changed = st.changed_since(old);
     if (st.seq > before && changed && st.word == "ok") {
       result.image = job.dir / st.rest;
       result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -155,7 +132,7 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
     if (changed && st.word == "fail" && (st.seq > before || st.seq == 0))
       throw CkptError("checkpoint " + (st.seq ? std::to_string(st.seq) + " " : std::string()) +
                       "failed: " + st.rest);
-    if (::kill(pid, 0) != 0 && errno == ESRCH)
+    if (ended)
       throw CkptError("process " + std::to_string(pid) + " ended before the checkpoint was complete");
     if (std::chrono::steady_clock::now() - t0 > timeout)
       throw CkptError("timed out waiting for the checkpoint of process " + std::to_string(pid));

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "checkpoint_timer.h"
 #include "ckpt/control.h"
 
 static_assert(ckptsim::ckpt::kMinIntervalS == 1e-4 && ckptsim::ckpt::kMaxDurationS == 1e6,
@@ -134,6 +135,7 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
   args.push_back(nullptr);
   const std::string signal = std::to_string(opts.signal);
   const std::string keep = std::to_string(opts.keep);
+  const std::string max_chain = std::to_string(opts.max_chain);
 
   // Exec failures come back through a close-on-exec pipe.
   int pipefd[2];
@@ -147,6 +149,10 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
     ::setenv("CKPT_SIGNAL", signal.c_str(), 1);
     if (opts.keep) ::setenv("CKPT_KEEP", keep.c_str(), 1);
     if (opts.fork) ::setenv("CKPT_FORK", "1", 1);
+    if (opts.incremental) {
+      ::setenv("CKPT_INCREMENTAL", "1", 1);
+      ::setenv("CKPT_MAX_CHAIN", max_chain.c_str(), 1);
+    }
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
     // The job starts with a clean fd table, as a batch system would start it:
     // descriptors the caller happened to inherit (a harness's pipes, say) are
@@ -219,7 +225,7 @@ RelayMask::RelayMask(int checkpoint_signal) {
 RelayMask::~RelayMask() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
 
 int run_preloaded(const RunOptions& opts) {
-  if (!(opts.interval_s == 0 || (opts.interval_s >= kMinIntervalS && opts.interval_s <= kMaxDurationS)))
+  if (!opts.auto_interval && !(opts.interval_s == 0 || (opts.interval_s >= kMinIntervalS && opts.interval_s <= kMaxDurationS)))
     throw CkptError("--interval must be 0 (never) or between 0.0001 and 1000000 seconds");
   RelayMask mask(opts.signal);
   return supervise(spawn_with_mask(opts, &mask.old_mask()), opts);
@@ -228,11 +234,9 @@ int run_preloaded(const RunOptions& opts) {
 int supervise(pid_t pid, const RunOptions& opts) {
   const sigset_t relay = relay_set(opts.signal);
   using clock = std::chrono::steady_clock;
-  const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(opts.interval_s));
   const auto started = clock::now();
   const auto handler_wait = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(kHandlerWaitS));
-  auto next = started + period;
-  bool periodic = opts.interval_s > 0;
+  CheckpointTimer timer(opts, started);
   bool handler_seen = false;  // the job has caught the signal at least once
   for (;;) {
     int status = 0;
@@ -243,31 +247,29 @@ int supervise(pid_t pid, const RunOptions& opts) {
       continue;
     }
     if (r < 0 && errno != EINTR) throw CkptError(std::string("waitpid: ") + errtext(errno));
-    struct timespec wait_for {1, 0};
-    if (periodic) {
-      auto left = next - clock::now();
-      if (left <= clock::duration::zero()) {
-        // Only while libckpt's handler is installed: before its constructor has
-        // run (or right after an exec) the signal's default action would kill the job.
-        if (catches_signal(pid, opts.signal)) {
-          ::kill(pid, opts.signal);
-          handler_seen = true;
-          next += period;
-          if (next < clock::now()) next = clock::now() + period;
-          continue;
-        }
-        if (!handler_seen && clock::now() - started > handler_wait) {
-          std::fprintf(stderr, "ckptsim: run: process %d has not installed libckpt.so's handler for signal %d "
-                       "after %.0f s; no periodic checkpoints will be sent\n", int(pid), opts.signal, kHandlerWaitS);
-          periodic = false;
-          continue;
-        }
-        left = std::chrono::milliseconds(1);  // look again shortly (a child's exit still wakes us)
+    timer.poll(clock::now());
+    if (timer.due(clock::now())) {
+      // Only while libckpt's handler is installed: before its constructor has
+      // run (or right after an exec) the signal's default action would kill the job.
+      if (catches_signal(pid, opts.signal)) {
+        ::kill(pid, opts.signal);
+        handler_seen = true;
+        timer.sent(clock::now());
+        continue;
       }
-      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-      wait_for.tv_sec = ns / 1000000000;
-      wait_for.tv_nsec = ns % 1000000000;
+      if (!handler_seen && clock::now() - started > handler_wait) {
+        std::fprintf(stderr, "ckptsim: run: process %d has not installed libckpt.so's handler for signal %d "
+                     "after %.0f s; no periodic checkpoints will be sent\n", int(pid), opts.signal, kHandlerWaitS);
+        timer.stop();
+        continue;
+      }
     }
+    auto left = timer.wait(clock::now());
+    if (left <= clock::duration::zero()) left = std::chrono::milliseconds(1);  // a child's exit still wakes us
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    struct timespec wait_for {};
+    wait_for.tv_sec = ns / 1000000000;
+    wait_for.tv_nsec = ns % 1000000000;
     siginfo_t info;
     const int sig = ::sigtimedwait(&relay, &info, &wait_for);
     if (opts.checkpoint_on_term && (sig == SIGTERM || sig == opts.signal)) return checkpoint_and_stop(pid, sig, opts.signal);

@@ -6,6 +6,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/procfs.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 
 #include "hash.h"
@@ -204,7 +205,11 @@ bool put_touched_pages(Dump& d, const Mapping& m, WritePipeline& pipe, HashState
   const HashOps& hash = hash_ops();
   auto flush = [&](uint64_t lo, uint64_t hi, bool touched) {
     if (lo == hi) return true;
-    if (touched) return pipe.put(reinterpret_cast<const void*>(lo), hi - lo, m.core_offset + (lo - m.start), state);
+    if (touched) {
+      d.memory_bytes += hi - lo;
+      d.full_memory_bytes += hi - lo;
+      return pipe.put(reinterpret_cast<const void*>(lo), hi - lo, m.core_offset + (lo - m.start), state);
+    }
     for (uint64_t p = lo; p < hi; p += kPage) hash.update(state, d.zero_page, kPage);
     return true;
   };
@@ -233,12 +238,135 @@ bool put_touched_pages(Dump& d, const Mapping& m, WritePipeline& pipe, HashState
   return flush(run_start, m.end, run_touched);
 }
 
+// A private file mapping's pages, read without a load that could fault: a
+// page past the end of its file (SIGBUS on a load) comes back as EFAULT from
+// process_vm_readv and is taken as zeros, as write_segment writes it.
+long read_self(void* buf, uint64_t addr, size_t len) {
+  struct iovec local {buf, len}, remote {reinterpret_cast<void*>(addr), len};
+  return sys::call6(SYS_process_vm_readv, sys::getpid(), sys::L(&local), 1, sys::L(&remote), 1, 0);
+}
+
+bool read_file_pages(Dump& d, char* buf, uint64_t addr, size_t len) {
+  for (size_t done = 0; done < len;) {
+    const long n = read_self(buf + done, addr + done, len - done);
+    if (n < 0 && n != -EFAULT) return d.fail("reading file-mapped memory", n);
+    if (n > 0) {
+      done += size_t(n) & ~size_t(kPage - 1);
+      if (size_t(n) % kPage == 0) continue;
+    }
+    __builtin_memcpy(buf + done, d.zero_page, kPage);  // the page at `done` cannot be read
+    done += kPage;
+  }
+  return true;
+}
+
+// Incremental mode (CKPT_INCREMENTAL): each page's checksum goes into this
+// image's `pages`; in an incremental image (d.incremental) a page whose
+// checksum equals the parent's is not written (its bytes are the parent's),
+// the others are, and m.runs lists them. Pages of the handler's own stack are
+// always written and their checksum recorded as 0 ("unknown"): they change
+// while being written. Anonymous pages the job never touched are holes
+// (zeros), written as holes in this core when the parent's page was not zero.
+// Private file mappings (a restored job's memory is mapped from its image's
+// core) are read through a bounce buffer (read_file_pages), every page of them.
+bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* state, int pagemap) {
+  const HashOps& hash = hash_ops();
+  const bool from_file = m.kind == MapKind::file;
+  const uint64_t npages = (m.end - m.start) / kPage;
+  const bool tracked = d.pages_ok && d.nranges < kMaxMappings && d.npages + npages <= kMaxTrackedPages;
+  if (!tracked) d.pages_ok = false;
+  m.delta = d.incremental && tracked;
+  if (tracked) d.ranges[d.nranges++] = PageRange{m.start, m.end, d.npages};
+  uint64_t* hashes = tracked ? d.page_hashes + d.npages : nullptr;
+  if (tracked) d.npages += npages;
+  auto* delta_state = static_cast<HashState*>(d.delta_state);
+  if (m.delta) hash.reset(delta_state);
+  m.runs_first = uint32_t(d.nruns);
+  m.nruns = 0;
+  const uint64_t zero_hash = hash.once(d.zero_page, kPage);
+
+  const char* src = nullptr;            // the current chunk's bytes (the memory, or the bounce buffer)
+  uint64_t chunk_start = 0;
+  uint64_t write_lo = 0, write_hi = 0;  // pages of the chunk waiting to be put in one go
+  auto flush = [&] {
+    if (write_lo == write_hi) return true;
+    const uint64_t len = write_hi - write_lo;
+    d.memory_bytes += len;
+    const bool ok = pipe.put(src + (write_lo - chunk_start), len, m.core_offset + (write_lo - m.start), state,
+                             m.delta ? delta_state : nullptr);
+    write_lo = write_hi = 0;
+    return ok;
+  };
+  auto present = [&](uint64_t index) {  // in this core
+    if (!m.delta) return true;
+    if (m.nruns && d.runs[d.nruns - 1].first + d.runs[d.nruns - 1].count == index) {
+      ++d.runs[d.nruns - 1].count;
+      return true;
+    }
+    if (d.nruns >= kMaxRuns) return d.fail("too many changed runs of pages", -E2BIG);
+    d.runs[d.nruns++] = PageRun{uint32_t(index), 1};
+    ++m.nruns;
+    return true;
+  };
+
+  constexpr size_t kChunk = kBounceSize / kPage;
+  uint64_t entries[kChunk];
+  for (uint64_t addr = m.start; addr < m.end;) {
+    const size_t pages = (m.end - addr) / kPage < kChunk ? size_t((m.end - addr) / kPage) : kChunk;
+    chunk_start = addr;
+    bool known = false;
+    if (from_file) {
+      if (!read_file_pages(d, d.bounce, addr, pages * kPage)) return false;
+      src = d.bounce;
+    } else {
+      src = reinterpret_cast<const char*>(addr);
+      known = pagemap >= 0 && sys::pread(pagemap, entries, pages * 8, long(addr / kPage * 8)) == long(pages * 8);
+    }
+    for (size_t i = 0; i < pages; ++i) {
+      const uint64_t page = addr + i * kPage;
+      const char* bytes = src + i * kPage;
+      const bool touched = !known || ((entries[i] >> 62) & 3);  // bit 63 present, bit 62 swapped
+      const bool live = page < d.live_hi && page + kPage > d.live_lo;
+      const uint64_t h = touched ? hash.once(bytes, kPage) : zero_hash;
+      if (hashes) hashes[(page - m.start) / kPage] = live ? 0 : h;
+      if (touched) d.full_memory_bytes += kPage;
+      const uint64_t before = m.delta ? parent_page_hash(d, page) : 0;
+      const bool changed = !m.delta || live || before == 0 || before != h;
+      if (changed && touched) {  // written
+        if (write_hi != page && !flush()) return false;
+        if (write_lo == write_hi) write_lo = page;
+        write_hi = page + kPage;
+        if (!present((page - m.start) / kPage)) return false;
+        continue;
+      }
+      if (!flush()) return false;
+      hash.update(state, touched ? bytes : d.zero_page, kPage);
+      if (changed && m.delta) {  // a hole in this core, over the parent's non-zero page
+        hash.update(delta_state, d.zero_page, kPage);
+        if (!present((page - m.start) / kPage)) return false;
+      }
+    }
+    if (!flush()) return false;  // before the chunk's buffer is reused
+    addr += pages * kPage;
+  }
+  if (m.delta) m.delta_xxh3 = hash.digest(delta_state);
+  return true;
+}
+
 // Writes one mapping's bytes at its segment offset, hashing what was written.
 // Pages the kernel cannot read (a file mapping past EOF...) are written as zeros.
 bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe, int pagemap) {
   const HashOps& hash = hash_ops();
   auto* state = static_cast<HashState*>(d.xxh_state);
   hash.reset(state);
+  // Incremental mode tracks private memory, anonymous or file-backed (not the
+  // stack: it is copied back into place on restore, not mapped).
+  const bool private_file = m.kind == MapKind::file && m.perms[0] == 'r' && d.can_read_self;
+  if (d.cfg->incremental && !m.shared && m.kind != MapKind::stack && (always_readable(m) || private_file)) {
+    if (!put_tracked_pages(d, m, pipe, state, pagemap)) return false;
+    m.xxh3 = hash.digest(state);
+    return true;
+  }
   if (always_readable(m)) {
     if (!put_touched_pages(d, m, pipe, state, pagemap)) return false;
     m.xxh3 = hash.digest(state);
@@ -278,6 +406,8 @@ bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe, int pagemap
     addr += uint64_t(w);
     off += uint64_t(w);
     left -= uint64_t(w);
+    d.memory_bytes += uint64_t(w);
+    d.full_memory_bytes += uint64_t(w);
   }
   m.xxh3 = hash.digest(state);
   return true;
@@ -361,6 +491,12 @@ bool write_core(Dump& d) {
   if (ok) {
     const long pagemap = sys::openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     WritePipeline pipe(d, int(fd));
+    d.pages_ok = true;
+    d.nranges = d.npages = d.nruns = 0;
+    // Without process_vm_readv (seccomp...) file mappings are written whole.
+    char probe;
+    d.can_read_self = d.cfg->incremental && read_self(&probe, uint64_t(d.zero_page), 1) == 1;
+    d.memory_bytes = d.full_memory_bytes = 0;
     for (size_t i = 0; ok && i < d.nmaps; ++i) {
       if (d.maps[i].dumped) {
         ok = write_segment(d, int(fd), d.maps[i], pipe, int(pagemap));
@@ -371,6 +507,7 @@ bool write_core(Dump& d) {
     if (ok) ok = pipe.finish();
     if (pagemap >= 0) sys::close(int(pagemap));
   }
+  if (ok) ok = write_page_hashes(d);
   if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);
   if (ok && d.cfg->fsync && (r = sys::fsync(int(fd))) < 0) ok = d.fail("syncing core", r);
   r = sys::close(int(fd));

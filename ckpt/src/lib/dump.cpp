@@ -9,6 +9,19 @@ namespace ckptlib {
 
 namespace {
 
+uint64_t monotonic_ns() {
+  struct timespec t {};
+  sys::clock_gettime(CLOCK_MONOTONIC, &t);
+  return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
+}
+
+// The job runs again from here on (a forked writer's clone returned, or the
+// in-process image is written); the first call counts.
+bool note_job_resumes(Dump& d) {
+  if (!d.stopped_ns) d.stopped_ns = monotonic_ns() - d.started_mono_ns;
+  return true;
+}
+
 bool stop_threads(Dump& d) {
   const char* why = nullptr;
   int err = 0;
@@ -24,7 +37,7 @@ bool finish_forked_image(Dump& d) {
     const long r = sys::call6(SYS_syncfs, d.filesfd);
     if (r < 0) return d.fail("syncing the file copies", r);
   }
-  return write_core(d) && write_manifest(d) && commit_image(d);
+  return write_core(d) && note_job_resumes(d) && write_manifest(d) && commit_image(d);
 }
 
 [[noreturn]] void finish_in_writer(Dump& d) {
@@ -51,7 +64,10 @@ void reap_previous_writer() {
 
 bool fork_writer(Dump& d, bool* forked) {
   const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
-  if (writer == 0) finish_in_writer(d);
+  if (writer == 0) {
+    note_job_resumes(d);
+    finish_in_writer(d);
+  }
   *forked = writer > 0;
   if (writer > 0) g_writer_pid = writer;
   return true;
@@ -68,20 +84,28 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   struct timespec now {};
   sys::clock_gettime(CLOCK_REALTIME, &now);
   d.created_ns = uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec);
+  d.started_mono_ns = monotonic_ns();
 
   // Facts first (before this dump opens anything the fd table would show),
   // then the image, which becomes visible only in commit_image.
   reap_previous_writer();
   bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d);
+  // After begin_image: it waited for the previous writer, so the parent is
+  // complete (or was abandoned) by now.
+  if (ok && cfg.incremental) ok = plan_incremental(d);
+  const bool lineage_moved = ok && cfg.incremental;
+  if (lineage_moved) lineage_begin(d);
   bool forked = false;
   if (ok && cfg.fork) {
     d.defer_sync = true;
     ok = save_kernel_objects(d) && copy_files(d) && fork_writer(d, &forked);
     if (ok && !forked) ok = finish_forked_image(d);
   } else if (ok) {
-    ok = write_core(d) && save_kernel_objects(d) && copy_files(d) && write_manifest(d) && commit_image(d);
+    ok = write_core(d) && save_kernel_objects(d) && copy_files(d) && note_job_resumes(d) && write_manifest(d) &&
+         commit_image(d);
   }
   if (!ok) abandon_image(d);
+  if (!ok && lineage_moved) lineage_abandon();
   if (d.filesfd >= 0) sys::close(d.filesfd);
   if (d.tmpfd >= 0) sys::close(d.tmpfd);
   if (d.dirfd >= 0) sys::close(d.dirfd);

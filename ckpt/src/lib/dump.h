@@ -25,6 +25,8 @@ struct Config {
   bool fsync;  // CKPT_FSYNC=0 turns durability off (benchmarks only)
   uint32_t keep;  // CKPT_KEEP=N: complete images kept (the newest N); 0 keeps all
   bool fork;      // CKPT_FORK=1: the memory is written by a forked copy (dump.cpp)
+  bool incremental;    // CKPT_INCREMENTAL=1: only pages changed since the parent image (incremental.cpp)
+  uint32_t max_chain;  // CKPT_MAX_CHAIN=N: incremental images on one full one, then a full dump (default 8)
   const char* glibc_version;
   uint64_t page_size;
 };
@@ -42,7 +44,21 @@ struct Mapping {
   bool shared, dumped;
   uint32_t phdr;
   uint64_t core_offset;  // p_offset
-  uint64_t xxh3;         // over the dumped bytes
+  uint64_t xxh3;         // over the dumped bytes (an incremental image's too: the whole content)
+  // Incremental images: the pages this core holds (runs of Dump::runs) and
+  // their checksum; the others are the parent's.
+  bool delta;
+  uint32_t runs_first, nruns;
+  uint64_t delta_xxh3;
+};
+
+// Per-page checksums of the anonymous memory an image holds (its `pages`
+// file, read back by the next incremental dump; incremental.cpp).
+struct PageRange {
+  uint64_t start, end, first;  // [start, end) and the index of its first page's checksum
+};
+struct PageRun {
+  uint32_t first, count;  // pages of a mapping, from its start
 };
 
 enum class FdKind { regular, directory, devnull, tty, chardev, pipe, socket, other };
@@ -106,6 +122,10 @@ constexpr size_t kPoolSize = 16u << 20;
 constexpr size_t kHeaderSize = 16u << 20;
 constexpr size_t kManifestSize = 32u << 20;
 constexpr size_t kSmallTextSize = 4u << 20;  // cmdline, auxv, stat
+constexpr size_t kBounceSize = 1u << 20;  // incremental dumps of file mappings (core_writer.cpp)
+constexpr size_t kMaxTrackedPages = 8u << 20;  // 32 GiB of anonymous memory (64 MiB of checksums)
+constexpr size_t kMaxRuns = 4u << 20;
+constexpr size_t kPagesFileMax = 64 + kMaxMappings * sizeof(PageRange) + kMaxTrackedPages * 8;
 
 struct Dump {
   const Config* cfg;
@@ -149,6 +169,11 @@ struct Dump {
   uint64_t mm[11];  // start_code end_code start_data end_data start_brk brk start_stack arg_start arg_end env_start env_end
   uint64_t num_threads;
   uint64_t created_ns;
+  // What this dump cost the job: CLOCK_MONOTONIC at the handler's start, and how
+  // long the job stayed stopped (until the fork of a forked dump, else until its
+  // image was written). `run --interval auto` chooses the next interval from it.
+  uint64_t started_mono_ns;
+  uint64_t stopped_ns;
 
   // Image being written.
   uint64_t seq;
@@ -158,6 +183,28 @@ struct Dump {
   uint64_t core_size, core_header_xxh3;
   uint64_t live_lo, live_hi;  // memory the handler's own frames use (hashed from the file)
   uint64_t exe_size, exe_xxh3;
+
+  // Incremental dumps (incremental.cpp). `chain` counts the incremental
+  // images from the last full one (0: this one is full).
+  bool incremental;
+  uint32_t chain;
+  char parent_name[32];
+  uint64_t parent_manifest_xxh3;
+  const PageRange* parent_ranges;  // the parent's `pages` file, checked
+  const uint64_t* parent_hashes;
+  size_t parent_nranges, parent_cursor;
+  char* parent_pages;              // its bytes
+  PageRange* ranges;               // this image's
+  size_t nranges;
+  uint64_t* page_hashes;
+  size_t npages;
+  bool pages_ok;                   // all of this image's anonymous memory is in `pages`
+  PageRun* runs;
+  size_t nruns;
+  void* delta_state;               // HashState for Mapping::delta_xxh3
+  char* bounce;                    // kBounceSize: file-mapped pages, read safely
+  bool can_read_self;              // process_vm_readv works on ourselves
+  uint64_t memory_bytes, full_memory_bytes;  // written / what a full dump writes
 
   // Forked dumps: the copies made while the job is stopped are synced by the
   // writer (syncfs), not while the job waits.
@@ -189,6 +236,12 @@ bool write_core(Dump& d);      // core_writer.cpp
 bool save_kernel_objects(Dump& d);  // kernel_objects.cpp: object state, bytes in pipes/sockets
 bool copy_files(Dump& d);      // file_copy.cpp: fd copies, shared mappings, exe
 bool write_manifest(Dump& d);  // manifest.cpp
+bool plan_incremental(Dump& d);   // incremental.cpp: the parent image, or a full dump saying why
+bool write_page_hashes(Dump& d);  // incremental.cpp: the `pages` file (and `parent`)
+void lineage_begin(const Dump& d);  // incremental.cpp: the memory now descends from this image
+void lineage_abandon();             // ...or not, the dump failed in-process
+// The parent's checksum of the page at addr; 0 if it has none (0 = "unknown").
+uint64_t parent_page_hash(Dump& d, uint64_t addr);
 bool commit_image(Dump& d);    // image_dir.cpp: fsync, rename, latest, status ok
 void abandon_image(Dump& d);   // image_dir.cpp: remove the temp dir, status fail, stderr line
 

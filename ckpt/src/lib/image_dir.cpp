@@ -103,9 +103,26 @@ void write_status(const Config& cfg, const char* line, size_t len) {
 }
 
 // Retention (CKPT_KEEP=N): once the new image is complete and `latest` names
-// it, every complete image but the N newest goes. Only ckpt-NNNN names count,
-// the new image is the newest, so `latest` never loses its target; temp
-// directories are left to begin_image. A failure here costs disk, not the image.
+// it, every complete image but the N newest goes, except the parents that a
+// kept incremental image needs (its `parent` file names it), and theirs. Only
+// ckpt-NNNN names count, the new image is the newest, so `latest` never loses
+// its target; temp directories are left to begin_image. A failure here costs
+// disk, not the image.
+constexpr uint64_t kKept = 1ull << 63, kVisited = 1ull << 62, kNumber = kVisited - 1;
+
+// The image number dirfd/ckpt-NNNN/parent names, or 0.
+static uint64_t parent_number(int dirfd, uint64_t number) {
+  char path[64], text[40];
+  Text t;
+  t.reset(path, sizeof path);
+  t.str("ckpt-").dec_width(number, 4).str("/parent");
+  const long n = read_small_file(dirfd, path, text, sizeof text);
+  if (n < 6 || !starts_with(text, size_t(n), "ckpt-")) return 0;
+  size_t p = 5;
+  const uint64_t v = parse_unsigned(text, size_t(n), &p, 10);
+  return p > 5 && (p == size_t(n) || text[p] == '\n') ? v : 0;
+}
+
 static void remove_old_images(Dump& d) {
   auto* numbers = reinterpret_cast<uint64_t*>(d.io_buf);
   const size_t cap = kIoBufSize / 2 / sizeof(uint64_t);
@@ -121,7 +138,7 @@ static void remove_old_images(Dump& d) {
       const size_t len = cstr_len(de->d_name);
       if (!starts_with(de->d_name, len, "ckpt-") || !all_digits(de->d_name + 5) || count >= cap) continue;
       size_t p = 5;
-      numbers[count++] = parse_unsigned(de->d_name, len, &p, 10);
+      numbers[count++] = parse_unsigned(de->d_name, len, &p, 10) & kNumber;
     }
   }
   if (count <= d.cfg->keep) return;
@@ -133,12 +150,28 @@ static void remove_old_images(Dump& d) {
       if (numbers[i] < threshold && numbers[i] > best) best = numbers[i];
     threshold = best;
   }
+  for (size_t i = 0; i < count; ++i)
+    if (numbers[i] >= threshold || numbers[i] == d.seq) numbers[i] |= kKept;
+  // Parents of kept images are kept, to the full image at the bottom of each chain.
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t i = 0; i < count; ++i) {
+      if (!(numbers[i] & kKept) || (numbers[i] & kVisited)) continue;
+      numbers[i] |= kVisited;
+      const uint64_t parent = parent_number(d.dirfd, numbers[i] & kNumber);
+      for (size_t j = 0; parent && j < count; ++j)
+        if ((numbers[j] & kNumber) == parent && !(numbers[j] & kKept)) {
+          numbers[j] |= kKept;
+          more = true;
+        }
+    }
+  }
   for (size_t i = 0; i < count; ++i) {
-    if (numbers[i] >= threshold || numbers[i] == d.seq) continue;
+    if (numbers[i] & kKept) continue;
     char name[32];
     Text t;
     t.reset(name, sizeof name);
-    t.str("ckpt-").dec_width(numbers[i], 4);
+    t.str("ckpt-").dec_width(numbers[i] & kNumber, 4);
     remove_tree(d.dirfd, name, 2);
   }
 }

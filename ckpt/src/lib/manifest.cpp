@@ -102,7 +102,17 @@ void write_mappings(Text& t, const Dump& d) {
     t.str(",\"path\":").json_str(m.path, m.path_len);
     t.str(",\"file_offset\":").dec(m.file_offset);
     t.str(",\"phdr\":").dec(m.phdr).str(",\"dumped\":").json_bool(m.dumped);
-    t.str(",\"xxh3\":").json_hash(m.xxh3).ch('}');
+    t.str(",\"xxh3\":").json_hash(m.xxh3);
+    if (m.delta) {  // an incremental image: the pages this core holds, [first, count] from the start
+      t.str(",\"delta\":[");
+      for (uint32_t r = 0; r < m.nruns; ++r) {
+        const PageRun& run = d.runs[m.runs_first + r];
+        if (r) t.ch(',');
+        t.ch('[').dec(run.first).ch(',').dec(run.count).ch(']');
+      }
+      t.str("],\"delta_xxh3\":").json_hash(m.delta_xxh3);
+    }
+    t.ch('}');
   }
   t.ch(']');
 }
@@ -173,8 +183,11 @@ bool write_manifest(Dump& d) {
   struct utsname un {};
   sys::uname(&un);
 
-  t.str("{\"format\":\"ckptsim-image\",\"format_version\":2,\"seq\":").dec(d.seq);
-  t.str(",\"created_unix_ns\":").dec(d.created_ns).str(",\"pid\":").dec(uint64_t(d.pid));
+  // Version 3: an incremental image (a parent, per-mapping deltas), which a
+  // version-2 restarter must refuse rather than restore with holes.
+  t.str("{\"format\":\"ckptsim-image\",\"format_version\":").dec(d.incremental ? 3 : 2).str(",\"seq\":").dec(d.seq);
+  t.str(",\"created_unix_ns\":").dec(d.created_ns).str(",\"stopped_ns\":").dec(d.stopped_ns);
+  t.str(",\"pid\":").dec(uint64_t(d.pid));
   t.str(",\"signal\":").dec(unsigned(d.sig));
   t.str(",\n\"program\":{\"path\":").json_str(d.exe_path).str(",\"argv\":");
   write_argv(t, d.cmdline, d.cmdline_len);
@@ -184,6 +197,14 @@ bool write_manifest(Dump& d) {
   t.str(",\"glibc_version\":").json_str(d.cfg->glibc_version);
   t.str(",\"page_size\":").dec(d.cfg->page_size);
   t.str(",\n\"core\":{\"size\":").dec(d.core_size).str(",\"header_xxh3\":").json_hash(d.core_header_xxh3).ch('}');
+  // What this dump wrote of the memory, and what a full one writes (the
+  // incremental dump costs `ckptsim calibrate` measures).
+  t.str(",\n\"written\":{\"incremental\":").json_bool(d.incremental).str(",\"memory_bytes\":").dec(d.memory_bytes);
+  t.str(",\"full_memory_bytes\":").dec(d.full_memory_bytes).ch('}');
+  if (d.incremental) {
+    t.str(",\n\"parent\":{\"image\":").json_str(d.parent_name).str(",\"manifest_xxh3\":").json_hash(d.parent_manifest_xxh3);
+    t.str(",\"chain\":").dec(d.chain).ch('}');
+  }
   t.str(",\n\"mm\":{");
   for (int i = 0; i < 11; ++i) {
     if (i) t.ch(',');

@@ -102,6 +102,16 @@ __attribute__((constructor)) void ckpt_start() {
   g_config.fsync = !(fs && strcmp(fs, "0") == 0);
   const char* forked = getenv("CKPT_FORK");
   g_config.fork = forked && strcmp(forked, "1") == 0;
+  const char* incremental = getenv("CKPT_INCREMENTAL");
+  g_config.incremental = incremental && strcmp(incremental, "1") == 0;
+  g_config.max_chain = 8;
+  const char* chain = getenv("CKPT_MAX_CHAIN");
+  if (chain && *chain) {
+    char* end = nullptr;
+    const long n = strtol(chain, &end, 10);
+    if (*end == 0 && n >= 1 && n <= 1000000) g_config.max_chain = uint32_t(n);
+    else say("ckpt: CKPT_MAX_CHAIN '", chain, "' is not a count from 1 to 1000000; chains of 8\n");
+  }
   const char* keep = getenv("CKPT_KEEP");
   g_config.keep = 0;
   if (keep && *keep) {

@@ -104,7 +104,7 @@ bool WritePipeline::wait_until_behind(uint32_t behind) {
   }
 }
 
-bool WritePipeline::put(const void* src, size_t len, uint64_t off, HashState* state) {
+bool WritePipeline::put(const void* src, size_t len, uint64_t off, HashState* state, HashState* also) {
   const HashOps& hash = hash_ops();
   auto* from = static_cast<const char*>(src);
   while (len) {
@@ -114,6 +114,7 @@ bool WritePipeline::put(const void* src, size_t len, uint64_t off, HashState* st
     Slot& s = slots_[posted_ % kSlots];
     __builtin_memcpy(s.buf, from, n);
     hash.update(state, s.buf, n);
+    if (also) hash.update(also, s.buf, n);
     if (writer_pid_ < 0) {
       if (long r = write_fully(fd_, s.buf, n, off); r < 0) return d_.fail("writing core", r);
     } else {

@@ -31,8 +31,9 @@ class WritePipeline {
   WritePipeline& operator=(const WritePipeline&) = delete;
 
   // Copies len bytes at src to file offset off, hashing the copy (what reaches
-  // the file, even where src is the handler's own stack and still changing).
-  bool put(const void* src, size_t len, uint64_t off, HashState* state);
+  // the file, even where src is the handler's own stack and still changing),
+  // into `also` as well if given.
+  bool put(const void* src, size_t len, uint64_t off, HashState* state, HashState* also = nullptr);
   // Every chunk put so far is in the file. False (recorded in the Dump) if a
   // write failed.
   bool finish();

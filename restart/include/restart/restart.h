@@ -19,6 +19,11 @@ struct RestoreError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// `image flatten` could not write its output (the image itself was fine).
+struct FlattenError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 enum class Verify { Full, Quick };  // Quick: structure and sizes, no segment hashes
 
 struct RestartOptions {
@@ -37,6 +42,13 @@ pid_t restore_process(const RestartOptions& opts);
 
 // restore_process + wait: returns a shell-style status (exit code or 128+signal).
 int restart_and_wait(const RestartOptions& opts);
+
+// Writes a standalone full image of `image` (an incremental image's chain
+// assembled, or a full image copied) into `out`, a new directory (0700);
+// empty `out`: beside the image, named NAME-full. Verifies the image first
+// (ImageError, nothing written); FlattenError if the output cannot be written
+// (nothing left behind). Returns the directory written.
+std::filesystem::path flatten_image(const std::filesystem::path& image, const std::filesystem::path& out);
 
 // Waits for a process restore_process returned: its exit code, or 128+signal.
 int wait_for_exit(pid_t pid);

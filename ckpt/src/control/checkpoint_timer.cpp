@@ -1,0 +1,129 @@
+#include "checkpoint_timer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::ckpt {
+
+namespace {
+
+using clock = CheckpointTimer::clock;
+
+clock::duration seconds(double s) {
+  return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
+}
+
+// The rule's interval kept within what `run --interval` accepts.
+double bounded(double s) { return std::isfinite(s) ? std::fmin(std::fmax(s, kMinIntervalS), kMaxDurationS) : kMaxDurationS; }
+
+}  // namespace
+
+CheckpointTimer::CheckpointTimer(const RunOptions& opts, clock::time_point start)
+    : opts_(opts), dir_(fs::absolute(opts.dir).lexically_normal()) {
+  if (opts.auto_interval) {
+    active_ = true;
+    const double first = bounded(opts.auto_interval.next(-1));
+    std::fprintf(stderr, "ckptsim: run: interval auto: first checkpoint after %.3f s (%s)\n", first,
+                 opts.auto_interval.explain(-1).c_str());
+    period_ = seconds(first);
+  } else if (opts.interval_s > 0) {
+    active_ = true;
+    period_ = seconds(opts.interval_s);
+  }
+  next_ = start + period_;
+}
+
+clock::duration CheckpointTimer::wait(clock::time_point now) const {
+  if (!active_) return std::chrono::seconds(1);
+  if (in_flight_) return std::chrono::milliseconds(20);  // follow the dump's status
+  return next_ > now ? next_ - now : clock::duration::zero();
+}
+
+void CheckpointTimer::sent(clock::time_point now) {
+  if (!opts_.auto_interval) {
+    next_ += period_;
+    if (next_ < now) next_ = now + period_;
+    return;
+  }
+  before_ = read_dump_status(dir_);
+  last_seq_ = std::max(last_seq_, highest_image(dir_));
+  sent_at_ = now;
+  in_flight_ = true;
+}
+
+double CheckpointTimer::image_cost_s(const std::string& image, std::string* size_note) const {
+  // The manifest is the job's own account of the dump (written by libckpt.so in
+  // the image it just completed); only two numbers are taken from it.
+  std::ifstream in(dir_ / image / "manifest.json");
+  nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
+  if (m.is_discarded() || !m.contains("stopped_ns") || !m["stopped_ns"].is_number_unsigned()) return -1;
+  if (m.contains("core") && m["core"].contains("size") && m["core"]["size"].is_number()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f MB core", m["core"]["size"].get<double>() / 1e6);
+    *size_note = buf;
+  }
+  return m["stopped_ns"].get<uint64_t>() / 1e9;
+}
+
+void CheckpointTimer::decide(double cost_s, const std::string& what, clock::time_point resumed) {
+  const double tau = bounded(opts_.auto_interval.next(cost_s));
+  std::fprintf(stderr, "ckptsim: run: interval auto: %s; next checkpoint after %.3f s (%s)\n", what.c_str(), tau,
+               opts_.auto_interval.explain(cost_s).c_str());
+  period_ = seconds(tau);
+  next_ = resumed + period_;
+  in_flight_ = false;
+}
+
+void CheckpointTimer::poll(clock::time_point now) {
+  if (!active_ || !in_flight_) return;
+  const DumpStatus st = read_dump_status(dir_);
+  // A signal the job never answered (it was ending, or its handler went away)
+  // must not stop the periodic checkpoints for good.
+  if (now - sent_at_ > std::max<clock::duration>(std::chrono::minutes(10), 4 * period_)) {
+    std::fprintf(stderr, "ckptsim: run: interval auto: no image %.0f s after the signal; trying again after %.3f s\n",
+                 std::chrono::duration<double>(now - sent_at_).count(), std::chrono::duration<double>(period_).count());
+    next_ = now + period_;
+    in_flight_ = false;
+    return;
+  }
+  if (!st.changed_since(before_) || st.seq <= last_seq_) {
+    // A dump refused before it had a number reports "fail 0".
+    if (st.changed_since(before_) && st.word == "fail" && st.seq == 0) {
+      std::fprintf(stderr, "ckptsim: run: interval auto: checkpoint refused (%s); trying again after %.3f s\n",
+                   st.rest.c_str(), std::chrono::duration<double>(period_).count());
+      next_ = now + period_;
+      in_flight_ = false;
+    }
+    return;
+  }
+  if (st.word == "ok") {
+    last_seq_ = st.seq;
+    std::string size_note;
+    const double cost = image_cost_s(st.rest, &size_note);
+    if (cost < 0) {
+      std::fprintf(stderr, "ckptsim: run: interval auto: %s has no readable dump cost; keeping %.3f s\n",
+                   st.rest.c_str(), std::chrono::duration<double>(period_).count());
+      next_ = now + period_;
+      in_flight_ = false;
+      return;
+    }
+    char what[200];
+    std::snprintf(what, sizeof what, "%s stopped the job %.4f s%s%s%s", st.rest.c_str(), cost,
+                  size_note.empty() ? "" : " (", size_note.c_str(), size_note.empty() ? "" : ")");
+    // The interval is compute between checkpoints: it starts when the job ran again.
+    decide(cost, what, sent_at_ + seconds(cost));
+  } else if (st.word == "fail") {
+    last_seq_ = st.seq;
+    std::fprintf(stderr, "ckptsim: run: interval auto: checkpoint %lu failed (%s); trying again after %.3f s\n",
+                 st.seq, st.rest.c_str(), std::chrono::duration<double>(period_).count());
+    next_ = now + period_;
+    in_flight_ = false;
+  }
+}
+
+}  // namespace ckptsim::ckpt

@@ -1,0 +1,28 @@
+// DIR/.ckpt-status, the one line libckpt.so keeps about its latest dump
+// ("busy N", "ok N ckpt-NNNN", "fail N reason", "idle 0"), as the control
+// side reads it: `checkpoint --wait` and `run --interval auto` follow it.
+#pragma once
+#include <time.h>
+
+#include <filesystem>
+#include <string>
+
+namespace ckptsim::ckpt {
+
+struct DumpStatus {
+  std::string word;  // busy / ok / fail / idle ("" when there is no file)
+  unsigned long seq = 0;
+  std::string rest;  // the image name after "ok", the reason after "fail"
+  std::string line;
+  struct timespec mtime {};
+
+  // A different line or a rewrite of the same one since `before` was read.
+  bool changed_since(const DumpStatus& before) const;
+};
+
+DumpStatus read_dump_status(const std::filesystem::path& dir);
+
+// The highest N of the DIR/ckpt-N entries (0: none).
+unsigned long highest_image(const std::filesystem::path& dir);
+
+}  // namespace ckptsim::ckpt

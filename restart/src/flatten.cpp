@@ -1,0 +1,145 @@
+// `ckptsim image flatten`: one standalone full image from an image and its
+// chain. The core keeps the image's own layout (ELF header, program headers
+// and notes byte for byte, every segment at its offset), filled with the
+// assembled bytes; zero pages stay holes, as the library leaves untouched
+// memory. The manifest is the image's, without its parent and deltas, with its
+// own checksum again. The image is verified first, as for a restore.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "copy_bytes.h"
+#include "file_hash.h"
+#include "image_files.h"
+#include "phases.h"
+#include "scoped_fd.h"
+
+namespace ckptsim::restart {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kPage = 4096;
+
+[[noreturn]] void fail(const fs::path& p, const std::string& what) {
+  throw FlattenError("cannot " + what + " " + p.string() + ": " + std::strerror(errno));
+}
+
+ScopedFd create(const fs::path& p) {
+  ScopedFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.is_open()) fail(p, "create");
+  return fd;
+}
+
+void write_at(int fd, const uint8_t* buf, size_t len, uint64_t off, const fs::path& p) {
+  for (size_t done = 0; done < len;) {
+    const ssize_t n = ::pwrite(fd, buf + done, len - done, static_cast<off_t>(off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(p, "write");
+    done += static_cast<size_t>(n);
+  }
+}
+
+void read_at(int fd, uint8_t* buf, size_t len, uint64_t off, const Image& img) {
+  for (size_t done = 0; done < len;) {
+    const ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw ImageError("core: cannot read " + img.core.string() + " (truncated?)");
+    done += static_cast<size_t>(n);
+  }
+}
+
+void write_core(const Image& img, const fs::path& out) {
+  const fs::path path = out / "core";
+  ScopedFd fd = create(path);
+  uint64_t first_segment = img.core_size;
+  for (const auto& m : img.mappings)
+    if (m.dumped) first_segment = std::min(first_segment, m.core_offset);
+  std::vector<uint8_t> buf(std::max<uint64_t>(first_segment, 4 << 20));
+  read_at(img.core_fd(0), buf.data(), first_segment, 0, img);
+  write_at(fd.get(), buf.data(), first_segment, 0, path);
+  static const std::vector<uint8_t> zero(kPage, 0);
+  for (const auto& m : img.mappings) {
+    for (const Piece& p : m.pieces) {
+      for (uint64_t done = 0; done < p.len;) {
+        const size_t n = std::min<uint64_t>(buf.size(), p.len - done);
+        read_at(img.core_fd(p.link), buf.data(), n, p.core_offset + done, img);
+        for (size_t at = 0; at < n; at += kPage) {  // pieces are whole pages
+          if (std::memcmp(buf.data() + at, zero.data(), kPage) == 0) continue;
+          write_at(fd.get(), buf.data() + at, kPage, m.core_offset + p.offset + done + at, path);
+        }
+        done += n;
+      }
+    }
+  }
+  if (::ftruncate(fd.get(), static_cast<off_t>(img.core_size)) != 0 || ::fsync(fd.get()) != 0) fail(path, "write");
+}
+
+void copy_file(Image& img, const std::string& rel, const fs::path& out) {
+  const int src = img.files->get(rel);
+  struct stat st {};
+  ::fstat(src, &st);
+  ScopedFd dst = create(out / rel);
+  copy_bytes(src, dst.get(), static_cast<uint64_t>(st.st_size), (out / rel).string());
+  if (::fsync(dst.get()) != 0) fail(out / rel, "write");
+}
+
+// The manifest without what makes it incremental, checksummed as the
+// library does (XXH3 of every byte before ,"manifest_xxh3").
+std::string standalone_manifest(Image& img) {
+  nlohmann::json j = nlohmann::json::parse(img.files->read_all("manifest.json"));
+  j["format_version"] = 2;
+  j.erase("parent");
+  j.erase("written");  // what the dump wrote; this one was not dumped
+  j.erase("manifest_xxh3");
+  j["flattened_from"] = img.name();
+  for (auto& m : j["mappings"]) {
+    m.erase("delta");
+    m.erase("delta_xxh3");
+  }
+  std::string text = j.dump();
+  text.pop_back();  // '}'
+  return text + ",\"manifest_xxh3\":\"" + xxh3_of_bytes(text.data(), text.size()) + "\"}\n";
+}
+
+}  // namespace
+
+fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
+  Image img = verify_image(image, Verify::Full);
+  const fs::path out = out_given.empty() ? img.dir.parent_path() / (img.name() + "-full") : out_given;
+  if (::mkdir(out.c_str(), 0700) != 0) {
+    if (errno == EEXIST) throw FlattenError(out.string() + " already exists: name a new directory with --out");
+    fail(out, "create");
+  }
+  try {
+    if (::chmod(out.c_str(), 0700) != 0) fail(out, "chmod");
+    write_core(img, out);
+    copy_file(img, img.exe_copy, out);
+    std::set<std::string> copies;
+    for (const auto& fd : img.fds) {
+      if (!fd.copy.empty()) copies.insert(fd.copy);
+      if (fd.object && fd.object->data) copies.insert(fd.object->data->file);
+    }
+    for (const auto& sf : img.shared_files) copies.insert(sf.copy);
+    if (::mkdir((out / "files").c_str(), 0700) != 0 || ::chmod((out / "files").c_str(), 0700) != 0)
+      fail(out / "files", "create");
+    for (const auto& rel : copies) copy_file(img, rel, out);
+    const std::string text = standalone_manifest(img);
+    ScopedFd fd = create(out / "manifest.json");
+    write_at(fd.get(), reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, out / "manifest.json");
+    if (::fsync(fd.get()) != 0) fail(out / "manifest.json", "write");
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(out, ec);  // no half image left behind
+    throw;
+  }
+  return out;
+}
+
+}  // namespace ckptsim::restart
