@@ -105,6 +105,7 @@ void add_receive(CLI::App& app, int& exit_code);
 void add_image(CLI::App& app, int& exit_code);     // cmd_image.cpp
 void add_simulate(CLI::App& app, int& exit_code);  // in libckptsim-sim.so
 void add_sweep(CLI::App& app, int& exit_code);     // in libckptsim-sim.so
+void add_experiment(CLI::App& app, int& exit_code);  // in libckptsim-sim.so
 
 // Registers simulate and sweep: loaded from libckptsim-sim.so (next to the
 // binary) when `load` is true, else as placeholders that only show in --help.

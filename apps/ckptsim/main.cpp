@@ -16,10 +16,10 @@ int main(int argc, char** argv) {
   ckptsim::cli::add_receive(app, exit_code);
   ckptsim::cli::add_image(app, exit_code);
   try {
-    // Only simulate, sweep and the full --help need the SimGrid module.
+    // Only simulate, sweep, experiment and the full --help need the SimGrid module.
     const std::string first = argc > 1 ? argv[1] : "";
     ckptsim::cli::add_sim_commands(app, exit_code,
-                                   first == "simulate" || first == "sweep" || first == "--help" ||
+                                   first == "simulate" || first == "sweep" || first == "experiment" || first == "--help" ||
                                        first == "-h" || first.empty());
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

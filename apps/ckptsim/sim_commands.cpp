@@ -4,4 +4,5 @@
 extern "C" void ckptsim_add_sim_commands(CLI::App* app, int* exit_code) {
   ckptsim::cli::add_simulate(*app, *exit_code);
   ckptsim::cli::add_sweep(*app, *exit_code);
+  ckptsim::cli::add_experiment(*app, *exit_code);
 }

@@ -29,6 +29,7 @@ void add_sim_commands(CLI::App& app, int& exit_code, bool load) {
   if (!load) {
     add_placeholder(app, "simulate", "Simulate the paper's cluster with failures");
     add_placeholder(app, "sweep", "Search process size and checkpoint interval for the lowest turnaround");
+    add_placeholder(app, "experiment", "Run the paper's cases for real here and compare with the simulator");
     return;
   }
   const auto path = plugin_path();

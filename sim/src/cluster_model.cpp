@@ -27,6 +27,7 @@
 #include <xbt/log.h>
 
 #include "random_streams.h"
+#include "sim/failure_draws.h"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(ckptsim, "ckptsim cluster model: jobs, checkpoints, failures");
 
@@ -115,17 +116,16 @@ class Replication {
       nodes_.push_back(std::move(node));
     }
     const int n = static_cast<int>(nodes_.size());
-    for (int node = 0; node < n; ++node)
-      for (int k = 0; k < s.jobs_per_node; ++k) {
-        Job j;
-        j.id = k * n + node;  // round robin: job id k*n+node goes to node `node`
-        j.home = node;
-        RandomStream draws(s.seed, s.order, replication, node, k);
-        const double u_doomed = draws.uniform(), u_when = draws.uniform();
-        j.doomed = s.failures.kind == FailureModel::Kind::PerJob && has_failures(s.c) && u_doomed < s.failures.p;
-        j.kill_fraction = u_when;
-        jobs_.push_back(j);
-      }
+    for (const JobFailureDraw& d :
+         draw_job_failures(s.seed, s.order, replication, n, s.jobs_per_node, s.failures.p,
+                           s.failures.kind == FailureModel::Kind::PerJob && has_failures(s.c))) {
+      Job j;
+      j.id = d.id;  // round robin: job id k*n+node goes to node `node`
+      j.home = d.node;
+      j.doomed = d.doomed;
+      j.kill_fraction = d.kill_fraction;
+      jobs_.push_back(j);
+    }
     result_.turnarounds.assign(jobs_.size(), 0.0);
     for (size_t i = 0; i < platform.spares.size(); ++i) {
       Node spare;

@@ -1,0 +1,118 @@
+// `ckptsim experiment`: the paper's cases run for real on this machine's cores,
+// side by side with the simulator's prediction. A thin shell over
+// experiment/experiment.h: options in, one call, print.
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "experiment/experiment.h"
+#include "models/profile.h"
+#include "sim/simulate.h"
+
+namespace ckptsim::cli {
+namespace {
+
+struct ExperimentArgs {
+  experiment::Options opts;
+  std::string sizes = "300,450,600";
+  std::string cases = "all";
+  std::string placement;  // empty: the simulator's default
+  std::string format = "table";
+  std::string plot;
+};
+
+std::vector<sim::Case> parse_case_list(const std::string& spec) {
+  if (spec == "all") return sim::all_cases();
+  std::vector<sim::Case> cases;
+  std::string item;
+  for (size_t i = 0; i <= spec.size(); ++i) {
+    if (i == spec.size() || spec[i] == ',') {
+      cases.push_back(sim::parse_case(item));
+      item.clear();
+    } else {
+      item += spec[i];
+    }
+  }
+  return cases;
+}
+
+void run(ExperimentArgs& a, bool spares_given, int& exit_code) {
+  if (a.format != "table" && a.format != "csv" && a.format != "json")
+    throw experiment::ExperimentError("--format must be table, csv or json");
+  a.opts.orders = models::parse_sizes(a.sizes);
+  a.opts.cases = parse_case_list(a.cases);
+  // The simulator's own rules for --v-placement and --spares, so both commands read them alike.
+  sim::Scenario words;
+  sim::set_v_placement(words, a.placement, spares_given ? std::optional<int>(a.opts.spares) : std::nullopt);
+  a.opts.v_placement = words.v_placement;
+  a.opts.spares = words.spares;
+  experiment::Result r;
+  try {
+    r = experiment::run_experiment(a.opts, std::cerr);
+  } catch (const experiment::RunFailed& e) {
+    throw Exit(1, std::string("experiment stopped: ") + e.what());
+  }
+  if (a.format == "csv")
+    std::cout << experiment::format_csv(r);
+  else if (a.format == "json")
+    std::cout << experiment::to_json(r).dump(2) << "\n";
+  else
+    std::cout << experiment::format_table(r);
+  if (!a.plot.empty() && !r.rows.empty()) {
+    experiment::plot(r, a.plot);
+    if (a.format == "table") std::cout << "\nfigure: " << a.plot << "\n";
+  }
+  exit_code = r.interrupted ? 130 : 0;
+}
+
+}  // namespace
+
+void add_experiment(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ExperimentArgs>();
+  auto* cmd = app.add_subcommand(
+      "experiment", "Run the paper's cases for real on this machine and compare with the simulator's prediction");
+  auto& o = args->opts;
+  o.nodes = experiment::default_nodes();
+  cmd->add_option("--nodes", o.nodes, "node slots, each pinned to its own core (default: the number of cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--jobs-per-node", o.jobs_per_node, "jobs each slot runs, one after the other (1 to 1000)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--sizes", args->sizes, "matrix orders: A:B[:STEP] or a,b,c (small: seconds per job)")
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--case", args->cases, "I, II, III, IIIp, IV, V, a comma list, or all")->capture_default_str();
+  cmd->add_option("--failure-rate", o.failure_rate, "each job is killed once with this probability")
+      ->capture_default_str()
+      ->check(FiniteRange(0, 1));
+  cmd->add_option("--checkpoint-at", o.checkpoint_at, "fraction of the run at the single checkpoint")
+      ->capture_default_str()
+      ->check(FiniteRange(0.01, 0.99));
+  cmd->add_option("--replications", o.replications, "replications of each case and order (1 to 1000)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--seed", o.seed, "random seed, 0 to 2^64-1 (the simulator draws the same failures)")
+      ->capture_default_str()
+      ->check(Uint64Digits());
+  cmd->add_option("--reboot-s", o.reboot_s, "case IIIp: the slot's downtime after a kill, scaled to the jobs (s)")
+      ->capture_default_str()
+      ->check(FiniteRange(0, 3600));
+  cmd->add_option("--v-placement", args->placement,
+                  std::string("case V: share (beside the target's job), queue (front of its queue) or spare "
+                              "(--spares slots); default ") + sim::to_string(sim::kDefaultVPlacement));
+  auto* spares = cmd->add_option("--spares", o.spares, "spare slots that only receive migrated jobs (--v-placement spare)")
+                     ->check(CLI::Range(0, 64));
+  cmd->add_option("--profile", o.profile, "profile JSON of this machine (default: calibrate now, at these orders)");
+  cmd->add_option("--save-profile", o.profile_out, "write the profile calibrated now to this file");
+  cmd->add_option("--copy", o.copy, "case V's copy: netns (shaped gigabit veth) or local (a plain file copy)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"netns", "local"}));
+  cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();
+  cmd->add_option("--plot", args->plot, "draw real points over the simulated curves into FILE.png or FILE.svg");
+  cmd->callback([args, spares, &exit_code] { run(*args, spares->count() > 0, exit_code); });
+}
+
+}  // namespace ckptsim::cli

@@ -1,0 +1,437 @@
+// The whole experiment: options checked, the profile (calibrated now unless
+// given), the real runs cell by cell, then the simulator on the same scenario.
+#include "experiment/experiment.h"
+
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <numeric>
+#include <ostream>
+#include <set>
+#include <thread>
+
+#include "calib/calibrate.h"
+#include "calib/fit.h"
+#include "calib/progress.h"
+#include "calib/report.h"
+#include "calib/stop.h"
+#include "copy.h"
+#include "models/profile.h"
+#include "plan.h"
+#include "progress.h"
+#include "run.h"
+#include "slots.h"
+
+namespace fs = std::filesystem;
+
+namespace ckptsim::experiment {
+namespace {
+
+double mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+std::string mb(double bytes) { return std::to_string(static_cast<long>(std::llround(bytes / 1e6))) + " MB"; }
+
+double mean_of(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+// Student t, 97.5 % quantile (as the simulator's statistics use).
+double t975(int df) {
+  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                 2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                 2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  if (df < 1) return 0;
+  return df <= 30 ? table[df - 1] : 1.96;
+}
+
+double ci95(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return t975(static_cast<int>(v.size()) - 1) * std::sqrt(ss / static_cast<double>(v.size() - 1)) /
+         std::sqrt(static_cast<double>(v.size()));
+}
+
+// A scratch directory removed on every way out (unless kept).
+class WorkDir {
+ public:
+  WorkDir(const fs::path& given, bool keep) : keep_(keep) {
+    if (!given.empty()) {
+      path_ = given / ("experiment-" + std::to_string(::getpid()));
+      make_private_dir(path_);
+      return;
+    }
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/var/tmp") + "/ckptsim-experiment-XXXXXX";
+    if (!::mkdtemp(templ.data())) throw ExperimentError("cannot create a scratch directory in " + templ);
+    path_ = templ;
+  }
+  ~WorkDir() {
+    std::error_code ec;
+    if (!keep_) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+  bool keep_;
+};
+
+fs::path self_exe() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("ckptsim") : p;
+}
+
+int slots_at_once_per_slot(const Options& o) {
+  const bool v = std::find(o.cases.begin(), o.cases.end(), sim::Case::V) != o.cases.end();
+  return v && o.v_placement == sim::VPlacement::Share ? 2 : 1;
+}
+
+// Calibrates dump, copy and restore at the experiment's orders (two
+// repetitions each), and the compute time at those orders (plus a spread
+// below them when there are fewer than the three points the fit needs).
+models::Profile calibrate_now(const Options& o, const fs::path& work, calib::Progress& progress, bool& interrupted,
+                              std::vector<std::string>& warnings) {
+  calib::CalibrationOptions c;
+  c.sizes = o.orders;
+  c.reps = 2;
+  c.copy = o.copy == "local" ? "loopback" : "netns";
+  c.work_dir = work;
+  c.ckptsim_exe = o.ckptsim_exe;
+  c.matmul_exe = o.matmul_exe;
+  std::set<int> compute(o.orders.begin(), o.orders.end());
+  for (int f = 2; compute.size() < 3; ++f) compute.insert(std::max(16, *compute.begin() * (f - 1) / f));
+  c.compute_sizes.assign(compute.begin(), compute.end());
+  c.disk_probe_bytes = 64ull << 20;
+  calib::check_options(c);
+  progress.info("calibrating this machine at orders " + [&] {
+    std::string s;
+    for (int n : o.orders) s += (s.empty() ? "" : ",") + std::to_string(n);
+    return s;
+  }() + " (use --profile to skip)");
+  const calib::CalibrationResult r = calib::run_calibration(c, progress);
+  interrupted = r.interrupted;
+  for (const auto& w : r.warnings) warnings.push_back("calibration: " + w);
+  if (interrupted) return {};
+  calib::FittedProfile fitted = calib::build_profile(r, "experiment");
+  for (const auto& w : fitted.warnings) warnings.push_back("calibration: " + w);
+  if (!o.profile_out.empty()) calib::write_profile(fitted, o.profile_out);
+  return fitted.profile;
+}
+
+// The job's compute time on this machine as the experiment uses it: `nodes`
+// uninterrupted jobs at once, one per slot, under `ckptsim run` like the real
+// jobs. Slots share the caches and the memory bus (and, on a busy machine,
+// the cores with everyone else), which a job calibrated alone does not see.
+// One round: each job's wall time; false when interrupted.
+bool one_round(const Options& o, int n, const std::vector<Slot>& slots, const RunTools& tools,
+               std::vector<double>& took) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<pid_t> pids;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < o.nodes; ++i) {
+    const Slot& s = slots[static_cast<size_t>(i)];
+    pids.push_back(spawn_pinned({tools.ckptsim_exe.string(), "run", "--dir", (s.dir / "probe").string(), "--",
+                                 tools.matmul_exe.string(), "--n", std::to_string(n), "--out",
+                                 (tools.outputs / ("probe-" + std::to_string(i) + ".out")).string()},
+                                s.cpu, tools.logs / ("probe-" + std::to_string(n) + "-" + std::to_string(i) + ".log")));
+  }
+  size_t left = pids.size();
+  std::string failed;
+  while (left > 0) {
+    if (calib::stop_requested()) {
+      for (pid_t p : pids)
+        if (p > 0) kill_group(p), ::waitpid(p, nullptr, 0);
+      return false;
+    }
+    for (pid_t& p : pids) {
+      int ws = 0;
+      if (p <= 0 || ::waitpid(p, &ws, WNOHANG) != p) continue;
+      took.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
+        failed = "the job of order " + std::to_string(n) + " ended with status " +
+                 std::to_string(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)) +
+                 " though it was not killed, while its compute time was measured";
+      p = -1;
+      --left;
+    }
+    ::usleep(2000);
+  }
+  for (const Slot& s : slots) clean_slot(s);
+  if (!failed.empty()) throw RunFailed(failed);
+  return true;
+}
+
+// The mean wall time per order over kComputeRounds rounds (the load of a
+// shared machine varies from second to second); empty when interrupted.
+constexpr int kComputeRounds = 2;
+std::vector<double> compute_as_used(const Options& o, const std::vector<Slot>& slots, const RunTools& tools) {
+  std::vector<double> means;
+  for (int n : o.orders) {
+    std::vector<double> took;
+    for (int round = 0; round < kComputeRounds; ++round)
+      if (!one_round(o, n, slots, tools, took)) return {};
+    means.push_back(mean_of(took));
+  }
+  return means;
+}
+
+// The profile's compute curve through the times measured as used: exact
+// through three or more orders (a n^3 + b n^2 + c), else the calibrated curve
+// scaled by the mean ratio.
+void use_compute_as_used(models::Profile& p, const std::vector<int>& orders, const std::vector<double>& seconds) {
+  std::set<int> distinct(orders.begin(), orders.end());
+  if (distinct.size() >= 3) {
+    std::vector<double> x(orders.begin(), orders.end());
+    models::Curve c = models::fit_powers(x, seconds, {0, 2, 3}).curve;
+    c.x_unit = p.compute_s.x_unit;
+    c.y_unit = p.compute_s.y_unit;
+    c.why = "fitted to the job's wall time with every slot busy (ckptsim experiment)";
+    p.compute_s = c;
+    return;
+  }
+  double ratio = 0;
+  for (size_t i = 0; i < orders.size(); ++i) ratio += seconds[i] / p.compute_s(orders[i]);
+  ratio /= static_cast<double>(orders.size());
+  for (double& k : p.compute_s.coef) k *= ratio;
+  p.compute_s.why += " (scaled to the wall time with every slot busy)";
+}
+
+}  // namespace
+
+int default_nodes() { return static_cast<int>(usable_cpus().size()); }
+
+void check_options(const Options& o, std::vector<std::string>& warnings) {
+  if (o.orders.empty()) throw ExperimentError("no orders to run (--sizes)");
+  if (o.nodes < 1) throw ExperimentError("--nodes must be at least 1");
+  if (o.jobs_per_node < 1) throw ExperimentError("--jobs-per-node must be at least 1");
+  if (o.replications < 1) throw ExperimentError("--replications must be at least 1");
+  if (o.cases.empty()) throw ExperimentError("no cases to run (--case)");
+  if (!(o.failure_rate >= 0 && o.failure_rate <= 1)) throw ExperimentError("--failure-rate must be within 0 to 1");
+  if (!(o.checkpoint_at > 0 && o.checkpoint_at < 1)) throw ExperimentError("--checkpoint-at must be within 0 and 1");
+  if (!(o.reboot_s >= 0 && o.reboot_s <= 3600)) throw ExperimentError("--reboot-s must be within 0 to 3600");
+  if (o.spares < 0) throw ExperimentError("--spares must be 0 or more");
+  if (o.v_placement == sim::VPlacement::Spare && o.spares < 1)
+    throw ExperimentError("--v-placement spare needs --spares 1 or more");
+  if (o.v_placement != sim::VPlacement::Spare && o.spares > 0)
+    throw ExperimentError("--spares is only used by --v-placement spare");
+  if (o.copy != "netns" && o.copy != "local") throw ExperimentError("--copy must be netns or local");
+  for (int n : o.orders)
+    if (n < 16 || n > 100000) throw ExperimentError("order " + std::to_string(n) + " is outside 16 to 100000");
+  if (!o.profile.empty()) {
+    std::error_code ec;
+    if (!fs::is_regular_file(o.profile, ec)) throw ExperimentError("--profile " + o.profile.string() + " is not a file");
+  }
+  const int slots = o.nodes + o.spares;
+  const size_t cpus = usable_cpus().size();
+  if (static_cast<size_t>(slots) > cpus)
+    warnings.push_back(std::to_string(slots) + " slots on " + std::to_string(cpus) +
+                       " CPUs: slots share CPUs, so real jobs slow each other down where the simulator gives each node its own");
+  // Every slot's jobs at once (two under share), each with its image passing
+  // through the page cache, and one copy in flight.
+  const double avail = mem_available_bytes();
+  for (int n : o.orders) {
+    const double need = (slots * slots_at_once_per_slot(o) * 2.0 + 1) * calib::matrices_bytes(n);
+    if (avail > 0 && need > avail)
+      throw ExperimentError("order " + std::to_string(n) + " does not fit in memory: " + std::to_string(slots) +
+                            " slots need about " + mb(need) + " (jobs and their images), MemAvailable is " + mb(avail));
+  }
+}
+
+Result run_experiment(const Options& given, std::ostream& out) {
+  const auto started = std::chrono::steady_clock::now();
+  Result res;
+  Options o = given;
+  check_options(o, res.warnings);
+  if (o.ckptsim_exe.empty()) o.ckptsim_exe = self_exe();
+  if (o.matmul_exe.empty()) o.matmul_exe = o.ckptsim_exe.parent_path() / "ckpt-matmul";
+  std::error_code ec;
+  if (!fs::is_regular_file(o.matmul_exe, ec)) throw ExperimentError("the job " + o.matmul_exe.string() + " is missing");
+
+  calib::install_stop_handlers();
+  const auto cells = plan_cells(o);
+  const bool tty = ::isatty(STDERR_FILENO) && &out == &std::cerr;
+  for (const auto& w : res.warnings) out << "experiment: warning: " << w << "\n";
+
+  WorkDir work(o.work_dir, o.keep_work_dir);
+  const std::vector<Slot> slots = make_slots(o.nodes, o.spares, work.path() / "slots");
+  RunTools tools{o.ckptsim_exe, o.matmul_exe, work.path() / "outputs", work.path() / "logs"};
+  make_private_dir(tools.outputs);
+  make_private_dir(tools.logs);
+
+  // The copy channel is tried first, so that a missing namespace is one line
+  // before anything is measured; it is made again after the calibration,
+  // whose own link would otherwise collide with it (one namespace name per process).
+  const bool copies = std::find(o.cases.begin(), o.cases.end(), sim::Case::V) != o.cases.end();
+  std::unique_ptr<CopyChannel> copy;
+  if (copies) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
+
+  models::Profile profile;
+  if (!o.profile.empty()) {
+    try {
+      profile = models::load_profile(o.profile);
+    } catch (const std::exception& e) {
+      throw ExperimentError(e.what());
+    }
+    res.profile_used = o.profile;
+  } else {
+    bool interrupted = false;
+    const fs::path cal = work.path() / "calibration";
+    make_private_dir(cal);
+    calib::Progress calibrating(out, tty, 1);
+    copy.reset();
+    profile = calibrate_now(o, cal, calibrating, interrupted, res.warnings);
+    res.profile_used = o.profile_out;
+    if (interrupted) {
+      res.interrupted = true;
+      return res;
+    }
+  }
+  if (copies && !copy) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
+  profile.reboot_s = o.reboot_s;
+  // Compute as used (all slots busy at once), measured before the real runs.
+  out << "experiment: measuring the job's compute time with " << o.nodes << " slot(s) busy at once\n";
+  const std::vector<double> as_used = compute_as_used(o, slots, tools);
+  if (as_used.empty()) {
+    res.interrupted = true;
+    return res;
+  }
+  nlohmann::json compute = nlohmann::json::array();
+  for (size_t i = 0; i < o.orders.size(); ++i) {
+    const double alone = profile.compute_s(o.orders[i]);
+    compute.push_back({{"order", o.orders[i]}, {"calibrated_s", alone}, {"as_used_s", as_used[i]}});
+    char line[160];
+    std::snprintf(line, sizeof line, "experiment: order %d: %.3f s with every slot busy, %.3f s as calibrated (x%.2f)\n",
+                  o.orders[i], as_used[i], alone, alone > 0 ? as_used[i] / alone : 0.0);
+    out << line;
+  }
+  use_compute_as_used(profile, o.orders, as_used);
+  if (copy && copy->nominal_Bps() > 0) profile.link_bandwidth_Bps = copy->nominal_Bps();
+
+  res.parameters = {{"nodes", o.nodes},
+                    {"spares", o.spares},
+                    {"jobs_per_node", o.jobs_per_node},
+                    {"orders", o.orders},
+                    {"failure_rate", o.failure_rate},
+                    {"checkpoint_at", o.checkpoint_at},
+                    {"replications", o.replications},
+                    {"seed", o.seed},
+                    {"reboot_s", o.reboot_s},
+                    {"v_placement", sim::to_string(o.v_placement)},
+                    {"copy", o.copy},
+                    {"cpus", usable_cpus().size()},
+                    {"profile", o.profile.empty() ? std::string("calibrated now") : o.profile.string()}};
+  if (copy) res.parameters["link"] = copy->describe();
+  res.parameters["compute"] = compute;
+
+  // The real runs.
+  ProgressBar progress(out, tty, static_cast<int>(cells.size()) * o.replications);
+  std::map<std::pair<int, sim::Case>, ReplicationOutcome> totals;
+  std::map<std::pair<int, sim::Case>, std::vector<double>> means;
+  std::vector<Cell> finished;
+  auto failure_free = [&](int order, sim::Case c) {
+    const auto it = means.find({order, c});
+    return it == means.end() ? 0.0 : mean_of(it->second);
+  };
+  for (const Cell& cell : cells) {
+    bool complete = true;
+    for (int r = 0; r < o.replications; ++r) {
+      ReplicationPlan plan;
+      plan.cell = cell;
+      plan.replication = r;
+      plan.jobs = plan_jobs(o, cell, r);
+      plan.reboot_s = o.reboot_s;
+      plan.placement = o.v_placement;
+      const double t_i = failure_free(cell.order, sim::Case::I);
+      plan.checkpoint_after_s = o.checkpoint_at * t_i;
+      plan.failure_free_s = (cell.c == sim::Case::IV || cell.c == sim::Case::V) ? failure_free(cell.order, sim::Case::II) : t_i;
+      const ReplicationOutcome rep =
+          run_replication(plan, slots, copy.get(), tools, [&](const std::string& s) { progress.status(s); });
+      if (rep.interrupted) {
+        complete = false;
+        break;
+      }
+      means[{cell.order, cell.c}].push_back(mean_of(rep.turnarounds));
+      auto& t = totals[{cell.order, cell.c}];
+      t.kills += rep.kills;
+      t.migrations += rep.migrations;
+      char line[160];
+      std::snprintf(line, sizeof line, "order %d case %s replication %d: mean turnaround %.3f s, %d kill(s)",
+                    cell.order, sim::to_string(cell.c).c_str(), r + 1, mean_of(rep.turnarounds), rep.kills);
+      progress.step_done(line);
+    }
+    if (!complete) {
+      res.interrupted = true;
+      break;
+    }
+    finished.push_back(cell);
+  }
+
+  // The simulator on the identical scenario (same seed, draws, slots, jobs).
+  std::vector<sim::Scenario> scenarios;
+  std::vector<Cell> shown;
+  for (const Cell& cell : finished) {
+    if (!cell.shown) continue;
+    sim::Scenario s;
+    s.profile = profile;
+    s.nodes = o.nodes;
+    s.jobs_per_node = o.jobs_per_node;
+    s.order = cell.order;
+    s.c = cell.c;
+    s.checkpoint_at = o.checkpoint_at;
+    s.failures.p = o.failure_rate;
+    s.replications = o.replications;
+    s.seed = o.seed;
+    s.v_placement = o.v_placement;
+    s.spares = o.spares;
+    try {
+      sim::validate(s);
+    } catch (const sim::SimError& e) {
+      throw ExperimentError(std::string("the simulator refuses the scenario: ") + e.what());
+    }
+    scenarios.push_back(std::move(s));
+    shown.push_back(cell);
+  }
+  if (!scenarios.empty()) {
+    progress.status("simulating the same scenario");
+    const int workers = static_cast<int>(std::max<size_t>(1, std::min<size_t>(2, usable_cpus().size())));
+    const std::vector<sim::CellResult> sims = sim::run_cells(scenarios, workers);
+    for (size_t i = 0; i < shown.size(); ++i) {
+      Row row;
+      row.order = shown[i].order;
+      row.c = shown[i].c;
+      row.real_replication_means = means[{row.order, row.c}];
+      row.real_mean_s = mean_of(row.real_replication_means);
+      row.real_ci95_s = ci95(row.real_replication_means);
+      row.real_kills = totals[{row.order, row.c}].kills;
+      row.real_migrations = totals[{row.order, row.c}].migrations;
+      row.sim_mean_s = sims[i].mean_turnaround_s;
+      row.sim_ci95_s = sims[i].ci95_s;
+      row.sim_kills = sims[i].kills;
+      row.sim_migrations = sims[i].migrations;
+      row.rel_error_pct = row.real_mean_s > 0 ? 100.0 * (row.sim_mean_s - row.real_mean_s) / row.real_mean_s : 0;
+      res.rows.push_back(std::move(row));
+    }
+  }
+  res.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return res;
+}
+
+}  // namespace ckptsim::experiment

@@ -1,0 +1,173 @@
+// ckptsim experiment: every case run for real on two slots (real checkpoints,
+// SIGKILLs at the simulator's drawn times, restores, case V's copy over the
+// shaped veth), compared with the simulator; and its refusals of bad input.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "experiment/experiment.h"
+#include "sim/failure_draws.h"
+#include "temp_dir.h"
+
+namespace fs = std::filesystem;
+using namespace ckptsim;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Cli {
+  int code;
+  std::string out, err;
+};
+
+Cli ckptsim_cli(const std::string& args, const std::string& env = "") {
+  test::TempDir dir;
+  const std::string cmd = env + " " + std::string(CKPTSIM_BUILD_DIR) + "/ckptsim experiment " + args + " >" +
+                          (dir.path() / "out").string() + " 2>" + (dir.path() / "err").string();
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
+}
+
+int lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+experiment::Options small_options() {
+  experiment::Options o;
+  o.nodes = 2;
+  o.jobs_per_node = 2;
+  o.orders = {300, 600};
+  o.cases = sim::all_cases();
+  o.failure_rate = 0.7;
+  o.replications = 2;
+  o.seed = 3;
+  o.reboot_s = 0.1;
+  o.v_placement = sim::VPlacement::Queue;
+  o.copy = ::geteuid() == 0 ? "netns" : "local";
+  o.ckptsim_exe = fs::path(CKPTSIM_BUILD_DIR) / "ckptsim";
+  return o;
+}
+
+bool no_children_left() {
+  int status;
+  return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+}  // namespace
+
+TEST_CASE("every case runs for real on two slots with correct outputs, side by side with the simulator") {
+  const experiment::Options o = small_options();
+  test::TempDir dir;
+  experiment::Options with_profile = o;
+  with_profile.profile_out = dir.path() / "profile.json";  // calibrated now, in the same call
+  std::ostringstream progress;
+  const experiment::Result r = experiment::run_experiment(with_profile, progress);
+  CHECK(no_children_left());
+  REQUIRE_FALSE(r.interrupted);
+  CHECK(fs::exists(with_profile.profile_out));
+  // One row per order and case; every real run finished (outputs were checked
+  // against case I's bytes, a mismatch would have thrown).
+  REQUIRE(r.rows.size() == o.orders.size() * sim::all_cases().size());
+  for (const auto& row : r.rows) {
+    INFO("order " << row.order << " case " << sim::to_string(row.c));
+    CHECK(row.real_replication_means.size() == static_cast<size_t>(o.replications));
+    CHECK(row.real_mean_s > 0);
+    CHECK(row.sim_mean_s > 0);
+    // Real and simulated runs faced the same drawn failures: in the simulator
+    // every doomed job is killed once; a real one at most once (a real run
+    // shorter than the mean failure-free run may end before its drawn time).
+    if (sim::Case::III <= row.c) {
+      long doomed = 0;
+      for (int rep = 0; rep < o.replications; ++rep)
+        for (const auto& d : sim::draw_job_failures(o.seed, row.order, rep, o.nodes, o.jobs_per_node, o.failure_rate, true))
+          doomed += d.doomed;
+      CHECK(doomed > 0);
+      CHECK(row.sim_kills == doomed);
+      CHECK(row.real_kills <= doomed);
+      CHECK(row.real_kills > 0);
+    }
+    if (row.c == sim::Case::I || row.c == sim::Case::II) CHECK(row.real_kills == 0);
+  }
+  // Case V moved at least one image to the other slot (a doomed job killed
+  // well after its checkpoint), and so did the simulator.
+  long real_moves = 0, sim_moves = 0;
+  for (const auto& row : r.rows) real_moves += row.real_migrations, sim_moves += row.sim_migrations;
+  CHECK(real_moves > 0);
+  CHECK(sim_moves > 0);
+
+  const std::string csv = experiment::format_csv(r);
+  CHECK(csv.rfind("order,case,real_mean_s,real_ci95_s,sim_mean_s,sim_ci95_s,rel_error_pct\n", 0) == 0);
+  CHECK(lines(csv) == 1 + static_cast<int>(r.rows.size()));
+  const std::string table = experiment::format_table(r);
+  for (const char* c : {"IIIp", "IV", " V "}) CHECK(table.find(c) != std::string::npos);
+  CHECK(experiment::to_json(r)["rows"].size() == r.rows.size());
+  const fs::path png = dir.path() / "experiment.png";
+  experiment::plot(r, png);
+  CHECK(fs::file_size(png) > 1000);
+}
+
+TEST_CASE("a job failing for a reason other than the kill stops the run, nothing left running") {
+  experiment::Options o = small_options();
+  o.cases = {sim::Case::I};
+  o.orders = {300};
+  o.matmul_exe = "/bin/false";  // exits 1 at once: not our kill
+  o.profile = fs::path(CKPTSIM_SOURCE_DIR) / "data/profiles/this-machine.json";
+  std::ostringstream progress;
+  try {
+    experiment::run_experiment(o, progress);
+    FAIL("the run went on");
+  } catch (const experiment::RunFailed& e) {
+    CHECK(std::string(e.what()).find("not killed") != std::string::npos);
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("more slots than cores is allowed, with a warning") {
+  experiment::Options o = small_options();
+  o.nodes = experiment::default_nodes() + 1;
+  std::vector<std::string> warnings;
+  REQUIRE_NOTHROW(experiment::check_options(o, warnings));
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("share CPUs") != std::string::npos);
+}
+
+TEST_CASE("bad input is one line and exit 2, before anything runs") {
+  const std::string profile = "--profile " + std::string(CKPTSIM_SOURCE_DIR) + "/data/profiles/this-machine.json ";
+  SECTION("an order that does not fit in memory") {
+    const Cli c = ckptsim_cli(profile + "--nodes 2 --sizes 60000");
+    CHECK(c.code == 2);
+    CHECK(lines(c.err) == 1);
+    CHECK(c.err.find("does not fit in memory") != std::string::npos);
+  }
+  SECTION("an unknown placement") {
+    const Cli c = ckptsim_cli(profile + "--v-placement elsewhere");
+    CHECK(c.code == 2);
+    CHECK(lines(c.err) == 1);
+  }
+  SECTION("spares without the spare placement") {
+    const Cli c = ckptsim_cli(profile + "--v-placement queue --spares 1");
+    CHECK(c.code == 2);
+    CHECK(lines(c.err) == 1);
+  }
+  SECTION("no usable network namespace: one line naming --copy local") {
+    // Without `ip` on PATH the namespace cannot be made.
+    const Cli c = ckptsim_cli(profile + "--case V --sizes 300", "PATH=/nonexistent");
+    CHECK(c.code == 2);
+    CHECK(lines(c.err) == 1);
+    CHECK(c.err.find("--copy local") != std::string::npos);
+  }
+}
