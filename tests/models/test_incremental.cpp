@@ -10,6 +10,13 @@ using namespace ckptsim::models;
 
 namespace {
 
+Curve curve(std::vector<int> powers, std::vector<double> coef) {
+  Curve c;
+  c.powers = std::move(powers);
+  c.coef = std::move(coef);
+  return c;
+}
+
 std::vector<IncrementalDump> synthetic(double fixed, double per_written, double per_process, double noise) {
   std::vector<IncrementalDump> out;
   int i = 0;
@@ -49,9 +56,9 @@ TEST_CASE("fit_incremental keeps every coefficient non-negative on noisy points"
 
 TEST_CASE("an incremental dump writes what changed, at most the image, and costs less than a full one") {
   Profile p;
-  p.process_bytes = {{0, 2}, {0, 12}};
-  p.image_bytes = {{0, 1}, {0, 1}};
-  p.dump_s = {{0, 1}, {0.01, 2e-9}};
+  p.process_bytes = curve({0, 2}, {0, 12});
+  p.image_bytes = curve({0, 1}, {0, 1});
+  p.dump_s = curve({0, 1}, {0.01, 2e-9});
   p.incremental = fit_incremental(synthetic(0.004, 5e-9, 1e-10, 0));
   const double n = 2500, image = p.job_image_bytes(n);
   CHECK(p.job_written_bytes(n, 1.0) == Approx(8e9 / n + 1e5));
@@ -63,7 +70,7 @@ TEST_CASE("an incremental dump writes what changed, at most the image, and costs
 TEST_CASE("a profile keeps its incremental costs through JSON, and refuses negative ones") {
   Profile p;
   p.name = "t";
-  p.compute_s = p.process_bytes = p.image_bytes = p.dump_s = p.copy_s = p.restore_s = {{0, 1}, {0.1, 1}};
+  p.compute_s = p.process_bytes = p.image_bytes = p.dump_s = p.copy_s = p.restore_s = curve({0, 1}, {0.1, 1});
   p.incremental = fit_incremental(synthetic(0.004, 5e-9, 1e-10, 0));
   auto j = to_json(p);
   const Profile back = profile_from_json(j);
