@@ -120,6 +120,7 @@ models::Profile calibrate_now(const Options& o, const fs::path& work, calib::Pro
   for (int f = 2; compute.size() < 3; ++f) compute.insert(std::max(16, *compute.begin() * (f - 1) / f));
   c.compute_sizes.assign(compute.begin(), compute.end());
   c.disk_probe_bytes = 64ull << 20;
+  c.incremental_gaps_s.clear();  // the experiment's jobs take full dumps
   calib::check_options(c);
   progress.info("calibrating this machine at orders " + [&] {
     std::string s;
