@@ -180,18 +180,27 @@ bool one_round(const Options& o, int n, const std::vector<Slot>& slots, const Ru
   return true;
 }
 
-// The mean wall time per order over kComputeRounds rounds (the load of a
-// shared machine varies from second to second); empty when interrupted.
-constexpr int kComputeRounds = 2;
+// The median wall time per order over at least kMinComputeRounds rounds and
+// kComputeSeconds of measured runs (at most kMaxComputeRounds): the load of a
+// shared machine varies from second to second, and at the smallest orders a
+// job lasts a third of a second, where two rounds differed by 6 % from the
+// same jobs in the runs that followed. Empty when interrupted.
+constexpr int kMinComputeRounds = 3, kMaxComputeRounds = 12;
+constexpr double kComputeSeconds = 3.0;
 std::vector<double> compute_as_used(const Options& o, const std::vector<Slot>& slots, const RunTools& tools) {
-  std::vector<double> means;
+  std::vector<double> medians;
   for (int n : o.orders) {
     std::vector<double> took;
-    for (int round = 0; round < kComputeRounds; ++round)
+    for (int round = 0; round < kMaxComputeRounds; ++round) {
       if (!one_round(o, n, slots, tools, took)) return {};
-    means.push_back(mean_of(took));
+      const double per_job = mean_of(took);
+      if (round + 1 >= kMinComputeRounds && per_job * (round + 1) >= kComputeSeconds) break;
+    }
+    std::sort(took.begin(), took.end());
+    const size_t m = took.size() / 2;
+    medians.push_back(took.size() % 2 ? took[m] : (took[m - 1] + took[m]) / 2);
   }
-  return means;
+  return medians;
 }
 
 // The profile's compute curve through the times measured as used: exact
