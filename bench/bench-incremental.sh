@@ -9,11 +9,11 @@
 #   3. the job's total time with a checkpoint every 5 s, in-process and forked (best of BENCH_REPEAT),
 #      against the same job under `ckptsim run` without checkpoints.
 # Env: BUILD, CKPTSIM (bench/run-all.sh sets them); BENCH_N (matmul order, default
-# 3000: three 72 MB matrices), BENCH_GAP (default 1), BENCH_REPEAT (default 3).
+# 3600: three 104 MB matrices, ~18 s quiet: long enough for 9 dumps a second apart), BENCH_GAP (default 1), BENCH_REPEAT (default 3).
 set -euo pipefail
 : "${BUILD:?}" "${CKPTSIM:=$BUILD/ckptsim}"
 MATMUL="$BUILD/ckpt-matmul"
-N="${BENCH_N:-3000}"
+N="${BENCH_N:-3600}"
 GAP="${BENCH_GAP:-1}"
 REPEAT="${BENCH_REPEAT:-3}"
 WORK=$(mktemp -d /tmp/ckptsim-bench-incremental-XXXXXX)
