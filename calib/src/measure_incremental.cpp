@@ -56,16 +56,8 @@ std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std
   fs::create_directories(images);
   fs::permissions(images, fs::perms::owner_all);
 
-  JobSpec spec;
-  spec.matmul = ctx.tools.matmul_exe;
-  spec.order = ctx.order;
-  spec.threads = ctx.tools.job_threads;
-  spec.out = ctx.rep_dir / "out.bin";
-  spec.log = ctx.rep_dir / "job.log";
-  spec.ckpt_dir = images;
-  spec.libckpt = ctx.tools.libckpt;
+  JobSpec spec = checkpointed_job(ctx, images);
   spec.incremental = true;
-  if (ctx.cgroup) spec.cgroup_procs = ctx.cgroup->procs_file();
   MatmulJob job(spec);
   job.wait_ready(std::chrono::seconds(600));
   ::kill(job.pid(), SIGCONT);  // from here on it computes; the first dump is the chain's full one

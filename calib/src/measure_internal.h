@@ -6,6 +6,7 @@
 
 #include "calib/calibrate.h"
 #include "calib/copy_target.h"
+#include "calib/job.h"
 #include "calib/memory_cgroup.h"
 #include "calib/subprocess.h"
 
@@ -26,6 +27,10 @@ struct RepContext {
   std::filesystem::path reference_output;   // uninterrupted run's output (run_to_end)
   MemoryCgroup* cgroup = nullptr;           // --memory-limit: job, dump and restore run in it
 };
+
+// ckpt-matmul of ctx's order under libckpt, writing its images to `images`
+// and its output and log in ctx.rep_dir (inside ctx.cgroup when there is one).
+JobSpec checkpointed_job(const RepContext& ctx, const std::filesystem::path& images);
 
 // Start the job under libckpt, checkpoint it once its matrices are ready, kill
 // it, copy the image, restore it, check it progresses (or runs to the end and
@@ -59,6 +64,5 @@ CgroupRestore restore_in_cgroup(const RepContext& ctx, const std::filesystem::pa
 // fdatasync + POSIX_FADV_DONTNEED on every file under dir.
 void drop_page_cache(const std::filesystem::path& dir);
 
-bool files_equal(const std::filesystem::path& a, const std::filesystem::path& b);
 
 }  // namespace ckptsim::calib

@@ -83,19 +83,6 @@ struct RemoveOnExit {
 };
 }  // namespace
 
-bool files_equal(const fs::path& a, const fs::path& b) {
-  std::error_code ec1, ec2;
-  if (fs::file_size(a, ec1) != fs::file_size(b, ec2) || ec1 || ec2) return false;
-  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
-  std::vector<char> ba(1 << 20), bb(1 << 20);
-  while (fa && fb) {
-    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
-    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
-    if (fa.gcount() != fb.gcount() || !std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin())) return false;
-  }
-  return true;
-}
-
 double time_uninterrupted(const Tools& tools, int order, const fs::path& out, const fs::path& log,
                           MemoryCgroup* cgroup) {
   JobSpec spec;
@@ -194,6 +181,19 @@ MeasureRow restore_limited(const RepContext& ctx, MeasureRow row, const fs::path
 
 }  // namespace
 
+JobSpec checkpointed_job(const RepContext& ctx, const fs::path& images) {
+  JobSpec spec;
+  spec.matmul = ctx.tools.matmul_exe;
+  spec.order = ctx.order;
+  spec.threads = ctx.tools.job_threads;
+  spec.out = ctx.rep_dir / "out.bin";
+  spec.log = ctx.rep_dir / "job.log";
+  spec.ckpt_dir = images;
+  spec.libckpt = ctx.tools.libckpt;
+  if (ctx.cgroup) spec.cgroup_procs = ctx.cgroup->procs_file();
+  return spec;
+}
+
 MeasureRow measure_rep(const RepContext& ctx) {
   MeasureRow row;
   row.order = ctx.order;
@@ -207,14 +207,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   const uint64_t swap_before = swap_out_pages();
   row.swap_before = swap_before;
 
-  JobSpec spec;
-  spec.matmul = ctx.tools.matmul_exe;
-  spec.order = ctx.order;
-  spec.threads = ctx.tools.job_threads;
-  spec.out = ctx.rep_dir / "out.bin";
-  spec.log = ctx.rep_dir / "job.log";
-  spec.ckpt_dir = images;
-  spec.libckpt = ctx.tools.libckpt;
+  JobSpec spec = checkpointed_job(ctx, images);
   spec.stop_when_ready = true;
   MemoryCgroup* cg = ctx.cgroup;
   CgroupCounters before;
@@ -225,7 +218,6 @@ MeasureRow measure_rep(const RepContext& ctx) {
     cg->reclaim();
     cg->reset_peak();
     before = cg->counters();
-    spec.cgroup_procs = cg->procs_file();
   }
   // Did the OOM killer end something in the group since `before`?
   auto oom_killed = [&] { return cg && cg->counters().oom_kills > before.oom_kills; };

@@ -24,6 +24,7 @@
 #include "calib/stop.h"
 #include "copy.h"
 #include "models/profile.h"
+#include "sim/statistics.h"
 #include "plan.h"
 #include "progress.h"
 #include "run.h"
@@ -45,28 +46,6 @@ double mem_available_bytes() {
 }
 
 std::string mb(double bytes) { return std::to_string(static_cast<long>(std::llround(bytes / 1e6))) + " MB"; }
-
-double mean_of(const std::vector<double>& v) {
-  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-}
-
-// Student t, 97.5 % quantile (as the simulator's statistics use).
-double t975(int df) {
-  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                 2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                                 2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-  if (df < 1) return 0;
-  return df <= 30 ? table[df - 1] : 1.96;
-}
-
-double ci95(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean_of(v);
-  double ss = 0;
-  for (double x : v) ss += (x - m) * (x - m);
-  return t975(static_cast<int>(v.size()) - 1) * std::sqrt(ss / static_cast<double>(v.size() - 1)) /
-         std::sqrt(static_cast<double>(v.size()));
-}
 
 // A scratch directory removed on every way out (unless kept).
 class WorkDir {
@@ -193,7 +172,7 @@ std::vector<double> compute_as_used(const Options& o, const std::vector<Slot>& s
     std::vector<double> took;
     for (int round = 0; round < kMaxComputeRounds; ++round) {
       if (!one_round(o, n, slots, tools, took)) return {};
-      const double per_job = mean_of(took);
+      const double per_job = sim::mean(took);
       if (round + 1 >= kMinComputeRounds && per_job * (round + 1) >= kComputeSeconds) break;
     }
     std::sort(took.begin(), took.end());
@@ -358,7 +337,7 @@ Result run_experiment(const Options& given, std::ostream& out) {
   std::vector<Cell> finished;
   auto failure_free = [&](int order, sim::Case c) {
     const auto it = means.find({order, c});
-    return it == means.end() ? 0.0 : mean_of(it->second);
+    return it == means.end() ? 0.0 : sim::mean(it->second);
   };
   for (const Cell& cell : cells) {
     bool complete = true;
@@ -378,13 +357,13 @@ Result run_experiment(const Options& given, std::ostream& out) {
         complete = false;
         break;
       }
-      means[{cell.order, cell.c}].push_back(mean_of(rep.turnarounds));
+      means[{cell.order, cell.c}].push_back(sim::mean(rep.turnarounds));
       auto& t = totals[{cell.order, cell.c}];
       t.kills += rep.kills;
       t.migrations += rep.migrations;
       char line[160];
       std::snprintf(line, sizeof line, "order %d case %s replication %d: mean turnaround %.3f s, %d kill(s)",
-                    cell.order, sim::to_string(cell.c).c_str(), r + 1, mean_of(rep.turnarounds), rep.kills);
+                    cell.order, sim::to_string(cell.c).c_str(), r + 1, sim::mean(rep.turnarounds), rep.kills);
       progress.step_done(line);
     }
     if (!complete) {
@@ -428,8 +407,8 @@ Result run_experiment(const Options& given, std::ostream& out) {
       row.order = shown[i].order;
       row.c = shown[i].c;
       row.real_replication_means = means[{row.order, row.c}];
-      row.real_mean_s = mean_of(row.real_replication_means);
-      row.real_ci95_s = ci95(row.real_replication_means);
+      row.real_mean_s = sim::mean(row.real_replication_means);
+      row.real_ci95_s = sim::ci95_half_width(row.real_replication_means);
       row.real_kills = totals[{row.order, row.c}].kills;
       row.real_migrations = totals[{row.order, row.c}].migrations;
       row.sim_mean_s = sims[i].mean_turnaround_s;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <limits>
 
+#include "calib/probes.h"
 #include "calib/stop.h"
 #include "ckpt/control.h"
 
@@ -59,19 +60,6 @@ struct JobState {
   bool done = false;
   std::vector<fs::path> leftovers;  // image dirs and copies, removed once it is done
 };
-
-bool files_equal(const fs::path& a, const fs::path& b) {
-  std::error_code ea, eb;
-  if (fs::file_size(a, ea) != fs::file_size(b, eb) || ea || eb) return false;
-  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
-  std::vector<char> ba(1 << 20), bb(1 << 20);
-  while (fa && fb) {
-    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
-    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
-    if (fa.gcount() != fb.gcount() || !std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin())) return false;
-  }
-  return true;
-}
 
 std::string last_line(const fs::path& log) {
   std::ifstream in(log);
@@ -343,7 +331,7 @@ class Replication {
     if (plan_.cell.c == sim::Case::I && !fs::exists(reference_, ec)) {
       fs::copy_file(out, reference_, ec);
       if (ec) fail("cannot keep case I's output as the reference: " + ec.message());
-    } else if (!files_equal(out, reference_)) {
+    } else if (!calib::files_equal(out, reference_)) {
       fail(job_name(a.job) + " finished but its output differs from case I's bytes (" + out.string() + ")");
     }
     fs::remove(out, ec);

@@ -20,7 +20,7 @@
 #include "cluster_model.h"
 #include "cluster_platform.h"
 #include "sim/simulate.h"
-#include "statistics.h"
+#include "sim/statistics.h"
 
 namespace ckptsim::sim {
 namespace {

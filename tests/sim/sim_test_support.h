@@ -3,9 +3,14 @@
 #pragma once
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +46,25 @@ inline std::filesystem::path source_dir() { return CKPTSIM_SOURCE_DIR; }
 inline std::string ckptsim_bin() { return std::string(CKPTSIM_BUILD_DIR) + "/ckptsim"; }
 
 using ckptsim::test::TempDir;
+
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+struct CmdRun {
+  int code = -1;  // exit status (-1: killed by a signal)
+  std::string out, err;
+};
+
+// Runs `ckptsim ARGS` (a shell line) with stdout and stderr captured.
+inline CmdRun run_ckptsim(const std::string& args) {
+  TempDir dir;
+  const auto out = dir.path() / "stdout", err = dir.path() / "stderr";
+  const std::string cmd = ckptsim_bin() + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
 
 // Inputs simulate and sweep must both refuse at once (each used to run for
 // ever, abort inside SimGrid or silently become another value), with words

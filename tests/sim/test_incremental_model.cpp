@@ -27,27 +27,8 @@ models::Profile with_incremental(double fixed) {
   return p;
 }
 
-struct Cmd {
-  int code = -1;
-  std::string out, err;
-};
-
-Cmd run_ckptsim(const std::string& args) {
-  simtest::TempDir t;
-  const std::string err = (t.path() / "err").string();
-  const std::string cmd = simtest::ckptsim_bin() + " " + args + " 2>" + err;
-  Cmd r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  FILE* e = fopen(err.c_str(), "r");
-  while (e && (n = fread(buf, 1, sizeof buf, e)) > 0) r.err.append(buf, n);
-  if (e) fclose(e);
-  return r;
-}
+using Cmd = simtest::CmdRun;
+using simtest::run_ckptsim;
 
 }  // namespace
 

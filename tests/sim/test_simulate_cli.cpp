@@ -15,25 +15,10 @@
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = simtest::CmdRun;
+using simtest::slurp;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Run simulate(const std::string& args) {
-  simtest::TempDir dir;
-  const std::string cmd = simtest::ckptsim_bin() + " simulate " + args + " >" + (dir.path() / "out").string() + " 2>" +
-                          (dir.path() / "err").string();
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
-}
+Run simulate(const std::string& args) { return simtest::run_ckptsim("simulate " + args); }
 
 const std::string kSmall = "--sizes 2100,3000 --replications 3 --jobs-per-node 3 ";
 

@@ -16,28 +16,11 @@
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
+using Run = simtest::CmdRun;
+using simtest::slurp;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Runs `ckptsim sweep ARGS` with stdout and stderr captured in `dir`.
-Run sweep(const simtest::TempDir& dir, const std::string& args) {
-  const auto out = dir.path() / "stdout", err = dir.path() / "stderr";
-  const std::string cmd =
-      simtest::ckptsim_bin() + " sweep " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  Run r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+// Runs `ckptsim sweep ARGS` (the directory keeps the caller's files).
+Run sweep(const simtest::TempDir&, const std::string& args) { return simtest::run_ckptsim("sweep " + args); }
 
 // A small sweep on a constant-cost profile: a few seconds of simulation.
 struct SmallSweep {

@@ -201,25 +201,8 @@ TEST_CASE("V placements: names, and the rules tying --spares to them") {
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Run run_ckptsim(const std::string& args) {
-  simtest::TempDir dir;
-  const std::string cmd = simtest::ckptsim_bin() + " " + args + " >" + (dir.path() / "out").string() + " 2>" +
-                          (dir.path() / "err").string() + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
-}
+using Run = simtest::CmdRun;
+using simtest::run_ckptsim;
 
 }  // namespace
 

@@ -25,6 +25,10 @@ struct ProcessStat {
 // nullopt-like: state '?' when the process does not exist.
 ProcessStat process_stat(pid_t pid);
 
+// Byte-for-byte: a job's output against the reference run's (calibrate's
+// run-to-the-end check, every finished job of `ckptsim experiment`).
+bool files_equal(const std::filesystem::path& a, const std::filesystem::path& b);
+
 uint64_t mem_available_bytes();  // /proc/meminfo MemAvailable
 uint64_t mem_total_bytes();
 uint64_t swap_out_pages();       // /proc/vmstat pswpout (cumulative)
