@@ -92,7 +92,7 @@ inline CLI::Option* add_incremental_options(CLI::App* cmd, bool& incremental, in
                             "checkpoints as `run --incremental` takes them: a full dump, then incremental ones that "
                             "write what changed (the profile's measured dirty rate and costs)");
   return cmd->add_option("--max-chain", max_chain,
-                         "with --incremental: dumps per chain, the full one included (default: the profile's, 8)")
+                         "with --incremental: incremental dumps on each full one, as run's --max-chain (default: the profile's, 8)")
       ->check(CLI::Range(1, 1000000))
       ->needs(inc);
 }

@@ -15,20 +15,21 @@ void set_incremental(Scenario& s, bool incremental, std::optional<int> max_chain
     throw SimError("--incremental: profile '" + s.profile.name +
                    "' has no incremental dump costs (ckptsim calibrate measures them)");
   s.max_chain = max_chain ? *max_chain : s.profile.incremental.max_chain;
-  if (s.max_chain < 1) throw SimError("--max-chain must be at least 1 (1: every dump full)");
+  if (s.max_chain < 1) throw SimError("--max-chain must be at least 1 (incremental dumps on one full one)");
 }
 
 double checkpoint_cost_s(const Scenario& s, int k, double since_s) {
   const auto& p = s.profile;
-  if (!s.incremental || k % s.max_chain == 0) return p.job_dump_s(s.order);
+  // As the library counts: a full dump, max_chain incremental ones on it, a full one again.
+  if (!s.incremental || k % (s.max_chain + 1) == 0) return p.job_dump_s(s.order);
   return p.job_incremental_dump_s(s.order, since_s);
 }
 
 double mean_checkpoint_cost_s(const Scenario& s, double interval_s) {
   if (!s.incremental) return s.profile.job_dump_s(s.order);
   double sum = 0;
-  for (int k = 0; k < s.max_chain; ++k) sum += checkpoint_cost_s(s, k, interval_s);
-  return sum / s.max_chain;
+  for (int k = 0; k <= s.max_chain; ++k) sum += checkpoint_cost_s(s, k, interval_s);
+  return sum / (s.max_chain + 1);
 }
 
 }  // namespace ckptsim::sim

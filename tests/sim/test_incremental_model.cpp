@@ -1,5 +1,5 @@
 // Incremental checkpoints in the model (`simulate --incremental`): a chain's
-// first dump is full, the next max_chain - 1 write what changed, exactly as
+// first dump is full, the next max_chain write what changed, exactly as
 // the profile's incremental costs say; and the options' bad input.
 #include <catch2/catch.hpp>
 
@@ -32,7 +32,7 @@ using simtest::run_ckptsim;
 
 }  // namespace
 
-TEST_CASE("incremental: a chain is one full dump and max_chain - 1 that write what changed") {
+TEST_CASE("incremental: a chain is one full dump and max_chain that write what changed") {
   Scenario s;
   s.profile = with_incremental(2);
   s.nodes = 1;
@@ -44,17 +44,19 @@ TEST_CASE("incremental: a chain is one full dump and max_chain - 1 that write wh
   CHECK(full == Approx(1000 + 9 * 50).margin(1e-4));
   set_incremental(s, true, std::nullopt);
   CHECK(s.max_chain == 3);  // the profile's
-  // Dumps 0, 3 and 6 full; the six others write 100 s x 0.5 MB/s = 50 MB: 2 + 0.5 s.
+  // Dumps 0, 4 and 8 full (as the library counts: 3 incremental ones on each
+  // full one); the six others write 100 s x 0.5 MB/s = 50 MB: 2 + 0.5 s.
   CHECK(checkpoint_cost_s(s, 1, 100) == Approx(2.5));
-  CHECK(checkpoint_cost_s(s, 3, 100) == Approx(50));
+  CHECK(checkpoint_cost_s(s, 3, 100) == Approx(2.5));
+  CHECK(checkpoint_cost_s(s, 4, 100) == Approx(50));
   CHECK(run_cell(s).mean_turnaround_s == Approx(1000 + 3 * 50 + 6 * 2.5).margin(1e-4));
-  set_incremental(s, true, 1);  // every dump full again
-  CHECK(run_cell(s).mean_turnaround_s == Approx(full).margin(1e-4));
+  set_incremental(s, true, 1);  // full and incremental in turn: dumps 0, 2, 4, 6, 8 full
+  CHECK(run_cell(s).mean_turnaround_s == Approx(1000 + 5 * 50 + 4 * 2.5).margin(1e-4));
   // What changed never exceeds the image (flat_profile: 100 MB).
   s.max_chain = 9;
   CHECK(checkpoint_cost_s(s, 1, 1e6) == Approx(2 + 1e-8 * 100e6));
   // The formulas see the chain's mean cost at the interval.
-  CHECK(mean_checkpoint_cost_s(s, 100) == Approx((50 + 8 * 2.5) / 9));
+  CHECK(mean_checkpoint_cost_s(s, 100) == Approx((50 + 9 * 2.5) / 10));
 }
 
 TEST_CASE("incremental: refused without the profile's costs, and --max-chain needs --incremental") {

@@ -124,7 +124,8 @@ void CheckpointTimer::poll(clock::time_point now) {
     double per_checkpoint = cost;
     if (opts_.incremental) {
       chain_costs_.push_back(cost);
-      while (chain_costs_.size() > std::max(1u, opts_.max_chain)) chain_costs_.pop_front();
+      // One chain: the full dump and the max_chain incremental ones on it.
+      while (chain_costs_.size() > opts_.max_chain + 1u) chain_costs_.pop_front();
       double sum = 0;
       for (double c : chain_costs_) sum += c;
       per_checkpoint = sum / chain_costs_.size();

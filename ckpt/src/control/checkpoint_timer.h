@@ -43,7 +43,7 @@ class CheckpointTimer {
   clock::time_point sent_at_{};
   DumpStatus before_;
   unsigned long last_seq_ = 0;
-  // --incremental: the costs of the last max_chain dumps. A chain's full dump
+  // --incremental: the costs of the last max_chain + 1 dumps (one chain). A chain's full dump
   // costs more than its incremental ones; the interval follows their mean, the
   // cost per checkpoint over a chain, instead of swinging with each kind.
   std::deque<double> chain_costs_;

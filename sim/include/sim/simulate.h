@@ -61,7 +61,7 @@ struct Scenario {
   FailureModel failures;
   VPlacement v_placement = kDefaultVPlacement;
   int spares = 0;  // spare nodes (only with VPlacement::Spare, then at least 1)
-  // `run --incremental`: after a full dump, max_chain - 1 incremental ones, each
+  // `run --incremental`: after a full dump, max_chain incremental ones, each
   // writing what the job changed since the previous (the profile's incremental
   // costs), then a full one again. Restores and copies still move the job's whole
   // image (a chain holds at least that much).
@@ -124,7 +124,7 @@ void set_incremental(Scenario& s, bool incremental, std::optional<int> max_chain
 // What checkpoint k (0-based, taken `since_s` of compute after the previous
 // one) costs the job under the scenario's policy.
 double checkpoint_cost_s(const Scenario& s, int k, double since_s);
-// The mean over one chain (a full dump and max_chain - 1 incremental ones) at a
+// The mean over one chain (a full dump and max_chain incremental ones) at a
 // fixed interval: the C the interval formulas see.
 double mean_checkpoint_cost_s(const Scenario& s, double interval_s);
 
