@@ -23,26 +23,11 @@ struct ExperimentArgs {
   std::string plot;
 };
 
-std::vector<sim::Case> parse_case_list(const std::string& spec) {
-  if (spec == "all") return sim::all_cases();
-  std::vector<sim::Case> cases;
-  std::string item;
-  for (size_t i = 0; i <= spec.size(); ++i) {
-    if (i == spec.size() || spec[i] == ',') {
-      cases.push_back(sim::parse_case(item));
-      item.clear();
-    } else {
-      item += spec[i];
-    }
-  }
-  return cases;
-}
-
 void run(ExperimentArgs& a, bool spares_given, int& exit_code) {
   if (a.format != "table" && a.format != "csv" && a.format != "json")
     throw experiment::ExperimentError("--format must be table, csv or json");
   a.opts.orders = models::parse_sizes(a.sizes);
-  a.opts.cases = parse_case_list(a.cases);
+  a.opts.cases = sim::parse_case_list(a.cases);
   // The simulator's own rules for --v-placement and --spares, so both commands read them alike.
   sim::Scenario words;
   sim::set_v_placement(words, a.placement, spares_given ? std::optional<int>(a.opts.spares) : std::nullopt);

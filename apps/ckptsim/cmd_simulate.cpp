@@ -42,21 +42,6 @@ struct SimulateArgs {
   bool max_chain_given = false;
 };
 
-std::vector<Case> parse_cases(const std::string& spec) {
-  if (spec == "all") return all_cases();
-  std::vector<Case> cases;
-  std::string item;
-  for (size_t i = 0; i <= spec.size(); ++i) {
-    if (i == spec.size() || spec[i] == ',') {
-      cases.push_back(parse_case(item));
-      item.clear();
-    } else {
-      item += spec[i];
-    }
-  }
-  return cases;
-}
-
 void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool shape_given, bool interval_given,
          bool checkpoint_at_given, bool spares_given) {
   if (mtbf_given && failure_rate_given) throw SimError("use either --failure-rate or --mtbf, not both");
@@ -66,7 +51,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   if (a.format != "table" && a.format != "csv" && a.format != "json")
     throw SimError("--format must be table, csv or json");
 
-  const std::vector<Case> shown = parse_cases(a.cases);
+  const std::vector<Case> shown = parse_case_list(a.cases);
   const std::vector<int> orders = models::parse_sizes(a.sizes);
   const std::filesystem::path profile_path = a.profile.empty() ? default_profile_path() : std::filesystem::path(a.profile);
 

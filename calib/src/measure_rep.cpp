@@ -27,14 +27,15 @@ double since(std::chrono::steady_clock::time_point t0) {
 
 // The restored job is alive and computing: its CPU time grows (within a few
 // seconds, however loaded the machine), or it already finished successfully
-// (small orders need only milliseconds after the checkpoint).
-bool restored_job_progresses(ChildProcess& restored) {
-  ProcessStat first = process_stat(restored.pid());
+// (small orders need only milliseconds after the checkpoint). `waited` is the
+// child whose end says so: the job itself, or the `ckptsim restart` it runs under.
+bool restored_job_progresses(ChildProcess& waited, pid_t job) {
+  ProcessStat first = process_stat(job);
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline) {
     if (stop_requested()) throw std::runtime_error("interrupted");
-    if (auto st = restored.try_wait()) return *st == 0;
-    ProcessStat now = process_stat(restored.pid());
+    if (auto st = waited.try_wait()) return *st == 0;
+    ProcessStat now = process_stat(job);
     if (now.cpu_ticks > first.cpu_ticks && now.state != 'Z') return true;
     std::this_thread::sleep_for(10ms);
   }
@@ -150,26 +151,7 @@ MeasureRow restore_limited(const RepContext& ctx, MeasureRow row, const fs::path
     return done("");
   }
   // Alive and computing: its CPU time grows, or it already ended well.
-  bool progressing = false;
-  if (r.job > 0) {
-    const ProcessStat first = process_stat(r.job);
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (stop_requested()) throw std::runtime_error("interrupted");
-      if (auto st = r.restarter.try_wait()) {
-        progressing = *st == 0;
-        break;
-      }
-      const ProcessStat now = process_stat(r.job);
-      if (now.cpu_ticks > first.cpu_ticks && now.state != 'Z') {
-        progressing = true;
-        break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-  } else {
-    progressing = r.restarter.wait() == 0;
-  }
+  const bool progressing = r.job > 0 ? restored_job_progresses(r.restarter, r.job) : r.restarter.wait() == 0;
   if (!progressing && oom_since_before()) return done("restored job");
   row.progressing = progressing;
   if (!progressing) {
@@ -299,7 +281,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
                                    : " finished but its output differs from an uninterrupted run"),
                       false);
   } else {
-    row.progressing = restored_job_progresses(restored);
+    row.progressing = restored_job_progresses(restored, restored.pid());
     restored.terminate();
     if (!row.progressing)
       throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) + " is not making progress",

@@ -31,7 +31,6 @@ class CopyChannel {
   // child's pid (exit 0: the copy is complete at destination(to, name)).
   pid_t start(const std::filesystem::path& image_dir, int to, const std::string& name) const;
   std::filesystem::path destination(int to, const std::string& name) const;
-  const std::string& kind() const { return kind_; }
   double nominal_Bps() const { return nominal_Bps_; }
   nlohmann::json describe() const { return description_; }
 

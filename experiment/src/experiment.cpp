@@ -19,9 +19,11 @@
 
 #include "calib/calibrate.h"
 #include "calib/fit.h"
+#include "calib/probes.h"
 #include "calib/progress.h"
 #include "calib/report.h"
 #include "calib/stop.h"
+#include "calib/subprocess.h"
 #include "copy.h"
 #include "models/profile.h"
 #include "sim/statistics.h"
@@ -34,16 +36,6 @@ namespace fs = std::filesystem;
 
 namespace ckptsim::experiment {
 namespace {
-
-double mem_available_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  double kb = 0;
-  std::string unit;
-  while (in >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024;
-  return 0;
-}
 
 std::string mb(double bytes) { return std::to_string(static_cast<long>(std::llround(bytes / 1e6))) + " MB"; }
 
@@ -145,9 +137,8 @@ bool one_round(const Options& o, int n, const std::vector<Slot>& slots, const Ru
       int ws = 0;
       if (p <= 0 || ::waitpid(p, &ws, WNOHANG) != p) continue;
       took.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-      if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
-        failed = "the job of order " + std::to_string(n) + " ended with status " +
-                 std::to_string(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)) +
+      if (const int st = calib::shell_status(ws); st != 0)
+        failed = "the job of order " + std::to_string(n) + " ended with status " + std::to_string(st) +
                  " though it was not killed, while its compute time was measured";
       p = -1;
       --left;
@@ -235,7 +226,7 @@ void check_options(const Options& o, std::vector<std::string>& warnings) {
                        " CPUs: slots share CPUs, so real jobs slow each other down where the simulator gives each node its own");
   // Every slot's jobs at once (two under share), each with its image passing
   // through the page cache, and one copy in flight.
-  const double avail = mem_available_bytes();
+  const double avail = static_cast<double>(calib::mem_available_bytes());
   for (int n : o.orders) {
     const double need = (slots * slots_at_once_per_slot(o) * 2.0 + 1) * calib::matrices_bytes(n);
     if (avail > 0 && need > avail)

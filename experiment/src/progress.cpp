@@ -40,10 +40,4 @@ void ProgressBar::step_done(const std::string& summary) {
   }
 }
 
-void ProgressBar::warn(const std::string& line) {
-  clear();
-  out_ << "experiment: warning: " << line << "\n" << std::flush;
-  draw();
-}
-
 }  // namespace ckptsim::experiment

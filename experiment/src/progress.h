@@ -12,7 +12,6 @@ class ProgressBar {
   ~ProgressBar();
   void status(const std::string& what);           // what runs now (terminal only)
   void step_done(const std::string& summary);     // one replication finished
-  void warn(const std::string& line);
 
  private:
   void clear();

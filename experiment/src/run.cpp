@@ -17,6 +17,7 @@
 
 #include "calib/probes.h"
 #include "calib/stop.h"
+#include "calib/subprocess.h"
 #include "ckpt/control.h"
 
 namespace fs = std::filesystem;
@@ -57,7 +58,6 @@ struct SlotState {
 struct JobState {
   double start = -1;
   int attempts = 0;
-  bool done = false;
   std::vector<fs::path> leftovers;  // image dirs and copies, removed once it is done
 };
 
@@ -221,7 +221,7 @@ class Replication {
       const pid_t r = ::waitpid(attempts_[i].pid, &ws, WNOHANG);
       if (r != attempts_[i].pid) continue;
       attempts_[i].ended = true;
-      const int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+      const int status = calib::shell_status(ws);
       Attempt a = attempts_[i];  // copy: on_end may grow attempts_
       on_end(a, status);
     }
@@ -336,7 +336,6 @@ class Replication {
     }
     fs::remove(out, ec);
     for (const fs::path& p : j.leftovers) fs::remove_all(p, ec);
-    j.done = true;
     outcome_.turnarounds[static_cast<size_t>(a.job)] = turnaround;
     ++done_;
   }

@@ -21,6 +21,21 @@ Case parse_case(const std::string& s) {
   throw SimError("unknown case '" + s + "' (expected I, II, III, IIIp, IV, V or all)");
 }
 
+std::vector<Case> parse_case_list(const std::string& spec) {
+  if (spec == "all") return all_cases();
+  std::vector<Case> cases;
+  std::string item;
+  for (size_t i = 0; i <= spec.size(); ++i) {
+    if (i == spec.size() || spec[i] == ',') {
+      cases.push_back(parse_case(item));
+      item.clear();
+    } else {
+      item += spec[i];
+    }
+  }
+  return cases;
+}
+
 std::vector<Case> all_cases() { return {Case::I, Case::II, Case::III, Case::IIIp, Case::IV, Case::V}; }
 
 }  // namespace ckptsim::sim

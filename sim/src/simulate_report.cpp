@@ -265,11 +265,12 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   }
   if (first) gp << "0 title 'case I only'";
   // The ideal order of each case: a ring on its curve, labelled.
-  for (const auto& i : ideal_orders(rows))
+  const auto ideals = ideal_orders(rows);
+  for (const auto& i : ideals)
     gp << ", '-' using 1:2 with points pt 6 ps 2.5 lw 2 lc rgb '" << colour(i.c) << "' title 'ideal " << to_string(i.c)
        << ": " << i.order << "'";
   gp << "\n";
-  for (const auto& i : ideal_orders(rows)) gp << i.order << ' ' << i.overhead_pct << "\ne\n";
+  for (const auto& i : ideals) gp << i.order << ' ' << i.overhead_pct << "\ne\n";
   gp << "unset multiplot\n";
   const fs::path script = dir / "plot.gp";
   std::ofstream(script) << gp.str();

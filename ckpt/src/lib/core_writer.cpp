@@ -283,7 +283,6 @@ bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* stat
   if (m.delta) hash.reset(delta_state);
   m.runs_first = uint32_t(d.nruns);
   m.nruns = 0;
-  const uint64_t zero_hash = hash.once(d.zero_page, kPage);
 
   const char* src = nullptr;            // the current chunk's bytes (the memory, or the bounce buffer)
   uint64_t chunk_start = 0;
@@ -327,7 +326,7 @@ bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* stat
       const char* bytes = src + i * kPage;
       const bool touched = !known || ((entries[i] >> 62) & 3);  // bit 63 present, bit 62 swapped
       const bool live = page < d.live_hi && page + kPage > d.live_lo;
-      const uint64_t h = touched ? hash.once(bytes, kPage) : zero_hash;
+      const uint64_t h = touched ? hash.once(bytes, kPage) : d.zero_page_xxh3;
       if (hashes) hashes[(page - m.start) / kPage] = live ? 0 : h;
       if (touched) d.full_memory_bytes += kPage;
       const uint64_t before = m.delta ? parent_page_hash(d, page) : 0;
@@ -496,6 +495,7 @@ bool write_core(Dump& d) {
     // Without process_vm_readv (seccomp...) file mappings are written whole.
     char probe;
     d.can_read_self = d.cfg->incremental && read_self(&probe, uint64_t(d.zero_page), 1) == 1;
+    d.zero_page_xxh3 = hash_ops().once(d.zero_page, kPage);
     d.memory_bytes = d.full_memory_bytes = 0;
     for (size_t i = 0; ok && i < d.nmaps; ++i) {
       if (d.maps[i].dumped) {

@@ -97,7 +97,6 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   if (lineage_moved) lineage_begin(d);
   bool forked = false;
   if (ok && cfg.fork) {
-    d.defer_sync = true;
     ok = save_kernel_objects(d) && copy_files(d) && fork_writer(d, &forked);
     if (ok && !forked) ok = finish_forked_image(d);
   } else if (ok) {

@@ -204,11 +204,8 @@ struct Dump {
   void* delta_state;               // HashState for Mapping::delta_xxh3
   char* bounce;                    // kBounceSize: file-mapped pages, read safely
   bool can_read_self;              // process_vm_readv works on ourselves
+  uint64_t zero_page_xxh3;         // a never-touched page's checksum (the `pages` file)
   uint64_t memory_bytes, full_memory_bytes;  // written / what a full dump writes
-
-  // Forked dumps: the copies made while the job is stopped are synced by the
-  // writer (syncfs), not while the job waits.
-  bool defer_sync;
 
   // First failure: what failed and the errno.
   const char* fail_what;

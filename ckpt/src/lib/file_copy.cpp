@@ -125,7 +125,8 @@ bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void*
     hash.update(state, d.io_buf, size_t(n));
     off += uint64_t(n);
   }
-  if (ok && d.cfg->fsync && !d.defer_sync && (r = sys::fsync(int(dst))) < 0) ok = d.fail("syncing file copy", r);
+  // A forked dump's copies are synced by its writer (syncfs), not while the job waits.
+  if (ok && d.cfg->fsync && !d.cfg->fork && (r = sys::fsync(int(dst))) < 0) ok = d.fail("syncing file copy", r);
   r = sys::close(int(dst));
   if (ok && r < 0 && r != -EINTR) ok = d.fail("closing file copy", r);
   *size = off;
@@ -145,7 +146,7 @@ bool copy_files(Dump& d) {
   bool ok = copy_file(d, int(exe), d.tmpfd, "exe", &d.exe_size, &d.exe_xxh3);
   sys::close(int(exe));
   long r;
-  if (ok && d.cfg->fsync && !d.defer_sync && (r = sys::fsync(d.filesfd)) < 0) ok = d.fail("syncing files/", r);
+  if (ok && d.cfg->fsync && !d.cfg->fork && (r = sys::fsync(d.filesfd)) < 0) ok = d.fail("syncing files/", r);
   return ok;
 }
 

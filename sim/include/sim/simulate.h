@@ -25,6 +25,8 @@ struct SimError : std::runtime_error {
 enum class Case { I, II, III, IIIp, IV, V };
 std::string to_string(Case c);
 Case parse_case(const std::string& s);  // throws SimError on an unknown case
+// "all" or a comma list ("III,IV,V"), as --case takes it in simulate and experiment.
+std::vector<Case> parse_case_list(const std::string& spec);
 std::vector<Case> all_cases();
 
 struct FailureModel {
