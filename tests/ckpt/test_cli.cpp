@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
+#include "ckpt/control.h"
 #include "test_helpers.h"
 
 using namespace ckpttest;
@@ -104,4 +106,53 @@ TEST_CASE("restart refuses an unusable --pid-file before restoring anything") {
   CHECK(!fs::exists(t.path() / "missing"));
   // Nothing was restored: no process runs the probe from that image.
   CHECK(run_shell("pgrep -f '^" + std::string(CKPT_PROBE) + " alloc 1 " + (t.path() / "ready").string() + "'").status != 0);
+}
+
+// DIR/.ckpt-status is rewritten in place and the kernel moves its mtime before
+// it copies the bytes: a `--wait` that took a new mtime for a new line could
+// report the old "ok" as the new dump. A stand-in job (it catches SIGQUIT and
+// owns the status file, as a restored job does) touches the file first, then
+// writes the same "ok" line again, stamped: --wait must return only after that.
+TEST_CASE("checkpoint --wait is not fooled by the status file's mtime moving before its line does") {
+  TempDir t;
+  const fs::path dir = t.path() / "img";
+  fs::create_directories(dir / "ckpt-0001");
+  { std::ofstream(dir / ".ckpt-status") << "ok 2 ckpt-0002\n@100\n"; }
+  {
+    std::ofstream script(t.path() / "job.py");
+    script << R"(import os, signal, time
+def put(text):
+    fd = os.open(".ckpt-status", os.O_WRONLY)
+    os.pwrite(fd, text, 0)
+    os.close(fd)
+def on_quit(sig, frame):
+    time.sleep(0.05)
+    os.utime(".ckpt-status")  # the mtime moves, the line does not
+    time.sleep(0.5)
+    put(b"busy 2\n@150\n")
+    time.sleep(0.1)
+    open("written", "w").close()
+    put(b"ok 2 ckpt-0002\n@200\n")
+signal.signal(signal.SIGQUIT, on_quit)
+while True:
+    time.sleep(0.05)
+)";
+  }
+  // python3, not a shell: a background job of sh starts with SIGQUIT ignored, and sh cannot trap it then.
+  const CmdResult started = run_shell("cd " + shell_quote(dir.string()) + " && CKPT_DIR=" + shell_quote(dir.string()) +
+                                      " setsid python3 " + shell_quote((t.path() / "job.py").string()) +
+                                      " >/dev/null 2>&1 </dev/null & echo $!");
+  const pid_t pid = std::stoi(started.out);
+  struct Killer {
+    pid_t pid;
+    ~Killer() { ::kill(-pid, SIGKILL); }
+  } killer{pid};
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!ckptsim::ckpt::catches_signal(pid, SIGQUIT) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(ckptsim::ckpt::catches_signal(pid, SIGQUIT));
+  const CmdResult r = run_shell(kBin + " checkpoint " + std::to_string(pid) + " --wait --timeout 10");
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(fs::exists(dir / "written"));
 }

@@ -9,21 +9,47 @@ namespace fs = std::filesystem;
 
 namespace ckptsim::ckpt {
 
+namespace {
+
+std::string read_status_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+// The library overwrites the file in place, so a read can meet a write half
+// done: the text counts only when two reads in a row agree.
 DumpStatus read_dump_status(const fs::path& dir) {
+  const fs::path path = dir / ".ckpt-status";
+  std::string text = read_status_file(path);
+  for (int tries = 0; tries < 100; ++tries) {
+    std::string again = read_status_file(path);
+    if (again == text) break;
+    text = std::move(again);
+  }
   DumpStatus st;
-  std::ifstream in(dir / ".ckpt-status");
-  std::getline(in, st.line);
+  std::istringstream lines(text);
+  std::getline(lines, st.line);
+  std::string second;
+  if (std::getline(lines, second) && second.size() > 1 && second[0] == '@')
+    st.stamp = second.substr(0, second.find(' '));
   std::istringstream words(st.line);
   words >> st.word >> st.seq;
   std::getline(words >> std::ws, st.rest);
   while (!st.rest.empty() && st.rest.back() == ' ') st.rest.pop_back();
   struct stat sb;
-  if (::stat((dir / ".ckpt-status").c_str(), &sb) == 0) st.mtime = sb.st_mtim;
+  if (st.stamp.empty() && ::stat(path.c_str(), &sb) == 0) st.mtime = sb.st_mtim;
   return st;
 }
 
 bool DumpStatus::changed_since(const DumpStatus& before) const {
-  return line != before.line || mtime.tv_sec != before.mtime.tv_sec || mtime.tv_nsec != before.mtime.tv_nsec;
+  if (line != before.line || stamp != before.stamp) return true;
+  // A file from a library without stamps (a job restored from an older image).
+  return stamp.empty() &&
+         (mtime.tv_sec != before.mtime.tv_sec || mtime.tv_nsec != before.mtime.tv_nsec);
 }
 
 unsigned long highest_image(const fs::path& dir) {

@@ -14,7 +14,8 @@ struct DumpStatus {
   unsigned long seq = 0;
   std::string rest;  // the image name after "ok", the reason after "fail"
   std::string line;
-  struct timespec mtime {};
+  std::string stamp;        // the second line: when the library wrote it ("" from an older library)
+  struct timespec mtime {};  // only for files without a stamp
 
   // A different line or a rewrite of the same one since `before` was read.
   bool changed_since(const DumpStatus& before) const;

@@ -3,6 +3,7 @@
 // place, switch `latest`; or remove everything on failure.
 #include <dirent.h>
 #include <fcntl.h>
+#include <time.h>
 
 #include "dump.h"
 #include "errtext.h"
@@ -91,12 +92,25 @@ void write_status(const Config& cfg, const char* line, size_t len) {
   t.str(cfg.dir).str("/.ckpt-status");
   long fd = sys::openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return;
-  // 256 bytes, overwritten in place: the line, '\n', blank padding.
+  // 256 bytes, overwritten in place: the line, '\n', "@" and the write's
+  // CLOCK_REALTIME in ns, '\n', blank padding. The stamp tells a reader that the
+  // same line was written again (a number reused after its image was deleted);
+  // the mtime cannot: the kernel updates it before it copies the bytes, so a
+  // reader could take the old line for the new one.
   char buf[256];
-  size_t n = len < 254 ? len : 254;
-  for (size_t i = 0; i < n; ++i) buf[i] = line[i] == '\n' ? ' ' : line[i];
-  buf[n] = '\n';
-  for (size_t i = n + 1; i < 255; ++i) buf[i] = ' ';
+  struct timespec now {};
+  sys::clock_gettime(CLOCK_REALTIME, &now);
+  char stamp[24];
+  Text s;
+  s.reset(stamp, sizeof stamp);
+  s.ch('@').dec(uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec));
+  size_t n = len < 254 - s.len - 1 ? len : 254 - s.len - 1;
+  size_t at = 0;
+  for (size_t i = 0; i < n; ++i) buf[at++] = line[i] == '\n' ? ' ' : line[i];
+  buf[at++] = '\n';
+  for (size_t i = 0; i < s.len; ++i) buf[at++] = s.data[i];
+  buf[at++] = '\n';
+  while (at < 255) buf[at++] = ' ';
   buf[255] = '\n';
   sys::pwrite(int(fd), buf, sizeof buf, 0);
   sys::close(int(fd));
