@@ -3,13 +3,16 @@
 // shaped veth), compared with the simulator; and its refusals of bad input.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "experiment/experiment.h"
 #include "sim/failure_draws.h"
@@ -170,4 +173,68 @@ TEST_CASE("bad input is one line and exit 2, before anything runs") {
     CHECK(lines(c.err) == 1);
     CHECK(c.err.find("--copy local") != std::string::npos);
   }
+}
+
+namespace {
+
+// Every process whose command line or working directory is under `dir`.
+std::vector<pid_t> processes_under(const fs::path& dir) {
+  std::vector<pid_t> found;
+  const std::string needle = dir.string();
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = slurp(e.path() / "cmdline");
+    std::error_code ec;
+    const std::string cwd = fs::read_symlink(e.path() / "cwd", ec).string();
+    if (cmdline.find(needle) != std::string::npos || cwd.rfind(needle, 0) == 0) found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+}  // namespace
+
+// Ctrl-C mid-run: every job it started is killed, the scratch directory goes,
+// and the rows of the cases that finished are still printed (exit 130).
+TEST_CASE("Ctrl-C kills every job, cleans the slots and keeps the finished rows") {
+  test::TempDir dir;
+  const fs::path tmp = dir.path() / "tmp", out = dir.path() / "out", err = dir.path() / "err";
+  fs::create_directories(tmp);
+  std::fflush(nullptr);  // or the child would write Catch's buffered output again
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::setenv("TMPDIR", tmp.c_str(), 1);
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(127);
+    const std::string exe = std::string(CKPTSIM_BUILD_DIR) + "/ckptsim";
+    const std::string profile = std::string(CKPTSIM_SOURCE_DIR) + "/data/profiles/this-machine.json";
+    ::execl(exe.c_str(), exe.c_str(), "experiment", "--nodes", "2", "--jobs-per-node", "3", "--sizes", "600",
+            "--case", "I,III,IV", "--replications", "1", "--failure-rate", "0.9", "--seed", "5", "--copy", "local",
+            "--profile", profile.c_str(), "--format", "csv", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Once case I is done, while case III's jobs run: interrupt.
+  bool first_done = false, later_running = false;
+  for (int i = 0; i < 6000 && !(first_done && later_running); ++i) {
+    ::usleep(10000);
+    first_done = slurp(err).find("experiment: [1/") != std::string::npos;
+    for (pid_t p : processes_under(tmp))
+      if (slurp("/proc/" + std::to_string(p) + "/cmdline").find("ckpt-matmul") != std::string::npos)
+        later_running = first_done;
+  }
+  INFO(slurp(err));
+  REQUIRE(first_done);
+  REQUIRE(later_running);
+  ::kill(pid, SIGINT);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(processes_under(tmp).empty());
+  CHECK(fs::is_empty(tmp));  // the scratch directory and its slots are gone
+  const std::string csv = slurp(out);
+  INFO(csv);
+  CHECK(csv.find("600,I,") != std::string::npos);  // the finished case's row
+  CHECK(csv.find("600,III,") == std::string::npos);
+  CHECK(lines(csv) == 2);
 }
