@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <ostream>
+#include <utility>
 
 namespace ckptsim::calib {
 
-Progress::Progress(std::ostream& out, bool tty, int total_steps) : out_(out), tty_(tty), total_(total_steps) {}
+Progress::Progress(std::ostream& out, bool tty, int total_steps, std::string name)
+    : out_(out), tty_(tty), total_(total_steps), name_(std::move(name)) {}
 
 Progress::~Progress() {
   clear_bar();
@@ -41,19 +43,19 @@ void Progress::step_done(const std::string& summary) {
     out_ << summary << "\n";
     draw();
   } else {
-    out_ << "calibrate: [" << done_ << "/" << total_ << "] " << summary << "\n" << std::flush;
+    out_ << name_ << ": [" << done_ << "/" << total_ << "] " << summary << "\n" << std::flush;
   }
 }
 
 void Progress::warn(const std::string& line) {
   clear_bar();
-  out_ << "calibrate: warning: " << line << "\n";
+  out_ << name_ << ": warning: " << line << "\n";
   draw();
 }
 
 void Progress::info(const std::string& line) {
   clear_bar();
-  out_ << "calibrate: " << line << "\n";
+  out_ << name_ << ": " << line << "\n";
   draw();
 }
 

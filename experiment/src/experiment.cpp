@@ -28,7 +28,6 @@
 #include "models/profile.h"
 #include "sim/statistics.h"
 #include "plan.h"
-#include "progress.h"
 #include "run.h"
 #include "slots.h"
 
@@ -322,7 +321,7 @@ Result run_experiment(const Options& given, std::ostream& out) {
   res.parameters["compute"] = compute;
 
   // The real runs.
-  ProgressBar progress(out, tty, static_cast<int>(cells.size()) * o.replications);
+  calib::Progress progress(out, tty, static_cast<int>(cells.size()) * o.replications, "experiment");
   std::map<std::pair<int, sim::Case>, ReplicationOutcome> totals;
   std::map<std::pair<int, sim::Case>, std::vector<double>> means;
   std::vector<Cell> finished;

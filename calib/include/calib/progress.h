@@ -1,5 +1,6 @@
-// Progress of a calibration on stderr: a redrawn bar on a terminal, plain
-// lines otherwise (logs, CI). Warnings go through it so they don't tear the bar.
+// Progress of a long command (calibrate, experiment) on stderr: a redrawn bar
+// on a terminal, plain lines otherwise (logs, CI), each line headed by the
+// command's name. Warnings go through it so they don't tear the bar.
 #pragma once
 #include <iosfwd>
 #include <string>
@@ -8,7 +9,7 @@ namespace ckptsim::calib {
 
 class Progress {
  public:
-  Progress(std::ostream& out, bool tty, int total_steps);
+  Progress(std::ostream& out, bool tty, int total_steps, std::string name = "calibrate");
   ~Progress();
   void set_total(int total) { total_ = total; }
   // What is happening now (redraws the bar; silent when not a tty).
@@ -25,7 +26,7 @@ class Progress {
   std::ostream& out_;
   bool tty_;
   int total_, done_ = 0;
-  std::string what_;
+  std::string name_, what_;
   bool bar_shown_ = false;
 };
 
