@@ -46,30 +46,19 @@ void write_at(int fd, const uint8_t* buf, size_t len, uint64_t off, const fs::pa
   }
 }
 
-void read_at(int fd, uint8_t* buf, size_t len, uint64_t off, const Image& img) {
-  for (size_t done = 0; done < len;) {
-    const ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw ImageError("core: cannot read " + img.core.string() + " (truncated?)");
-    done += static_cast<size_t>(n);
-  }
-}
-
 void write_core(const Image& img, const fs::path& out) {
   const fs::path path = out / "core";
   ScopedFd fd = create(path);
-  uint64_t first_segment = img.core_size;
-  for (const auto& m : img.mappings)
-    if (m.dumped) first_segment = std::min(first_segment, m.core_offset);
+  const uint64_t first_segment = core_header_size(img);
   std::vector<uint8_t> buf(std::max<uint64_t>(first_segment, 4 << 20));
-  read_at(img.core_fd(0), buf.data(), first_segment, 0, img);
+  read_core_at(img.core_fd(0), 0, first_segment, buf.data(), img);
   write_at(fd.get(), buf.data(), first_segment, 0, path);
   static const std::vector<uint8_t> zero(kPage, 0);
   for (const auto& m : img.mappings) {
     for (const Piece& p : m.pieces) {
       for (uint64_t done = 0; done < p.len;) {
         const size_t n = std::min<uint64_t>(buf.size(), p.len - done);
-        read_at(img.core_fd(p.link), buf.data(), n, p.core_offset + done, img);
+        read_core_at(img.core_fd(p.link), p.core_offset + done, n, buf.data(), p.link ? img.ancestors[p.link - 1] : img);
         for (size_t at = 0; at < n; at += kPage) {  // pieces are whole pages
           if (std::memcmp(buf.data() + at, zero.data(), kPage) == 0) continue;
           write_at(fd.get(), buf.data() + at, kPage, m.core_offset + p.offset + done + at, path);

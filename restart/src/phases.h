@@ -27,6 +27,11 @@ void read_core(Image& img);
 void read_chain(Image& img);
 // verify_image.cpp: the core's header against its checksum (any link).
 void check_core_header(const Image& img);
+// verify_image.cpp: the bytes before the first dumped segment (ELF header,
+// program headers, notes), and a whole read of `link`'s core (ImageError naming
+// it when it is short).
+uint64_t core_header_size(const Image& img);
+void read_core_at(int fd, uint64_t off, size_t len, uint8_t* buf, const Image& link);
 
 // verify_image.cpp: resolve DIR/latest, check ownership/permissions, kernel,
 // executable, sizes and checksums. Throws ImageError; touches nothing.

@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <vector>
 
@@ -32,14 +33,6 @@ void check_file_copy(const Image& img, const std::string& rel, uint64_t size, co
   if (*h != xxh3) throw ImageError(p.string() + " (" + what + ") is corrupt: checksum mismatch");
 }
 
-void read_at(int fd, uint64_t off, size_t len, uint8_t* buf, const Image& link) {
-  for (size_t done = 0; done < len;) {
-    ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
-    if (n <= 0) throw ImageError("core: cannot read " + link.core.string() + " (truncated?)");
-    done += n;
-  }
-}
-
 std::string segment_name(const Mapping& m) {
   char range[64];
   std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),
@@ -54,7 +47,7 @@ struct Hasher {
   void add(int fd, uint64_t off, uint64_t len, const Image& link) {
     for (uint64_t done = 0; done < len;) {
       const size_t n = std::min<uint64_t>(buf.size(), len - done);
-      read_at(fd, off + done, n, buf.data(), link);
+      read_core_at(fd, off + done, n, buf.data(), link);
       XXH3_64bits_update(state.get(), buf.data(), n);
       done += n;
     }
@@ -108,12 +101,26 @@ void verify_core_hashes(const Image& img, Verify mode) {
 
 }  // namespace
 
-void check_core_header(const Image& img) {
+void read_core_at(int fd, uint64_t off, size_t len, uint8_t* buf, const Image& link) {
+  for (size_t done = 0; done < len;) {
+    const ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw ImageError("core: cannot read " + link.core.string() + " (truncated?)");
+    done += static_cast<size_t>(n);
+  }
+}
+
+uint64_t core_header_size(const Image& img) {
   uint64_t first_segment = img.core_size;
   for (const auto& m : img.mappings)
     if (m.dumped) first_segment = std::min(first_segment, m.core_offset);
+  return first_segment;
+}
+
+void check_core_header(const Image& img) {
+  const uint64_t first_segment = core_header_size(img);
   std::vector<uint8_t> buf(first_segment);
-  read_at(img.files->get("core"), 0, first_segment, buf.data(), img);
+  read_core_at(img.files->get("core"), 0, first_segment, buf.data(), img);
   if (xxh3_of_bytes(buf.data(), first_segment) != img.core_header_xxh3)
     throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
 }
