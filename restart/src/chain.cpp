@@ -18,12 +18,6 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr size_t kMaxLinks = 4096;
 
-std::string hex_range(uint64_t s, uint64_t e) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%llx-%llx", static_cast<unsigned long long>(s), static_cast<unsigned long long>(e));
-  return b;
-}
-
 Image read_parent(const Image& img, const Image& child, const ParentRef& ref) {
   auto files = std::make_shared<ImageFiles>(img.dir.parent_path() / ref.image);
   Image parent = read_manifest(*files);

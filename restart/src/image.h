@@ -46,6 +46,11 @@ struct Mapping {
   bool is_kernel_special() const { return kind == "vdso" || kind == "vvar" || kind == "vvar_vclock"; }
 };
 
+// A range as /proc/PID/maps writes it ("7f12...-7f13...").
+std::string hex_range(uint64_t start, uint64_t end);
+// A mapping as messages name it: its range, and its file or kind.
+std::string describe(const Mapping& m);
+
 struct FdEntry {
   int fd = -1;
   std::string kind;  // regular, directory, devnull, tty, chardev, pipe, socket, other

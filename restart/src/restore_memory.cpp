@@ -29,15 +29,6 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kScratchSize = 64 * 1024;
 
-std::string range(uint64_t s, uint64_t e) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%llx-%llx", static_cast<unsigned long long>(s), static_cast<unsigned long long>(e));
-  return b;
-}
-
-std::string describe(const Mapping& m) {
-  return range(m.start, m.end) + " (" + (m.path.empty() ? m.kind : m.path) + ")";
-}
 
 // Lowest range of `size` bytes, from 1 GiB up, that intersects nothing in `used`.
 uint64_t find_free_range(std::vector<std::pair<uint64_t, uint64_t>> used, uint64_t size) {
@@ -101,7 +92,7 @@ void move_kernel_specials(RemoteSyscalls& remote, const std::vector<MapsLine>& o
   for (const auto& mv : moves)
     remote.check("cannot move " + mv.name, SYS_mremap, mv.from, mv.size, mv.size, MREMAP_MAYMOVE | MREMAP_FIXED, mv.via);
   for (const auto& mv : moves)
-    remote.check("cannot move " + mv.name + " to " + range(mv.to, mv.to + mv.size), SYS_mremap, mv.via, mv.size,
+    remote.check("cannot move " + mv.name + " to " + hex_range(mv.to, mv.to + mv.size), SYS_mremap, mv.via, mv.size,
                  mv.size, MREMAP_MAYMOVE | MREMAP_FIXED, mv.to);
 }
 
@@ -207,6 +198,14 @@ int Mapping::prot() const {
   return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
 }
 
+std::string hex_range(uint64_t start, uint64_t end) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%llx-%llx", static_cast<unsigned long long>(start), static_cast<unsigned long long>(end));
+  return b;
+}
+
+std::string describe(const Mapping& m) { return hex_range(m.start, m.end) + " (" + (m.path.empty() ? m.kind : m.path) + ")"; }
+
 void restore_memory(Tracee& t, const Image& img, const FdPlan& fds) {
   const std::vector<MapsLine> old_maps = read_proc_maps(t.pid());
   std::vector<std::pair<uint64_t, uint64_t>> used;
@@ -230,7 +229,7 @@ void restore_memory(Tracee& t, const Image& img, const FdPlan& fds) {
     uint64_t end = old_maps[i].end;
     for (++i; i < old_maps.size() && !is_special_name(old_maps[i].path) && old_maps[i].start == end; ++i)
       end = old_maps[i].end;
-    remote.check("cannot unmap the child's " + range(start, end), SYS_munmap, start, end - start);
+    remote.check("cannot unmap the child's " + hex_range(start, end), SYS_munmap, start, end - start);
   }
   move_kernel_specials(remote, old_maps, img, scratch + kScratchSize + kPage);
 

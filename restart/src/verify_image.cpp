@@ -33,12 +33,7 @@ void check_file_copy(const Image& img, const std::string& rel, uint64_t size, co
   if (*h != xxh3) throw ImageError(p.string() + " (" + what + ") is corrupt: checksum mismatch");
 }
 
-std::string segment_name(const Mapping& m) {
-  char range[64];
-  std::snprintf(range, sizeof range, "%llx-%llx", static_cast<unsigned long long>(m.start),
-                static_cast<unsigned long long>(m.end));
-  return std::string("segment ") + range + " (" + (m.path.empty() ? m.kind : m.path) + ")";
-}
+std::string segment_name(const Mapping& m) { return "segment " + describe(m); }
 
 struct Hasher {
   std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state{XXH3_createState(), XXH3_freeState};

@@ -137,14 +137,19 @@ Job checkpoint_kill_restart_chain(const fs::path& dir, const fs::path& img, Job 
   return job;
 }
 
-std::vector<pid_t> processes_running(const std::string& exe) {
+std::vector<pid_t> processes_running(const std::string& exe, const fs::path& under) {
   std::vector<pid_t> out;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::error_code ec;
     auto target = fs::read_symlink(e.path() / "exe", ec);
-    if (!ec && target == exe) out.push_back(std::stoi(name));
+    if (ec || target != exe) continue;
+    if (!under.empty()) {
+      const std::string cwd = fs::read_symlink(e.path() / "cwd", ec).string();
+      if (ec || cwd.rfind(under.string(), 0) != 0) continue;
+    }
+    out.push_back(std::stoi(name));
   }
   return out;
 }

@@ -64,8 +64,10 @@ void kill_job(Job& job);
 // running (its runner is the restarter, its stderr in dir/restart-stderr.txt).
 Job checkpoint_kill_restart_chain(const fs::path& dir, const fs::path& img, Job job, int cycles);
 
-// Every process whose executable is `exe` (to prove none was left behind).
-std::vector<pid_t> processes_running(const std::string& exe);
+// Every process whose executable is `exe` (to prove none was left behind);
+// with `under`, only those whose working directory is below it (tests run in
+// parallel start the same programs elsewhere).
+std::vector<pid_t> processes_running(const std::string& exe, const fs::path& under = {});
 
 // Writes an image's manifest.json from `text` (a JSON object without
 // "manifest_xxh3") with its own checksum, as the library does: tests that

@@ -192,7 +192,7 @@ TEST_CASE("incremental: a missing, swapped or corrupted parent is refused naming
     CHECK(r.status == 2);
     CHECK(r.stderr_text.find(name) != std::string::npos);
     CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
-    CHECK(processes_running(matmul()).empty());
+    CHECK(processes_running(matmul(), dir.path()).empty());
   };
 
   SECTION("missing") {

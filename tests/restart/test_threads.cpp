@@ -178,13 +178,13 @@ void rehash_core_header(const fs::path& image) {
 }
 
 void expect_refused(const TempDir& dir, const fs::path& image, const std::string& needle) {
-  const auto before = processes_running(prog("prog_threads"));
+  const auto before = processes_running(prog("prog_threads"), dir.path());
   RestartResult r = restart({image.string()}, dir / "run");
   INFO(r.stderr_text);
   CHECK(r.status == 2);
   CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
   CHECK(r.stderr_text.find(needle) != std::string::npos);
-  CHECK(processes_running(prog("prog_threads")) == before);
+  CHECK(processes_running(prog("prog_threads"), dir.path()) == before);
 }
 
 }  // namespace
