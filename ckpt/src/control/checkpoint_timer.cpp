@@ -110,7 +110,11 @@ void CheckpointTimer::poll(clock::time_point now) {
   if (st.word == "ok") {
     last_seq_ = st.seq;
     std::string size_note;
-    const double cost = image_cost_s(st.rest, &size_note);
+    double cost = image_cost_s(st.rest, &size_note);
+    // The status's figure runs to the end of the dump; the manifest's had to
+    // stop before the manifest itself was written (and committed, and old
+    // images removed), so it is only the fallback (an older library).
+    if (cost >= 0 && st.stopped_s >= 0) cost = st.stopped_s;
     if (cost < 0) {
       std::fprintf(stderr, "ckptsim: run: interval auto: %s has no readable dump cost; keeping %.3f s\n",
                    st.rest.c_str(), std::chrono::duration<double>(period_).count());

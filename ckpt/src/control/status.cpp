@@ -34,8 +34,13 @@ DumpStatus read_dump_status(const fs::path& dir) {
   std::istringstream lines(text);
   std::getline(lines, st.line);
   std::string second;
-  if (std::getline(lines, second) && second.size() > 1 && second[0] == '@')
-    st.stamp = second.substr(0, second.find(' '));
+  if (std::getline(lines, second) && second.size() > 1 && second[0] == '@') {
+    std::istringstream fields(second);
+    fields >> st.stamp;
+    for (std::string f; fields >> f;)
+      if (f.rfind("stopped_ns=", 0) == 0 && f.size() > 11 && f.size() <= 30 && f.find_first_not_of("0123456789", 11) == std::string::npos)
+        st.stopped_s = std::stoull(f.substr(11)) / 1e9;
+  }
   std::istringstream words(st.line);
   words >> st.word >> st.seq;
   std::getline(words >> std::ws, st.rest);

@@ -15,6 +15,7 @@ struct DumpStatus {
   std::string rest;  // the image name after "ok", the reason after "fail"
   std::string line;
   std::string stamp;        // the second line: when the library wrote it ("" from an older library)
+  double stopped_s = -1;     // after "ok": how long the dump stopped the job, to the end (-1: not said)
   struct timespec mtime {};  // only for files without a stamp
 
   // A different line or a rewrite of the same one since `before` was read.

@@ -7,13 +7,13 @@
 
 namespace ckptlib {
 
-namespace {
-
 uint64_t monotonic_ns() {
   struct timespec t {};
   sys::clock_gettime(CLOCK_MONOTONIC, &t);
   return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
 }
+
+namespace {
 
 // The job runs again from here on (a forked writer's clone returned, or the
 // in-process image is written); the first call counts.
@@ -65,6 +65,7 @@ void reap_previous_writer() {
 bool fork_writer(Dump& d, bool* forked) {
   const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
   if (writer == 0) {
+    d.in_writer = true;
     note_job_resumes(d);
     finish_in_writer(d);
   }

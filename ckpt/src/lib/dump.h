@@ -174,6 +174,7 @@ struct Dump {
   // image was written). `run --interval auto` chooses the next interval from it.
   uint64_t started_mono_ns;
   uint64_t stopped_ns;
+  bool in_writer;  // this is the forked writer: the job has run on since stopped_ns
 
   // Image being written.
   uint64_t seq;
@@ -242,8 +243,11 @@ uint64_t parent_page_hash(Dump& d, uint64_t addr);
 bool commit_image(Dump& d);    // image_dir.cpp: fsync, rename, latest, status ok
 void abandon_image(Dump& d);   // image_dir.cpp: remove the temp dir, status fail, stderr line
 
-// Writes the one-line status to DIR/.ckpt-status (256 bytes, in place).
-void write_status(const Config& cfg, const char* line, size_t len);
+// Writes the one-line status to DIR/.ckpt-status (256 bytes, in place), and
+// with it the write's stamp and, for a complete image, the whole time the job
+// was stopped (stopped_ns > 0).
+void write_status(const Config& cfg, const char* line, size_t len, uint64_t stopped_ns = 0);
+uint64_t monotonic_ns();
 
 // Runs one whole checkpoint for signal `sig` (from the handler).
 void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);

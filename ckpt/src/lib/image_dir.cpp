@@ -85,7 +85,7 @@ long open_subdir(int dirfd, const char* name) {
 
 }  // namespace
 
-void write_status(const Config& cfg, const char* line, size_t len) {
+void write_status(const Config& cfg, const char* line, size_t len, uint64_t stopped_ns) {
   char path[kPathMax + 32];
   Text t;
   t.reset(path, sizeof path);
@@ -93,17 +93,18 @@ void write_status(const Config& cfg, const char* line, size_t len) {
   long fd = sys::openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return;
   // 256 bytes, overwritten in place: the line, '\n', "@" and the write's
-  // CLOCK_REALTIME in ns, '\n', blank padding. The stamp tells a reader that the
+  // CLOCK_REALTIME in ns (and " stopped_ns=S"), '\n', blank padding. The stamp tells a reader that the
   // same line was written again (a number reused after its image was deleted);
   // the mtime cannot: the kernel updates it before it copies the bytes, so a
   // reader could take the old line for the new one.
   char buf[256];
   struct timespec now {};
   sys::clock_gettime(CLOCK_REALTIME, &now);
-  char stamp[24];
+  char stamp[64];
   Text s;
   s.reset(stamp, sizeof stamp);
   s.ch('@').dec(uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec));
+  if (stopped_ns) s.str(" stopped_ns=").dec(stopped_ns);
   size_t n = len < 254 - s.len - 1 ? len : 254 - s.len - 1;
   size_t at = 0;
   for (size_t i = 0; i < n; ++i) buf[at++] = line[i] == '\n' ? ' ' : line[i];
@@ -277,7 +278,14 @@ bool commit_image(Dump& d) {
   }
   if (d.cfg->fsync && (r = sys::fsync(d.dirfd)) < 0) return d.fail("syncing the checkpoint directory", r);
   if (d.cfg->keep) remove_old_images(d);
-  status_line(d, "ok", d.image_name);
+  // The manifest's stopped_ns had to be taken before the manifest was written;
+  // an in-process dump has also stopped the job for the manifest, the commit
+  // and the retention since, and `run --interval auto` should charge it all.
+  const uint64_t stopped = d.in_writer ? d.stopped_ns : monotonic_ns() - d.started_mono_ns;
+  char line[64];
+  t.reset(line, sizeof line);
+  t.str("ok ").dec(d.seq).ch(' ').str(d.image_name);
+  write_status(*d.cfg, t.data, t.len, stopped ? stopped : 1);
   return true;
 }
 
