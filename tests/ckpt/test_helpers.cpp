@@ -55,7 +55,8 @@ bool process_alive(pid_t pid) {
 }
 
 RunningJob::RunningJob(const fs::path& dir, const std::vector<std::string>& argv, const fs::path& out,
-                       const fs::path& err, const std::vector<std::string>& run_options) {
+                       const fs::path& err, const std::vector<std::string>& run_options,
+                       const std::string& join_procs) {
   std::vector<std::string> args = {kCkptsim, "run", "--dir", dir.string()};
   args.insert(args.end(), run_options.begin(), run_options.end());
   args.push_back("--");
@@ -67,6 +68,12 @@ RunningJob::RunningJob(const fs::path& dir, const std::vector<std::string>& argv
     int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(o, 1);
     ::dup2(e, 2);
+    if (!join_procs.empty()) {
+      const std::string pid = std::to_string(::getpid());
+      const int c = ::open(join_procs.c_str(), O_WRONLY);
+      if (c < 0 || ::write(c, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) ::_exit(126);
+      ::close(c);
+    }
     std::vector<char*> cargs;
     for (auto& a : args) cargs.push_back(a.data());
     cargs.push_back(nullptr);

@@ -36,8 +36,10 @@ std::string shell_quote(const std::string& s);
 struct RunningJob {
   pid_t run_pid = -1;
   pid_t job_pid = -1;
+  // join_procs: a control group's cgroup.procs that `ckptsim run` joins before it starts.
   RunningJob(const fs::path& dir, const std::vector<std::string>& argv, const fs::path& out,
-             const fs::path& err, const std::vector<std::string>& run_options = {});
+             const fs::path& err, const std::vector<std::string>& run_options = {},
+             const std::string& join_procs = "");
   ~RunningJob();  // kills what is still running
   // Waits for `ckptsim run` to end; returns its exit status (128+sig if killed).
   int wait();

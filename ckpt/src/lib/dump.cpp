@@ -63,6 +63,17 @@ void reap_previous_writer() {
 }
 
 bool fork_writer(Dump& d, bool* forked) {
+  uint64_t need = 0, room = 0;
+  if (!fork_has_room(&need, &room)) {
+    char line[256];
+    Text t;
+    t.reset(line, sizeof line);
+    t.str("ckpt: checkpoint ").dec(d.seq).str(": no room for a forked dump (its copies could take ")
+        .dec(need >> 20).str(" MiB, ").dec(room >> 20).str(" MiB free): writing it in-process\n");
+    write_all(2, t.data, t.len);
+    *forked = false;
+    return true;
+  }
   const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
   if (writer == 0) {
     d.in_writer = true;

@@ -249,6 +249,11 @@ void abandon_image(Dump& d);   // image_dir.cpp: remove the temp dir, status fai
 void write_status(const Config& cfg, const char* line, size_t len, uint64_t stopped_ns = 0);
 uint64_t monotonic_ns();
 
+// fork_headroom.cpp: whether the memory a forked dump's copies could take (the
+// job's resident anonymous memory) is free, in the machine and in the job's
+// memory control group; both figures in bytes.
+bool fork_has_room(uint64_t* need, uint64_t* room);
+
 // Runs one whole checkpoint for signal `sig` (from the handler).
 void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);
 
