@@ -3,6 +3,7 @@
 // overflowed duration, no job started), and periodic checkpoints never reach a
 // job before libckpt's handler is installed.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -108,51 +109,85 @@ TEST_CASE("restart refuses an unusable --pid-file before restoring anything") {
   CHECK(run_shell("pgrep -f '^" + std::string(CKPT_PROBE) + " alloc 1 " + (t.path() / "ready").string() + "'").status != 0);
 }
 
+namespace {
+
+// A stand-in job in DIR: python3 (a background job of sh starts with SIGQUIT
+// ignored, and sh cannot trap it then) with CKPT_DIR=DIR, which runs
+// `on_quit` (a Python function body) when asked for a checkpoint. It owns
+// DIR/.ckpt-status, as a restored job does.
+struct StandInJob {
+  pid_t pid = -1;
+  StandInJob(const fs::path& work, const fs::path& dir, const std::string& on_quit) {
+    {
+      std::ofstream script(work / "job.py");
+      script << "import os, signal, time\n"
+                "def put(text):\n"
+                "    fd = os.open('.ckpt-status', os.O_WRONLY)\n"
+                "    os.pwrite(fd, text, 0)\n"
+                "    os.close(fd)\n"
+                "def on_quit(sig, frame):\n"
+             << on_quit
+             << "signal.signal(signal.SIGQUIT, on_quit)\n"
+                "while True:\n"
+                "    time.sleep(0.05)\n";
+    }
+    const CmdResult started = run_shell("cd " + shell_quote(dir.string()) + " && CKPT_DIR=" + shell_quote(dir.string()) +
+                                        " setsid python3 " + shell_quote((work / "job.py").string()) +
+                                        " >/dev/null 2>&1 </dev/null & echo $!");
+    pid = std::stoi(started.out);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!ckptsim::ckpt::catches_signal(pid, SIGQUIT) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ~StandInJob() { ::kill(-pid, SIGKILL); }
+};
+
+}  // namespace
+
 // DIR/.ckpt-status is rewritten in place and the kernel moves its mtime before
 // it copies the bytes: a `--wait` that took a new mtime for a new line could
-// report the old "ok" as the new dump. A stand-in job (it catches SIGQUIT and
-// owns the status file, as a restored job does) touches the file first, then
-// writes the same "ok" line again, stamped: --wait must return only after that.
+// report the old "ok" as the new dump. The stand-in touches the file first,
+// then writes the same "ok" line again, stamped: --wait must return only after that.
 TEST_CASE("checkpoint --wait is not fooled by the status file's mtime moving before its line does") {
   TempDir t;
   const fs::path dir = t.path() / "img";
   fs::create_directories(dir / "ckpt-0001");
   { std::ofstream(dir / ".ckpt-status") << "ok 2 ckpt-0002\n@100\n"; }
-  {
-    std::ofstream script(t.path() / "job.py");
-    script << R"(import os, signal, time
-def put(text):
-    fd = os.open(".ckpt-status", os.O_WRONLY)
-    os.pwrite(fd, text, 0)
-    os.close(fd)
-def on_quit(sig, frame):
-    time.sleep(0.05)
-    os.utime(".ckpt-status")  # the mtime moves, the line does not
-    time.sleep(0.5)
-    put(b"busy 2\n@150\n")
-    time.sleep(0.1)
-    open("written", "w").close()
-    put(b"ok 2 ckpt-0002\n@200\n")
-signal.signal(signal.SIGQUIT, on_quit)
-while True:
-    time.sleep(0.05)
-)";
-  }
-  // python3, not a shell: a background job of sh starts with SIGQUIT ignored, and sh cannot trap it then.
-  const CmdResult started = run_shell("cd " + shell_quote(dir.string()) + " && CKPT_DIR=" + shell_quote(dir.string()) +
-                                      " setsid python3 " + shell_quote((t.path() / "job.py").string()) +
-                                      " >/dev/null 2>&1 </dev/null & echo $!");
-  const pid_t pid = std::stoi(started.out);
-  struct Killer {
-    pid_t pid;
-    ~Killer() { ::kill(-pid, SIGKILL); }
-  } killer{pid};
-  const auto t0 = std::chrono::steady_clock::now();
-  while (!ckptsim::ckpt::catches_signal(pid, SIGQUIT) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(ckptsim::ckpt::catches_signal(pid, SIGQUIT));
-  const CmdResult r = run_shell(kBin + " checkpoint " + std::to_string(pid) + " --wait --timeout 10");
+  StandInJob job(t.path(), dir,
+                 "    time.sleep(0.05)\n"
+                 "    os.utime('.ckpt-status')  # the mtime moves, the line does not\n"
+                 "    time.sleep(0.5)\n"
+                 "    put(b'busy 2\\n@150\\n')\n"
+                 "    time.sleep(0.1)\n"
+                 "    open('written', 'w').close()\n"
+                 "    put(b'ok 2 ckpt-0002\\n@200\\n')\n");
+  REQUIRE(ckptsim::ckpt::catches_signal(job.pid, SIGQUIT));
+  const CmdResult r = run_shell(kBin + " checkpoint " + std::to_string(job.pid) + " --wait --timeout 10");
   INFO(r.err);
   CHECK(r.status == 0);
   CHECK(fs::exists(dir / "written"));
+}
+
+// The status file is the job's: a FIFO there (nobody writing it) must not hang
+// `checkpoint --wait`, and a link the job puts there must not be followed.
+TEST_CASE("checkpoint --wait neither hangs on a FIFO status file nor follows a linked one") {
+  TempDir t;
+  const fs::path dir = t.path() / "img";
+  fs::create_directories(dir / "ckpt-0001");
+  std::string on_quit = "    pass\n";
+  SECTION("a FIFO") { REQUIRE(::mkfifo((dir / ".ckpt-status").c_str(), 0600) == 0); }
+  SECTION("a link, made after the signal, to a file that says the dump is done") {
+    { std::ofstream(t.path() / "elsewhere") << "ok 2 ckpt-0002\n@100\n"; }
+    { std::ofstream(dir / ".ckpt-status") << "idle 0\n@50\n"; }
+    on_quit = "    os.symlink('" + (t.path() / "elsewhere").string() + "', 'link')\n    os.rename('link', '.ckpt-status')\n";
+  }
+  StandInJob job(t.path(), dir, on_quit);
+  REQUIRE(ckptsim::ckpt::catches_signal(job.pid, SIGQUIT));
+  const auto t0 = std::chrono::steady_clock::now();
+  const CmdResult r = run_shell("timeout 20 " + kBin + " checkpoint " + std::to_string(job.pid) + " --wait --timeout 1");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.err);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("timed out waiting for the checkpoint") != std::string::npos);
+  CHECK(took < 10);
 }
