@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -60,8 +59,9 @@ void CheckpointTimer::sent(clock::time_point now) {
 double CheckpointTimer::image_cost_s(const std::string& image, std::string* size_note) const {
   // The manifest is the job's own account of the dump (written by libckpt.so in
   // the image it just completed); only two numbers are taken from it.
-  std::ifstream in(dir_ / image / "manifest.json");
-  nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
+  if (image.size() < 6 || image.rfind("ckpt-", 0) != 0 || image.find_first_not_of("0123456789", 5) != std::string::npos)
+    return -1;
+  nlohmann::json m = nlohmann::json::parse(read_job_file(dir_ / image / "manifest.json", 64u << 20), nullptr, false);
   if (m.is_discarded() || !m.contains("stopped_ns") || !m["stopped_ns"].is_number_unsigned()) return -1;
   if (m.contains("written") && m["written"].is_object() && m["written"].value("memory_bytes", -1.0) >= 0) {
     char buf[96];

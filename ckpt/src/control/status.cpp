@@ -4,39 +4,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <sstream>
 
 namespace fs = std::filesystem;
 
 namespace ckptsim::ckpt {
 
-namespace {
-
-// The job's own file (root may be asking on its behalf): a regular file, not
-// through a link, never blocking (a FIFO), at most its 256 bytes and a margin.
-std::string read_status_file(const fs::path& path) {
+std::string read_job_file(const fs::path& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return {};
   std::string text;
   struct stat sb;
-  if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
-    char buf[1024];
-    const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
-    if (n > 0) text.assign(buf, static_cast<size_t>(n));
+  if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && static_cast<uint64_t>(sb.st_size) <= max_bytes) {
+    text.resize(static_cast<size_t>(sb.st_size));
+    size_t got = 0;
+    while (got < text.size()) {
+      const ssize_t n = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    text.resize(got);
   }
   ::close(fd);
   return text;
 }
 
-}  // namespace
-
 // The library overwrites the file in place, so a read can meet a write half
 // done: the text counts only when two reads in a row agree.
 DumpStatus read_dump_status(const fs::path& dir) {
   const fs::path path = dir / ".ckpt-status";
-  std::string text = read_status_file(path);
+  std::string text = read_job_file(path, 1024);
   for (int tries = 0; tries < 100; ++tries) {
-    std::string again = read_status_file(path);
+    std::string again = read_job_file(path, 1024);
     if (again == text) break;
     text = std::move(again);
   }
