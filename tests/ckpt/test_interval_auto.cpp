@@ -54,8 +54,10 @@ void check_auto_run(Dumps kind, const std::vector<std::string>& extra) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (decisions(read_file(t.path() / "err")).size() < 4 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::string ok_status;
-  for (int i = 0; i < 1000 && !std::regex_search(ok_status, kOkStatus); ++i) {
+  // Rewritten in place: a read counts when the next one agrees with it.
+  std::string ok_status, previous;
+  for (int i = 0; i < 1000 && !(ok_status == previous && std::regex_search(ok_status, kOkStatus)); ++i) {
+    previous = ok_status;
     ok_status = read_file(dir / ".ckpt-status");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

@@ -61,14 +61,19 @@ double CheckpointTimer::image_cost_s(const std::string& image, std::string* size
   // the image it just completed); only two numbers are taken from it.
   if (image.size() < 6 || image.rfind("ckpt-", 0) != 0 || image.find_first_not_of("0123456789", 5) != std::string::npos)
     return -1;
-  nlohmann::json m = nlohmann::json::parse(read_job_file(dir_ / image / "manifest.json", 64u << 20), nullptr, false);
-  if (m.is_discarded() || !m.contains("stopped_ns") || !m["stopped_ns"].is_number_unsigned()) return -1;
-  if (m.contains("written") && m["written"].is_object() && m["written"].value("memory_bytes", -1.0) >= 0) {
+  nlohmann::json m = nlohmann::json::parse(read_image_file(dir_, image, "manifest.json", 64u << 20), nullptr, false);
+  if (m.is_discarded() || !m.is_object() || !m.contains("stopped_ns") || !m["stopped_ns"].is_number_unsigned())
+    return -1;
+  const nlohmann::json* written = m.contains("written") && m["written"].is_object() ? &m["written"] : nullptr;
+  if (written && written->contains("memory_bytes") && (*written)["memory_bytes"].is_number() &&
+      (*written)["memory_bytes"].get<double>() >= 0) {
+    const bool incremental = written->contains("incremental") && (*written)["incremental"].is_boolean() &&
+                             (*written)["incremental"].get<bool>();
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%.1f MB of memory written, %s", m["written"]["memory_bytes"].get<double>() / 1e6,
-                  m["written"].value("incremental", false) ? "incremental" : "full");
+    std::snprintf(buf, sizeof buf, "%.1f MB of memory written, %s", (*written)["memory_bytes"].get<double>() / 1e6,
+                  incremental ? "incremental" : "full");
     *size_note = buf;
-  } else if (m.contains("core") && m["core"].contains("size") && m["core"]["size"].is_number()) {
+  } else if (m.contains("core") && m["core"].is_object() && m["core"].contains("size") && m["core"]["size"].is_number()) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.1f MB core", m["core"]["size"].get<double>() / 1e6);
     *size_note = buf;

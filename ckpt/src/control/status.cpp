@@ -11,12 +11,13 @@ namespace fs = std::filesystem;
 
 namespace ckptsim::ckpt {
 
-std::string read_job_file(const fs::path& path, size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return {};
+namespace {
+
+// The whole of an opened file if it is a regular one of at most max_bytes.
+std::string read_regular(int fd, size_t max_bytes) {
   std::string text;
   struct stat sb;
-  if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && static_cast<uint64_t>(sb.st_size) <= max_bytes) {
+  if (fd >= 0 && ::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && static_cast<uint64_t>(sb.st_size) <= max_bytes) {
     text.resize(static_cast<size_t>(sb.st_size));
     size_t got = 0;
     while (got < text.size()) {
@@ -27,8 +28,24 @@ std::string read_job_file(const fs::path& path, size_t max_bytes) {
     }
     text.resize(got);
   }
-  ::close(fd);
+  if (fd >= 0) ::close(fd);
   return text;
+}
+
+constexpr int kJobFileFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+
+}  // namespace
+
+std::string read_job_file(const fs::path& path, size_t max_bytes) {
+  return read_regular(::open(path.c_str(), kJobFileFlags), max_bytes);
+}
+
+std::string read_image_file(const fs::path& dir, const std::string& image, const std::string& name, size_t max_bytes) {
+  const int image_fd = ::open((dir / image).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (image_fd < 0) return {};
+  const int fd = ::openat(image_fd, name.c_str(), kJobFileFlags);
+  ::close(image_fd);
+  return read_regular(fd, max_bytes);
 }
 
 // The library overwrites the file in place, so a read can meet a write half
@@ -73,7 +90,7 @@ unsigned long highest_image(const fs::path& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("ckpt-", 0) != 0 || name.size() == 5) continue;
+    if (name.rfind("ckpt-", 0) != 0 || name.size() == 5 || name.size() > 5 + 18) continue;
     if (name.find_first_not_of("0123456789", 5) != std::string::npos) continue;
     highest = std::max(highest, std::stoul(name.substr(5)));
   }

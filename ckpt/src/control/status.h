@@ -27,6 +27,9 @@ DumpStatus read_dump_status(const std::filesystem::path& dir);
 // A file the job writes (its status, a manifest), read as untrusted: a regular
 // file, the last component not a link, never blocking, at most max_bytes ("" otherwise).
 std::string read_job_file(const std::filesystem::path& path, size_t max_bytes);
+// The same for DIR/IMAGE/NAME, IMAGE not a link either.
+std::string read_image_file(const std::filesystem::path& dir, const std::string& image, const std::string& name,
+                            size_t max_bytes);
 
 // The highest N of the DIR/ckpt-N entries (0: none).
 unsigned long highest_image(const std::filesystem::path& dir);

@@ -62,18 +62,25 @@ void reap_previous_writer() {
     g_writer_pid = 0;
 }
 
+bool g_said_no_room = false;  // said once while the room stays short
+
 bool fork_writer(Dump& d, bool* forked) {
   uint64_t need = 0, room = 0;
   if (!fork_has_room(&need, &room)) {
-    char line[256];
-    Text t;
-    t.reset(line, sizeof line);
-    t.str("ckpt: checkpoint ").dec(d.seq).str(": no room for a forked dump (its copies could take ")
-        .dec(need >> 20).str(" MiB, ").dec(room >> 20).str(" MiB free): writing it in-process\n");
-    write_all(2, t.data, t.len);
+    if (!g_said_no_room) {
+      char line[256];
+      Text t;
+      t.reset(line, sizeof line);
+      t.str("ckpt: checkpoint ").dec(d.seq).str(": no room for a forked dump (its copies could take ");
+      t.dec(need >> 20).str(" MiB, ").dec(room >> 20).str(" MiB free): writing it in-process, as the next ones");
+      t.str(" until there is room\n");
+      write_all(2, t.data, t.len);
+    }
+    g_said_no_room = true;
     *forked = false;
     return true;
   }
+  g_said_no_room = false;
   const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
   if (writer == 0) {
     d.in_writer = true;

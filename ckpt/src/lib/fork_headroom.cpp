@@ -16,7 +16,7 @@ namespace ckptlib {
 namespace {
 
 char g_text[8192];  // the files read here; used only on the signal path, one dump at a time
-char g_path[512];
+char g_path[600];
 
 constexpr uint64_t kUnknown = ~0ull;
 
@@ -52,70 +52,91 @@ uint64_t number_file(const char* path) {
   return p == 0 ? kUnknown : v;
 }
 
+char g_dir[512];   // the group directory being looked at
+size_t g_root_len;  // the length of the hierarchy's mount point at its start
+
 // This process's memory control group directory, v1 ("N:...memory...:/path")
-// or v2 ("0::/path"), into g_path; false if it has none.
-bool memory_cgroup_dir() {
-  char lines[2048];
-  const long n = read_small_file(AT_FDCWD, "/proc/self/cgroup", lines, sizeof lines);
-  if (n <= 0) return false;
-  bool found = false;
-  for (size_t i = 0; i < size_t(n);) {
+// or v2 ("0::/path"), into g_dir; 0 if it has none, else the version. In a
+// container without its own cgroup namespace the path names a directory the
+// container does not see: then the mount point, which is its group.
+int memory_cgroup_dir() {
+  const long n = read_small_file(AT_FDCWD, "/proc/self/cgroup", g_text, sizeof g_text);
+  if (n <= 0) return 0;
+  int version = 0;
+  for (size_t i = 0; i < size_t(n) && version != 1;) {
     size_t eol = i;
-    while (eol < size_t(n) && lines[eol] != '\n') ++eol;
+    while (eol < size_t(n) && g_text[eol] != '\n') ++eol;
     size_t c1 = i;
-    while (c1 < eol && lines[c1] != ':') ++c1;
+    while (c1 < eol && g_text[c1] != ':') ++c1;
     size_t c2 = c1 + 1;
-    while (c2 < eol && lines[c2] != ':') ++c2;
+    while (c2 < eol && g_text[c2] != ':') ++c2;
     if (c2 < eol) {
       bool v1 = false;
       for (size_t w = c1 + 1; w < c2;) {  // the controller list, comma separated
         size_t e = w;
-        while (e < c2 && lines[e] != ',') ++e;
-        if (e - w == 6 && starts_with(lines + w, 6, "memory")) v1 = true;
+        while (e < c2 && g_text[e] != ',') ++e;
+        if (e - w == 6 && starts_with(g_text + w, 6, "memory")) v1 = true;
         w = e + 1;
       }
-      const bool v2 = c2 == c1 + 1 && starts_with(lines + i, c1 - i, "0") && c1 - i == 1;
-      if (v1 || (v2 && !found)) {
+      const bool v2 = c2 == c1 + 1 && c1 - i == 1 && g_text[i] == '0';
+      if (v1 || (v2 && !version)) {  // v1 wins: on a hybrid machine the limit is there
+        const char* root = v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
         Text t;
-        t.reset(g_path, sizeof g_path);
-        t.str(v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup").raw(lines + c2 + 1, eol - c2 - 1);
-        if (t.overflow) return false;
-        found = true;
-        if (v1) return true;  // v1 wins: on a hybrid machine the limit is there
+        t.reset(g_dir, sizeof g_dir);
+        t.str(root);
+        g_root_len = t.len;
+        t.raw(g_text + c2 + 1, eol - c2 - 1);
+        if (t.overflow) return 0;
+        while (t.len > g_root_len && g_dir[t.len - 1] == '/') g_dir[--t.len] = 0;
+        version = v1 ? 1 : 2;
       }
     }
     i = eol + 1;
   }
-  return found;
+  if (!version) return 0;
+  const long fd = sys::openat(AT_FDCWD, g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) g_dir[g_root_len] = 0;
+  else sys::close(int(fd));
+  return version;
 }
 
-// What the group can still take without reclaiming anything but clean page cache.
-uint64_t cgroup_room(bool* limited) {
-  *limited = false;
-  if (!memory_cgroup_dir()) return kUnknown;
-  char dir[sizeof g_path];
-  for (size_t i = 0; i < sizeof dir; ++i) dir[i] = g_path[i];
-  auto file = [&](const char* name) {
-    Text t;
-    t.reset(g_path, sizeof g_path);
-    t.str(dir).ch('/').str(name);
-    return g_path;
-  };
-  bool v1 = true;
-  uint64_t limit = number_file(file("memory.limit_in_bytes"));
-  uint64_t usage = number_file(file("memory.usage_in_bytes"));
-  if (limit == kUnknown) {
-    v1 = false;
-    limit = number_file(file("memory.max"));
-    usage = number_file(file("memory.current"));
-  }
-  // v1 writes "no limit" as a huge multiple of the page size.
-  if (limit == kUnknown || usage == kUnknown || limit >= (1ull << 60)) return kUnknown;
-  *limited = true;
-  uint64_t cache = field_bytes(file("memory.stat"), v1 ? "total_inactive_file " : "inactive_file ");
+const char* group_file(const char* name) {
+  Text t;
+  t.reset(g_path, sizeof g_path);
+  t.str(g_dir).ch('/').str(name);
+  return t.overflow ? "/nonexistent" : g_path;
+}
+
+// What the group in g_dir can still take without reclaiming anything but
+// clean page cache; kUnknown if it has no limit (or says nothing).
+uint64_t room_of_group(int version) {
+  const bool v1 = version == 1;
+  const uint64_t limit = number_file(group_file(v1 ? "memory.limit_in_bytes" : "memory.max"));
+  // v1 writes "no limit" as a huge multiple of the page size, v2 as "max".
+  if (limit == kUnknown || limit >= (1ull << 60)) return kUnknown;
+  const uint64_t usage = number_file(group_file(v1 ? "memory.usage_in_bytes" : "memory.current"));
+  if (usage == kUnknown) return kUnknown;
+  uint64_t cache = field_bytes(group_file("memory.stat"), v1 ? "total_inactive_file " : "inactive_file ");
   if (cache == kUnknown) cache = 0;
   const uint64_t held = usage > cache ? usage - cache : 0;
   return limit > held ? limit - held : 0;
+}
+
+// The least room of the job's group and every group above it: a limit on a
+// parent (a Slurm job above its step and task groups) binds as much.
+uint64_t cgroup_room() {
+  const int version = memory_cgroup_dir();
+  if (!version) return kUnknown;
+  uint64_t least = kUnknown;
+  for (size_t len = cstr_len(g_dir);;) {
+    const uint64_t room = room_of_group(version);
+    if (room < least) least = room;
+    if (len <= g_root_len) break;
+    while (len > g_root_len && g_dir[len - 1] != '/') --len;
+    if (len > g_root_len) --len;  // the '/' itself
+    g_dir[len] = 0;
+  }
+  return least;
 }
 
 }  // namespace
@@ -123,9 +144,8 @@ uint64_t cgroup_room(bool* limited) {
 bool fork_has_room(uint64_t* need, uint64_t* room) {
   *need = field_bytes("/proc/self/status", "RssAnon:");
   *room = field_bytes("/proc/meminfo", "MemAvailable:");
-  bool limited = false;
-  const uint64_t in_group = cgroup_room(&limited);
-  if (limited && (in_group < *room || *room == kUnknown)) *room = in_group;
+  const uint64_t in_group = cgroup_room();
+  if (in_group < *room) *room = in_group;  // kUnknown is the largest value
   if (*need == kUnknown || *room == kUnknown) return true;  // nothing to go by: fork (it falls back if it fails)
   return *need <= *room;
 }
