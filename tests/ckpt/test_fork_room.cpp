@@ -8,7 +8,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cerrno>
 #include <optional>
+#include <sstream>
 
 #include "calib/memory_cgroup.h"
 #include "test_helpers.h"
@@ -39,7 +41,23 @@ std::string forked_dumps_in_group(uint64_t limit, int mb, bool inner = false) {
     return {};
   }
   const fs::path joined = inner ? group->path() / "inner" : group->path();
-  if (inner) REQUIRE(::mkdir(joined.c_str(), 0755) == 0);
+  // The inner group goes before the outer one (which cannot be removed while
+  // it has a child), on every way out: its tasks killed, then it removed.
+  struct InnerGroup {
+    fs::path path;
+    ~InnerGroup() {
+      if (path.empty()) return;
+      for (int i = 0; i < 500 && ::rmdir(path.c_str()) != 0 && errno == EBUSY; ++i) {
+        std::istringstream tasks(read_file(path / "cgroup.procs"));
+        for (pid_t p; tasks >> p;) ::kill(p, SIGKILL);
+        ::usleep(10000);
+      }
+    }
+  } inner_group;
+  if (inner) {
+    REQUIRE(::mkdir(joined.c_str(), 0755) == 0);
+    inner_group.path = joined;
+  }
   std::string err;
   {
     TempDir t;
@@ -59,7 +77,6 @@ std::string forked_dumps_in_group(uint64_t limit, int mb, bool inner = false) {
     CHECK(check_image(dir / "latest").hashes_ok);
     err = read_file(t.path() / "err");
   }
-  if (inner) ::rmdir(joined.c_str());  // empty now: the group can go
   return err.empty() ? "(nothing on stderr)" : err;
 }
 bool groups_usable() {
