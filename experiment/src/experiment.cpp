@@ -206,11 +206,11 @@ void check_options(const Options& o, std::vector<std::string>& warnings) {
   if (!(o.failure_rate >= 0 && o.failure_rate <= 1)) throw ExperimentError("--failure-rate must be within 0 to 1");
   if (!(o.checkpoint_at > 0 && o.checkpoint_at < 1)) throw ExperimentError("--checkpoint-at must be within 0 and 1");
   if (!(o.reboot_s >= 0 && o.reboot_s <= 3600)) throw ExperimentError("--reboot-s must be within 0 to 3600");
-  if (o.spares < 0) throw ExperimentError("--spares must be 0 or more");
-  if (o.v_placement == sim::VPlacement::Spare && o.spares < 1)
-    throw ExperimentError("--v-placement spare needs --spares 1 or more");
-  if (o.v_placement != sim::VPlacement::Spare && o.spares > 0)
-    throw ExperimentError("--spares is only used by --v-placement spare");
+  try {
+    sim::check_v_placement(o.v_placement, o.spares);
+  } catch (const sim::SimError& e) {
+    throw ExperimentError(e.what());
+  }
   if (o.copy != "netns" && o.copy != "local") throw ExperimentError("--copy must be netns or local");
   for (int n : o.orders)
     if (n < 16 || n > 100000) throw ExperimentError("order " + std::to_string(n) + " is outside 16 to 100000");
@@ -320,6 +320,32 @@ Result run_experiment(const Options& given, std::ostream& out) {
   if (copy) res.parameters["link"] = copy->describe();
   res.parameters["compute"] = compute;
 
+  // The simulator's scenario of a cell, checked before any real run, so that
+  // a scenario it refuses does not throw the real runs away.
+  auto scenario_of = [&](const Cell& cell) {
+    sim::Scenario s;
+    s.profile = profile;
+    s.nodes = o.nodes;
+    s.jobs_per_node = o.jobs_per_node;
+    s.order = cell.order;
+    s.c = cell.c;
+    s.checkpoint_at = o.checkpoint_at;
+    s.failures.p = o.failure_rate;
+    s.replications = o.replications;
+    s.seed = o.seed;
+    s.v_placement = o.v_placement;
+    s.spares = o.spares;
+    return s;
+  };
+  for (const Cell& cell : cells) {
+    if (!cell.shown) continue;
+    try {
+      sim::validate(scenario_of(cell));
+    } catch (const sim::SimError& e) {
+      throw ExperimentError(std::string("the simulator refuses the scenario: ") + e.what());
+    }
+  }
+
   // The real runs.
   calib::Progress progress(out, tty, static_cast<int>(cells.size()) * o.replications, "experiment");
   std::map<std::pair<int, sim::Case>, ReplicationOutcome> totals;
@@ -368,24 +394,7 @@ Result run_experiment(const Options& given, std::ostream& out) {
   std::vector<Cell> shown;
   for (const Cell& cell : finished) {
     if (!cell.shown) continue;
-    sim::Scenario s;
-    s.profile = profile;
-    s.nodes = o.nodes;
-    s.jobs_per_node = o.jobs_per_node;
-    s.order = cell.order;
-    s.c = cell.c;
-    s.checkpoint_at = o.checkpoint_at;
-    s.failures.p = o.failure_rate;
-    s.replications = o.replications;
-    s.seed = o.seed;
-    s.v_placement = o.v_placement;
-    s.spares = o.spares;
-    try {
-      sim::validate(s);
-    } catch (const sim::SimError& e) {
-      throw ExperimentError(std::string("the simulator refuses the scenario: ") + e.what());
-    }
-    scenarios.push_back(std::move(s));
+    scenarios.push_back(scenario_of(cell));
     shown.push_back(cell);
   }
   if (!scenarios.empty()) {

@@ -4,9 +4,6 @@
 
 namespace ckptsim::experiment {
 
-bool takes_checkpoint(sim::Case c) { return c == sim::Case::II || c == sim::Case::IV || c == sim::Case::V; }
-bool has_failures(sim::Case c) { return c != sim::Case::I && c != sim::Case::II; }
-
 std::vector<Cell> plan_cells(const Options& opts) {
   auto asked = [&](sim::Case c) { return std::find(opts.cases.begin(), opts.cases.end(), c) != opts.cases.end(); };
   const bool needs_ii = asked(sim::Case::II) || asked(sim::Case::IV) || asked(sim::Case::V);
@@ -21,7 +18,7 @@ std::vector<Cell> plan_cells(const Options& opts) {
 
 std::vector<sim::JobFailureDraw> plan_jobs(const Options& opts, const Cell& cell, int replication) {
   return sim::draw_job_failures(opts.seed, cell.order, replication, opts.nodes, opts.jobs_per_node,
-                                opts.failure_rate, has_failures(cell.c));
+                                opts.failure_rate, sim::has_failures(cell.c));
 }
 
 }  // namespace ckptsim::experiment

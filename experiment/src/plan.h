@@ -24,7 +24,4 @@ std::vector<Cell> plan_cells(const Options& opts);
 // (seed, order, replication) over the regular slots.
 std::vector<sim::JobFailureDraw> plan_jobs(const Options& opts, const Cell& cell, int replication);
 
-bool takes_checkpoint(sim::Case c);
-bool has_failures(sim::Case c);
-
 }  // namespace ckptsim::experiment

@@ -164,7 +164,7 @@ class Replication {
       j.leftovers.push_back(a.ckpt_dir);
       argv = {tools_.ckptsim_exe.string(), "run", "--dir", a.ckpt_dir.string(), "--", tools_.matmul_exe.string(),
               "--n", std::to_string(plan_.cell.order), "--out", output_of(t.job).string()};
-      if (takes_checkpoint(plan_.cell.c)) a.checkpoint_at = now() + plan_.checkpoint_after_s;
+      if (sim::takes_checkpoints(plan_.cell.c)) a.checkpoint_at = now() + plan_.checkpoint_after_s;
     }
     // Only the first attempt is doomed, at its drawn fraction of the failure-free run.
     if (first && draw(t.job).doomed) a.kill_at = j.start + draw(t.job).kill_fraction * plan_.failure_free_s;

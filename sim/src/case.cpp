@@ -37,5 +37,7 @@ std::vector<Case> parse_case_list(const std::string& spec) {
 }
 
 std::vector<Case> all_cases() { return {Case::I, Case::II, Case::III, Case::IIIp, Case::IV, Case::V}; }
+bool takes_checkpoints(Case c) { return c == Case::II || c == Case::IV || c == Case::V; }
+bool has_failures(Case c) { return c != Case::I && c != Case::II; }
 
 }  // namespace ckptsim::sim

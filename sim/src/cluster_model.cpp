@@ -47,8 +47,6 @@ struct JobCosts {
   double failure_free_s = 0;         // work + all dumps: the run a kill time is drawn over
 };
 
-bool takes_checkpoints(Case c) { return c == Case::II || c == Case::IV || c == Case::V; }
-bool has_failures(Case c) { return c != Case::I && c != Case::II; }
 
 double nonneg(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 

@@ -15,8 +15,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-bool takes_checkpoints(Case c) { return c == Case::II || c == Case::IV || c == Case::V; }
-bool has_failures(Case c) { return c != Case::I && c != Case::II; }
 double nonneg(double v) { return std::isfinite(v) && v > 0 ? v : 0.0; }
 
 // The parts of one cell's estimate, per job and in total.

@@ -169,10 +169,7 @@ void close_fd(int& fd) {
 void validate(const Scenario& s) {
   auto bad = [](const std::string& what) { throw SimError(what); };
   if (s.nodes < 1) bad("--nodes must be at least 1");
-  if (s.spares < 0) bad("--spares must not be negative");
-  if (s.v_placement == VPlacement::Spare && s.spares < 1)
-    bad("--v-placement spare needs at least 1 spare node (--spares)");
-  if (s.v_placement != VPlacement::Spare && s.spares != 0) bad("--spares needs --v-placement spare");
+  check_v_placement(s.v_placement, s.spares);
   if (s.jobs_per_node < 1) bad("--jobs-per-node must be at least 1");
   if (s.replications < 1) bad("--replications must be at least 1");
   if (s.order < 1) bad("matrix order must be positive");

@@ -118,7 +118,7 @@ std::vector<IdealOrder> ideal_orders(const std::vector<SimulationRow>& rows) {
 }
 
 std::string format_ideal(const IdealOrder& ideal, const std::string& policy) {
-  const bool checkpoints = ideal.c == Case::II || ideal.c == Case::IV || ideal.c == Case::V;
+  const bool checkpoints = takes_checkpoints(ideal.c);
   std::string s = "ideal order, case " + to_string(ideal.c) + (policy.empty() || !checkpoints ? "" : " (" + policy + ")") + ": " +
                   std::to_string(ideal.order) + ", overhead " + fmt("%.2f", ideal.overhead_pct) + " % +- " +
                   fmt("%.2f", ideal.ci95_pct) + " (lowest of " + std::to_string(ideal.smallest) + ".." +

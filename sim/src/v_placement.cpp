@@ -28,13 +28,16 @@ void set_v_placement(Scenario& s, const std::string& placement, std::optional<in
     throw SimError(e.what());
   }
   if (spares && *spares < 0) throw SimError("--spares must not be negative");
-  if (s.v_placement != VPlacement::Spare) {
-    if (spares) throw SimError("--spares needs --v-placement spare");
-    s.spares = 0;
-    return;
-  }
-  s.spares = spares ? *spares : kDefaultSpares;
-  if (s.spares < 1) throw SimError("--v-placement spare needs at least 1 spare node (--spares)");
+  if (s.v_placement != VPlacement::Spare && spares) throw SimError("--spares needs --v-placement spare");
+  s.spares = s.v_placement != VPlacement::Spare ? 0 : spares ? *spares : kDefaultSpares;
+  check_v_placement(s.v_placement, s.spares);
+}
+
+void check_v_placement(VPlacement placement, int spares) {
+  if (spares < 0) throw SimError("--spares must not be negative");
+  if (placement == VPlacement::Spare && spares < 1)
+    throw SimError("--v-placement spare needs at least 1 spare node (--spares)");
+  if (placement != VPlacement::Spare && spares != 0) throw SimError("--spares needs --v-placement spare");
 }
 
 std::string describe_v_placement(const Scenario& s) {

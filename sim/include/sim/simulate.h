@@ -28,6 +28,8 @@ Case parse_case(const std::string& s);  // throws SimError on an unknown case
 // "all" or a comma list ("III,IV,V"), as --case takes it in simulate and experiment.
 std::vector<Case> parse_case_list(const std::string& spec);
 std::vector<Case> all_cases();
+bool takes_checkpoints(Case c);  // II, IV, V
+bool has_failures(Case c);       // every case but I and II
 
 struct FailureModel {
   enum class Kind { PerJob, Node };
@@ -117,6 +119,9 @@ CellResult run_cell(const Scenario& s);
 // (kDefaultSpares under spare). Throws SimError, one line, for an unknown
 // placement, --spares without spare, a negative count, or spare with 0 spares.
 void set_v_placement(Scenario& s, const std::string& placement, std::optional<int> spares);
+// The placement's rule on spares: spare needs 1 or more, the others none
+// (SimError, one line, naming the options).
+void check_v_placement(VPlacement placement, int spares);
 // "share", "queue", "spare (2 spare nodes)": for titles and headers.
 std::string describe_v_placement(const Scenario& s);
 
