@@ -32,14 +32,6 @@ void drop_page_cache(const fs::path& dir) {
 
 namespace {
 
-std::string last_line(const fs::path& log) {
-  std::ifstream in(log);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  return last;
-}
-
 // "restart: verify         0.0123 s" lines: their sum, or -1 if there are none.
 double timed_phases(const fs::path& log) {
   std::ifstream in(log);

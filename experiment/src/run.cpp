@@ -61,11 +61,8 @@ struct JobState {
   std::vector<fs::path> leftovers;  // image dirs and copies, removed once it is done
 };
 
-std::string last_line(const fs::path& log) {
-  std::ifstream in(log);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
+std::string said_last(const fs::path& log) {
+  const std::string last = calib::last_line(log);
   return last.empty() ? "(empty log)" : last;
 }
 
@@ -243,7 +240,7 @@ class Replication {
       finish(a);
     } else {
       fail(job_name(a.job) + " on slot " + std::to_string(a.slot + 1) + ": `ckptsim " + (a.restore ? "restart" : "run") +
-           "` ended with status " + std::to_string(status) + " though it was not killed: " + last_line(a.log));
+           "` ended with status " + std::to_string(status) + " though it was not killed: " + said_last(a.log));
     }
   }
 

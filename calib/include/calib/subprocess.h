@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,5 +62,8 @@ CommandResult run_command(const std::vector<std::string>& argv);
 
 // Shell-style status from a waitpid status word.
 int shell_status(int wstatus);
+
+// The last non-empty line of a child's log ("" if none): what it said last.
+std::string last_line(const std::filesystem::path& log);
 
 }  // namespace ckptsim::calib

@@ -90,25 +90,27 @@ void CheckpointTimer::decide(double cost_s, const std::string& what, clock::time
   in_flight_ = false;
 }
 
+void CheckpointTimer::retry_later(clock::time_point now, const std::string& what, const char* then) {
+  std::fprintf(stderr, "ckptsim: run: interval auto: %s; %s %.3f s\n", what.c_str(), then,
+               std::chrono::duration<double>(period_).count());
+  next_ = now + period_;
+  in_flight_ = false;
+}
+
 void CheckpointTimer::poll(clock::time_point now) {
   if (!active_ || !in_flight_) return;
   const DumpStatus st = read_dump_status(dir_);
   // A signal the job never answered (it was ending, or its handler went away)
   // must not stop the periodic checkpoints for good.
   if (now - sent_at_ > std::max<clock::duration>(std::chrono::minutes(10), 4 * period_)) {
-    std::fprintf(stderr, "ckptsim: run: interval auto: no image %.0f s after the signal; trying again after %.3f s\n",
-                 std::chrono::duration<double>(now - sent_at_).count(), std::chrono::duration<double>(period_).count());
-    next_ = now + period_;
-    in_flight_ = false;
-    return;
+    char what[64];
+    std::snprintf(what, sizeof what, "no image %.0f s after the signal", std::chrono::duration<double>(now - sent_at_).count());
+    return retry_later(now, what, "trying again after");
   }
   if (!st.changed_since(before_) || st.seq <= last_seq_) {
     // A dump refused before it had a number reports "fail 0".
     if (st.changed_since(before_) && st.word == "fail" && st.seq == 0) {
-      std::fprintf(stderr, "ckptsim: run: interval auto: checkpoint refused (%s); trying again after %.3f s\n",
-                   st.rest.c_str(), std::chrono::duration<double>(period_).count());
-      next_ = now + period_;
-      in_flight_ = false;
+      retry_later(now, "checkpoint refused (" + st.rest + ")", "trying again after");
     }
     return;
   }
@@ -121,11 +123,7 @@ void CheckpointTimer::poll(clock::time_point now) {
     // images removed), so it is only the fallback (an older library).
     if (cost >= 0 && st.stopped_s >= 0) cost = st.stopped_s;
     if (cost < 0) {
-      std::fprintf(stderr, "ckptsim: run: interval auto: %s has no readable dump cost; keeping %.3f s\n",
-                   st.rest.c_str(), std::chrono::duration<double>(period_).count());
-      next_ = now + period_;
-      in_flight_ = false;
-      return;
+      return retry_later(now, st.rest + " has no readable dump cost", "keeping");
     }
     char what[260];
     std::snprintf(what, sizeof what, "%s stopped the job %.4f s%s%s%s", st.rest.c_str(), cost,
@@ -146,10 +144,7 @@ void CheckpointTimer::poll(clock::time_point now) {
     decide(per_checkpoint, what, sent_at_ + seconds(cost));
   } else if (st.word == "fail") {
     last_seq_ = st.seq;
-    std::fprintf(stderr, "ckptsim: run: interval auto: checkpoint %lu failed (%s); trying again after %.3f s\n",
-                 st.seq, st.rest.c_str(), std::chrono::duration<double>(period_).count());
-    next_ = now + period_;
-    in_flight_ = false;
+    retry_later(now, "checkpoint " + std::to_string(st.seq) + " failed (" + st.rest + ")", "trying again after");
   }
 }
 

@@ -19,7 +19,6 @@ class CheckpointTimer {
 
   CheckpointTimer(const RunOptions& opts, clock::time_point start);
 
-  bool active() const { return active_; }
   void stop() { active_ = false; }
   // How long supervise may sleep before calling due()/poll() again.
   clock::duration wait(clock::time_point now) const;
@@ -32,6 +31,8 @@ class CheckpointTimer {
 
  private:
   void decide(double cost_s, const std::string& what, clock::time_point resumed);
+  // Logs "WHAT; THEN <period> s" and keeps the period, due from now.
+  void retry_later(clock::time_point now, const std::string& what, const char* then);
   double image_cost_s(const std::string& image, std::string* size_note) const;
 
   const RunOptions& opts_;

@@ -268,6 +268,9 @@ void write_fd_object(Text& t, const FdEntry& e);
 
 // Writes all of buf (retrying short writes); returns 0 or -errno.
 long write_all(int fd, const void* buf, size_t n);
+// Reads dirfd/name (opened with `flags`) whole into buf, at most cap bytes
+// (-E2BIG if longer); its length or -errno.
+long read_whole(int dirfd, const char* name, char* buf, size_t cap, int flags);
 // Reads a whole /proc-style file into buf (NUL-terminated); returns length or -errno.
 long read_small_file(int dirfd, const char* path, char* buf, size_t cap);
 

@@ -61,13 +61,13 @@ long temp_owner(const char* name) {
   return long(parse_unsigned(dash + 1, cstr_len(dash + 1), &pos, 10));
 }
 
-void status_line(Dump& d, const char* word, const char* rest) {
+void status_line(Dump& d, const char* word, const char* rest, uint64_t stopped_ns = 0) {
   char line[256];
   Text t;
   t.reset(line, sizeof line);
   t.str(word).ch(' ').dec(d.seq);
   if (rest) t.ch(' ').str(rest);
-  write_status(*d.cfg, t.data, t.len);
+  write_status(*d.cfg, t.data, t.len, stopped_ns);
 }
 
 long open_subdir(int dirfd, const char* name) {
@@ -282,10 +282,7 @@ bool commit_image(Dump& d) {
   // an in-process dump has also stopped the job for the manifest, the commit
   // and the retention since, and `run --interval auto` should charge it all.
   const uint64_t stopped = d.in_writer ? d.stopped_ns : monotonic_ns() - d.started_mono_ns;
-  char line[64];
-  t.reset(line, sizeof line);
-  t.str("ok ").dec(d.seq).ch(' ').str(d.image_name);
-  write_status(*d.cfg, t.data, t.len, stopped ? stopped : 1);
+  status_line(d, "ok", d.image_name, stopped ? stopped : 1);
   return true;
 }
 

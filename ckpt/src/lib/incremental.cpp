@@ -38,23 +38,6 @@ void say_full(const Dump& d, const char* why, long err) {
   write_all(2, t.data, t.len);
 }
 
-// Reads dirfd/name whole into buf (at most cap bytes); its length or -errno.
-long read_whole(int dirfd, const char* name, char* buf, size_t cap) {
-  const long fd = sys::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return fd;
-  size_t len = 0;
-  long r = 0;
-  while (len < cap && (r = sys::read(int(fd), buf + len, cap - len)) != 0) {
-    if (r == -EINTR) continue;
-    if (r < 0) break;
-    len += size_t(r);
-  }
-  char extra;
-  if (r >= 0 && len == cap && sys::read(int(fd), &extra, 1) > 0) r = -E2BIG;
-  sys::close(int(fd));
-  return r < 0 ? r : long(len);
-}
-
 // The parent's `pages`: magic, nranges, npages, ranges, checksums, and the
 // XXH3 of all that. False if it is not whole.
 bool take_parent_pages(Dump& d, size_t len) {
@@ -90,12 +73,12 @@ bool plan_incremental(Dump& d) {
     return true;
   }
   // The manifest's checksum goes into ours, so a parent swapped later is refused.
-  long n = read_whole(int(dir), "manifest.json", d.manifest, kManifestSize);
+  long n = read_whole(int(dir), "manifest.json", d.manifest, kManifestSize, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (n <= 0) {
     say_full(d, "has no readable manifest.json", n < 0 ? n : -ENODATA);
   } else {
     d.parent_manifest_xxh3 = hash_ops().once(d.manifest, size_t(n));
-    n = read_whole(int(dir), "pages", d.parent_pages, kPagesFileMax);
+    n = read_whole(int(dir), "pages", d.parent_pages, kPagesFileMax, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (n < 0) say_full(d, "has no page checksums", n);
     else if (!take_parent_pages(d, size_t(n))) say_full(d, "has a damaged page checksum file", 0);
     else d.incremental = true;

@@ -45,6 +45,20 @@ void say(const char* a, const char* b = "", const char* c = "") {
   ckptlib::write_all(2, c, strlen(c));
 }
 
+// The count 1..1000000 in environment variable `name`; `fallback` when it is
+// unset or empty, and when it is not such a count (said, with `otherwise`).
+uint32_t env_count(const char* name, uint32_t fallback, const char* otherwise) {
+  const char* v = getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long n = strtol(v, &end, 10);
+  if (*end == 0 && n >= 1 && n <= 1000000) return uint32_t(n);
+  say("ckpt: ", name, " '");
+  say(v, "' is not a count from 1 to 1000000; ", otherwise);
+  say("\n");
+  return fallback;
+}
+
 // "QUIT", "SIGQUIT", "quit", "3" -> 3; 0 when unknown or unusable.
 int parse_signal(const char* s) {
   if (*s >= '0' && *s <= '9') {
@@ -104,22 +118,8 @@ __attribute__((constructor)) void ckpt_start() {
   g_config.fork = forked && strcmp(forked, "1") == 0;
   const char* incremental = getenv("CKPT_INCREMENTAL");
   g_config.incremental = incremental && strcmp(incremental, "1") == 0;
-  g_config.max_chain = 8;
-  const char* chain = getenv("CKPT_MAX_CHAIN");
-  if (chain && *chain) {
-    char* end = nullptr;
-    const long n = strtol(chain, &end, 10);
-    if (*end == 0 && n >= 1 && n <= 1000000) g_config.max_chain = uint32_t(n);
-    else say("ckpt: CKPT_MAX_CHAIN '", chain, "' is not a count from 1 to 1000000; chains of 8\n");
-  }
-  const char* keep = getenv("CKPT_KEEP");
-  g_config.keep = 0;
-  if (keep && *keep) {
-    char* end = nullptr;
-    const long n = strtol(keep, &end, 10);
-    if (*end == 0 && n >= 1 && n <= 1000000) g_config.keep = uint32_t(n);
-    else say("ckpt: CKPT_KEEP '", keep, "' is not a count from 1 to 1000000; every image is kept\n");
-  }
+  g_config.max_chain = env_count("CKPT_MAX_CHAIN", 8, "chains of 8");
+  g_config.keep = env_count("CKPT_KEEP", 0, "every image is kept");
   const char* signame = getenv("CKPT_SIGNAL");
   g_config.signal = signame && *signame ? parse_signal(signame) : SIGQUIT;
   if (!g_config.signal) {

@@ -223,27 +223,28 @@ void unmap_scratch(Dump& d) {
   d.scratch = nullptr;
 }
 
-long read_small_file(int dirfd, const char* path, char* buf, size_t cap) {
-  long fd = sys::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+long read_whole(int dirfd, const char* name, char* buf, size_t cap, int flags) {
+  const long fd = sys::openat(dirfd, name, flags);
   if (fd < 0) return fd;
   size_t len = 0;
-  for (;;) {
-    if (len + 1 >= cap) {
-      sys::close(int(fd));
-      return -E2BIG;
-    }
-    long n = sys::read(int(fd), buf + len, cap - 1 - len);
-    if (n == -EINTR) continue;
-    if (n < 0) {
-      sys::close(int(fd));
-      return n;
-    }
-    if (n == 0) break;
-    len += size_t(n);
+  long r = 0;
+  while (len < cap && (r = sys::read(int(fd), buf + len, cap - len)) != 0) {
+    if (r == -EINTR) continue;
+    if (r < 0) break;
+    len += size_t(r);
   }
-  buf[len] = 0;
+  char extra;
+  if (r >= 0 && len == cap && sys::read(int(fd), &extra, 1) > 0) r = -E2BIG;
   sys::close(int(fd));
-  return long(len);
+  return r < 0 ? r : long(len);
+}
+
+long read_small_file(int dirfd, const char* path, char* buf, size_t cap) {
+  // The text, its NUL and one byte to spare: the limit this has always had.
+  if (cap < 2) return -E2BIG;
+  const long n = read_whole(dirfd, path, buf, cap - 2, O_RDONLY | O_CLOEXEC);
+  if (n >= 0) buf[n] = 0;
+  return n;
 }
 
 long write_all(int fd, const void* buf, size_t n) {
