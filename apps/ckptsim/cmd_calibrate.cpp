@@ -140,7 +140,6 @@ void add_calibrate(CLI::App& app, int& exit_code) {
                   "orders of the timed uninterrupted runs: 'sizes' (every --sizes order), 'spread:K' (K of them, "
                   "spread, ends included) or A:B[:STEP] / N,N,...")
       ->check([](const std::string& v) -> std::string {
-        if (v == "sizes") return "";
         if (v.rfind("spread:", 0) == 0) {
           const std::string k = v.substr(7);
           if (k.empty() || k.size() > 6 || k.find_first_not_of("0123456789") != std::string::npos || std::stoi(k) < 3)

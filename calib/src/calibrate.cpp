@@ -238,7 +238,24 @@ CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& prog
                          mb(d.write_Bps) + "/s with fsync, read " + mb(d.read_Bps) + "/s");
     }
     // The job's own speed, uninterrupted and without the library (under the
-    // limit when there is one: an order whose job cannot fit is OOM-killed).
+    // limit when there is one: an order whose job cannot fit is OOM-killed,
+    // and its row says so; any other failure is thrown).
+    auto timed_run = [&](int n, const fs::path& out, const fs::path& log) {
+      const uint64_t ooms = cgroup ? cgroup->counters().oom_kills : 0;
+      if (cgroup) {
+        cgroup->reclaim();
+        cgroup->reset_peak();
+      }
+      ComputeRow row{n, 0, false, 0};
+      try {
+        row.seconds = time_uninterrupted(tools, n, out, log, cgroup.get());
+      } catch (const JobFailed&) {
+        if (!cgroup || cgroup->counters().oom_kills == ooms) throw;
+        row.oom = true;
+      }
+      row.peak_bytes = cgroup ? cgroup->counters().peak_bytes : 0;
+      return row;
+    };
     for (int n : compute_sizes) {
       if (stop_requested()) throw std::runtime_error("interrupted");
       uint64_t need = 0;
@@ -250,45 +267,27 @@ CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& prog
       progress.status("compute n=" + std::to_string(n));
       const fs::path dir = work.path() / ("compute-" + std::to_string(n));
       fs::create_directories(dir);
-      const uint64_t ooms = cgroup ? cgroup->counters().oom_kills : 0;
-      if (cgroup) {
-        cgroup->reclaim();
-        cgroup->reset_peak();
-      }
-      try {
-        double s = time_uninterrupted(tools, n, dir / "out.bin", dir / "job.log", cgroup.get());
-        res.compute.push_back({n, s, false, cgroup ? cgroup->counters().peak_bytes : 0});
-        progress.step_done("compute n=" + std::to_string(n) + ": " + secs(s));
-      } catch (const JobFailed& e) {
-        if (!cgroup || cgroup->counters().oom_kills == ooms) throw;
-        const uint64_t peak = cgroup->counters().peak_bytes;
-        res.compute.push_back({n, 0, true, peak});
+      const ComputeRow row = timed_run(n, dir / "out.bin", dir / "job.log");
+      res.compute.push_back(row);
+      if (row.oom) {
         warn("compute run at order " + std::to_string(n) + " OOM-killed under the " +
-             mib(static_cast<double>(opts.memory_limit_bytes)) + " limit (peak " + mb(static_cast<double>(peak)) +
-             "): the job alone does not fit");
+             mib(static_cast<double>(opts.memory_limit_bytes)) + " limit (peak " +
+             mb(static_cast<double>(row.peak_bytes)) + "): the job alone does not fit");
         progress.step_done("compute n=" + std::to_string(n) + ": OOM-killed");
+      } else {
+        progress.step_done("compute n=" + std::to_string(n) + ": " + secs(row.seconds));
       }
       fs::remove_all(dir);
     }
     // The reference output for the one job that is restored and runs to the end.
     progress.status("reference run n=" + std::to_string(verify_order));
     const fs::path reference = work.path() / "reference.bin";
-    const uint64_t ref_ooms = cgroup ? cgroup->counters().oom_kills : 0;
-    if (cgroup) {
-      cgroup->reclaim();
-      cgroup->reset_peak();
-    }
-    double ref_s = 0;
-    try {
-      ref_s = time_uninterrupted(tools, verify_order, reference, work.path() / "reference.log", cgroup.get());
-    } catch (const JobFailed& e) {
-      if (cgroup && cgroup->counters().oom_kills > ref_ooms)
-        throw std::runtime_error("the reference run at order " + std::to_string(verify_order) +
-                                 " was OOM-killed under --memory-limit: give a smaller --verify-order");
-      throw;
-    }
-    res.compute.push_back({verify_order, ref_s, false, cgroup ? cgroup->counters().peak_bytes : 0});
-    progress.step_done("compute n=" + std::to_string(verify_order) + " (reference output): " + secs(ref_s));
+    const ComputeRow ref = timed_run(verify_order, reference, work.path() / "reference.log");
+    if (ref.oom)
+      throw std::runtime_error("the reference run at order " + std::to_string(verify_order) +
+                               " was OOM-killed under --memory-limit: give a smaller --verify-order");
+    res.compute.push_back(ref);
+    progress.step_done("compute n=" + std::to_string(verify_order) + " (reference output): " + secs(ref.seconds));
 
     for (int n : sizes) {
       uint64_t need = 0;

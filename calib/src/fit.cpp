@@ -72,8 +72,6 @@ models::FitResult fit_compute(const std::vector<double>& n, const std::vector<do
 
 ComputeFit fit_compute_runs(const std::vector<double>& n, const std::vector<double>& seconds, double lo, double hi) {
   ComputeFit out;
-  out.n = n;
-  out.seconds = seconds;
   std::set<double> in_range;
   for (double v : n)
     if (v >= lo && v <= hi) in_range.insert(v);
@@ -102,14 +100,13 @@ ComputeFit fit_compute_runs(const std::vector<double>& n, const std::vector<doub
         if (fn[i] == left) measured += fs[i], ++count;
         else ln.push_back(fn[i]), ls.push_back(fs[i]);
       measured /= count;
-      const double predicted = models::fit_powers(ln, ls, {0, 2, 3}).curve(left);
+      const double predicted = fit_compute(ln, ls).curve(left);
       const double pct = measured > 0 ? 100.0 * (predicted - measured) / measured : 0;
       out.loo_order.push_back(left);
       out.loo_pct.push_back(pct);
       if (std::fabs(pct) > std::fabs(out.worst_loo_pct)) out.worst_loo_pct = pct, out.worst_loo_order = static_cast<int>(left);
     }
-  std::string why = "c + b*n^2 + a*n^3: the multiplication is n^3 multiply-adds, filling and writing the matrices n^2, "
-                    "start-up constant; timed uninterrupted runs without the library, ";
+  std::string why = out.fit.curve.why + ", ";
   if (ranged)
     why += fmt("fitted on the %.0f runs at the calibrated orders %.0f..%.0f only (a naive multiply's time per "
                "multiply-add changes with the order, so smaller orders would bend the curve where it is used)",
@@ -233,18 +230,13 @@ FittedProfile build_profile(const CalibrationResult& r, const std::string& name)
   nlohmann::json memory_details;
   if (r.memory_limit_bytes > 0) {
     p.memory.ram_bytes = static_cast<double>(r.memory_limit_bytes);
-    p.memory.swap_bytes = r.machine.value("swap_bytes", 0.0);
     if (mf.tried && mf.knee.knee) {
       p.memory = mf.knee.memory;
-      p.memory.swap_bytes = r.machine.value("swap_bytes", 0.0);
       // The model adds the memory term to b*bytes: the dump curve is the knee fit's rate.
       p.dump_s.powers = {1};
       p.dump_s.coef = {mf.knee.s_per_byte};
       p.dump_s.why = "b*x + the memory term (see memory): the knee halved the residuals of b*x alone";
-      double mean = 0, sst = 0;
-      for (double d : mf.dump) mean += d / static_cast<double>(mf.dump.size());
-      for (double d : mf.dump) sst += (d - mean) * (d - mean);
-      p.dump_s.r2 = sst > 0 ? std::max(0.0, 1 - mf.knee.sse / sst) : 1;
+      p.dump_s.r2 = std::max(0.0, mf.knee.r2);
       p.dump_s.x_unit = "bytes";
       p.dump_s.y_unit = "s";
       fd.curve = p.dump_s;

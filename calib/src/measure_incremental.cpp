@@ -43,18 +43,8 @@ DumpFacts read_dump_facts(const fs::path& image) {
 }  // namespace
 
 std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps) {
-  fs::create_directories(ctx.rep_dir);
-  fs::permissions(ctx.rep_dir, fs::perms::owner_all);
-  struct RemoveDir {
-    fs::path p;
-    ~RemoveDir() {
-      std::error_code ec;
-      fs::remove_all(p, ec);
-    }
-  } cleanup{ctx.rep_dir};
-  const fs::path images = ctx.rep_dir / "images";
-  fs::create_directories(images);
-  fs::permissions(images, fs::perms::owner_all);
+  RemoveOnExit cleanup{ctx.rep_dir};
+  const fs::path images = make_rep_dirs(ctx);
 
   JobSpec spec = checkpointed_job(ctx, images);
   spec.incremental = true;

@@ -28,6 +28,18 @@ struct RepContext {
   MemoryCgroup* cgroup = nullptr;           // --memory-limit: job, dump and restore run in it
 };
 
+// Removes its path however we leave (the images are big).
+struct RemoveOnExit {
+  std::filesystem::path path;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+};
+
+// ctx.rep_dir and its images/ directory, created private (0700); the latter's path.
+std::filesystem::path make_rep_dirs(const RepContext& ctx);
+
 // ckpt-matmul of ctx's order under libckpt, writing its images to `images`
 // and its output and log in ctx.rep_dir (inside ctx.cgroup when there is one).
 JobSpec checkpointed_job(const RepContext& ctx, const std::filesystem::path& images);

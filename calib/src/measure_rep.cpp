@@ -74,14 +74,6 @@ class ContinueWhenSignalled {
   std::thread thread_;
 };
 
-// A removal that happens however we leave (the images are big).
-struct RemoveOnExit {
-  fs::path path;
-  ~RemoveOnExit() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
 }  // namespace
 
 double time_uninterrupted(const Tools& tools, int order, const fs::path& out, const fs::path& log,
@@ -112,9 +104,28 @@ void finish_row(MeasureRow& row, uint64_t swap_before) {
   row.suspect = row.swapped_pages > 0 || static_cast<double>(row.rss_bytes) < 0.9 * expected;
 }
 
+// The group's peak since its last reset into row.*peak, and how often the limit forced reclaim since `before`.
+void record_group(MeasureRow& row, const MemoryCgroup& cg, const CgroupCounters& before, uint64_t MeasureRow::*peak) {
+  const CgroupCounters now = cg.counters();
+  row.*peak = now.peak_bytes;
+  row.limit_hits = now.limit_hits - before.limit_hits;
+}
+
+// A restored job run to its end (status st): it must have written what an
+// uninterrupted run writes.
+void check_restored_output(const RepContext& ctx, MeasureRow& row, int st, const fs::path& job_out) {
+  row.progressing = st == 0;
+  row.output_verified = st == 0 && files_equal(job_out, ctx.reference_output);
+  if (!row.output_verified)
+    throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) +
+                        (st != 0 ? " ended with status " + std::to_string(st)
+                                 : " finished but its output differs from an uninterrupted run"),
+                    false);
+}
+
 // The restore and the restored job's run under --memory-limit (restore_in_cgroup).
 MeasureRow restore_limited(const RepContext& ctx, MeasureRow row, const fs::path& image, const fs::path& job_out,
-                           const CgroupCounters& before) {
+                           const CgroupCounters& before, uint64_t swap_before) {
   MemoryCgroup& cg = *ctx.cgroup;
   cg.kill_all();
   cg.reclaim();          // the dumped image's pages: the other node never had them
@@ -126,11 +137,9 @@ MeasureRow restore_limited(const RepContext& ctx, MeasureRow row, const fs::path
   auto done = [&](const std::string& oom) {
     cg.kill_all();
     r.restarter.wait();
-    const CgroupCounters now = cg.counters();
-    row.restore_peak_bytes = now.peak_bytes;
-    row.limit_hits = now.limit_hits - before.limit_hits;
+    record_group(row, cg, before, &MeasureRow::restore_peak_bytes);
     row.oom = oom_since_before() ? oom : "";
-    finish_row(row, row.swap_before);
+    finish_row(row, swap_before);
     return row;
   };
   if (r.early_status) {
@@ -141,13 +150,7 @@ MeasureRow restore_limited(const RepContext& ctx, MeasureRow row, const fs::path
   if (ctx.run_to_end) {
     int st = wait_child_exit(r.restarter, std::chrono::hours(6));
     if (st != 0 && oom_since_before()) return done("restored job");
-    row.progressing = st == 0;
-    row.output_verified = st == 0 && files_equal(job_out, ctx.reference_output);
-    if (!row.output_verified)
-      throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) +
-                          (st != 0 ? " ended with status " + std::to_string(st)
-                                   : " finished but its output differs from an uninterrupted run"),
-                      false);
+    check_restored_output(ctx, row, st, job_out);
     return done("");
   }
   // Alive and computing: its CPU time grows, or it already ended well.
@@ -162,6 +165,15 @@ MeasureRow restore_limited(const RepContext& ctx, MeasureRow row, const fs::path
 }
 
 }  // namespace
+
+fs::path make_rep_dirs(const RepContext& ctx) {
+  const fs::path images = ctx.rep_dir / "images";
+  for (const fs::path& dir : {ctx.rep_dir, images}) {
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all);
+  }
+  return images;
+}
 
 JobSpec checkpointed_job(const RepContext& ctx, const fs::path& images) {
   JobSpec spec;
@@ -180,14 +192,9 @@ MeasureRow measure_rep(const RepContext& ctx) {
   MeasureRow row;
   row.order = ctx.order;
   row.rep = ctx.rep;
-  fs::create_directories(ctx.rep_dir);
-  fs::permissions(ctx.rep_dir, fs::perms::owner_all);
   RemoveOnExit cleanup_rep{ctx.rep_dir};
-  const fs::path images = ctx.rep_dir / "images";
-  fs::create_directories(images);
-  fs::permissions(images, fs::perms::owner_all);
+  const fs::path images = make_rep_dirs(ctx);
   const uint64_t swap_before = swap_out_pages();
-  row.swap_before = swap_before;
 
   JobSpec spec = checkpointed_job(ctx, images);
   spec.stop_when_ready = true;
@@ -205,9 +212,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   auto oom_killed = [&] { return cg && cg->counters().oom_kills > before.oom_kills; };
   auto finish_oom = [&](const std::string& phase, uint64_t MeasureRow::*peak) {
     row.oom = phase;
-    const CgroupCounters now = cg->counters();
-    row.*peak = now.peak_bytes;
-    row.limit_hits = now.limit_hits - before.limit_hits;
+    record_group(row, *cg, before, peak);
     return row;
   };
   MatmulJob job(spec);
@@ -237,11 +242,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   row.dump_s = ck.seconds;
   // The original is gone before its copy comes back, as after a node failure.
   job.kill();
-  if (cg) {
-    const CgroupCounters c = cg->counters();
-    row.dump_peak_bytes = c.peak_bytes;
-    row.limit_hits = c.limit_hits - before.limit_hits;
-  }
+  if (cg) record_group(row, *cg, before, &MeasureRow::dump_peak_bytes);
 
   DirSize image = dir_size(ck.image);
   row.image_bytes = image.apparent_bytes;
@@ -261,7 +262,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
     row.restored_from = "received copy";
   }
 
-  if (cg) return restore_limited(ctx, row, restore_from, spec.out, before);
+  if (cg) return restore_limited(ctx, row, restore_from, spec.out, before, swap_before);
 
   restart::RestartOptions ro;
   ro.image = restore_from;
@@ -272,14 +273,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   ChildProcess restored(restored_pid);
 
   if (ctx.run_to_end) {
-    int st = wait_child_exit(restored, std::chrono::hours(6));
-    row.progressing = st == 0;
-    row.output_verified = st == 0 && files_equal(spec.out, ctx.reference_output);
-    if (!row.output_verified)
-      throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) +
-                          (st != 0 ? " ended with status " + std::to_string(st)
-                                   : " finished but its output differs from an uninterrupted run"),
-                      false);
+    check_restored_output(ctx, row, wait_child_exit(restored, std::chrono::hours(6)), spec.out);
   } else {
     row.progressing = restored_job_progresses(restored, restored.pid());
     restored.terminate();

@@ -102,6 +102,10 @@ KneeFit fit_memory_knee(const std::vector<double>& bytes, const std::vector<doub
   }
   for (size_t j = 0; j < y.size(); ++j)
     out.residuals.push_back(y[j] - (out.s_per_byte * bytes[j] + out.memory.excess_s(need[j])));
+  double mean = 0, sst = 0;
+  for (double v : y) mean += v / static_cast<double>(y.size());
+  for (double v : y) sst += (v - mean) * (v - mean);
+  out.r2 = sst > 0 ? 1 - out.sse / sst : 1;
   return out;
 }
 

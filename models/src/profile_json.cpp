@@ -121,8 +121,6 @@ Incremental incremental_from_json(const json& j) {
   i.fixed_s = number(member(j, "fixed_s", "incremental"), "incremental.fixed_s", true);
   i.s_per_written_byte = number(member(j, "s_per_written_byte", "incremental"), "incremental.s_per_written_byte", true);
   i.s_per_process_byte = number(member(j, "s_per_process_byte", "incremental"), "incremental.s_per_process_byte", true);
-  if (i.fixed_s < 0 || i.s_per_written_byte < 0 || i.s_per_process_byte < 0)
-    bad("incremental", "costs must not be negative");
   i.r2 = optional_number(j, "r2", "incremental.r2", 0);
   const double chain = optional_number(j, "max_chain", "incremental.max_chain", 8);
   if (!(chain >= 1 && chain <= 1000000) || chain != std::floor(chain))

@@ -63,7 +63,6 @@ struct MeasureRow {
   uint64_t dump_peak_bytes = 0;     // the group's peak while the job was built and dumped
   uint64_t restore_peak_bytes = 0;  // ... while the image was restored and the job ran again
   uint64_t limit_hits = 0;          // times the limit forced reclaim during this row
-  uint64_t swap_before = 0;         // pswpout when the row started (internal)
   bool ok() const { return oom.empty(); }
 };
 

@@ -26,7 +26,6 @@ models::FitResult fit_compute(const std::vector<double>& n, const std::vector<do
 // fitted on, the error to expect at unmeasured orders in the range.
 struct ComputeFit {
   models::FitResult fit;          // residuals: of the fitted runs, in their order
-  std::vector<double> n, seconds;  // every run
   std::vector<double> residual_s, residual_pct;  // every run against the curve
   std::vector<bool> fitted;        // run used in the fit
   std::vector<double> loo_order, loo_pct;  // leave-one-out error per fitted order

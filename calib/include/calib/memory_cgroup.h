@@ -45,7 +45,6 @@ class MemoryCgroup {
   const std::filesystem::path& path() const { return dir_; }
   // The file a child writes its own pid to, before exec, to join the group.
   std::string procs_file() const { return (dir_ / "cgroup.procs").string(); }
-  uint64_t limit_bytes() const { return limit_; }
   int version() const { return version_; }
 
   CgroupCounters counters() const;

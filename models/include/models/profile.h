@@ -155,6 +155,7 @@ struct KneeFit {
   double s_per_byte = 0;          // b: the rate below the knee
   bool knee = false;
   double sse = 0, sse_linear = 0;  // with the chosen model, with b*bytes alone
+  double r2 = 1;                   // of the chosen model: 1 - sse / (cost's sum of squares about its mean)
   std::vector<double> residuals;  // cost - fitted, in input order
 };
 KneeFit fit_memory_knee(const std::vector<double>& bytes, const std::vector<double>& need,
