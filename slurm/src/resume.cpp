@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "ckpt/control.h"
 #include "restart/restart.h"
 #include "slurm/resume.h"
 
@@ -12,13 +13,6 @@ namespace fs = std::filesystem;
 namespace ckptsim::slurm {
 
 namespace {
-
-// ckpt-NNNN -> NNNN, else 0.
-unsigned long image_number(const std::string& name) {
-  if (name.size() <= 5 || name.rfind("ckpt-", 0) != 0) return 0;
-  if (name.find_first_not_of("0123456789", 5) != std::string::npos) return 0;
-  return std::stoul(name.substr(5));
-}
 
 std::string command_line(const std::vector<std::string>& argv) {
   std::string s;
@@ -51,7 +45,7 @@ std::vector<fs::path> candidates(const fs::path& dir, std::vector<std::string>& 
     const std::string name = e.path().filename().string();
     if (name.rfind(".tmp-", 0) == 0)
       notes.push_back((dir / name).string() + " is a half-written image; ignored");
-    else if (unsigned long n = image_number(name); n > 0 && e.is_directory())
+    else if (unsigned long n = ckpt::image_number(name); n > 0 && e.is_directory())
       numbered.emplace_back(n, e.path());
   }
   std::sort(numbered.rbegin(), numbered.rend());
@@ -59,7 +53,7 @@ std::vector<fs::path> candidates(const fs::path& dir, std::vector<std::string>& 
   const fs::path latest = dir / "latest";
   if (fs::is_symlink(latest, ec)) {
     const fs::path target = fs::read_symlink(latest, ec);
-    if (!ec && image_number(target.string()) > 0 && fs::is_directory(dir / target, ec))
+    if (!ec && ckpt::image_number(target.string()) > 0 && fs::is_directory(dir / target, ec))
       out.push_back(dir / target);
     else
       notes.push_back(latest.string() + " points at " + target.string() + ", which is not a complete image");

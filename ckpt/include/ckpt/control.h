@@ -23,6 +23,10 @@ struct CkptError : std::runtime_error {
 // (checkpoint_signal_ok in ckpt/signal_rule.h).
 int parse_signal(const std::string& name);
 
+// An image directory's number: ckpt-NNNN -> NNNN; 0 for any other name (and
+// for a number of more than 18 digits, which no dump writes).
+unsigned long image_number(const std::string& name);
+
 // True when process pid has a handler installed for sig (its SigCgt bit in
 // /proc/PID/status): libckpt's constructor has run. False if it has none or is gone.
 bool catches_signal(pid_t pid, int sig);

@@ -59,8 +59,7 @@ void CheckpointTimer::sent(clock::time_point now) {
 double CheckpointTimer::image_cost_s(const std::string& image, std::string* size_note) const {
   // The manifest is the job's own account of the dump (written by libckpt.so in
   // the image it just completed); only two numbers are taken from it.
-  if (image.size() < 6 || image.rfind("ckpt-", 0) != 0 || image.find_first_not_of("0123456789", 5) != std::string::npos)
-    return -1;
+  if (image_number(image) == 0) return -1;
   nlohmann::json m = nlohmann::json::parse(read_image_file(dir_, image, "manifest.json", 64u << 20), nullptr, false);
   if (m.is_discarded() || !m.is_object() || !m.contains("stopped_ns") || !m["stopped_ns"].is_number_unsigned())
     return -1;

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <sstream>
 
+#include "ckpt/control.h"
+
 namespace fs = std::filesystem;
 
 namespace ckptsim::ckpt {
@@ -85,15 +87,17 @@ bool DumpStatus::changed_since(const DumpStatus& before) const {
          (mtime.tv_sec != before.mtime.tv_sec || mtime.tv_nsec != before.mtime.tv_nsec);
 }
 
+unsigned long image_number(const std::string& name) {
+  if (name.size() <= 5 || name.size() > 5 + 18 || name.rfind("ckpt-", 0) != 0) return 0;
+  if (name.find_first_not_of("0123456789", 5) != std::string::npos) return 0;
+  return std::stoul(name.substr(5));
+}
+
 unsigned long highest_image(const fs::path& dir) {
   unsigned long highest = 0;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("ckpt-", 0) != 0 || name.size() == 5 || name.size() > 5 + 18) continue;
-    if (name.find_first_not_of("0123456789", 5) != std::string::npos) continue;
-    highest = std::max(highest, std::stoul(name.substr(5)));
-  }
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    highest = std::max(highest, image_number(e.path().filename().string()));
   return highest;
 }
 
