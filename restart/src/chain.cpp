@@ -71,7 +71,7 @@ void cut_into_pieces(Image& img, Mapping& m) {
   };
   pages_held(m, m, assign_from(0));
   for (size_t l = 1; l <= img.ancestors.size() && missing; ++l)
-    for (const Mapping& am : img.ancestors[l - 1].mappings) pages_held(m, am, assign_from(uint32_t(l)));
+    for (const Mapping& am : img.link(l).mappings) pages_held(m, am, assign_from(uint32_t(l)));
   if (missing)
     throw ImageError("core: segment " + hex_range(m.start, m.end) + " has " + std::to_string(missing) +
                      " pages that no image of its chain holds");
@@ -87,9 +87,7 @@ void cut_into_pieces(Image& img, Mapping& m) {
 
 }  // namespace
 
-int Image::core_fd(size_t link) const {
-  return link == 0 ? files->get("core") : ancestors.at(link - 1).files->get("core");
-}
+int Image::core_fd(size_t l) const { return link(l).files->get("core"); }
 
 void read_chain(Image& img) {
   for (size_t i = 0; i < kMaxLinks; ++i) {

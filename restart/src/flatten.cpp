@@ -51,14 +51,14 @@ void write_core(const Image& img, const fs::path& out) {
   ScopedFd fd = create(path);
   const uint64_t first_segment = core_header_size(img);
   std::vector<uint8_t> buf(std::max<uint64_t>(first_segment, 4 << 20));
-  read_core_at(img.core_fd(0), 0, first_segment, buf.data(), img);
+  read_core_at(img, 0, first_segment, buf.data());
   write_at(fd.get(), buf.data(), first_segment, 0, path);
   static const std::vector<uint8_t> zero(kPage, 0);
   for (const auto& m : img.mappings) {
     for (const Piece& p : m.pieces) {
       for (uint64_t done = 0; done < p.len;) {
         const size_t n = std::min<uint64_t>(buf.size(), p.len - done);
-        read_core_at(img.core_fd(p.link), p.core_offset + done, n, buf.data(), p.link ? img.ancestors[p.link - 1] : img);
+        read_core_at(img.link(p.link), p.core_offset + done, n, buf.data());
         for (size_t at = 0; at < n; at += kPage) {  // pieces are whole pages
           if (std::memcmp(buf.data() + at, zero.data(), kPage) == 0) continue;
           write_at(fd.get(), buf.data() + at, kPage, m.core_offset + p.offset + done + at, path);

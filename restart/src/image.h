@@ -133,7 +133,9 @@ struct Image {
   std::optional<ParentRef> parent;  // an incremental image's
   std::vector<Image> ancestors;     // its parent, the parent's parent... (chain.cpp)
   std::string name() const { return dir.filename().string(); }
-  int core_fd(size_t link) const;   // the core of link 0 (this image) or of an ancestor
+  // Link 0 is this image, link l its ancestor l - 1; and that link's core.
+  const Image& link(size_t l) const { return l == 0 ? *this : ancestors.at(l - 1); }
+  int core_fd(size_t l) const;
 };
 
 }  // namespace ckptsim::restart

@@ -31,7 +31,7 @@ void check_core_header(const Image& img);
 // program headers, notes), and a whole read of `link`'s core (ImageError naming
 // it when it is short).
 uint64_t core_header_size(const Image& img);
-void read_core_at(int fd, uint64_t off, size_t len, uint8_t* buf, const Image& link);
+void read_core_at(const Image& link, uint64_t off, size_t len, uint8_t* buf);
 
 // verify_image.cpp: resolve DIR/latest, check ownership/permissions, kernel,
 // executable, sizes and checksums. Throws ImageError; touches nothing.

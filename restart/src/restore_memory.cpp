@@ -139,7 +139,7 @@ class ChildCores {
   long get(size_t link) {
     if (fds_[link] < 0) {
       const std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(img_.core_fd(link));
-      fds_[link] = remote_.check("cannot open the core of parent image " + img_.ancestors[link - 1].name(), SYS_openat,
+      fds_[link] = remote_.check("cannot open the core of parent image " + img_.link(link).name(), SYS_openat,
                                  AT_FDCWD, remote_.push_str(path), O_RDONLY | O_CLOEXEC);
     }
     return fds_[link];

@@ -39,10 +39,10 @@ struct Hasher {
   std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state{XXH3_createState(), XXH3_freeState};
   std::vector<uint8_t> buf = std::vector<uint8_t>(4 << 20);
   void reset() { XXH3_64bits_reset(state.get()); }
-  void add(int fd, uint64_t off, uint64_t len, const Image& link) {
+  void add(const Image& link, uint64_t off, uint64_t len) {
     for (uint64_t done = 0; done < len;) {
       const size_t n = std::min<uint64_t>(buf.size(), len - done);
-      read_core_at(fd, off + done, n, buf.data(), link);
+      read_core_at(link, off + done, n, buf.data());
       XXH3_64bits_update(state.get(), buf.data(), n);
       done += n;
     }
@@ -58,14 +58,14 @@ struct Hasher {
     if (std::find(links.begin(), links.end(), p.link) == links.end()) links.push_back(p.link);
   std::sort(links.begin(), links.end());
   for (size_t l : links) {
-    const Image& link = l == 0 ? img : img.ancestors[l - 1];
+    const Image& link = img.link(l);
     for (const Mapping& am : link.mappings) {
       if (!am.dumped || am.end <= m.start || am.start >= m.end) continue;
       h.reset();
       if (am.delta) {
-        for (const auto& [first, count] : am.runs) h.add(img.core_fd(l), am.core_offset + first * 4096, count * 4096, link);
+        for (const auto& [first, count] : am.runs) h.add(link, am.core_offset + first * 4096, count * 4096);
       } else {
-        h.add(img.core_fd(l), am.core_offset, am.size(), link);
+        h.add(link, am.core_offset, am.size());
       }
       if (h.digest() == (am.delta ? am.delta_xxh3 : am.xxh3)) continue;
       const std::string what = "core: " + segment_name(am) + " is corrupt: checksum mismatch";
@@ -87,7 +87,7 @@ void verify_core_hashes(const Image& img, Verify mode) {
   for (const auto& m : img.mappings) {
     if (!m.dumped) continue;
     h.reset();
-    for (const auto& p : m.pieces) h.add(img.core_fd(p.link), p.core_offset, p.len, p.link ? img.ancestors[p.link - 1] : img);
+    for (const auto& p : m.pieces) h.add(img.link(p.link), p.core_offset, p.len);
     if (h.digest() == m.xxh3) continue;
     if (!img.ancestors.empty()) blame_link(img, m, h);
     throw ImageError("core: " + segment_name(m) + " is corrupt: checksum mismatch");
@@ -96,7 +96,8 @@ void verify_core_hashes(const Image& img, Verify mode) {
 
 }  // namespace
 
-void read_core_at(int fd, uint64_t off, size_t len, uint8_t* buf, const Image& link) {
+void read_core_at(const Image& link, uint64_t off, size_t len, uint8_t* buf) {
+  const int fd = link.core_fd(0);
   for (size_t done = 0; done < len;) {
     const ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
     if (n < 0 && errno == EINTR) continue;
@@ -115,7 +116,7 @@ uint64_t core_header_size(const Image& img) {
 void check_core_header(const Image& img) {
   const uint64_t first_segment = core_header_size(img);
   std::vector<uint8_t> buf(first_segment);
-  read_core_at(img.files->get("core"), 0, first_segment, buf.data(), img);
+  read_core_at(img, 0, first_segment, buf.data());
   if (xxh3_of_bytes(buf.data(), first_segment) != img.core_header_xxh3)
     throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
 }
