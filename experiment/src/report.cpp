@@ -1,12 +1,11 @@
 // Real against simulated: the table, CSV, JSON and the figure.
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "experiment/experiment.h"
-#include "slots.h"
+#include "calib/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -132,16 +131,12 @@ void plot(const Result& r, const fs::path& out) {
     }
     gp << "\n";
   }
-  const std::string cmd = "gnuplot '" + (dir / "plot.gp").string() + "' 2>'" + (dir / "err").string() + "'";
-  const int status = std::system(cmd.c_str());
-  std::string err;
-  {
-    std::ifstream e(dir / "err");
-    std::getline(e, err);
-  }
+  // No shell: a quote in a path cannot break the command.
+  const calib::CommandResult res = calib::run_command({"gnuplot", (dir / "plot.gp").string()});
   std::error_code ec;
   fs::remove_all(dir, ec);
-  if (status != 0) throw ExperimentError("plot " + out.string() + ": gnuplot failed" + (err.empty() ? "" : ": " + err));
+  const std::string err = res.output.substr(0, res.output.find('\n'));
+  if (res.status != 0) throw ExperimentError("plot " + out.string() + ": gnuplot failed" + (err.empty() ? "" : ": " + err));
 }
 
 }  // namespace ckptsim::experiment
