@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test test-repeat demo bench clean
 
 all: build
 
@@ -18,6 +18,11 @@ build: configure
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 1500
+
+# Each test up to N times, stopping at the first failure: a check for flakes.
+N ?= 3
+test-repeat: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 1500 --repeat until-fail:$(N)
 
 demo: build
 	./scripts/demo.sh $(BUILD)

@@ -164,6 +164,19 @@ std::vector<std::string> image_names(const fs::path& dir) {
   return names;
 }
 
+bool wait_for_images(const fs::path& dir, size_t count, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    size_t complete = 0;
+    std::error_code ec;  // the directory may not exist yet
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (ckptsim::ckpt::image_number(e.path().filename().string()) != 0) ++complete;
+    if (complete >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 namespace {
 
 mode_t mode_of(const fs::path& p) {

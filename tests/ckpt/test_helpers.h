@@ -71,4 +71,11 @@ ImageReport check_image(const fs::path& image);
 
 std::vector<std::string> image_names(const fs::path& dir);  // the ckpt-* entries, sorted
 
+// Waits until dir holds at least `count` complete images, whatever their
+// numbers: retention (--keep) removes old ones while periodic dumps go on, so a
+// test must never wait for one particular ckpt-NNNN. (An image directory gets
+// its ckpt- name only once it is complete.) False at the timeout.
+bool wait_for_images(const fs::path& dir, size_t count,
+                     std::chrono::seconds timeout = std::chrono::seconds(120));
+
 }  // namespace ckpttest

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <thread>
@@ -80,11 +81,19 @@ void check_auto_run(Dumps kind, const std::vector<std::string>& extra) {
       CHECK(std::fabs(d.cost_s - stopped) <= 1e-4);  // the stop ended at the fork, before the manifest
     else
       CHECK(d.cost_s >= stopped - 1e-4);  // and the manifest, the commit and the retention
-    CHECK(d.next_s == Approx(daly(d.cost_s, mtbf)).epsilon(0.05));
+    // The log rounds C to 4 decimals and the interval to 3: the Daly of every C
+    // that rounds to the logged one, give or take the interval's rounding.
+    const double lo = daly(std::max(d.cost_s - 5e-5, 1e-9), mtbf), hi = daly(d.cost_s + 5e-5, mtbf);
+    CHECK(d.next_s >= 0.95 * lo - 5e-4);
+    CHECK(d.next_s <= 1.05 * hi + 5e-4);
     // Never early: the next handler ran no sooner than the decided compute time
     // after the job was released (a lower bound; lateness is the machine's load).
     const uint64_t created = m.at("created_unix_ns").get<uint64_t>();
-    if (previous_created) CHECK((created - previous_created) / 1e9 >= previous_stop + 0.95 * previous_next);
+    // `run` times the interval from when it sends the signal, the manifest from
+    // when the handler runs: a late delivery of the previous signal (a loaded
+    // machine) shortens the measured gap by that lateness, so allow 10 ms.
+    if (previous_created)
+      CHECK((created - previous_created) / 1e9 >= previous_stop + previous_next - std::max(0.05 * previous_next, 0.01));
     previous_created = created;
     previous_stop = d.cost_s;
     previous_next = d.next_s;

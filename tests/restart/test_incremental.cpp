@@ -32,7 +32,9 @@ std::string reference(const TempDir& dir, int n) {
 }
 
 // ckpt-matmul under `ckptsim run OPTIONS`, in dir/run, images in dir/img,
-// its stderr (progress and libckpt's lines) in dir/progress.txt.
+// its stderr (progress and libckpt's lines) in dir/progress.txt; paused once
+// it has made progress, for checkpoint_paused (it computes only while dumped,
+// so it outlives any number of checkpoints however fast the machine).
 Job start_matmul(const TempDir& dir, int n, const std::vector<std::string>& run_options) {
   fs::create_directories(dir / "run");
   Redirect io;
@@ -40,6 +42,7 @@ Job start_matmul(const TempDir& dir, int n, const std::vector<std::string>& run_
   Job job = start_job(dir / "img", {matmul(), "--n", std::to_string(n), "--out", "out.bin", "--progress"}, dir / "run",
                       io, run_options);
   REQUIRE(eventually([&] { return file_contains(dir / "progress.txt", "row 64/"); }));
+  REQUIRE(pause_job(job.pid));
   return job;
 }
 
@@ -63,7 +66,7 @@ void matmul_chain(const TempDir& dir, int n, int count, const std::vector<std::s
   std::vector<std::string> options{"--incremental", "--keep", "100"};
   options.insert(options.end(), extra.begin(), extra.end());
   Job job = start_matmul(dir, n, options);
-  for (int i = 0; i < count; ++i) REQUIRE(checkpoint(job.pid));
+  for (int i = 0; i < count; ++i) REQUIRE(checkpoint_paused(job.pid, dir / "img"));
   kill_job(job);
   append_file(dir / "run" / "out.bin", "garbage the killed run wrote after the checkpoint");
 }
@@ -154,7 +157,7 @@ TEST_CASE("incremental: --max-chain 2 --keep 2 leaves the two newest images and 
   TempDir refdir, dir;
   const std::string expected = reference(refdir, n);
   Job job = start_matmul(dir, n, {"--incremental", "--max-chain", "2", "--keep", "2"});
-  for (int i = 0; i < 6; ++i) REQUIRE(checkpoint(job.pid));
+  for (int i = 0; i < 6; ++i) REQUIRE(checkpoint_paused(job.pid, dir / "img"));
   kill_job(job);
   // Chains: 1 <- 2 <- 3, 4 <- 5 <- 6. The newest two are 5 and 6; 6 needs 5 and 4.
   CHECK(images_in(dir / "img") == std::set<std::string>{"ckpt-0004", "ckpt-0005", "ckpt-0006"});
@@ -249,11 +252,11 @@ TEST_CASE("incremental: the parent deleted during the run, the next dump is a fu
   TempDir refdir, dir;
   const std::string expected = reference(refdir, n);
   Job job = start_matmul(dir, n, {"--incremental", "--keep", "100"});
-  REQUIRE(checkpoint(job.pid));
-  REQUIRE(checkpoint(job.pid));
+  REQUIRE(checkpoint_paused(job.pid, dir / "img"));
+  REQUIRE(checkpoint_paused(job.pid, dir / "img"));
   fs::remove_all(dir / "img" / "ckpt-0002");
-  REQUIRE(checkpoint(job.pid));
-  REQUIRE(checkpoint(job.pid));
+  REQUIRE(checkpoint_paused(job.pid, dir / "img"));
+  REQUIRE(checkpoint_paused(job.pid, dir / "img"));
   kill_job(job);
   const std::string err = read_file(dir / "progress.txt");
   INFO(err);

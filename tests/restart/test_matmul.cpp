@@ -106,7 +106,9 @@ TEST_CASE("another node: the image copied elsewhere, the output file, cwd and ex
 }
 
 TEST_CASE("a forked dump (run --fork): ckpt-matmul checkpointed twice as it runs, killed, restored byte-identical") {
-  const int n = 1000;
+  // The job computes on while each forked writer writes and syncs its image:
+  // an order whose run outlasts two of those on a slow disk and a fast CPU.
+  const int n = 2000;
   TempDir refdir, dir;
   const std::string expected = reference(refdir, n);
   Job job = start_matmul(dir, n, 128, matmul(), {"--fork"});

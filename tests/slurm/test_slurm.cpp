@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -74,9 +75,22 @@ fs::path batch_script(const TempDir& t, int order, const std::string& run_option
   return script;
 }
 
-std::string reference(const TempDir& t, int order) {
-  REQUIRE(run_shell(kMatmul + " --n " + std::to_string(order) + " --out " + (t / "ref.bin").string()).status == 0);
-  return read_file(t / "ref.bin");
+// An order of ckpt-matmul whose uninterrupted run takes at least min_s on this
+// machine, from `order` up, and that run's output: the tests below act on the
+// job while it runs, so on a faster machine the job must be bigger, not the
+// test's waits shorter. (Capped at order 12000, 1.7 GB of matrices.)
+struct SizedJob {
+  int order;
+  std::string expected;
+};
+SizedJob sized_job(const TempDir& t, int order, double min_s) {
+  for (;;) {
+    const auto start = clock_type::now();
+    REQUIRE(run_shell(kMatmul + " --n " + std::to_string(order) + " --out " + (t / "ref.bin").string()).status == 0);
+    const double took = std::chrono::duration<double>(clock_type::now() - start).count();
+    if (took >= min_s || order >= 12000) return {order, read_file(t / "ref.bin")};
+    order = std::min(12000, int(std::ceil(order * std::cbrt(1.3 * min_s / std::max(took, 0.05)))));
+  }
 }
 
 std::string sbatch(const TempDir& t, const std::string& options, const fs::path& script) {
@@ -94,12 +108,12 @@ std::string sbatch(const TempDir& t, const std::string& options, const fs::path&
 TEST_CASE("a --requeue job whose node fails resumes from its last periodic image, byte-identical") {
   if (skip_unless_root()) return;
   TempDir t;
-  const int order = 3000;
-  const std::string expected = reference(t, order);
+  const auto [order, expected] = sized_job(t, 3000, 10);  // a checkpoint every 2 s: several in its run
   const std::string id = sbatch(t, "", batch_script(t, order, "--interval 2"));
-  // ~60 % of the rows, then the node "fails".
+  // Two periodic images at least, whatever their numbers (--keep 2 rotates
+  // them), and ~60 % of the rows; then the node "fails".
+  REQUIRE(wait_for_images(t / "img", 2, std::chrono::seconds(300)));
   REQUIRE(wait_contains(t / "run.log", "row " + std::to_string(order * 6 / 10 / 64 * 64) + "/", 300));
-  REQUIRE(wait_for_file(t / "img" / "ckpt-0002", std::chrono::seconds(30)));
   const auto failed = clock_type::now();
   REQUIRE(run_shell("scontrol update nodename=" + host() + " state=down reason=ckptsim-test").status == 0);
   std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -120,8 +134,8 @@ TEST_CASE("a --requeue job whose node fails resumes from its last periodic image
 TEST_CASE("a job warned before its time limit checkpoints, is requeued, resumes and completes") {
   if (skip_unless_root()) return;
   TempDir t;
-  const int order = 4300;  // ~40 s of work: longer than the 30 s by which the warning has come
-  const std::string expected = reference(t, order);
+  // Longer than the 30 s by which the warning has come, with room to spare.
+  const auto [order, expected] = sized_job(t, 4300, 45);
   // Slurm sends the warning signal up to 60 s early (its timer resolution), so
   // QUIT@30 with a one-minute limit arrives 0-30 s into a run.
   const std::string id = sbatch(t, "--time=1 --signal=B:QUIT@30",

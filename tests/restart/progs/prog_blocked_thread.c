@@ -8,11 +8,19 @@
 
 #include "gate.h"
 
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int blocked = 0;
+
 static void* blocker(void* arg) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGQUIT);
   pthread_sigmask(SIG_BLOCK, &set, 0);
+  pthread_mutex_lock(&lock);
+  blocked = 1;
+  pthread_cond_signal(&cond);
+  pthread_mutex_unlock(&lock);
   gate_wait((const char*)arg);
   return 0;
 }
@@ -21,8 +29,10 @@ int main(int argc, char** argv) {
   if (argc != 3) return 2;
   pthread_t t;
   pthread_create(&t, 0, blocker, argv[2]);
-  struct timespec ts = {0, 50 * 1000 * 1000};
-  nanosleep(&ts, 0);  /* the blocker has blocked SIGQUIT by then */
+  /* The marker only once the blocker has blocked SIGQUIT, however late it runs. */
+  pthread_mutex_lock(&lock);
+  while (!blocked) pthread_cond_wait(&cond, &lock);
+  pthread_mutex_unlock(&lock);
   gate(argv[1], argv[2]);
   pthread_join(t, 0);
   printf("finished\n");
