@@ -140,6 +140,25 @@ void check_own_checksum(const std::string& text) {
   if (xxh3_of_bytes(text.data(), at) != text.substr(hex_at, 16)) bad("checksum mismatch (the manifest was changed)");
 }
 
+// The processes around the dumped one (images from the library that refuses a
+// process tree; older ones have no "process"). An image holds one process: one
+// that records children would restore without them, a wrong result unsaid.
+static void check_process_links(const json& j) {
+  auto it = j.find("process");
+  if (it == j.end()) return;
+  if (!it->is_object()) bad("field process is not an object");
+  for (const char* key : {"ppid", "pgid", "sid"}) ranged(*it, key, "process.", 0, 4194304);
+  const json& kids = field(*it, "children", "process.");
+  if (!kids.is_array()) bad("field process.children is not an array");
+  if (kids.empty()) return;
+  std::string pids;
+  for (size_t i = 0; i < kids.size() && i < 6; ++i)
+    pids += (i ? ", " : "") + (kids[i].is_number_unsigned() ? std::to_string(kids[i].get<uint64_t>()) : "?");
+  if (kids.size() > 6) pids += " and " + std::to_string(kids.size() - 6) + " more";
+  bad("the image records " + std::to_string(kids.size()) + " child process" + (kids.size() > 1 ? "es" : "") + " (" +
+      pids + ") that it does not hold: restored alone, the job would go on without them");
+}
+
 Image read_manifest(ImageFiles& files) {
   const std::string text = files.read_all("manifest.json");
   json j;
@@ -196,6 +215,7 @@ Image read_manifest(ImageFiles& files) {
                               u64(s, "flags", "sigactions[]."), u64(s, "restorer", "sigactions[]."),
                               u64(s, "mask", "sigactions[].")});
   img.pid = pid_field(j, "pid", "");
+  check_process_links(j);
   if (version == 1) {
     img.threads.push_back(read_thread(j, ""));  // single-threaded: the thread's fields are top-level
     img.threads[0].tid = img.pid;

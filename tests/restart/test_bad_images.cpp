@@ -73,6 +73,23 @@ TEST_CASE("bad image: an incremental image (version 3) without its parent field"
   expect_refused(fx, "missing field parent");
 }
 
+TEST_CASE("bad image: the fixture's manifest records its process links and no children") {
+  Fixture fx;
+  const json p = fx.manifest().at("process");
+  CHECK(p.at("children") == json::array());
+  CHECK(p.at("ppid").get<int>() > 0);
+  CHECK(p.at("pgid").get<int>() > 0);
+  CHECK(p.at("sid").get<int>() > 0);
+}
+
+TEST_CASE("bad image: an image that records children it does not hold is refused naming them") {
+  Fixture fx;
+  json m = fx.manifest();
+  m["process"]["children"] = json::array({4242, 4243});
+  fx.set_manifest(m);
+  expect_refused(fx, "the image records 2 child processes (4242, 4243) that it does not hold");
+}
+
 TEST_CASE("bad image: taken on another kernel release") {
   Fixture fx;
   json m = fx.manifest();

@@ -70,7 +70,7 @@ TEST_CASE("objects: a pipe whose other end is another process is refused, or /de
   CHECK(refused.stderr_text.find("fd 3 is a pipe") != std::string::npos);
   CHECK(refused.stderr_text.find("other end is not in this process") != std::string::npos);
   CHECK(std::count(refused.stderr_text.begin(), refused.stderr_text.end(), '\n') == 1);
-  // Its child (the pipe's writer) exits on its own once GO exists.
+  // The pipe's writer (a detached shell outside the job) exits on its own once GO exists.
   CHECK(eventually([] { return processes_running(prog("prog_foreign_pipe")).empty(); }, std::chrono::seconds(30)));
 
   RestartResult skipped = restart({image, "--skip-unrestorable"}, dir / "run");

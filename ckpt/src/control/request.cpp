@@ -129,9 +129,11 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
     }
     // A dump refused before it had a number (threads that cannot be stopped,
     // no memory for its buffers...) reports "fail 0".
-    if (changed && st.word == "fail" && (st.seq > before || st.seq == 0))
+    if (changed && st.word == "fail" && (st.seq > before || st.seq == 0)) {
+      const bool refused = st.rest.rfind("refused: ", 0) == 0;  // not a failure: the job cannot be dumped as it is
       throw CkptError("checkpoint " + (st.seq ? std::to_string(st.seq) + " " : std::string()) +
-                      "failed: " + st.rest);
+                      (refused ? st.rest : "failed: " + st.rest));
+    }
     if (ended)
       throw CkptError("process " + std::to_string(pid) + " ended before the checkpoint was complete");
     if (std::chrono::steady_clock::now() - t0 > timeout)

@@ -108,7 +108,9 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   // Facts first (before this dump opens anything the fd table would show),
   // then the image, which becomes visible only in commit_image.
   reap_previous_writer();
-  bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d) && begin_image(d);
+  d.writer_pid = g_writer_pid;
+  bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && refuse_process_tree(d) && read_fd_table(d) &&
+            begin_image(d);
   // After begin_image: it waited for the previous writer, so the parent is
   // complete (or was abandoned) by now.
   if (ok && cfg.incremental) ok = plan_incremental(d);

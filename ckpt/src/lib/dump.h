@@ -21,6 +21,7 @@ constexpr size_t kPathMax = 4096;
 // may run after the library's constructor has filled it in.
 struct Config {
   char dir[kPathMax];  // absolute CKPT_DIR
+  char dir_env[kPathMax];  // CKPT_DIR as this process got it ("" unset): its job's processes share it
   int signal;
   bool fsync;  // CKPT_FSYNC=0 turns durability off (benchmarks only)
   uint32_t keep;  // CKPT_KEEP=N: complete images kept (the newest N); 0 keeps all
@@ -163,6 +164,8 @@ struct Dump {
 
   // Process facts.
   long pid, ppid;  // the job's (a forked writer has its own)
+  long pgid, sid;
+  long writer_pid;  // a previous forked dump's writer still running: our child, not the job's
   char comm[32];
   const char* exe_path;
   const char* cwd;
@@ -208,9 +211,10 @@ struct Dump {
   uint64_t zero_page_xxh3;         // a never-touched page's checksum (the `pages` file)
   uint64_t memory_bytes, full_memory_bytes;  // written / what a full dump writes
 
-  // First failure: what failed and the errno.
+  // First failure: what failed and the errno (0: `what` says it all).
   const char* fail_what;
   int fail_err;
+  bool refused;  // not a failure: this process cannot be checkpointed as it is (process_tree.cpp)
 
   bool fail(const char* what, long neg_errno) {
     if (!fail_what) {
@@ -229,6 +233,9 @@ bool map_scratch(Dump& d);
 void unmap_scratch(Dump& d);
 bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm, exe, cwd, regs
 bool read_fd_table(Dump& d);   // fd_table.cpp
+// process_tree.cpp: refuses a process with children, or one of a job of
+// several (its parent, group or session holds more of it), naming them.
+bool refuse_process_tree(Dump& d);
 bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir
 bool write_core(Dump& d);      // core_writer.cpp
 bool save_kernel_objects(Dump& d);  // kernel_objects.cpp: object state, bytes in pipes/sockets

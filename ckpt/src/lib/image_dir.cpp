@@ -293,19 +293,23 @@ void abandon_image(Dump& d) {
   if (d.dirfd >= 0 && d.tmp_name[0]) remove_tree(d.dirfd, d.tmp_name, 2);
 
   char errbuf[24];
-  const char* why = errno_text(d.fail_err, errbuf);
-  char line[512];
+  const char* why = d.fail_err ? errno_text(d.fail_err, errbuf) : nullptr;
+  char line[1024];
   Text t;
-  t.reset(line, sizeof line);
+  t.reset(line, sizeof line - 1);
   t.str("ckpt: checkpoint ");
   if (d.seq) t.dec(d.seq).ch(' ');  // refused before it had a number
-  t.str("failed: ").str(d.fail_what ? d.fail_what : "?");
-  t.str(": ").str(why).ch('\n');
-  write_all(2, t.data, t.len);
+  t.str(d.refused ? "refused: " : "failed: ").str(d.fail_what ? d.fail_what : "?");
+  if (why) t.str(": ").str(why);
+  if (t.overflow) t.len = sizeof line - 5, t.str("...");
+  line[t.len++] = '\n';
+  write_all(2, line, t.len);
 
+  // The status record holds 256 bytes: the reason is cut there.
   char reason[256];
   t.reset(reason, sizeof reason);
-  t.str(d.fail_what ? d.fail_what : "?").str(": ").str(why);
+  t.str(d.refused ? "refused: " : "").str(d.fail_what ? d.fail_what : "?");
+  if (why) t.str(": ").str(why);
   status_line(d, "fail", reason);
 }
 

@@ -188,6 +188,10 @@ bool write_manifest(Dump& d) {
   t.str("{\"format\":\"ckptsim-image\",\"format_version\":").dec(d.incremental ? 3 : 2).str(",\"seq\":").dec(d.seq);
   t.str(",\"created_unix_ns\":").dec(d.created_ns).str(",\"stopped_ns\":").dec(d.stopped_ns);
   t.str(",\"pid\":").dec(uint64_t(d.pid));
+  // One process, no children: refuse_process_tree saw to it. A restarter
+  // refuses an image whose children it would not restore.
+  t.str(",\"process\":{\"ppid\":").dec(uint64_t(d.ppid)).str(",\"pgid\":").dec(uint64_t(d.pgid));
+  t.str(",\"sid\":").dec(uint64_t(d.sid)).str(",\"children\":[]}");
   t.str(",\"signal\":").dec(unsigned(d.sig));
   t.str(",\n\"program\":{\"path\":").json_str(d.exe_path).str(",\"argv\":");
   write_argv(t, d.cmdline, d.cmdline_len);

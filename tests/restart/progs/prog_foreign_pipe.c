@@ -1,7 +1,13 @@
-// fd 3 is the read end of a pipe whose writer is another process (a child
-// that exits once GO exists): that cannot come back, so the restarter refuses
-// it, or makes it /dev/null with --skip-unrestorable.
+// fd 3 is the read end of a pipe whose writer is a process outside the job: a
+// shell without the checkpoint library, detached (double fork, so it is no
+// child of the job), that exits once GO exists. The checkpoint of the job is
+// not refused (the writer is not one of its processes), but the pipe cannot
+// come back: the restarter refuses it, or makes it /dev/null with
+// --skip-unrestorable.
+#define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gate.h"
@@ -12,10 +18,17 @@ int main(int argc, char** argv) {
   if (pipe(p) != 0 || p[0] != 3) return 1;
   pid_t child = fork();
   if (child == 0) {
-    close(p[0]);
-    gate_wait(argv[2]);
+    if (fork() == 0) {
+      close(p[0]);
+      char script[4096];
+      snprintf(script, sizeof script, "while [ ! -e '%s' ]; do sleep 0.01; done", argv[2]);
+      char* env[] = {"PATH=/usr/bin:/bin", NULL};  // no LD_PRELOAD: not a process of the job
+      execle("/bin/sh", "sh", "-c", script, (char*)NULL, env);
+      _exit(127);
+    }
     _exit(0);
   }
+  waitpid(child, NULL, 0);
   close(p[1]);
   gate(argv[1], argv[2]);
   char c;

@@ -1,0 +1,167 @@
+// A job of several processes (a shell and its child, a pipeline, a parent with
+// an unreaped child) cannot be captured by an image of one process yet: the
+// checkpoint is refused in one line naming the others, no image is written,
+// and the job runs on to its right result. Before this, the bash case below
+// checkpointed "ok" and restored to a bash whose child was gone: empty output.
+// Independent jobs side by side are not one job.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "test_helpers.h"
+
+using namespace ckpttest;
+
+namespace {
+
+// The pid of the job's child whose command line starts with `prefix`, once it runs.
+pid_t child_running(pid_t parent, const std::string& prefix) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream kids(read_file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children"));
+    for (pid_t kid; kids >> kid;) {
+      std::string cmd = read_file("/proc/" + std::to_string(kid) + "/cmdline");
+      std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+      if (cmd.rfind(prefix, 0) == 0) return kid;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+std::string refused_checkpoint(pid_t pid) {
+  REQUIRE(wait_until_catching(pid, SIGQUIT));
+  CmdResult r;
+  CHECK(checkpoint_wait(pid, &r).empty());
+  CHECK(r.status != 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find("checkpoint refused: process " + std::to_string(pid) + " (") != std::string::npos);
+  return r.err;
+}
+
+bool no_image(const fs::path& img) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(img, ec)) {
+    const std::string n = e.path().filename();
+    if (n.rfind("ckpt-", 0) == 0 || n.rfind(".tmp-", 0) == 0 || n == "latest") return false;
+  }
+  return true;
+}
+
+// sh waiting for the gate file `go` in `dir`, after writing `ready`.
+std::string gated_sh(const fs::path& dir) {
+  return "sh -c 'touch " + (dir / "ready").string() + "; while [ ! -e " + (dir / "go").string() +
+         " ]; do sleep 0.05; done'";
+}
+
+}  // namespace
+
+TEST_CASE("a shell script with a running child: the checkpoint is refused naming the child, the job runs on") {
+  TempDir t;
+  const fs::path img = t / "img";
+  RunningJob job(img, {"/bin/bash", "-c", gated_sh(t.path()) + "; echo done-$?"}, t / "out", t / "err");
+  REQUIRE(job.job_pid > 0);
+  const pid_t child = child_running(job.job_pid, "sh -c");
+  REQUIRE(child > 0);
+  REQUIRE(wait_for_file(t / "ready"));
+  const std::string err = refused_checkpoint(job.job_pid);
+  INFO(err);
+  CHECK(err.find("(bash)") != std::string::npos);
+  CHECK(err.find("child " + std::to_string(child) + " (sh)") != std::string::npos);
+  CHECK(no_image(img));
+  std::ofstream(t / "go").put('\n');
+  CHECK(job.wait() == 0);
+  CHECK(read_file(t / "out") == "done-0\n");
+  // The job's own stderr has the library's line too.
+  CHECK(read_file(t / "err").find("ckpt: checkpoint refused: process " + std::to_string(job.job_pid)) !=
+        std::string::npos);
+}
+
+TEST_CASE("one stage of a pipeline: refused naming its parent shell and the other stage") {
+  TempDir t;
+  const fs::path img = t / "img";
+  RunningJob job(img, {"/bin/bash", "-c", gated_sh(t.path()) + " | cat; echo done"}, t / "out", t / "err");
+  REQUIRE(job.job_pid > 0);
+  const pid_t stage = child_running(job.job_pid, "sh -c");
+  const pid_t other = child_running(job.job_pid, "cat ");
+  REQUIRE(stage > 0);
+  REQUIRE(other > 0);
+  REQUIRE(wait_for_file(t / "ready"));
+  const std::string err = refused_checkpoint(stage);
+  INFO(err);
+  CHECK(err.find("parent " + std::to_string(job.job_pid) + " (bash)") != std::string::npos);
+  CHECK(err.find(std::to_string(other) + " (cat)") != std::string::npos);
+  CHECK(no_image(img));
+  std::ofstream(t / "go").put('\n');
+  CHECK(job.wait() == 0);
+  CHECK(read_file(t / "out") == "done\n");
+}
+
+TEST_CASE("a child that exited and is not yet reaped: refused (its exit status would be lost)") {
+  TempDir t;
+  const fs::path img = t / "img";
+  const std::string script =
+      "import os, sys, time\n"
+      "pid = os.fork()\n"
+      "if pid == 0:\n"
+      "    os._exit(7)\n"
+      "open(sys.argv[1] + '/ready', 'w').close()\n"
+      "while not os.path.exists(sys.argv[1] + '/go'):\n"
+      "    time.sleep(0.05)\n"
+      "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n";
+  std::ofstream(t / "job.py") << script;
+  RunningJob job(img, {"/usr/bin/python3", (t / "job.py").string(), t.path().string()}, t / "out", t / "err");
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(t / "ready"));
+  REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
+  const std::string err = refused_checkpoint(job.job_pid);
+  INFO(err);
+  CHECK(err.find("exited, not yet reaped") != std::string::npos);
+  CHECK(no_image(img));
+  std::ofstream(t / "go").put('\n');
+  CHECK(job.wait() == 0);
+  CHECK(read_file(t / "out") == "7\n");
+}
+
+TEST_CASE("two independent jobs side by side are not one job: each checkpoints alone") {
+  TempDir t;
+  RunningJob a(t / "img-a", {"/bin/sh", "-c", "while [ ! -e " + (t / "go").string() + " ]; do :; done"}, t / "out-a",
+               t / "err-a");
+  RunningJob b(t / "img-b", {"/bin/sh", "-c", "while [ ! -e " + (t / "go").string() + " ]; do :; done"}, t / "out-b",
+               t / "err-b");
+  REQUIRE(wait_until_catching(a.job_pid, SIGQUIT));
+  REQUIRE(wait_until_catching(b.job_pid, SIGQUIT));
+  CmdResult r;
+  CHECK(checkpoint_wait(a.job_pid, &r) == (t / "img-a" / "ckpt-0001").string());
+  INFO(r.err);
+  CHECK(checkpoint_wait(b.job_pid, &r) == (t / "img-b" / "ckpt-0001").string());
+  INFO(r.err);
+  CHECK(check_image(t / "img-a" / "ckpt-0001").manifest.at("process").at("children").empty());
+  std::ofstream(t / "go").put('\n');
+  CHECK(a.wait() == 0);
+  CHECK(b.wait() == 0);
+}
+
+TEST_CASE("run --interval on a job of several processes: every dump refused with its line, the job ends right") {
+  TempDir t;
+  const fs::path img = t / "img";
+  RunningJob job(img, {"/bin/bash", "-c", gated_sh(t.path()) + "; echo done-$?"}, t / "out", t / "err",
+                 {"--interval", "0.1"});
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(t / "ready"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read_file(t / "err").find("ckpt: checkpoint refused: ") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::ofstream(t / "go").put('\n');
+  CHECK(job.wait() == 0);
+  INFO(read_file(t / "err"));
+  CHECK(read_file(t / "err").find("ckpt: checkpoint refused: ") != std::string::npos);
+  CHECK(read_file(t / "out") == "done-0\n");
+  CHECK(no_image(img));
+}
