@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "commands.h"
@@ -71,12 +72,20 @@ void add_restart(CLI::App& app, int& exit_code) {
                 "(the job still runs as the image's owner)");
   cmd->add_option("--pid-file", *pid_file, "write the restored process's pid to this file once it runs");
   cmd->add_flag("--timing", opts->report_timing, "print how long each restore phase took on stderr");
-  cmd->callback([&exit_code, opts, verify, pid_file] {
+  auto force = std::make_shared<bool>(false);
+  cmd->add_flag("--force", *force,
+                "restore even while another restore of the same job runs (the job then runs twice, "
+                "writing its files twice)");
+  cmd->callback([&exit_code, opts, verify, pid_file, force] {
     opts->verify = *verify == "quick" ? restart::Verify::Quick : restart::Verify::Full;
     PidFile pid_out(*pid_file);
     pid_t pid;
+    std::optional<restart::RestoreLock> one_at_a_time;  // held until the job ends
     try {
+      if (!*force) one_at_a_time.emplace(opts->image);
       pid = restart::restore_process(*opts);
+    } catch (const restart::RestoreBusy& e) {
+      throw Exit(4, std::string("restart: ") + e.what());
     } catch (const restart::ImageError& e) {
       throw Exit(2, std::string("restart: ") + e.what());
     } catch (const restart::RestoreError& e) {

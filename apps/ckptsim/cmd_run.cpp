@@ -93,6 +93,8 @@ void add_run(CLI::App& app, int& exit_code) {
       throw Exit(2, std::string("run: ") + e.what());
     } catch (const restart::RestoreError& e) {
       throw Exit(3, std::string("run: --resume: ") + e.what() + " (restore abandoned, nothing left running)");
+    } catch (const restart::RestoreBusy& e) {
+      throw Exit(4, std::string("run: --resume: ") + e.what());
     }
     std::string why;
     if (args->requeue && exit_code == ckpt::kExitCheckpointed && !slurm::requeue_this_job(&why))

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "ckpt/control.h"
@@ -105,6 +106,9 @@ ResumePlan plan_resume(const fs::path& dir_in, const std::vector<std::string>& a
 int run_or_resume(const ckpt::RunOptions& opts) {
   const ResumePlan plan = plan_resume(opts.dir, opts.argv);
   for (const auto& line : plan.notes) note(line);
+  // A job resumed from these images must not run twice: held until it ends.
+  std::optional<restart::RestoreLock> one_at_a_time;
+  if (!plan.images.empty()) one_at_a_time.emplace(plan.images.front());
   for (size_t i = 0; i < plan.images.size(); ++i) {
     ckpt::RelayMask mask(opts.signal);  // before the restore: a SIGTERM meanwhile waits for supervise
     restart::RestartOptions ro;

@@ -19,6 +19,12 @@ struct RestoreError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Another restore of the same job is running (RestoreLock). Nothing was
+// started. The CLI maps it to exit code 4.
+struct RestoreBusy : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // `image flatten` could not write its output (the image itself was fine).
 struct FlattenError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -42,6 +48,24 @@ pid_t restore_process(const RestartOptions& opts);
 
 // restore_process + wait: returns a shell-style status (exit code or 128+signal).
 int restart_and_wait(const RestartOptions& opts);
+
+// One restore of a job at a time: an exclusive lock on the job's image
+// directory (its .ckpt-status; an image copied without one, its own
+// directory), held while this object lives; keep it until the restored job
+// has ended. Throws RestoreBusy naming the process that holds it, ImageError
+// when there is no image there. (restore_lock.cpp)
+class RestoreLock {
+ public:
+  explicit RestoreLock(const std::filesystem::path& image);
+  ~RestoreLock();
+  RestoreLock(RestoreLock&& o) noexcept;
+  RestoreLock& operator=(RestoreLock&& o) noexcept;
+  RestoreLock(const RestoreLock&) = delete;
+  RestoreLock& operator=(const RestoreLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 // Writes a standalone full image of `image` (an incremental image's chain
 // assembled, or a full image copied) into `out`, a new directory (0700);
