@@ -83,8 +83,22 @@ start() {
     command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || die "$b not found; run scripts/install-deps.sh"
   done
   export PATH=$PATH:/usr/sbin
+  # Idempotent: our own daemons already up with the node usable is a start
+  # (ctest --repeat runs this fixture again before each repetition); a partial
+  # or stuck set of ours is stopped and started afresh.
+  if running munged && running slurmctld && running slurmd; then
+    case $(node_state) in
+      idle|mixed|allocated|completing)
+        echo "slurm-local: already running (slurmctld pid $(pid_of slurmctld)); export SLURM_CONF=$CONF"
+        return 0 ;;
+    esac
+  fi
   for d in "${DAEMONS[@]}"; do
-    running "$d" && die "$d already running (pid $(pid_of "$d")); stop first"
+    if running "$d"; then
+      echo "slurm-local: restarting: $d (pid $(pid_of "$d")) is up but the cluster is not usable" >&2
+      stop >/dev/null
+      break
+    fi
   done
   mkdir -p "$DIR"
   chmod 0700 "$DIR"

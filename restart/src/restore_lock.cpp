@@ -37,6 +37,7 @@ pid_t flock_holder(const struct stat& st) {
   const std::string ino = ":" + std::to_string(st.st_ino);
   std::ifstream locks("/proc/locks");
   pid_t by_ino = 0;
+  int ino_matches = 0;
   for (std::string line; std::getline(locks, line);) {
     std::istringstream in(line);
     std::string n, kind, mode, rw, id;
@@ -44,9 +45,10 @@ pid_t flock_holder(const struct stat& st) {
     if (!(in >> n >> kind) || kind == "->") continue;  // a waiter
     if (!(in >> mode >> rw >> pid >> id) || kind != "FLOCK") continue;
     if (id == dev) return static_cast<pid_t>(pid);
-    if (id.size() > ino.size() && id.compare(id.size() - ino.size(), ino.size(), ino) == 0) by_ino = static_cast<pid_t>(pid);
+    if (id.size() > ino.size() && id.compare(id.size() - ino.size(), ino.size(), ino) == 0)
+      by_ino = static_cast<pid_t>(pid), ++ino_matches;
   }
-  return by_ino;
+  return ino_matches == 1 ? by_ino : 0;
 }
 
 // What to lock for `image` (an image directory or DIR/latest): DIR/.ckpt-status,
@@ -61,8 +63,13 @@ ScopedFd open_lock_target(const fs::path& image, fs::path* named) {
   // Looked at before it is opened: root opens nothing but a regular file here.
   struct stat st {};
   ScopedFd status;
-  if (::fstatat(dirfd.get(), ".ckpt-status", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-    status = ScopedFd(::openat(dirfd.get(), ".ckpt-status", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  // Read-write where it may (NFS emulates flock with byte-range locks, whose
+  // exclusive kind needs a descriptor open for writing); nothing is written.
+  if (::fstatat(dirfd.get(), ".ckpt-status", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+    const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+    status = ScopedFd(::openat(dirfd.get(), ".ckpt-status", O_RDWR | flags));
+    if (!status.is_open()) status = ScopedFd(::openat(dirfd.get(), ".ckpt-status", O_RDONLY | flags));
+  }
   if (status.is_open() && ::fstat(status.get(), &st) == 0 && S_ISREG(st.st_mode)) {
     *named = dir / ".ckpt-status";
     return status;
@@ -80,7 +87,12 @@ RestoreLock::RestoreLock(const fs::path& image) {
   fs::path named;
   ScopedFd fd = open_lock_target(image, &named);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) throw ImageError("cannot lock " + named.string() + ": " + std::strerror(errno));
+    if (errno != EWOULDBLOCK) {
+      // A file system without such locks must not stop a restore: said, not refused.
+      std::fprintf(stderr, "ckptsim: warning: cannot lock %s (%s): a second restore of this job would not be refused\n",
+                   named.string().c_str(), std::strerror(errno));
+      return;
+    }
     struct stat st {};
     ::fstat(fd.get(), &st);
     const pid_t holder = flock_holder(st);

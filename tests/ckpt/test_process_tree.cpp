@@ -121,7 +121,7 @@ TEST_CASE("a child that exited and is not yet reaped: refused (its exit status w
   REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
   const std::string err = refused_checkpoint(job.job_pid);
   INFO(err);
-  CHECK(err.find("exited, not yet reaped") != std::string::npos);
+  CHECK(err.find("(python3, exited, not reaped)") != std::string::npos);
   CHECK(no_image(img));
   std::ofstream(t / "go").put('\n');
   CHECK(job.wait() == 0);
@@ -164,4 +164,56 @@ TEST_CASE("run --interval on a job of several processes: every dump refused with
   CHECK(read_file(t / "err").find("ckpt: checkpoint refused: ") != std::string::npos);
   CHECK(read_file(t / "out") == "done-0\n");
   CHECK(no_image(img));
+}
+
+// A forked dump's writer (and the core writer task it starts) is the dump's,
+// not the job's: a checkpoint that arrives while it still writes waits for it
+// (the directory's lock, up to 2 s) instead of being refused as "a job of
+// several". The writer is held stopped mid-core, so the second dump meets it
+// for sure; it then gives up waiting, saying so, and the job runs on.
+TEST_CASE("a checkpoint during a forked dump's write waits for the writer, not refused as a job of several") {
+  TempDir t;
+  const fs::path img = t / "img", ready = t / "ready";
+  RunningJob job(img, {CKPT_PROBE, "alloc", "64", ready.string()}, t / "out", t / "err", {"--fork", "--keep", "10"});
+  REQUIRE(wait_for_file(ready, std::chrono::seconds(300)));
+  REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
+  const auto children = [](pid_t pid) {
+    return read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  };
+  const std::string proc = "/proc/" + std::to_string(job.job_pid);
+  const auto in_handler = [&] {  // SIGQUIT blocked: the job's handler runs
+    const std::string status = read_file(proc + "/status");
+    const size_t at = status.find("SigBlk:");
+    return at == std::string::npos || (std::stoull(status.substr(at + 7), nullptr, 16) & (1ull << (SIGQUIT - 1)));
+  };
+  ::kill(job.job_pid, SIGQUIT);
+  // The writer, and its core writer task: the core is being written. Stop both.
+  pid_t writer = -1, task = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream w(children(job.job_pid));
+    if (w >> writer) {
+      std::istringstream k(children(writer));
+      if (k >> task) break;
+    }
+    std::this_thread::yield();
+  }
+  REQUIRE(task > 0);
+  ::kill(task, SIGSTOP);
+  ::kill(writer, SIGSTOP);
+  while (in_handler() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ::kill(job.job_pid, SIGQUIT);
+  const auto said = [&] { return read_file(t / "err").find("ckpt: checkpoint") != std::string::npos; };
+  while (!said() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(task, SIGCONT);
+  ::kill(writer, SIGCONT);
+  const std::string err = read_file(t / "err");
+  INFO(err);
+  CHECK(err.find("refused") == std::string::npos);
+  CHECK(err.find("the previous checkpoint is still being written") != std::string::npos);
+  // The first image completes, and the job checkpoints again.
+  CHECK(wait_for_images(img, 1, std::chrono::seconds(120)));
+  CHECK(checkpoint_wait(job.job_pid) == (img / "ckpt-0002").string());
+  ::kill(job.job_pid, SIGTERM);
+  CHECK(job.wait() == 0);
 }

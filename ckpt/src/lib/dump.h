@@ -21,7 +21,6 @@ constexpr size_t kPathMax = 4096;
 // may run after the library's constructor has filled it in.
 struct Config {
   char dir[kPathMax];  // absolute CKPT_DIR
-  char dir_env[kPathMax];  // CKPT_DIR as this process got it ("" unset): its job's processes share it
   int signal;
   bool fsync;  // CKPT_FSYNC=0 turns durability off (benchmarks only)
   uint32_t keep;  // CKPT_KEEP=N: complete images kept (the newest N); 0 keeps all

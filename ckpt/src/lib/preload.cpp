@@ -89,7 +89,6 @@ void on_checkpoint_signal(int sig, siginfo_t*, void* context) {
 
 bool configure_dir() {
   const char* dir = getenv("CKPT_DIR");
-  if (dir && strlen(dir) < sizeof g_config.dir_env) memcpy(g_config.dir_env, dir, strlen(dir) + 1);
   if (!dir || !*dir) dir = "ckpt-images";
   char* out = g_config.dir;
   size_t len = 0;

@@ -52,21 +52,6 @@ bool parse_proc_stat(const char* t, size_t n, ProcStat* s) {
 
 void proc_path(Text& t, long pid, const char* leaf) { t.str("/proc/").dec(uint64_t(pid)).ch('/').str(leaf); }
 
-// True when NUL-separated text holds exactly `entry`.
-bool has_entry(const char* text, size_t n, const char* entry, size_t len) {
-  for (size_t at = 0; at < n;) {
-    size_t end = at;
-    while (end < n && text[end]) ++end;
-    if (end - at == len) {
-      size_t i = 0;
-      while (i < len && text[at + i] == entry[i]) ++i;
-      if (i == len) return true;
-    }
-    at = end + 1;
-  }
-  return false;
-}
-
 bool contains(const char* text, size_t n, const char* needle, size_t len) {
   if (len == 0 || len > n) return false;
   for (size_t at = 0; at + len <= n; ++at) {
@@ -90,15 +75,51 @@ struct Scan {
   char* buf;  // for one /proc file at a time
   size_t cap;
   const char* lib;
-  char dir_entry[kPathMax + 16];  // "CKPT_DIR=..." as this process got it
-  size_t dir_entry_len;
-  Text why;
-  size_t found;
 };
 
-// Another process of this job: it maps this library, and its CKPT_DIR (as it
-// was started) is this process's. Unreadable means no (a process of another
-// user cannot be in the job).
+// The value of NAME= in NUL-separated text, or nullptr; *len its length.
+const char* env_value(const char* text, size_t n, const char* name, size_t* len) {
+  const size_t name_len = cstr_len(name);
+  for (size_t at = 0; at < n;) {
+    size_t end = at;
+    while (end < n && text[end]) ++end;
+    if (starts_with(text + at, end - at, name)) {
+      *len = end - at - name_len;
+      return text + at + name_len;
+    }
+    at = end + 1;
+  }
+  return nullptr;
+}
+
+// True when the image directory process `pid` was started with (its CKPT_DIR,
+// as the library resolves it: against its working directory, default
+// "ckpt-images") is `dir`, this process's.
+bool same_dir(long pid, const char* value, size_t len, const char* dir) {
+  if (!value || len == 0) value = "ckpt-images", len = 11;
+  char path[kPathMax + 64];
+  Text t;
+  t.reset(path, sizeof path);
+  if (value[0] != '/') {
+    char link[64];
+    Text l;
+    l.reset(link, sizeof link);
+    proc_path(l, pid, "cwd");
+    const long n = sys::readlinkat(AT_FDCWD, link, path, kPathMax);
+    if (n <= 0) return false;
+    t.len = size_t(n);
+    if (t.len > 1) t.ch('/');
+  }
+  t.raw(value, len);
+  while (t.len > 1 && path[t.len - 1] == '/') --t.len;
+  path[t.len] = 0;
+  return !t.overflow && cstr_eq(path, dir);
+}
+
+// Another process of this job: it maps this library and checkpoints into the
+// same directory. Unreadable means no (a process of another user cannot be in
+// the job), except a mapping list too long to read (a large runtime's), which
+// counts: a silent wrong result is worse than a refusal.
 bool same_job(Scan& s, long pid) {
   char path[64];
   Text t;
@@ -106,24 +127,30 @@ bool same_job(Scan& s, long pid) {
   proc_path(t, pid, "environ");
   long n = read_small_file(AT_FDCWD, path, s.buf, s.cap);
   if (n < 0) return false;
-  if (s.dir_entry_len ? !has_entry(s.buf, size_t(n), s.dir_entry, s.dir_entry_len)
-                      : contains(s.buf, size_t(n), "CKPT_DIR=", 9))
-    return false;
+  size_t len = 0;
+  const char* value = env_value(s.buf, size_t(n), "CKPT_DIR=", &len);
+  if (!same_dir(pid, value, len, s.d.cfg->dir)) return false;
   if (!s.lib) return true;
   t.reset(path, sizeof path);
   proc_path(t, pid, "maps");
   n = read_small_file(AT_FDCWD, path, s.buf, s.cap);
+  if (n == -E2BIG) return true;
   return n >= 0 && contains(s.buf, size_t(n), s.lib, cstr_len(s.lib));
 }
 
-void name(Scan& s, const ProcStat& p, const char* relation) {
-  if (s.found++ >= kMaxNamed) return;
-  s.why.str(s.found > 1 ? ", " : "").str(relation).ch(' ').dec(uint64_t(p.pid)).str(" (").str(p.comm);
-  if (p.state == 'Z') s.why.str(", exited, not yet reaped");
-  s.why.ch(')');
+struct Found {
+  Text names;
+  size_t count;
+};
+
+void name(Found& f, const ProcStat& p, const char* relation) {
+  if (f.count++ >= kMaxNamed) return;
+  f.names.str(f.count > 1 ? ", " : "").str(relation).ch(' ').dec(uint64_t(p.pid)).str(" (").str(p.comm);
+  if (p.state == 'Z') f.names.str(", exited, not reaped");
+  f.names.ch(')');
 }
 
-void look_at(Scan& s, long pid, long my_pgrp, long my_sid) {
+void look_at(Scan& s, Found& f, long pid, long my_pgrp, long my_sid) {
   char path[64];
   Text t;
   t.reset(path, sizeof path);
@@ -132,31 +159,27 @@ void look_at(Scan& s, long pid, long my_pgrp, long my_sid) {
   ProcStat p{};
   if (n < 0 || !parse_proc_stat(s.buf, size_t(n), &p)) return;  // gone meanwhile
   p.pid = pid;
-  if (p.ppid == s.d.pid) return name(s, p, "child");
+  // A previous forked dump's writer and its core writer task are the dump's own.
+  if (s.d.writer_pid > 0 && p.ppid == s.d.writer_pid) return;
+  if (p.ppid == s.d.pid) return name(f, p, "child");
   if (p.state == 'Z') return;
   const bool near = pid == s.d.ppid || p.pgrp == my_pgrp || p.session == my_sid;
-  if (near && same_job(s, pid)) name(s, p, pid == s.d.ppid ? "parent" : "job member");
+  if (near && same_job(s, pid)) name(f, p, pid == s.d.ppid ? "parent" : "job member");
 }
 
 }  // namespace
 
 bool refuse_process_tree(Dump& d) {
   const long my_pgrp = d.pgid = sys::getpgid(0), my_sid = d.sid = sys::getsid(0);
-  Scan s{d, d.io_buf + kDentsSize, kIoBufSize - kDentsSize, library_path(d), {}, 0, {}, 0};
-  Text e;
-  e.reset(s.dir_entry, sizeof s.dir_entry);
-  if (d.cfg->dir_env[0]) e.str("CKPT_DIR=").str(d.cfg->dir_env);
-  s.dir_entry_len = e.overflow ? 0 : e.len;
-  char* why = d.pool + d.pool_used;
-  const size_t room = kPoolSize - d.pool_used;
-  if (room < 512) return d.fail("no room to describe the process tree", -ENOMEM);
-  s.why.reset(why, 512);
+  Scan s{d, d.io_buf + kDentsSize, kIoBufSize - kDentsSize, library_path(d)};
+  char names[512];
+  Found f{{}, 0};
+  f.names.reset(names, sizeof names);
 
   const long dir = sys::openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) return d.fail("reading /proc", dir);
-  for (;;) {
-    const long n = sys::getdents64(int(dir), d.io_buf, kDentsSize);
-    if (n <= 0) break;
+  long n;
+  while ((n = sys::getdents64(int(dir), d.io_buf, kDentsSize)) > 0) {
     for (long at = 0; at < n;) {
       const auto* de = reinterpret_cast<const sys::LinuxDirent64*>(d.io_buf + at);
       at += de->d_reclen;
@@ -164,21 +187,23 @@ bool refuse_process_tree(Dump& d) {
       size_t pos = 0;
       const long pid = long(parse_unsigned(entry, cstr_len(entry), &pos, 10));
       if (pos == 0 || entry[pos] || pid == d.pid || pid == d.writer_pid) continue;
-      look_at(s, pid, my_pgrp, my_sid);
+      look_at(s, f, pid, my_pgrp, my_sid);
     }
   }
   sys::close(int(dir));
-  if (!s.found) return true;
-  if (s.found > kMaxNamed) s.why.str(" and ").dec(s.found - kMaxNamed).str(" more");
-  d.pool_used += s.why.len + 1;
-  Text head;
+  // Not knowing the job's processes must not pass for knowing there are none.
+  if (n < 0) return d.fail("listing /proc for the job's other processes", n);
+  if (!f.count) return true;
+  if (f.count > kMaxNamed) f.names.str(" and ").dec(f.count - kMaxNamed).str(" more");
+  // The names first: the status record (256 bytes) keeps only the start.
+  Text why;
   char* what = d.pool + d.pool_used;
-  head.reset(what, kPoolSize - d.pool_used);
-  head.str("process ").dec(uint64_t(d.pid)).str(" (").str(d.comm).str(") is one process of a job of ");
-  head.dec(s.found + 1).str(" and a process tree is not captured yet (restored alone, it would go on without ");
-  head.str("the others): ").str(why);
-  if (head.overflow) return d.fail("the job is more than one process (a process tree is not captured yet)", 0);
-  d.pool_used += head.len + 1;
+  why.reset(what, kPoolSize - d.pool_used);
+  why.str("process ").dec(uint64_t(d.pid)).str(" (").str(d.comm).str(") is one of a job of ").dec(f.count + 1);
+  why.str(" processes: ").str(names).str("; a process tree is not captured yet (restored alone, it would go on ");
+  why.str("without the others)");
+  if (why.overflow) return d.fail("the job is more than one process (a process tree is not captured yet)", 0);
+  d.pool_used += why.len + 1;
   d.refused = true;
   return d.fail(what, 0);
 }
