@@ -89,16 +89,6 @@ bool checkpoint(pid_t pid) {
   return run({ckptsim_exe(), "checkpoint", std::to_string(pid), "--wait"}, "/", Redirect{}) == 0;
 }
 
-bool pause_job(pid_t pid) {
-  ::kill(pid, SIGSTOP);
-  const std::string stat = "/proc/" + std::to_string(pid) + "/stat";
-  return eventually([&] {
-    const std::string s = read_file(stat);
-    const auto paren = s.rfind(')');
-    return paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'T';
-  });
-}
-
 bool checkpoint_now(pid_t pid, const fs::path& img) {
   // A job just started may not have run libckpt.so's constructor yet, and the
   // signal would kill it.
@@ -113,35 +103,6 @@ bool checkpoint_now(pid_t pid, const fs::path& img) {
     const fs::path now = fs::read_symlink(img / "latest", e);
     return !e && now != before;
   });
-}
-
-namespace {
-
-// DIR/.ckpt-status as two reads 5 ms apart agree on it: the library rewrites
-// it in place, and a read can meet a write half done. "" while absent.
-std::string settled_status(const fs::path& img) {
-  std::string a = read_file(img / ".ckpt-status");
-  for (;;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::string b = read_file(img / ".ckpt-status");
-    if (a == b) return a;
-    a = std::move(b);
-  }
-}
-
-}  // namespace
-
-bool checkpoint_paused(pid_t pid, const fs::path& img) {
-  if (!eventually([&] { return ckptsim::ckpt::catches_signal(pid, SIGQUIT); })) return false;
-  const std::string before = settled_status(img);
-  ::kill(pid, SIGQUIT);
-  ::kill(pid, SIGCONT);
-  std::string now;
-  const bool ended = eventually([&] {
-    now = settled_status(img);
-    return now != before && (now.rfind("ok ", 0) == 0 || now.rfind("fail", 0) == 0);
-  });
-  return pause_job(pid) && ended && now.rfind("ok ", 0) == 0;
 }
 
 void kill_job(Job& job) {

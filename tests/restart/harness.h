@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "paused_checkpoint.h"
 #include "temp_dir.h"
 
 namespace restart_test {
@@ -55,14 +56,10 @@ bool checkpoint(pid_t pid);
 // (SIGQUIT) and SIGCONT: the handler runs before the job executes anything
 // else. Returns once `img`/latest names a new, complete image.
 bool checkpoint_now(pid_t pid, const fs::path& img);
-// SIGSTOP the job and wait until it is stopped (state T).
-bool pause_job(pid_t pid);
-// For a job paused with pause_job: one checkpoint, waited for on the status
-// line the library writes (a new "ok" or "fail"), then the job is paused again.
-// Neither the image's number nor `latest` is relied on (a deleted image's
-// number is reused), and the job computes only while its dump runs, so a short
-// job outlives any number of these on any machine. True for a complete image.
-bool checkpoint_paused(pid_t pid, const fs::path& img);
+// pause_job / checkpoint_paused (common/paused_checkpoint.h): a job kept
+// stopped between checkpoints, each waited for on the library's status line.
+using ckptsim::test::checkpoint_paused;
+using ckptsim::test::pause_job;
 // SIGKILL the job and reap its runner.
 void kill_job(Job& job);
 
