@@ -161,7 +161,7 @@ void add_simulate(CLI::App& app, int& exit_code) {
   cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built in code from the profile)");
   cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();
   cmd->add_option("--plot", args->plot, "draw turnaround and overhead vs order into FILE.png or FILE.svg");
-  cmd->add_option("--workers", args->workers, "processes running cells at once (default: number of cores)");
+  add_workers_option(cmd, args->workers, "cells run");
   cmd->add_option("--log", args->log,
                   "tell the story in simulated time; SimGrid --log settings, e.g. ckptsim.thres:info")
       ->expected(0, 1)

@@ -200,7 +200,6 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given, bo
 
 void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given, bool spares_given) {
   const Format format = parse_format(a.format);
-  if (a.workers < 0) throw SweepError("--workers must be >= 1");
   if (!a.merge.empty()) {
     if (!a.shard.empty()) throw SweepError("--merge and --shard cannot be combined");
     const SweepResult r = merge_files(a.merge);
@@ -277,7 +276,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
-  cmd->add_option("--workers", args->workers, "Points run at once, each in its own process (default: cores)");
+  add_workers_option(cmd, args->workers, "Points run");
   cmd->add_option("--shard", args->shard, "Run only shard K/N of the points and write a shard file");
   cmd->add_option("--merge", args->merge, "Combine shard files into the unsplit result")->expected(1, -1);
   cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();

@@ -70,6 +70,14 @@ inline void add_run_size_options(CLI::App* cmd, int& nodes, int& jobs_per_node, 
       ->check(Uint64Digits());
 }
 
+// --workers of simulate and sweep: processes running cells or points at once,
+// 1 to 1024 (0 or a negative count means nothing; more than 1024 processes of
+// a simulator only thrash). Unset: the number of cores.
+inline void add_workers_option(CLI::App* cmd, int& workers, const std::string& what) {
+  cmd->add_option("--workers", workers, what + " at once, each in its own process (1 to 1024; default: cores)")
+      ->check(CLI::Range(1, 1024));
+}
+
 // Case V placement options of simulate, sweep and experiment. CLI11 checks the
 // name and the sign; sim::set_v_placement(scenario, placement, spares given ?
 // spares : nullopt) checks the rest (--spares only with spare, spare needs >= 1).

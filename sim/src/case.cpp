@@ -27,7 +27,10 @@ std::vector<Case> parse_case_list(const std::string& spec) {
   std::string item;
   for (size_t i = 0; i <= spec.size(); ++i) {
     if (i == spec.size() || spec[i] == ',') {
-      cases.push_back(parse_case(item));
+      const Case c = parse_case(item);
+      for (Case seen : cases)
+        if (seen == c) throw SimError("case " + item + " is given twice in '" + spec + "'");
+      cases.push_back(c);
       item.clear();
     } else {
       item += spec[i];

@@ -167,6 +167,46 @@ TEST_CASE("trust: root restoring another user image writes only that user files 
     CHECK(read_file(victim) == "root's file\n");
     CHECK(processes_running(fx.exe.string()).empty());
   }
+  SECTION("--allow-foreign-files: root's rights for the files, so the root-owned 0600 file is written") {
+    const fs::path victim = fx.dir / "victim.txt";
+    write_file(victim, "root's file\n");
+    REQUIRE(::chmod(victim.c_str(), 0600) == 0);
+    json m = fx.manifest();
+    json entry = lines_fd(m);
+    entry["fd"] = 7;
+    entry["path"] = victim.string();
+    m["fds"].push_back(entry);
+    fx.set_manifest(m);
+    chown_tree(fx.image / "manifest.json", kNobody);
+    RestartResult r = restart({fx.image.string(), "--allow-foreign-files"}, fx.dir / "run");
+    INFO(r.stderr_text);
+    CHECK(r.status == 0);
+    CHECK(read_file(victim) != "root's file\n");  // the owner's bytes, written with root's rights
+  }
+  SECTION("a file the owner may write but nobody can (immutable) is not blamed on the missing flag") {
+    const fs::path stuck = fx.dir / "stuck.txt";
+    write_file(stuck, "immutable\n");
+    REQUIRE(::chown(stuck.c_str(), kNobody, kNobody) == 0);
+    if (!fs::exists("/usr/bin/chattr") || run({"/usr/bin/chattr", "+i", stuck.string()}, fx.dir.path(), Redirect{}) != 0) {
+      WARN("skipped: chattr +i is not available or not permitted here");
+      return;
+    }
+    json m = fx.manifest();
+    json entry = lines_fd(m);
+    entry["fd"] = 7;
+    entry["path"] = stuck.string();
+    m["fds"].push_back(entry);
+    fx.set_manifest(m);
+    chown_tree(fx.image / "manifest.json", kNobody);
+    RestartResult r = restart({fx.image.string()}, fx.dir / "run");
+    run({"/usr/bin/chattr", "-i", stuck.string()}, fx.dir.path(), Redirect{});
+    INFO(r.stderr_text);
+    CHECK(r.status != 0);
+    CHECK(r.stderr_text.find(stuck.string()) != std::string::npos);
+    CHECK(r.stderr_text.find("Operation not permitted") != std::string::npos);
+    CHECK(r.stderr_text.find("--allow-foreign-files") == std::string::npos);
+    CHECK(processes_running(fx.exe.string()).empty());
+  }
   SECTION("the image restores, as its owner") {
     // The gate closed again, so the restored job waits at it while we look.
     fs::remove(fx.dir / "go");

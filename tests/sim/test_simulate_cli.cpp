@@ -90,7 +90,9 @@ TEST_CASE("simulate: bad input gives one line on stderr and exit 2") {
         std::string("--weibull-shape 2"), std::string("--profile /nonexistent.json"),
         "--profile " + d + "/bad.json", "--profile " + d + "/wrong.json", std::string("--platform /nonexistent.xml"),
         "--platform " + d + "/bad.xml", "--platform " + d + "/nohead.xml", std::string("--sizes 4800:2100"),
-        std::string("--format yaml"), std::string("--checkpoint-at 1.5"), std::string("--nodes 0")}) {
+        std::string("--format yaml"), std::string("--checkpoint-at 1.5"), std::string("--nodes 0"),
+        std::string("--workers 0"), std::string("--workers -1"), std::string("--workers 100000"),
+        std::string("--case I,I"), std::string("--case IV,II,IV")}) {
     const Run r = simulate(kSmall + args);
     INFO(args << " -> exit " << r.code << ", stderr: " << r.err);
     CHECK(r.code == 2);

@@ -99,7 +99,8 @@ TEST_CASE("sweep CLI: bad input is one line on stderr and exit 2") {
        {"--interval 300:100", "--interval 100:300:0", "--interval 100:300:-10", "--interval ,",
         "--interval ''", "--interval 10,x", "--interval abc", "--shard 0/2", "--shard 3/2", "--shard garbage",
         "--case III", "--failure-rate 1.5", "--failure-rate 0", "--mtbf -5", "--sizes 300:100",
-        "--weibull-shape 2", "--format xml", "--profile /nonexistent/profile.json", "--merge /nonexistent.json"}) {
+        "--weibull-shape 2", "--format xml", "--profile /nonexistent/profile.json", "--merge /nonexistent.json",
+        "--workers 0", "--workers -1", "--workers 100000"}) {
     INFO(bad);
     const std::string args =
         bad.rfind("--profile", 0) == 0 || bad.rfind("--merge", 0) == 0 ? bad : profile_arg + " --sizes 1000 -q " + bad;
