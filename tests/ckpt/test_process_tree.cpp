@@ -53,6 +53,14 @@ bool no_image(const fs::path& img) {
   return true;
 }
 
+// The refusal left nothing behind, and the job, its gate opened, ends right.
+void no_image_and_job_ends(RunningJob& job, const TempDir& t, const std::string& expected_out) {
+  CHECK(no_image(t / "img"));
+  std::ofstream(t / "go").put('\n');
+  CHECK(job.wait() == 0);
+  CHECK(read_file(t / "out") == expected_out);
+}
+
 // sh waiting for the gate file `go` in `dir`, after writing `ready`.
 std::string gated_sh(const fs::path& dir) {
   return "sh -c 'touch " + (dir / "ready").string() + "; while [ ! -e " + (dir / "go").string() +
@@ -73,10 +81,7 @@ TEST_CASE("a shell script with a running child: the checkpoint is refused naming
   INFO(err);
   CHECK(err.find("(bash)") != std::string::npos);
   CHECK(err.find("child " + std::to_string(child) + " (sh)") != std::string::npos);
-  CHECK(no_image(img));
-  std::ofstream(t / "go").put('\n');
-  CHECK(job.wait() == 0);
-  CHECK(read_file(t / "out") == "done-0\n");
+  no_image_and_job_ends(job, t, "done-0\n");
   // The job's own stderr has the library's line too.
   CHECK(read_file(t / "err").find("ckpt: checkpoint refused: process " + std::to_string(job.job_pid)) !=
         std::string::npos);
@@ -96,10 +101,7 @@ TEST_CASE("one stage of a pipeline: refused naming its parent shell and the othe
   INFO(err);
   CHECK(err.find("parent " + std::to_string(job.job_pid) + " (bash)") != std::string::npos);
   CHECK(err.find(std::to_string(other) + " (cat)") != std::string::npos);
-  CHECK(no_image(img));
-  std::ofstream(t / "go").put('\n');
-  CHECK(job.wait() == 0);
-  CHECK(read_file(t / "out") == "done\n");
+  no_image_and_job_ends(job, t, "done\n");
 }
 
 TEST_CASE("a child that exited and is not yet reaped: refused (its exit status would be lost)") {
@@ -122,10 +124,7 @@ TEST_CASE("a child that exited and is not yet reaped: refused (its exit status w
   const std::string err = refused_checkpoint(job.job_pid);
   INFO(err);
   CHECK(err.find("(python3, exited, not reaped)") != std::string::npos);
-  CHECK(no_image(img));
-  std::ofstream(t / "go").put('\n');
-  CHECK(job.wait() == 0);
-  CHECK(read_file(t / "out") == "7\n");
+  no_image_and_job_ends(job, t, "7\n");
 }
 
 TEST_CASE("two independent jobs side by side are not one job: each checkpoints alone") {

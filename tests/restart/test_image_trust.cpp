@@ -43,6 +43,18 @@ void chown_tree(const fs::path& p, uid_t uid) {
     for (const auto& e : fs::recursive_directory_iterator(p)) REQUIRE(::lchown(e.path().c_str(), uid, uid) == 0);
 }
 
+// The owner's manifest, re-signed and the owner's again, naming `path` as the
+// job's fd 7 (its copy and checksum are those of the job's own output).
+void open_at_fd7(const Fixture& fx, const fs::path& path) {
+  json m = fx.manifest();
+  json entry = lines_fd(m);
+  entry["fd"] = 7;
+  entry["path"] = path.string();
+  m["fds"].push_back(entry);
+  fx.set_manifest(m);
+  chown_tree(fx.image / "manifest.json", kNobody);
+}
+
 }  // namespace
 
 TEST_CASE("trust: a FIFO in place of any file of the image is refused at once") {
@@ -153,13 +165,7 @@ TEST_CASE("trust: root restoring another user image writes only that user files 
     const fs::path victim = fx.dir / "victim.txt";
     write_file(victim, "root's file\n");
     REQUIRE(::chmod(victim.c_str(), 0644) == 0);
-    json m = fx.manifest();
-    json entry = lines_fd(m);
-    entry["fd"] = 7;
-    entry["path"] = victim.string();
-    m["fds"].push_back(entry);  // the copy and its checksum are the job's own output's
-    fx.set_manifest(m);
-    chown_tree(fx.image / "manifest.json", kNobody);
+    open_at_fd7(fx, victim);
     RestartResult r = restart({fx.image.string()}, fx.dir / "run");
     INFO(r.stderr_text);
     CHECK(r.status == 2);
@@ -171,13 +177,7 @@ TEST_CASE("trust: root restoring another user image writes only that user files 
     const fs::path victim = fx.dir / "victim.txt";
     write_file(victim, "root's file\n");
     REQUIRE(::chmod(victim.c_str(), 0600) == 0);
-    json m = fx.manifest();
-    json entry = lines_fd(m);
-    entry["fd"] = 7;
-    entry["path"] = victim.string();
-    m["fds"].push_back(entry);
-    fx.set_manifest(m);
-    chown_tree(fx.image / "manifest.json", kNobody);
+    open_at_fd7(fx, victim);
     RestartResult r = restart({fx.image.string(), "--allow-foreign-files"}, fx.dir / "run");
     INFO(r.stderr_text);
     CHECK(r.status == 0);
@@ -191,13 +191,7 @@ TEST_CASE("trust: root restoring another user image writes only that user files 
       WARN("skipped: chattr +i is not available or not permitted here");
       return;
     }
-    json m = fx.manifest();
-    json entry = lines_fd(m);
-    entry["fd"] = 7;
-    entry["path"] = stuck.string();
-    m["fds"].push_back(entry);
-    fx.set_manifest(m);
-    chown_tree(fx.image / "manifest.json", kNobody);
+    open_at_fd7(fx, stuck);
     RestartResult r = restart({fx.image.string()}, fx.dir / "run");
     run({"/usr/bin/chattr", "-i", stuck.string()}, fx.dir.path(), Redirect{});
     INFO(r.stderr_text);
