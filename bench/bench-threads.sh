@@ -35,28 +35,12 @@ REPEAT="${BENCH_REPEAT:-3}"
 KINDS="${BENCH_KINDS:-busy idle}"
 export PROBE_STACK_KB="${BENCH_STACK_KB:-}"
 TARGET=1.2
-rm -rf "$WORK"; mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd -P)
-# The runners and jobs this script started, one pid a line (helpers run in
-# subshells, so not a variable).
-PIDS="$WORK/pids"; : > "$PIDS"
-started() { echo "$1" >> "$PIDS"; }
-cleanup() {
-  local p
-  [ -f "$PIDS" ] && while read -r p; do kill -9 "$p" 2>/dev/null || true; done < "$PIDS"
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-# Descriptors the caller left open would be part of the image (and refused).
-for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null || true; done
+BENCH_NAME=bench-threads
+. "$(dirname "$0")/lib.sh"
 
 calc() { awk "BEGIN { print $1 }"; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
 now_ns() { date +%s%N; }
-wait_for() { for _ in $(seq 6000); do [ -e "$1" ] && return 0; sleep 0.01; done; echo "bench-threads: $1 never appeared" >&2; exit 1; }
-child_of() { awk '{print $1}' "/proc/$1/task/$1/children"; }
 
 # One checkpoint of the probe; prints "image_bytes stopped_seconds" (or, with
 # ckpt=0, "0 largest_gap_seconds" over the same wall time without a checkpoint).

@@ -20,29 +20,18 @@ MB="${BENCH_MB:-16}"
 REPEAT="${BENCH_REPEAT:-15}"
 EXTRA="${BENCH_EXTRA:-2000}"
 NEAR="${BENCH_EXTRA_NEAR:-200}"
-rm -rf "$WORK"; mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd -P)
-PIDS="$WORK/pids"; : > "$PIDS"
-cleanup() {
-  local p
-  [ -f "$PIDS" ] && while read -r p; do kill -9 "$p" 2>/dev/null || true; done < "$PIDS"
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null || true; done
+BENCH_NAME=bench-tree-scan
+. "$(dirname "$0")/lib.sh"
 
-wait_for() { for _ in $(seq 6000); do [ -e "$1" ] && return 0; sleep 0.01; done; echo "bench-tree-scan: $1 never appeared" >&2; exit 1; }
 procs() { ls /proc | grep -c '^[0-9]'; }
 
 # Median stopped_ns (in ms) of REPEAT dumps of a fresh job.
 median_stop_ms() {
   local tag=$1 img="$WORK/img-$1" ready="$WORK/ready-$1" run job i
   "$CKPTSIM" run --dir "$img" --keep 1000 -- "$PROBE" alloc "$MB" "$ready" > /dev/null 2> "$WORK/err-$tag" &
-  run=$!; echo "$run" >> "$PIDS"
+  run=$!; started "$run"
   wait_for "$ready"
-  job=$(awk '{print $1}' "/proc/$run/task/$run/children")
+  job=$(child_of "$run")
   for i in $(seq "$REPEAT"); do "$CKPTSIM" checkpoint "$job" --wait > /dev/null; done
   kill -TERM "$job"; wait "$run" || true
   for m in "$img"/ckpt-*/manifest.json; do
@@ -52,11 +41,11 @@ median_stop_ms() {
 
 base_procs=$(procs)
 base=$(median_stop_ms base)
-for _ in $(seq "$EXTRA"); do setsid sleep 600 < /dev/null > /dev/null 2>&1 & echo $! >> "$PIDS"; done
+for _ in $(seq "$EXTRA"); do setsid sleep 600 < /dev/null > /dev/null 2>&1 & started $!; done
 sleep 1
 far_procs=$(procs)
 far=$(median_stop_ms far)
-for _ in $(seq "$NEAR"); do sleep 600 < /dev/null > /dev/null 2>&1 & echo $! >> "$PIDS"; done
+for _ in $(seq "$NEAR"); do sleep 600 < /dev/null > /dev/null 2>&1 & started $!; done
 sleep 1
 near_procs=$(procs)
 near=$(median_stop_ms near)
