@@ -1,4 +1,4 @@
-// Who may restore what (README, "Security"): every directory and file of an
+// Who may restore what (docs/restarting.md, "Security"): every directory and file of an
 // image belongs to one user, the image's owner, and none is writable by group
 // or others; the caller must be that user, or root. The directory holding the
 // image must belong to the owner or root and not be writable by others either.

@@ -129,7 +129,7 @@ ThreadImage read_thread(const json& j, const std::string& where) {
 
 // The library ends the manifest with "manifest_xxh3", the checksum of every
 // byte before that key: an edit or a torn write shows. It is not a signature:
-// whoever can write the image can compute it (README, "Security").
+// whoever can write the image can compute it (docs/restarting.md, "Security").
 void check_own_checksum(const std::string& text) {
   static const std::string key = ",\"manifest_xxh3\":\"";
   const size_t at = text.rfind(key);

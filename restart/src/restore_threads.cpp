@@ -10,7 +10,7 @@
 // clear_child_tid), gets the new id (CLONE_PARENT_SETTID), so pthread_kill,
 // pthread_join and raise() use it. A normal mutex or condition variable holds
 // no tid; with new ids, error-checking, recursive, robust and PI mutexes held
-// across the checkpoint still record the old owner (README, "Threads").
+// across the checkpoint still record the old owner (docs/restarting.md, "Threads").
 #include <elf.h>
 #include <sched.h>
 #include <signal.h>

@@ -38,7 +38,7 @@ struct RestartOptions {
   Verify verify = Verify::Full;
   bool report_timing = false;      // one line per phase on stderr ("restart: verify 0.012 s")
   // Root restoring another user's image: write and open files that are not
-  // the owner's too (README, "Security"). The job still runs as its owner.
+  // the owner's too (docs/restarting.md, "Security"). The job still runs as its owner.
   bool allow_foreign_files = false;
 };
 

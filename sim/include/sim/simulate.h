@@ -50,7 +50,7 @@ enum class VPlacement { Share, Queue, Spare };
 const char* to_string(VPlacement p);
 VPlacement parse_v_placement(const std::string& s);  // throws std::invalid_argument naming the choices
 inline constexpr const char* kVPlacementNames = "share, queue or spare";
-inline constexpr VPlacement kDefaultVPlacement = VPlacement::Queue;  // README, "Case V placement"
+inline constexpr VPlacement kDefaultVPlacement = VPlacement::Queue;  // docs/simulating.md, "Case V placement"
 inline constexpr int kDefaultSpares = 1;  // spares when spare is chosen without --spares
 
 struct Scenario {
