@@ -95,7 +95,7 @@ void add_experiment(CLI::App& app, int& exit_code) {
   cmd->add_option("--copy", o.copy, "case V's copy: netns (shaped gigabit veth) or local (a plain file copy)")
       ->capture_default_str()
       ->check(CLI::IsMember({"netns", "local"}));
-  cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();
+  add_format_option(cmd, args->format);
   cmd->add_option("--plot", args->plot, "draw real points over the simulated curves into FILE.png or FILE.svg");
   cmd->callback([args, spares, &exit_code] { run(*args, spares->count() > 0, exit_code); });
 }

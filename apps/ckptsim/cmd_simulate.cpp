@@ -159,7 +159,7 @@ void add_simulate(CLI::App& app, int& exit_code) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--profile", args->profile, "profile JSON (default: data/profiles/paper-p4.json)");
   cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built in code from the profile)");
-  cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();
+  add_format_option(cmd, args->format);
   cmd->add_option("--plot", args->plot, "draw turnaround and overhead vs order into FILE.png or FILE.svg");
   add_workers_option(cmd, args->workers, "cells run");
   cmd->add_option("--log", args->log,

@@ -279,7 +279,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
   add_workers_option(cmd, args->workers, "Points run");
   cmd->add_option("--shard", args->shard, "Run only shard K/N of the points and write a shard file");
   cmd->add_option("--merge", args->merge, "Combine shard files into the unsplit result")->expected(1, -1);
-  cmd->add_option("--format", args->format, "table, csv or json")->capture_default_str();
+  add_format_option(cmd, args->format);
   cmd->add_option("--plot", args->plot, "Draw turnaround vs interval into this PNG");
   cmd->add_option("-o,--output", args->output, "Write the result (or the shard file) here instead of stdout");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress on stderr");

@@ -70,6 +70,13 @@ inline void add_run_size_options(CLI::App* cmd, int& nodes, int& jobs_per_node, 
       ->check(Uint64Digits());
 }
 
+// --format of simulate, sweep and experiment.
+inline void add_format_option(CLI::App* cmd, std::string& format) {
+  cmd->add_option("--format", format, "table, csv or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+}
+
 // --workers of simulate and sweep: processes running cells or points at once,
 // 1 to 1024 (0 or a negative count means nothing; more than 1024 processes of
 // a simulator only thrash). Unset: the number of cores.
