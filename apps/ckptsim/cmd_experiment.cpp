@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "sim_options.h"
 #include "experiment/experiment.h"
 #include "models/profile.h"
 #include "sim/simulate.h"
@@ -70,9 +71,7 @@ void add_experiment(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--case", args->cases, "I, II, III, IIIp, IV, V, a comma list, or all")->capture_default_str();
-  cmd->add_option("--failure-rate", o.failure_rate, "each job is killed once with this probability")
-      ->capture_default_str()
-      ->check(FiniteRange(0, 1));
+  add_failure_rate_option(cmd, o.failure_rate);
   cmd->add_option("--checkpoint-at", o.checkpoint_at, "fraction of the run at the single checkpoint")
       ->capture_default_str()
       ->check(FiniteRange(0.01, 0.99));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "sim_options.h"
 #include "models/profile.h"
 #include "sim/simulate.h"
 #include "sim/simulate_report.h"
@@ -143,13 +144,8 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
 void add_simulate(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<SimulateArgs>();
   auto* cmd = app.add_subcommand("simulate", "Simulate the paper's cluster with failures (SimGrid)");
-  auto* rate = cmd->add_option("--failure-rate", args->failure_rate,
-                               "each job is killed once with this probability, at a uniform time of its run")
-                   ->capture_default_str();
-  auto* mtbf = cmd->add_option("--mtbf", args->mtbf, "fail nodes instead, with this mean time between failures (s)");
-  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape,
-                                std::string("Weibull shape of node failures (1: exponential; ") + kWeibullShapeRange + ")")
-                    ->check(FiniteRange(kMinWeibullShape, kMaxWeibullShape));
+  const FailureOptions failures = add_failure_options(cmd, args->failure_rate, args->mtbf, args->weibull_shape);
+  auto *rate = failures.rate, *mtbf = failures.mtbf, *shape = failures.shape;
   cmd->add_option("--case", args->cases, "I, II, III, IIIp, IV, V, a comma list, or all")->capture_default_str();
   auto* at = cmd->add_option("--checkpoint-at", args->checkpoint_at, "fraction of the compute at the single checkpoint")
                  ->capture_default_str();

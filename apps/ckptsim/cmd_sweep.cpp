@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "sim_options.h"
 #include "models/profile.h"
 #include "sim/simulate.h"
 #include "sim/sweep.h"
@@ -261,14 +262,8 @@ void add_sweep(CLI::App& app, int& exit_code) {
                   "(15 log-spaced points from 0.25x to 4x each order's formula optimum)")
       ->capture_default_str();
   cmd->add_option("--sizes", args->sizes, "Matrix orders: A:B[:STEP] or a list (default: the paper's 17)");
-  auto* rate = cmd->add_option("--failure-rate", args->failure_rate,
-                               "Each job is killed once with probability P, uniformly over its run")
-                   ->capture_default_str();
-  auto* mtbf = cmd->add_option("--mtbf", args->mtbf, "Instead: node failures with this mean time between failures (s)");
-  auto* shape = cmd->add_option("--weibull-shape", args->weibull_shape,
-                                std::string("Shape of the node failure law (1 = exponential; ") + kWeibullShapeRange + ")")
-                    ->check(FiniteRange(kMinWeibullShape, kMaxWeibullShape));
-  rate->excludes(mtbf);
+  const FailureOptions failures = add_failure_options(cmd, args->failure_rate, args->mtbf, args->weibull_shape);
+  auto *mtbf = failures.mtbf, *shape = failures.shape;
   cmd->add_option("--profile", args->profile, "Machine profile (default data/profiles/paper-p4.json)");
   cmd->add_option("--platform", args->platform, "SimGrid platform XML (default: built from the profile)");
   add_run_size_options(cmd, args->nodes, args->jobs_per_node, args->replications, args->seed);
