@@ -88,7 +88,13 @@ bool fork_writer(Dump& d, bool* forked) {
     finish_in_writer(d);
   }
   *forked = writer > 0;
-  if (writer > 0) g_writer_pid = writer;
+  if (writer > 0) {
+    // The previous writer released the directory's lock (begin_image got it)
+    // by exiting: reap it now, or it stays a zombie child of the job, which
+    // every later dump would see as a process of the job and be refused for.
+    if (g_writer_pid > 0) sys::wait4(int(g_writer_pid), nullptr, 0x40000000 /* __WALL */);
+    g_writer_pid = writer;
+  }
   return true;
 }
 
