@@ -122,7 +122,12 @@ Job checkpoint_kill_restart_chain(const fs::path& dir, const fs::path& img, Job 
     io.err = (dir / "restart-stderr.txt").string();
     job.runner = spawn({ckptsim_exe(), "restart", (img / "latest").string(), "--pid-file", pid_file.string()},
                        dir / "run", io);
-    REQUIRE(eventually([&] { return fs::exists(pid_file) && read_file(pid_file).find('\n') != std::string::npos; }));
+    if (!eventually([&] { return fs::exists(pid_file) && read_file(pid_file).find('\n') != std::string::npos; })) {
+      // Say why: the restarter's own words, and whether it is still there.
+      const bool running = ::kill(job.runner, 0) == 0;
+      FAIL("no job from `ckptsim restart` (" << (running ? "still running" : "ended") << "); its stderr: "
+                                             << read_file(io.err));
+    }
     job.pid = std::stoi(read_file(pid_file));
     char name[32];
     std::snprintf(name, sizeof name, "ckpt-%04d", cycle);
