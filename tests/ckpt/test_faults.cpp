@@ -44,17 +44,18 @@ TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on i
     REQUIRE(wait_for_file(ready, std::chrono::seconds(300)));
     REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
 
-    // Second dump: stop its core writer task as soon as it exists, so the
-    // dump is held mid-core however the machine schedules this loop, then kill
-    // the job (the writer dies with it).
+    // Second dump: once its core writer task is writing (so it has asked to
+    // die with the job: PR_SET_PDEATHSIG comes first), stop it, so the dump is
+    // held mid-core however the machine schedules this loop; then kill the job.
     dead_pid = job.job_pid;
     tmp_core = img / (".tmp-ckpt-0002-" + std::to_string(job.job_pid)) / "core";
     ::kill(job.job_pid, SIGQUIT);
     bool caught_mid_dump = false;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
     while (std::chrono::steady_clock::now() < deadline) {
+      struct stat st {};
       writer = job_children(job.job_pid);
-      if (!writer.empty()) {
+      if (!writer.empty() && ::stat(tmp_core.c_str(), &st) == 0 && st.st_size > (8 << 20)) {
         ::kill(std::stoi(writer), SIGSTOP);
         caught_mid_dump = fs::exists(tmp_core) && !fs::exists(img / "ckpt-0002");
         ::kill(job.job_pid, SIGKILL);
