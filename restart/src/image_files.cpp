@@ -38,10 +38,14 @@ bool is_plain_name(const std::string& name) {
          name.find('\0') == std::string::npos;
 }
 
-ImageFiles::ImageFiles(const fs::path& image) {
+ImagePath split_image_path(const fs::path& image) {
   fs::path given = image;
   while (given.has_relative_path() && given.filename().empty()) given = given.parent_path();  // "img/"
-  const fs::path parent = given.has_parent_path() ? given.parent_path() : fs::path(".");
+  return {given.has_parent_path() ? given.parent_path() : fs::path("."), given};
+}
+
+ImageFiles::ImageFiles(const fs::path& image) {
+  const auto [parent, given] = split_image_path(image);
   std::string name = given.filename().string();
   if (name.empty() || name == "." || name == "..")
     throw ImageError(image.string() + " is not an image directory (name the image or DIR/latest)");

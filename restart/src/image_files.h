@@ -43,6 +43,13 @@ class ImageFiles {
   std::map<std::string, ScopedFd> open_;
 };
 
+// `image` as typed (an image directory, DIR/latest, "img/") split into the
+// directory holding it and its name in there ("." when there is none).
+struct ImagePath {
+  std::filesystem::path dir, given;
+};
+ImagePath split_image_path(const std::filesystem::path& image);
+
 // Whether `name` is a plain file name: not empty, no '/', not "." or "..".
 bool is_plain_name(const std::string& name);
 

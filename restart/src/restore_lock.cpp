@@ -20,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "image_files.h"
 #include "restart/restart.h"
 #include "scoped_fd.h"
 
@@ -55,9 +56,7 @@ pid_t flock_holder(const struct stat& st) {
 // opened without following a link or blocking, a regular file; else the image
 // directory itself.
 ScopedFd open_lock_target(const fs::path& image, fs::path* named) {
-  fs::path given = image;
-  while (given.has_relative_path() && given.filename().empty()) given = given.parent_path();
-  const fs::path dir = given.has_parent_path() ? given.parent_path() : fs::path(".");
+  const auto [dir, given] = split_image_path(image);
   ScopedFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dirfd.is_open()) throw ImageError("no image at " + image.string() + " (" + std::strerror(errno) + ")");
   // Looked at before it is opened: root opens nothing but a regular file here.
