@@ -78,8 +78,10 @@ TEST_CASE("bad image: the fixture's manifest records its process links and no ch
   const json p = fx.manifest().at("process");
   CHECK(p.at("children") == json::array());
   CHECK(p.at("ppid").get<int>() > 0);
-  CHECK(p.at("pgid").get<int>() > 0);
-  CHECK(p.at("sid").get<int>() > 0);
+  // A group or session led from outside the pid namespace (a CI container)
+  // reads as 0; anything else is a real id.
+  CHECK(p.at("pgid").get<int>() >= 0);
+  CHECK(p.at("sid").get<int>() >= 0);
 }
 
 TEST_CASE("bad image: an image that records children it does not hold is refused naming them") {

@@ -163,7 +163,11 @@ void look_at(Scan& s, Found& f, long pid, long my_pgrp, long my_sid) {
   if (s.d.writer_pid > 0 && p.ppid == s.d.writer_pid) return;
   if (p.ppid == s.d.pid) return name(f, p, "child");
   if (p.state == 'Z') return;
-  const bool near = pid == s.d.ppid || p.pgrp == my_pgrp || p.session == my_sid;
+  // A group or session led from outside our pid namespace reads as 0 for all
+  // of its members there: 0 says nothing about who belongs to the job, so a
+  // sibling (a pipeline's other stage) is also looked at by its parent.
+  const bool near = pid == s.d.ppid || (s.d.ppid > 1 && p.ppid == s.d.ppid) || (my_pgrp > 0 && p.pgrp == my_pgrp) ||
+                    (my_sid > 0 && p.session == my_sid);
   if (near && same_job(s, pid)) name(f, p, pid == s.d.ppid ? "parent" : "job member");
 }
 
