@@ -14,7 +14,7 @@ namespace ckptsim::cli {
 void add_run(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("run", "Run a program with the checkpoint library preloaded");
   struct Args {
-    std::string dir = "ckpt-images";
+    std::string dir = image_format::kDefaultDir;
     std::string signal = "QUIT";
     std::string interval = "0";
     double mtbf = 0;

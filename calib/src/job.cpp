@@ -12,6 +12,7 @@
 #include "calib/probes.h"
 
 #include "calib/stop.h"
+#include "ckpt/image_format.h"
 
 namespace ckptsim::calib {
 
@@ -26,9 +27,10 @@ MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
   s.cgroup_procs = spec.cgroup_procs;
   if (!spec.ckpt_dir.empty()) {
     // The same environment ckpt::spawn_preloaded gives a job (see ckpt/control.h).
-    s.extra_env = {"LD_PRELOAD=" + spec.libckpt.string(), "CKPT_DIR=" + spec.ckpt_dir.string(),
-                   "CKPT_SIGNAL=" + spec.ckpt_signal};
-    if (spec.incremental) s.extra_env.push_back("CKPT_INCREMENTAL=1");
+    namespace env = image_format::env;
+    s.extra_env = {"LD_PRELOAD=" + spec.libckpt.string(), std::string(env::kDir) + "=" + spec.ckpt_dir.string(),
+                   std::string(env::kSignal) + "=" + spec.ckpt_signal};
+    if (spec.incremental) s.extra_env.push_back(std::string(env::kIncremental) + "=1");
   }
   try {
     child_ = spawn(s);

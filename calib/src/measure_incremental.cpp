@@ -6,12 +6,12 @@
 #include <fstream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 
 #include "calib/job.h"
 #include "calib/probes.h"
 #include "calib/stop.h"
 #include "ckpt/control.h"
+#include "ckpt/image_summary.h"
 #include "measure_internal.h"
 
 namespace fs = std::filesystem;
@@ -28,16 +28,15 @@ struct DumpFacts {
 
 // The job's own account of the dump, in the image it just completed.
 DumpFacts read_dump_facts(const fs::path& image) {
-  std::ifstream in(image / "manifest.json");
-  const nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
-  if (m.is_discarded() || !m.contains("written") || !m.contains("stopped_ns"))
+  ckpt::ImageSummary m;
+  try {
+    m = ckpt::read_image_summary(image);
+  } catch (const ckpt::CkptError& e) {
+    throw std::runtime_error("image " + image.string() + ": " + e.what());
+  }
+  if (!m.has_written || m.stopped_ns == 0)
     throw std::runtime_error("image " + image.string() + " has no dump accounting (written, stopped_ns)");
-  DumpFacts f;
-  f.written = m["written"].value("memory_bytes", uint64_t(0));
-  f.full = m["written"].value("full_memory_bytes", uint64_t(0));
-  f.incremental = m["written"].value("incremental", false);
-  f.stopped_s = m["stopped_ns"].get<uint64_t>() / 1e9;
-  return f;
+  return {m.memory_bytes, m.full_memory_bytes, m.stopped_ns / 1e9, m.incremental};
 }
 
 }  // namespace

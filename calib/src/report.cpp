@@ -26,7 +26,7 @@ namespace {
 void write_atomically(const fs::path& path, const std::string& text) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   fs::path tmp = path;
-  tmp += ".tmp-" + std::to_string(getpid());
+  tmp += ".partial-" + std::to_string(getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << text;

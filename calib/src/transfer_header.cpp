@@ -34,7 +34,7 @@ Endpoint parse_endpoint(const std::string& spec) {
 nlohmann::json TransferHeader::to_json() const {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : this->files) files.push_back({{"path", f.path}, {"size", f.size}, {"xxh3", f.xxh3}});
-  return {{"name", name}, {"files", files}};
+  return {{"name", name}, {"files", files}};  // not an image name: the transfer header's key
 }
 
 bool is_safe_relative_path(const std::string& p) {
@@ -58,7 +58,7 @@ TransferHeader TransferHeader::from_json(const nlohmann::json& j) {
     h.name = j.at("name").get<std::string>();
     if (!is_safe_relative_path(h.name) || h.name.find('/') != std::string::npos)
       throw TransferError("bad image name '" + h.name + "'");
-    for (const auto& f : j.at("files")) {
+    for (const auto& f : j.at("files")) {  // not an image name: the transfer header's key
       FileEntry e;
       e.path = f.at("path").get<std::string>();
       e.size = f.at("size").get<uint64_t>();

@@ -246,7 +246,7 @@ class Replication {
 
   static bool has_image(const fs::path& ckpt_dir) {
     std::error_code ec;
-    return !ckpt_dir.empty() && fs::is_directory(ckpt_dir / "latest", ec);
+    return !ckpt_dir.empty() && fs::is_directory(ckpt_dir / image_format::kLatest, ec);
   }
 
   // The case's rule after a kill.
@@ -261,12 +261,12 @@ class Replication {
         return;
       }
       case sim::Case::IV:
-        if (has_image(a.ckpt_dir)) return start(slot, {a.job, true, a.ckpt_dir / "latest"}, true);
+        if (has_image(a.ckpt_dir)) return start(slot, {a.job, true, a.ckpt_dir / image_format::kLatest}, true);
         return start(slot, scratch, true);
       case sim::Case::V:
         if (has_image(a.ckpt_dir) && copy_) {
           const int target = migration_target(slot);
-          if (target == slot) return start(slot, {a.job, true, a.ckpt_dir / "latest"}, true);
+          if (target == slot) return start(slot, {a.job, true, a.ckpt_dir / image_format::kLatest}, true);
           ++outcome_.migrations;
           if (target == kAnySpare) return spare_waiting_.push_back(a);
           return start_copy(a, target);
@@ -293,7 +293,7 @@ class Replication {
   }
 
   void start_copy(const Attempt& killed, int target) {
-    const fs::path image = fs::canonical(killed.ckpt_dir / "latest");
+    const fs::path image = fs::canonical(killed.ckpt_dir / image_format::kLatest);
     const std::string name = prefix_ + "-j" + std::to_string(draw(killed.job).id);
     Attempt c;
     c.kind = Attempt::Copy;

@@ -87,7 +87,7 @@ void cut_into_pieces(Image& img, Mapping& m) {
 
 }  // namespace
 
-int Image::core_fd(size_t l) const { return link(l).files->get("core"); }
+int Image::core_fd(size_t l) const { return link(l).files->get(fmt::kCore); }
 
 void read_chain(Image& img) {
   for (size_t i = 0; i < kMaxLinks; ++i) {

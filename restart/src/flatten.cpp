@@ -15,6 +15,7 @@
 #include <set>
 #include <vector>
 
+#include "ckpt/image_summary.h"
 #include "copy_bytes.h"
 #include "file_hash.h"
 #include "image_files.h"
@@ -47,7 +48,7 @@ void write_at(int fd, const uint8_t* buf, size_t len, uint64_t off, const fs::pa
 }
 
 void write_core(const Image& img, const fs::path& out) {
-  const fs::path path = out / "core";
+  const fs::path path = out / fmt::kCore;
   ScopedFd fd = create(path);
   const uint64_t first_segment = core_header_size(img);
   std::vector<uint8_t> buf(std::max<uint64_t>(first_segment, 4 << 20));
@@ -82,19 +83,19 @@ void copy_file(Image& img, const std::string& rel, const fs::path& out) {
 // The manifest without what makes it incremental, checksummed as the
 // library does (XXH3 of every byte before ,"manifest_xxh3").
 std::string standalone_manifest(Image& img) {
-  nlohmann::json j = nlohmann::json::parse(img.files->read_all("manifest.json"));
-  j["format_version"] = 2;
-  j.erase("parent");
-  j.erase("written");  // what the dump wrote; this one was not dumped
-  j.erase("manifest_xxh3");
-  j["flattened_from"] = img.name();
-  for (auto& m : j["mappings"]) {
+  nlohmann::json j = nlohmann::json::parse(img.files->read_all(fmt::kManifest));
+  j[fmt::key::kFormatVersion] = fmt::kFullVersion;
+  j.erase(fmt::key::kParent);
+  j.erase(fmt::key::kWritten);  // what the dump wrote; this one was not dumped
+  j.erase(fmt::key::kOwnChecksum);
+  j[fmt::key::kFlattenedFrom] = img.name();
+  for (auto& m : j[fmt::key::kMappings]) {
     m.erase("delta");
     m.erase("delta_xxh3");
   }
   std::string text = j.dump();
   text.pop_back();  // '}'
-  return text + ",\"manifest_xxh3\":\"" + xxh3_of_bytes(text.data(), text.size()) + "\"}\n";
+  return ckpt::seal_manifest(std::move(text));
 }
 
 }  // namespace
@@ -116,13 +117,14 @@ fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
       if (fd.object && fd.object->data) copies.insert(fd.object->data->file);
     }
     for (const auto& sf : img.shared_files) copies.insert(sf.copy);
-    if (::mkdir((out / "files").c_str(), 0700) != 0 || ::chmod((out / "files").c_str(), 0700) != 0)
-      fail(out / "files", "create");
+    const fs::path files = out / fmt::kFilesDir;
+    if (::mkdir(files.c_str(), 0700) != 0 || ::chmod(files.c_str(), 0700) != 0) fail(files, "create");
     for (const auto& rel : copies) copy_file(img, rel, out);
     const std::string text = standalone_manifest(img);
-    ScopedFd fd = create(out / "manifest.json");
-    write_at(fd.get(), reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, out / "manifest.json");
-    if (::fsync(fd.get()) != 0) fail(out / "manifest.json", "write");
+    const fs::path manifest = out / fmt::kManifest;
+    ScopedFd fd = create(manifest);
+    write_at(fd.get(), reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, manifest);
+    if (::fsync(fd.get()) != 0) fail(manifest, "write");
   } catch (...) {
     std::error_code ec;
     fs::remove_all(out, ec);  // no half image left behind

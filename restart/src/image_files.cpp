@@ -63,7 +63,7 @@ ImageFiles::ImageFiles(const fs::path& image) {
     const ssize_t n = ::readlinkat(parent_fd.get(), name.c_str(), target, sizeof target - 1);
     if (n <= 0) throw ImageError("cannot read the link " + image.string());
     const std::string t(target, static_cast<size_t>(n));
-    if (!is_plain_name(t) || t.rfind("ckpt-", 0) != 0)
+    if (!is_plain_name(t) || fmt::image_number(t.data(), t.size()) == 0)
       throw ImageError(image.string() + " points to \"" + t + "\", not to an image beside it (ckpt-NNNN)");
     name = t;
   }
@@ -99,18 +99,20 @@ int ImageFiles::get(const std::string& rel) {
   if (auto it = open_.find(rel); it != open_.end()) return it->second.get();
   int base = dirfd_.get();
   std::string name = rel;
-  if (rel.rfind("files/", 0) == 0) {
-    name = rel.substr(6);
+  const std::string files_prefix = std::string(fmt::kFilesDir) + "/";
+  if (rel.rfind(files_prefix, 0) == 0) {
+    name = rel.substr(files_prefix.size());
     if (!filesfd_.is_open()) {
-      filesfd_ = ScopedFd(::openat(dirfd_.get(), "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!filesfd_.is_open()) throw ImageError("missing " + (dir_ / "files").string() + " (or it is not a directory)");
+      const fs::path files = dir_ / fmt::kFilesDir;
+      filesfd_ = ScopedFd(::openat(dirfd_.get(), fmt::kFilesDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!filesfd_.is_open()) throw ImageError("missing " + files.string() + " (or it is not a directory)");
       struct stat st {};
       ::fstat(filesfd_.get(), &st);
-      check_one_owner(st.st_uid, dir_ / "files");
-      check_not_writable_by_others(st, dir_ / "files");
+      check_one_owner(st.st_uid, files);
+      check_not_writable_by_others(st, files);
     }
     base = filesfd_.get();
-  } else if (rel != "manifest.json" && rel != "core" && rel != "exe") {
+  } else if (rel != fmt::kManifest && rel != fmt::kCore && rel != fmt::kExeCopy) {
     throw ImageError("manifest.json: \"" + rel + "\" is not a file of the image (exe, core or files/NAME)");
   }
   const fs::path path = dir_ / rel;

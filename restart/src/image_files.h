@@ -9,9 +9,12 @@
 #include <map>
 #include <string>
 
+#include "ckpt/image_format.h"
 #include "scoped_fd.h"
 
 namespace ckptsim::restart {
+
+namespace fmt = image_format;
 
 class ImageFiles {
  public:

@@ -89,7 +89,7 @@ void read_notes(Elf* elf, const GElf_Phdr& ph, Image& img) {
 
 void read_core(Image& img) {
   elf_version(EV_CURRENT);
-  const int fd = img.files->get("core");
+  const int fd = img.files->get(fmt::kCore);
   struct stat st {};
   ::fstat(fd, &st);
   if (static_cast<uint64_t>(st.st_size) != img.core_size)

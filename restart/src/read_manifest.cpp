@@ -7,6 +7,7 @@
 #include <iterator>
 #include <cstdint>
 
+#include "ckpt/image_summary.h"
 #include "file_hash.h"
 #include "image_files.h"
 #include "phases.h"
@@ -87,7 +88,8 @@ std::string path_field(const json& j, const char* key, const std::string& where)
 // A copy inside the image: "files/NAME" with a plain NAME.
 std::string copy_field(const json& j, const char* key, const std::string& where) {
   const std::string c = str(j, key, where);
-  if (c.rfind("files/", 0) != 0 || !is_plain_name(c.substr(6)))
+  const std::string files_prefix = std::string(fmt::kFilesDir) + "/";
+  if (c.rfind(files_prefix, 0) != 0 || !is_plain_name(c.substr(files_prefix.size())))
     bad("field " + where + key + " \"" + c + "\" is not a file of the image's files/ directory");
   return c;
 }
@@ -131,20 +133,14 @@ ThreadImage read_thread(const json& j, const std::string& where) {
 // byte before that key: an edit or a torn write shows. It is not a signature:
 // whoever can write the image can compute it (docs/restarting.md, "Security").
 void check_own_checksum(const std::string& text) {
-  static const std::string key = ",\"manifest_xxh3\":\"";
-  const size_t at = text.rfind(key);
-  if (at == std::string::npos) bad("no manifest_xxh3 (its own checksum)");
-  const size_t hex_at = at + key.size();
-  if (text.size() < hex_at + 16 || text.compare(hex_at + 16, std::string::npos, "\"}\n") != 0)
-    bad("manifest_xxh3 is not its last field");
-  if (xxh3_of_bytes(text.data(), at) != text.substr(hex_at, 16)) bad("checksum mismatch (the manifest was changed)");
+  if (std::string why = ckpt::own_checksum_problem(text); !why.empty()) bad(why);
 }
 
 // The processes around the dumped one (images from the library that refuses a
 // process tree; older ones have no "process"). An image holds one process: one
 // that records children would restore without them, a wrong result unsaid.
 static void check_process_links(const json& j) {
-  auto it = j.find("process");
+  auto it = j.find(fmt::key::kProcess);
   if (it == j.end()) return;
   if (!it->is_object()) bad("field process is not an object");
   for (const char* key : {"ppid", "pgid", "sid"}) ranged(*it, key, "process.", 0, 4194304);
@@ -160,7 +156,7 @@ static void check_process_links(const json& j) {
 }
 
 Image read_manifest(ImageFiles& files) {
-  const std::string text = files.read_all("manifest.json");
+  const std::string text = files.read_all(fmt::kManifest);
   json j;
   try {
     j = json::parse(text);
@@ -168,41 +164,42 @@ Image read_manifest(ImageFiles& files) {
     bad(std::string("not valid JSON (") + e.what() + ")");
   }
   if (!j.is_object()) bad("not a JSON object");
-  if (opt_str(j, "format") != "ckptsim-image") bad("not a ckptsim image (format is not \"ckptsim-image\")");
-  const uint64_t version = u64(j, "format_version");
-  if (version < 1 || version > 3)
-    bad("image format version " + std::to_string(version) + " is not supported (this restarter reads versions 1 to 3)");
+  if (opt_str(j, fmt::key::kFormat) != fmt::kFormatName)
+    bad(std::string("not a ckptsim image (format is not \"") + fmt::kFormatName + "\")");
+  const uint64_t version = u64(j, fmt::key::kFormatVersion);
+  if (!fmt::is_supported_version(static_cast<long>(std::min<uint64_t>(version, LONG_MAX))))
+    bad("image format version " + std::to_string(version) + " is not supported (this restarter reads versions " +
+        std::to_string(fmt::kOldestVersion) + " to " + std::to_string(fmt::kNewestVersion) + ")");
 
   Image img;
-  if (version >= 2) check_own_checksum(text);
+  if (version >= fmt::kFullVersion) check_own_checksum(text);
   img.manifest_text_xxh3 = xxh3_of_bytes(text.data(), text.size());
-  if (version == 3) {  // incremental: a parent beside it
-    const json& p = field(j, "parent", "");
-    ParentRef ref{str(p, "image", "parent."), hash_field(p, "manifest_xxh3", "parent."),
-                  static_cast<int>(ranged(p, "chain", "parent.", 1, 1000000))};
-    const std::string digits = ref.image.size() > 5 ? ref.image.substr(5) : "";
-    if (ref.image.rfind("ckpt-", 0) != 0 || digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+  if (version == fmt::kIncrementalVersion) {  // a parent beside it
+    const json& p = field(j, fmt::key::kParent, "");
+    ParentRef ref{str(p, fmt::key::kParentImage, "parent."), hash_field(p, fmt::key::kOwnChecksum, "parent."),
+                  static_cast<int>(ranged(p, fmt::key::kParentChain, "parent.", 1, 1000000))};
+    if (fmt::image_number(ref.image.data(), ref.image.size()) == 0)
       bad("parent.image \"" + ref.image + "\" is not an image name beside this one (ckpt-NNNN)");
     img.parent = ref;
-  } else if (j.contains("parent")) {
+  } else if (j.contains(fmt::key::kParent)) {
     bad("a parent in a version " + std::to_string(version) + " image (incremental images are version 3)");
   }
   img.dir = files.dir();
-  img.core = files.dir() / "core";
-  img.seq = static_cast<int>(ranged(j, "seq", "", 0, INT32_MAX));
+  img.core = files.dir() / fmt::kCore;
+  img.seq = static_cast<int>(ranged(j, fmt::key::kSeq, "", 0, INT32_MAX));
   ranged(j, "signal", "", 1, 64);
-  const json& prog = field(j, "program", "");
-  img.program_path = path_field(prog, "path", "program.");
+  const json& prog = field(j, fmt::key::kProgram, "");
+  img.program_path = path_field(prog, fmt::key::kProgramPath, "program.");
   img.exe_size = u64(prog, "exe_size", "program.");
   img.exe_xxh3 = hash_field(prog, "exe_xxh3", "program.");
-  if (auto it = prog.find("argv"); it != prog.end() && it->is_array())
+  if (auto it = prog.find(fmt::key::kProgramArgv); it != prog.end() && it->is_array())
     for (auto& a : *it)
       if (a.is_string()) img.argv.push_back(a.get<std::string>());
   img.comm = str(j, "comm");
   img.cwd = path_field(j, "cwd", "");
   img.kernel_release = str(j, "kernel_release");
-  const json& core = field(j, "core", "");
-  img.core_size = u64(core, "size", "core.");
+  const json& core = field(j, fmt::key::kCore, "");
+  img.core_size = u64(core, fmt::key::kCoreSize, "core.");
   img.core_header_xxh3 = hash_field(core, "header_xxh3", "core.");
 
   const json& mm = field(j, "mm", "");
@@ -214,7 +211,7 @@ Image read_manifest(ImageFiles& files) {
     img.sigactions.push_back({static_cast<int>(ranged(s, "signo", "sigactions[].", 1, 64)), u64(s, "handler", "sigactions[]."),
                               u64(s, "flags", "sigactions[]."), u64(s, "restorer", "sigactions[]."),
                               u64(s, "mask", "sigactions[].")});
-  img.pid = pid_field(j, "pid", "");
+  img.pid = pid_field(j, fmt::key::kPid, "");
   check_process_links(j);
   if (version == 1) {
     img.threads.push_back(read_thread(j, ""));  // single-threaded: the thread's fields are top-level
@@ -227,7 +224,7 @@ Image read_manifest(ImageFiles& files) {
   for (size_t i = 1; i < img.threads.size(); ++i)
     if (img.threads[i].tid <= 0 || img.threads[i].tid == img.pid) bad("thread " + std::to_string(i) + " has a bad tid");
 
-  for (const json& m : array(j, "mappings")) {
+  for (const json& m : array(j, fmt::key::kMappings)) {
     Mapping map;
     map.start = u64(m, "start", "mappings[].");
     map.end = u64(m, "end", "mappings[].");
@@ -297,7 +294,7 @@ Image read_manifest(ImageFiles& files) {
                                   hash_field(s, "xxh3", "shared_files[]."), u64(s, "size", "shared_files[].")});
   const json& exe = field(j, "exe_copy", "");
   img.exe_copy = str(exe, "file", "exe_copy.");
-  if (img.exe_copy != "exe") bad("exe_copy.file is \"" + img.exe_copy + "\", not \"exe\"");
+  if (img.exe_copy != fmt::kExeCopy) bad("exe_copy.file is \"" + img.exe_copy + "\", not \"" + fmt::kExeCopy + "\"");
   if (u64(exe, "size", "exe_copy.") != img.exe_size) bad("exe_copy.size differs from program.exe_size");
   if (str(exe, "xxh3", "exe_copy.") != img.exe_xxh3) bad("exe_copy.xxh3 differs from program.exe_xxh3");
   return img;

@@ -43,7 +43,7 @@ pid_t restore_process(const RestartOptions& opts) {
   // From here on the image is known good; what fails now is this machine.
   prepare_files(img);
   FdPlan fds = plan_fds(img, opts.skip_unrestorable);
-  clock.done("files");
+  clock.done("files");  // not an image name: the phase
   ChildGuard child = spawn_child(img, fds);
   Tracee tracee(child.pid());
   clock.done("spawn");

@@ -64,13 +64,13 @@ ScopedFd open_lock_target(const fs::path& image, fs::path* named) {
   ScopedFd status;
   // Read-write where it may (NFS emulates flock with byte-range locks, whose
   // exclusive kind needs a descriptor open for writing); nothing is written.
-  if (::fstatat(dirfd.get(), ".ckpt-status", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+  if (::fstatat(dirfd.get(), fmt::kStatusFile, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
     const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-    status = ScopedFd(::openat(dirfd.get(), ".ckpt-status", O_RDWR | flags));
-    if (!status.is_open()) status = ScopedFd(::openat(dirfd.get(), ".ckpt-status", O_RDONLY | flags));
+    status = ScopedFd(::openat(dirfd.get(), fmt::kStatusFile, O_RDWR | flags));
+    if (!status.is_open()) status = ScopedFd(::openat(dirfd.get(), fmt::kStatusFile, O_RDONLY | flags));
   }
   if (status.is_open() && ::fstat(status.get(), &st) == 0 && S_ISREG(st.st_mode)) {
-    *named = dir / ".ckpt-status";
+    *named = dir / fmt::kStatusFile;
     return status;
   }
   // No status file: the image directory (the link's target for DIR/latest).

@@ -30,7 +30,7 @@ namespace {
 // (image files are 0600 and must stay untouched, so it cannot run in place).
 ScopedFd exe_copy_in_memfd(const Image& img) {
   const int src = img.files->get(img.exe_copy);  // the very file verify_image hashed
-  ScopedFd mfd(::memfd_create(img.comm.empty() ? "ckpt-exe" : img.comm.c_str(), MFD_CLOEXEC));
+  ScopedFd mfd(::memfd_create(img.comm.empty() ? "ckpt-exe" : img.comm.c_str(), MFD_CLOEXEC));  // not an image name
   if (!mfd.is_open()) throw RestoreError("cannot stage the image's executable: " + std::string(std::strerror(errno)));
   off_t off = 0;
   while (static_cast<uint64_t>(off) < img.exe_size)
@@ -103,7 +103,7 @@ ChildGuard spawn_child(const Image& img, FdPlan& plan) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw RestoreError("pipe2: " + std::string(std::strerror(errno)));
   ScopedFd err_read(pipefd[0]), err_write(pipefd[1]);
-  const int core_fd = img.files->get("core");
+  const int core_fd = img.files->get(fmt::kCore);
   max_fd = std::max({max_fd, pipefd[0], pipefd[1], exe_fd.get(), core_fd});
   const int high = max_fd + 1;
   plan.core_in_child = high;

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "gnuplot.h"
+
 namespace ckptsim::sim {
 namespace {
 
@@ -208,16 +210,8 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   namespace fs = std::filesystem;
   const auto orders = orders_of(rows);
   const auto cases = cases_of(rows);
-  std::string tmpl = (fs::temp_directory_path() / "ckptsim-plot-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) throw SimError("plot: cannot create a temporary directory");
-  const fs::path dir = tmpl;
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
+  PlotDir scratch;
+  const fs::path& dir = scratch.path();
 
   // One data block per case: order, mean, ci, overhead.
   const fs::path data = dir / "sim.dat";
@@ -244,13 +238,13 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   for (const auto& r : rows) top_overhead = std::max(top_overhead, r.overhead_pct);
   std::ostringstream gp;
   gp << "set terminal " << terminal << "\n"
-     << "set output '" << out.string() << "'\n"
-     << "set multiplot layout 1,2 title \"" << title << "\"\n"
+     << "set output " << gnuplot_quoted(out.string()) << "\n"
+     << "set multiplot layout 1,2 title " << gnuplot_quoted(title) << "\n"
      << "set grid\nset key top left box opaque\nset xlabel 'matrix order'\n"
      << "set ylabel 'average job turnaround (s)'\nset title 'Turnaround vs order'\n"
      << "plot ";
   for (size_t i = 0; i < cases.size(); ++i)
-    gp << (i ? ", " : "") << "'" << data.string() << "' index " << i
+    gp << (i ? ", " : "") << gnuplot_quoted(data.string()) << " index " << i
        << " using 1:2:3 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb '" << colour(cases[i]) << "' title 'case "
        << to_string(cases[i]) << "'";
   gp << "\nset ylabel 'overhead against case I (%)'\nset title 'Overhead vs order'\n"
@@ -258,7 +252,7 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   bool first = true;
   for (size_t i = 0; i < cases.size(); ++i) {
     if (cases[i] == Case::I) continue;
-    gp << (first ? "" : ", ") << "'" << data.string() << "' index " << i
+    gp << (first ? "" : ", ") << gnuplot_quoted(data.string()) << " index " << i
        << " using 1:4 with linespoints lw 2 pt 7 ps 0.7 lc rgb '" << colour(cases[i]) << "' title 'case "
        << to_string(cases[i]) << "'";
     first = false;
@@ -274,14 +268,7 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   gp << "unset multiplot\n";
   const fs::path script = dir / "plot.gp";
   std::ofstream(script) << gp.str();
-  const std::string cmd = "gnuplot '" + script.string() + "' 2>'" + (dir / "err").string() + "'";
-  if (std::system(cmd.c_str()) != 0) {
-    std::ifstream e(dir / "err");
-    std::string line, last;
-    while (std::getline(e, line))
-      if (!line.empty()) last = line;
-    throw SimError("plot " + out.string() + ": gnuplot failed" + (last.empty() ? "" : ": " + last));
-  }
+  if (std::string why = run_gnuplot(script, dir / "err"); !why.empty()) throw SimError("plot " + out.string() + ": " + why);
 }
 
 }  // namespace ckptsim::sim

@@ -1,11 +1,6 @@
 // The sweep's figure, drawn by gnuplot: turnaround vs interval (one curve per
 // order, coloured by order), overhead % vs interval beside it, and on every
 // curve the simulated best, Young's and Daly's intervals.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -16,71 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "gnuplot.h"
 #include "sim/sweep.h"
-
-extern char** environ;
 
 namespace ckptsim::sim {
 
-namespace {
-
 namespace fs = std::filesystem;
-
-// A private scratch directory for gnuplot's inputs, removed on every path out.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ckptsim-plot-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw SweepWorkerError(std::string("mkdtemp: ") + std::strerror(errno));
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// gnuplot strings are single-quoted; a quote inside is doubled.
-std::string quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
-  return q + "'";
-}
-
-void run_gnuplot(const fs::path& script, const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  const std::string script_s = script.string();
-  char* argv[] = {const_cast<char*>("gnuplot"), const_cast<char*>(script_s.c_str()), nullptr};
-  pid_t pid;
-  const int rc = ::posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw SweepWorkerError(std::string("cannot run gnuplot: ") + std::strerror(rc));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::ifstream in(log);
-    std::string first, line;
-    while (std::getline(in, line))
-      if (!line.empty() && line.find_first_not_of(" ^") != std::string::npos) first = line;
-    throw SweepWorkerError("gnuplot failed" + (first.empty() ? std::string() : ": " + first));
-  }
-}
-
-}  // namespace
 
 void write_plot(const SweepResult& r, const std::string& png_path) {
   const auto s = summarise(r);
-  ScratchDir dir;
+  PlotDir dir;
   const auto curves = dir.path() / "curves.dat", marks = dir.path() / "marks.dat", ideal = dir.path() / "ideal.dat";
   std::string t_range = "[*:*]", o_range = "[*:*]";
   {
@@ -143,9 +83,9 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
   {
     std::ofstream g(script);
     g << "set terminal pngcairo size 1600,760 font 'Sans,11'\n"
-      << "set output " << quoted(png_path) << "\n"
+      << "set output " << gnuplot_quoted(png_path) << "\n"
       << "set datafile missing 'NaN'\n"
-      << "set multiplot layout 1,2 title " << quoted(title) << " font 'Sans,14'\n"
+      << "set multiplot layout 1,2 title " << gnuplot_quoted(title) << " font 'Sans,14'\n"
       << "set palette defined (0 '#2c7bb6', 1 '#abd9e9', 2 '#fdae61', 3 '#d7191c')\n"
       << "set cbrange [" << lo << ":" << hi << "]\n"
       << "set cblabel 'matrix order'\n"
@@ -162,8 +102,8 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
       << "set ytics (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 30000, 50000, 100000)\n"
       << "set ylabel 'mean job turnaround (s)'\n"
       << "set title 'turnaround (one curve per order)'\n"
-      << "plot for [i=0:*] " << quoted(curves.string()) << " index i using 1:2:4 with lines lc palette lw 2 notitle, \\\n"
-      << "  " << quoted(marks.string()) << " using 2:3 with points ls 1 title 'simulated best', \\\n"
+      << "plot for [i=0:*] " << gnuplot_quoted(curves.string()) << " index i using 1:2:4 with lines lc palette lw 2 notitle, \\\n"
+      << "  " << gnuplot_quoted(marks.string()) << " using 2:3 with points ls 1 title 'simulated best', \\\n"
       << "  '' using 5:6 with points ls 2 title 'Young', \\\n"
       << "  '' using 8:9 with points ls 3 title 'Daly'\n"
       << "unset logscale y\n"
@@ -172,15 +112,15 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
       << "set colorbox\n"
       << "set ylabel 'overhead over failure-free turnaround (%)'\n"
       << "set title 'overhead %'\n"
-      << "plot for [i=0:*] " << quoted(curves.string()) << " index i using 1:3:4 with lines lc palette lw 2 notitle, \\\n"
-      << "  " << quoted(marks.string()) << " using 2:4 with points ls 1 title 'simulated best', \\\n"
+      << "plot for [i=0:*] " << gnuplot_quoted(curves.string()) << " index i using 1:3:4 with lines lc palette lw 2 notitle, \\\n"
+      << "  " << gnuplot_quoted(marks.string()) << " using 2:4 with points ls 1 title 'simulated best', \\\n"
       << "  '' using 5:7 with points ls 2 title 'Young', \\\n"
       << "  '' using 8:10 with points ls 3 title 'Daly', \\\n"
-      << "  " << quoted(ideal.string()) << " using 1:3 with points pt 6 ps 3 lw 2 lc rgb '#d7191c' title "
-      << quoted(ideal_title) << "\n"
+      << "  " << gnuplot_quoted(ideal.string()) << " using 1:3 with points pt 6 ps 3 lw 2 lc rgb '#d7191c' title "
+      << gnuplot_quoted(ideal_title) << "\n"
       << "unset multiplot\n";
   }
-  run_gnuplot(script, dir.path() / "gnuplot.log");
+  if (std::string why = run_gnuplot(script, dir.path() / "gnuplot.log"); !why.empty()) throw SweepWorkerError(why);
 }
 
 }  // namespace ckptsim::sim

@@ -1,11 +1,10 @@
 // Picking the image a requeued job resumes from, and resuming or starting it.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <optional>
-#include <nlohmann/json.hpp>
 
 #include "ckpt/control.h"
+#include "ckpt/image_summary.h"
 #include "restart/restart.h"
 #include "slurm/resume.h"
 
@@ -27,15 +26,12 @@ struct Program {
 };
 
 // The program an image is of, from its manifest; throws std::exception with why
-// when the manifest is missing or does not parse (a torn or damaged image).
+// when the manifest is missing, damaged, of another format version or names
+// no program (a torn or damaged image).
 Program image_program(const fs::path& image) {
-  std::ifstream in(image / "manifest.json");
-  if (!in) throw std::runtime_error("no manifest.json");
-  const nlohmann::json j = nlohmann::json::parse(in);
-  Program p;
-  p.path = j.at("program").at("path").get<std::string>();
-  p.argv = j.at("program").at("argv").get<std::vector<std::string>>();
-  return p;
+  const ckpt::ImageSummary s = ckpt::read_image_summary(image);
+  if (s.program_path.empty() || s.argv.empty()) throw std::runtime_error("the manifest names no program");
+  return {s.program_path, s.argv};
 }
 
 // DIR/latest's image first, then every ckpt-NNNN from the highest down.
@@ -44,14 +40,14 @@ std::vector<fs::path> candidates(const fs::path& dir, std::vector<std::string>& 
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(".tmp-", 0) == 0)
+    if (name.rfind(image_format::kPartialPrefix, 0) == 0)
       notes.push_back((dir / name).string() + " is a half-written image; ignored");
     else if (unsigned long n = ckpt::image_number(name); n > 0 && e.is_directory())
       numbered.emplace_back(n, e.path());
   }
   std::sort(numbered.rbegin(), numbered.rend());
   std::vector<fs::path> out;
-  const fs::path latest = dir / "latest";
+  const fs::path latest = dir / image_format::kLatest;
   if (fs::is_symlink(latest, ec)) {
     const fs::path target = fs::read_symlink(latest, ec);
     if (!ec && ckpt::image_number(target.string()) > 0 && fs::is_directory(dir / target, ec))

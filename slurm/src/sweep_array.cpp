@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "calib/subprocess.h"
 #include "slurm/sweep_array.h"
 
 namespace fs = std::filesystem;
@@ -31,25 +32,39 @@ std::string joined(const std::vector<std::string>& args) {
   return s;
 }
 
-// Runs a shell command line; its stdout, or throws with what it said.
-std::string capture(const std::string& cmdline) {
-  FILE* p = ::popen((cmdline + " 2>&1").c_str(), "r");
-  if (!p) throw SlurmError("cannot run " + cmdline);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
+using Argv = std::vector<std::string>;
+
+// A word as a shell reads it back: quoted only where it needs to be.
+std::string shell_word(const std::string& s) {
+  const bool plain = !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                        "0123456789_-+=,.:/@") == std::string::npos;
+  return plain ? s : quote(s);
+}
+std::string shell_line(const Argv& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + shell_word(a);
+  return s;
+}
+
+// Runs a Slurm tool (no shell); its output, or throws with what it said.
+std::string capture(const Argv& argv) {
+  calib::CommandResult r;
+  try {
+    r = calib::run_command(argv);
+  } catch (const std::runtime_error& e) {
+    throw SlurmError(std::string("cannot run ") + argv[0] + ": " + e.what());
+  }
+  std::string out = std::move(r.output);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   // One line: what the tool said first (sbatch, for one, repeats itself).
-  if (status != 0) throw SlurmError(cmdline.substr(0, cmdline.find(' ')) + " failed: " + out.substr(0, out.find('\n')));
+  if (r.status != 0) throw SlurmError(argv[0] + " failed: " + out.substr(0, out.find('\n')));
   return out;
 }
 
 std::string job_field(const std::string& id, const std::string& key) {
   std::string info;
   try {
-    info = capture("scontrol -o show job " + id);
+    info = capture({"scontrol", "-o", "show", "job", id});
   } catch (const SlurmError&) {
     return "";
   }
@@ -66,7 +81,7 @@ void check_cluster(const std::string& partition) {
   if (const char* conf = std::getenv("SLURM_CONF"); conf && *conf && !fs::exists(conf))
     throw SlurmError(std::string("no Slurm configuration at SLURM_CONF=") + conf);
   try {
-    capture("scontrol ping");
+    capture({"scontrol", "ping"});
   } catch (const SlurmError& e) {
     std::string said = e.what();
     said = said.substr(0, said.find('\n'));
@@ -77,7 +92,7 @@ void check_cluster(const std::string& partition) {
   if (partition.empty()) return;
   std::string names;
   try {
-    names = capture("sinfo -h -o %P");
+    names = capture({"sinfo", "-h", "-o", "%P"});
   } catch (const SlurmError& e) {
     throw SlurmError(std::string("cannot list the partitions: ") + e.what());
   }
@@ -116,17 +131,22 @@ void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& er
                                    quote((dir / "shard-").string()) + "\"$SLURM_ARRAY_TASK_ID.json\"\n";
   const std::string merge_script = "#!/bin/sh\nexec " + quote(s.ckptsim.string()) + " sweep --merge " +
                                    quote(dir.string()) + "/shard-*.json" + joined(s.merge_args) + "\n";
-  const std::string part = s.partition.empty() ? "" : " --partition=" + quote(s.partition);
-  const std::string sbatch_array = "sbatch --parsable --job-name=ckptsim-sweep --array=1-" + tasks + part +
-                                   " -o " + quote((dir / "shard-%a.log").string()) + " " +
-                                   quote((dir / "shards.sh").string());
-  const std::string sbatch_merge = "sbatch --parsable --job-name=ckptsim-sweep-merge --dependency=afterok:" +
-                                   std::string(s.print_only ? "ARRAY_ID" : "") + part + " -o " +
-                                   quote((dir / "merge.out").string()) + " -e " + quote((dir / "merge.err").string()) +
-                                   " " + quote((dir / "merge.sh").string());
+  Argv sbatch_array = {"sbatch", "--parsable", "--job-name=ckptsim-sweep", "--array=1-" + tasks};
+  // The merge job's dependency on the array goes in at its place once the array's id is known.
+  Argv sbatch_merge = {"sbatch", "--parsable", "--job-name=ckptsim-sweep-merge"};
+  for (Argv* a : {&sbatch_array, &sbatch_merge})
+    if (!s.partition.empty()) a->push_back("--partition=" + s.partition);
+  sbatch_array.insert(sbatch_array.end(), {"-o", (dir / "shard-%a.log").string(), (dir / "shards.sh").string()});
+  sbatch_merge.insert(sbatch_merge.end(), {"-o", (dir / "merge.out").string(), "-e", (dir / "merge.err").string(),
+                                           (dir / "merge.sh").string()});
+  const auto merge_after = [&](const std::string& array_id) {
+    Argv a = sbatch_merge;
+    a.insert(a.begin() + 3, "--dependency=afterok:" + array_id);
+    return a;
+  };
   if (s.print_only) {
     out << "# " << dir.string() << "/shards.sh\n" << shard_script << "# " << dir.string() << "/merge.sh\n"
-        << merge_script << sbatch_array << "\n" << sbatch_merge << "\n";
+        << merge_script << shell_line(sbatch_array) << "\n" << shell_line(merge_after("ARRAY_ID")) << "\n";
     return;
   }
   std::ofstream(dir / "shards.sh") << shard_script;
@@ -138,13 +158,7 @@ void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& er
   // With afterok on the array (--no-wait), or with none once every shard is
   // there: Slurm keeps a dependency on a task that was cancelled and then
   // requeued "never satisfied", whatever the task did after.
-  auto submit_merge = [&](bool after_array) {
-    std::string cmd = sbatch_merge;
-    const size_t at = cmd.find(" --dependency=afterok:");
-    if (after_array) cmd.insert(cmd.find("afterok:") + 8, array_id);
-    else cmd.erase(at, std::string(" --dependency=afterok:").size());
-    return capture(cmd);
-  };
+  auto submit_merge = [&](bool after_array) { return capture(after_array ? merge_after(array_id) : sbatch_merge); };
   if (!s.wait) {
     const std::string merge_id = submit_merge(true);
     err << "sweep: slurm: array job " << array_id << " (" << tasks << " shards), merge job " << merge_id
@@ -180,7 +194,7 @@ void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& er
       }
       if (!requeued[k]) {
         requeued[k] = true;
-        capture("scontrol requeue " + task);
+        capture({"scontrol", "requeue", task});
         err << "sweep: slurm: shard " << k << " ended " << state << " without its result; requeued once\n";
       } else {
         lost.push_back(k);

@@ -75,6 +75,17 @@ TEST_CASE("simulate: --plot writes the figure") {
   CHECK(slurp(png).substr(1, 3) == "PNG");
 }
 
+TEST_CASE("simulate: --plot into a directory whose name has a quote and a space (gnuplot runs without a shell)") {
+  simtest::TempDir dir;
+  const auto sub = dir.path() / "it's a dir";
+  std::filesystem::create_directories(sub);
+  const auto png = sub / "sim.png";
+  const Run r = simulate(kSmall + "--plot \"" + png.string() + "\"");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(slurp(png).substr(1, 3) == "PNG");
+}
+
 TEST_CASE("simulate: bad input gives one line on stderr and exit 2") {
   simtest::TempDir dir;
   std::ofstream(dir.path() / "bad.json") << "{ nope";

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "ckpt/image_format.h"
+
 namespace ckptsim::ckpt {
 
 struct CkptError : std::runtime_error {
@@ -55,7 +57,7 @@ struct IntervalRule {
 };
 
 struct RunOptions {
-  std::filesystem::path dir = "ckpt-images";  // CKPT_DIR for the job
+  std::filesystem::path dir = image_format::kDefaultDir;  // CKPT_DIR for the job
   int signal = 3;                             // SIGQUIT
   double interval_s = 0;                      // 0, or kMinIntervalS..kMaxDurationS: send the signal
                                               // periodically, only while the job catches it

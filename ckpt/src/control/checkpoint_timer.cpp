@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include <nlohmann/json.hpp>
+#include "ckpt/image_summary.h"
 
 namespace fs = std::filesystem;
 
@@ -60,24 +60,21 @@ double CheckpointTimer::image_cost_s(const std::string& image, std::string* size
   // The manifest is the job's own account of the dump (written by libckpt.so in
   // the image it just completed); only two numbers are taken from it.
   if (image_number(image) == 0) return -1;
-  nlohmann::json m = nlohmann::json::parse(read_image_file(dir_, image, "manifest.json", 64u << 20), nullptr, false);
-  if (m.is_discarded() || !m.is_object() || !m.contains("stopped_ns") || !m["stopped_ns"].is_number_unsigned())
+  ImageSummary m;
+  try {
+    m = read_image_summary(dir_ / image);
+  } catch (const CkptError&) {
     return -1;
-  const nlohmann::json* written = m.contains("written") && m["written"].is_object() ? &m["written"] : nullptr;
-  if (written && written->contains("memory_bytes") && (*written)["memory_bytes"].is_number() &&
-      (*written)["memory_bytes"].get<double>() >= 0) {
-    const bool incremental = written->contains("incremental") && (*written)["incremental"].is_boolean() &&
-                             (*written)["incremental"].get<bool>();
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%.1f MB of memory written, %s", (*written)["memory_bytes"].get<double>() / 1e6,
-                  incremental ? "incremental" : "full");
-    *size_note = buf;
-  } else if (m.contains("core") && m["core"].is_object() && m["core"].contains("size") && m["core"]["size"].is_number()) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.1f MB core", m["core"]["size"].get<double>() / 1e6);
-    *size_note = buf;
   }
-  return m["stopped_ns"].get<uint64_t>() / 1e9;
+  if (m.stopped_ns == 0) return -1;
+  char buf[96];
+  if (m.has_written)
+    std::snprintf(buf, sizeof buf, "%.1f MB of memory written, %s", m.memory_bytes / 1e6,
+                  m.incremental ? "incremental" : "full");
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MB core", m.core_size / 1e6);
+  *size_note = buf;
+  return m.stopped_ns / 1e9;
 }
 
 void CheckpointTimer::decide(double cost_s, const std::string& what, clock::time_point resumed) {

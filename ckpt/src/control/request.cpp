@@ -47,16 +47,18 @@ JobSettings job_settings(pid_t pid) {
     size_t end = env.find('\0', start);
     if (end == std::string::npos) end = env.size();
     const std::string var = env.substr(start, end - start);
-    if (var.rfind("CKPT_DIR=", 0) == 0) {
-      s.dir = var.substr(9);
+    const size_t eq = var.find('=');
+    const std::string name = var.substr(0, eq), value = eq == std::string::npos ? "" : var.substr(eq + 1);
+    if (name == image_format::env::kDir) {
+      s.dir = value;
       have_dir = true;
-    } else if (var.rfind("CKPT_SIGNAL=", 0) == 0) {
-      signal_name = var.substr(12);
+    } else if (name == image_format::env::kSignal) {
+      signal_name = value;
     }
     start = end + 1;
   }
   if (!signal_name.empty()) s.signal = parse_signal(signal_name);
-  if (!have_dir) s.dir = "ckpt-images";
+  if (!have_dir) s.dir = image_format::kDefaultDir;
   if (s.dir.is_relative()) {
     std::error_code ec;
     fs::path cwd = fs::read_symlink(proc / "cwd", ec);
@@ -70,7 +72,7 @@ JobSettings job_settings(pid_t pid) {
   const std::string maps = read_file(proc / "maps", &ok);
   const bool mapped = maps.find("/libckpt.so") != std::string::npos;
   std::error_code ec;
-  const bool restored = have_dir && fs::exists(s.dir / ".ckpt-status", ec);
+  const bool restored = have_dir && fs::exists(s.dir / image_format::kStatusFile, ec);
   if (!mapped && !restored)
     throw CkptError("process " + std::to_string(pid) + " does not run under libckpt.so");
   if (!catches_signal(pid, s.signal))

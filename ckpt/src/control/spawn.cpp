@@ -145,13 +145,14 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
   if (pid < 0) throw CkptError(std::string("fork: ") + errtext(errno));
   if (pid == 0) {
     ::setenv("LD_PRELOAD", preload.c_str(), 1);
-    ::setenv("CKPT_DIR", dir.c_str(), 1);
-    ::setenv("CKPT_SIGNAL", signal.c_str(), 1);
-    if (opts.keep) ::setenv("CKPT_KEEP", keep.c_str(), 1);
-    if (opts.fork) ::setenv("CKPT_FORK", "1", 1);
+    namespace env = image_format::env;
+    ::setenv(env::kDir, dir.c_str(), 1);
+    ::setenv(env::kSignal, signal.c_str(), 1);
+    if (opts.keep) ::setenv(env::kKeep, keep.c_str(), 1);
+    if (opts.fork) ::setenv(env::kFork, "1", 1);
     if (opts.incremental) {
-      ::setenv("CKPT_INCREMENTAL", "1", 1);
-      ::setenv("CKPT_MAX_CHAIN", max_chain.c_str(), 1);
+      ::setenv(env::kIncremental, "1", 1);
+      ::setenv(env::kMaxChain, max_chain.c_str(), 1);
     }
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
     // The job starts with a clean fd table, as a batch system would start it:

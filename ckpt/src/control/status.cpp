@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "ckpt/control.h"
+#include "ckpt/image_format.h"
 
 namespace fs = std::filesystem;
 
@@ -53,7 +54,7 @@ std::string read_image_file(const fs::path& dir, const std::string& image, const
 // The library overwrites the file in place, so a read can meet a write half
 // done: the text counts only when two reads in a row agree.
 DumpStatus read_dump_status(const fs::path& dir) {
-  const fs::path path = dir / ".ckpt-status";
+  const fs::path path = dir / image_format::kStatusFile;
   std::string text = read_job_file(path, 1024);
   for (int tries = 0; tries < 100; ++tries) {
     std::string again = read_job_file(path, 1024);
@@ -87,11 +88,7 @@ bool DumpStatus::changed_since(const DumpStatus& before) const {
          (mtime.tv_sec != before.mtime.tv_sec || mtime.tv_nsec != before.mtime.tv_nsec);
 }
 
-unsigned long image_number(const std::string& name) {
-  if (name.size() <= 5 || name.size() > 5 + 18 || name.rfind("ckpt-", 0) != 0) return 0;
-  if (name.find_first_not_of("0123456789", 5) != std::string::npos) return 0;
-  return std::stoul(name.substr(5));
-}
+unsigned long image_number(const std::string& name) { return image_format::image_number(name.data(), name.size()); }
 
 unsigned long highest_image(const fs::path& dir) {
   unsigned long highest = 0;

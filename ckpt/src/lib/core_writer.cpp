@@ -481,7 +481,7 @@ bool write_core(Dump& d) {
   d.core_size = cur;
   d.core_header_xxh3 = hash_ops().once(d.header, data_start);
 
-  long fd = sys::openat(d.tmpfd, "core", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  long fd = sys::openat(d.tmpfd, fmt::kCore, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return d.fail("creating core", fd);
   bool ok = true;
   long r = sys::fchmod(int(fd), 0600);

@@ -9,10 +9,13 @@
 #include <stdint.h>
 #include <ucontext.h>
 
+#include "ckpt/image_format.h"
 #include "text.h"
 #include "threads.h"
 
 namespace ckptlib {
+
+namespace fmt = ckptsim::image_format;
 
 constexpr size_t kPathMax = 4096;
 

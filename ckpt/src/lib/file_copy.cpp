@@ -143,7 +143,7 @@ bool copy_files(Dump& d) {
   }
   long exe = sys::openat(AT_FDCWD, "/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (exe < 0) return d.fail("opening the executable", exe);
-  bool ok = copy_file(d, int(exe), d.tmpfd, "exe", &d.exe_size, &d.exe_xxh3);
+  bool ok = copy_file(d, int(exe), d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3);
   sys::close(int(exe));
   long r;
   if (ok && d.cfg->fsync && !d.cfg->fork && (r = sys::fsync(d.filesfd)) < 0) ok = d.fail("syncing files/", r);

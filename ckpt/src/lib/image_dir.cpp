@@ -52,7 +52,7 @@ void remove_tree(int dirfd, const char* name, int depth) {
 
 // ".tmp-ckpt-0004-1234" / ".tmp-latest-1234" -> 1234 (0 if not such a name).
 long temp_owner(const char* name) {
-  if (!starts_with(name, cstr_len(name), ".tmp-")) return 0;
+  if (!starts_with(name, cstr_len(name), fmt::kPartialPrefix)) return 0;
   const char* dash = nullptr;
   for (const char* p = name; *p; ++p)
     if (*p == '-') dash = p;
@@ -130,12 +130,10 @@ static uint64_t parent_number(int dirfd, uint64_t number) {
   char path[64], text[40];
   Text t;
   t.reset(path, sizeof path);
-  t.str("ckpt-").dec_width(number, 4).str("/parent");
-  const long n = read_small_file(dirfd, path, text, sizeof text);
-  if (n < 6 || !starts_with(text, size_t(n), "ckpt-")) return 0;
-  size_t p = 5;
-  const uint64_t v = parse_unsigned(text, size_t(n), &p, 10);
-  return p > 5 && (p == size_t(n) || text[p] == '\n') ? v : 0;
+  t.str(fmt::kImagePrefix).dec_width(number, 4).ch('/').str(fmt::kParentFile);
+  long n = read_small_file(dirfd, path, text, sizeof text);
+  if (n > 0 && text[n - 1] == '\n') --n;
+  return n > 0 ? fmt::image_number(text, size_t(n)) : 0;
 }
 
 static void remove_old_images(Dump& d) {
@@ -151,9 +149,9 @@ static void remove_old_images(Dump& d) {
       auto* de = reinterpret_cast<const sys::LinuxDirent64*>(buf + pos);
       pos += de->d_reclen;
       const size_t len = cstr_len(de->d_name);
-      if (!starts_with(de->d_name, len, "ckpt-") || !all_digits(de->d_name + 5) || count >= cap) continue;
-      size_t p = 5;
-      numbers[count++] = parse_unsigned(de->d_name, len, &p, 10) & kNumber;
+      const uint64_t number = fmt::image_number(de->d_name, len);
+      if (!number || count >= cap) continue;
+      numbers[count++] = number & kNumber;
     }
   }
   if (count <= d.cfg->keep) return;
@@ -186,7 +184,7 @@ static void remove_old_images(Dump& d) {
     char name[32];
     Text t;
     t.reset(name, sizeof name);
-    t.str("ckpt-").dec_width(numbers[i] & kNumber, 4);
+    t.str(fmt::kImagePrefix).dec_width(numbers[i] & kNumber, 4);
     remove_tree(d.dirfd, name, 2);
   }
 }
@@ -221,9 +219,7 @@ bool begin_image(Dump& d) {
       pos += de->d_reclen;
       const char* name = de->d_name;
       const size_t len = cstr_len(name);
-      if (starts_with(name, len, "ckpt-") && all_digits(name + 5)) {
-        size_t p = 5;
-        uint64_t num = parse_unsigned(name, len, &p, 10);
+      if (const uint64_t num = fmt::image_number(name, len)) {
         if (num > highest) highest = num;
       } else if (long owner = temp_owner(name)) {
         if (owner != d.pid && sys::kill(int(owner), 0) == -ESRCH && nstale < 256) {
@@ -238,16 +234,16 @@ bool begin_image(Dump& d) {
   d.seq = highest + 1;
   Text t;
   t.reset(d.image_name, sizeof d.image_name);
-  t.str("ckpt-").dec_width(d.seq, 4);
+  t.str(fmt::kImagePrefix).dec_width(d.seq, 4);
   t.reset(d.tmp_name, sizeof d.tmp_name);
-  t.str(".tmp-").str(d.image_name).ch('-').dec(uint64_t(d.pid));
+  t.str(fmt::kPartialPrefix).str(d.image_name).ch('-').dec(uint64_t(d.pid));
   status_line(d, "busy", nullptr);
 
   remove_tree(d.dirfd, d.tmp_name, 2);  // our own leftover, if a previous life of this pid died here
   long fd = open_subdir(d.dirfd, d.tmp_name);
   if (fd < 0) return d.fail("creating the image directory", fd);
   d.tmpfd = int(fd);
-  fd = open_subdir(d.tmpfd, "files");
+  fd = open_subdir(d.tmpfd, fmt::kFilesDir);
   if (fd < 0) return d.fail("creating the image directory", fd);
   d.filesfd = int(fd);
   return true;
@@ -266,10 +262,10 @@ bool commit_image(Dump& d) {
   char tmp_link[64];
   Text t;
   t.reset(tmp_link, sizeof tmp_link);
-  t.str(".tmp-latest-").dec(uint64_t(d.pid));
+  t.str(fmt::kPartialPrefix).str(fmt::kLatest).ch('-').dec(uint64_t(d.pid));
   sys::unlinkat(d.dirfd, tmp_link, 0);
   r = sys::symlinkat(d.image_name, d.dirfd, tmp_link);
-  if (r == 0) r = sys::renameat(d.dirfd, tmp_link, d.dirfd, "latest");
+  if (r == 0) r = sys::renameat(d.dirfd, tmp_link, d.dirfd, fmt::kLatest);
   if (r < 0) {
     // The image itself is complete and durable; only the pointer failed.
     sys::unlinkat(d.dirfd, tmp_link, 0);

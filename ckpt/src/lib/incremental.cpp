@@ -73,7 +73,7 @@ bool plan_incremental(Dump& d) {
     return true;
   }
   // The manifest's checksum goes into ours, so a parent swapped later is refused.
-  long n = read_whole(int(dir), "manifest.json", d.manifest, kManifestSize, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  long n = read_whole(int(dir), fmt::kManifest, d.manifest, kManifestSize, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (n <= 0) {
     say_full(d, "has no readable manifest.json", n < 0 ? n : -ENODATA);
   } else {
@@ -116,7 +116,7 @@ bool write_page_hashes(Dump& d) {
   long r;
   if (d.incremental) {
     // `parent` lets retention keep what a kept image needs, without JSON.
-    const long fd = sys::openat(d.tmpfd, "parent", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const long fd = sys::openat(d.tmpfd, fmt::kParentFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return d.fail("creating parent", fd);
     char line[40];
     Text t;

@@ -127,7 +127,7 @@ void write_fds(Text& t, const Dump& d) {
     t.str(",\"flags\":").dec(unsigned(e.flags)).str(",\"cloexec\":").json_bool(e.cloexec);
     t.str(",\"offset\":").dec(e.offset < 0 ? 0 : uint64_t(e.offset));
     if (e.kind == FdKind::regular) {
-      t.str(",\"size\":").dec(e.copy_size).str(",\"copy\":\"files/fd-").dec(unsigned(e.fd));
+      t.str(",\"size\":").dec(e.copy_size).str(",\"copy\":\"").str(fmt::kFdCopyPrefix).dec(unsigned(e.fd));
       t.str("\",\"xxh3\":").json_hash(e.xxh3);
     }
     write_fd_object(t, e);
@@ -142,7 +142,7 @@ void write_shared(Text& t, const Dump& d) {
     const SharedFile& s = d.shared[i];
     if (i) t.ch(',');
     t.str("{\"path\":").json_str(s.path, s.path_len);
-    t.str(",\"copy\":\"files/map-").dec(s.copy_index).ch('"');
+    t.str(",\"copy\":\"").str(fmt::kMapCopyPrefix).dec(s.copy_index).ch('"');
     t.str(",\"size\":").dec(s.size).str(",\"xxh3\":").json_hash(s.xxh3).ch('}');
   }
   t.ch(']');
@@ -185,29 +185,34 @@ bool write_manifest(Dump& d) {
 
   // Version 3: an incremental image (a parent, per-mapping deltas), which a
   // version-2 restarter must refuse rather than restore with holes.
-  t.str("{\"format\":\"ckptsim-image\",\"format_version\":").dec(d.incremental ? 3 : 2).str(",\"seq\":").dec(d.seq);
-  t.str(",\"created_unix_ns\":").dec(d.created_ns).str(",\"stopped_ns\":").dec(d.stopped_ns);
-  t.str(",\"pid\":").dec(uint64_t(d.pid));
+  t.ch('{').key(fmt::key::kFormat).json_str(fmt::kFormatName).ch(',').key(fmt::key::kFormatVersion);
+  t.dec(unsigned(d.incremental ? fmt::kIncrementalVersion : fmt::kFullVersion));
+  t.ch(',').key(fmt::key::kSeq).dec(d.seq);
+  t.ch(',').key(fmt::key::kCreatedNs).dec(d.created_ns).ch(',').key(fmt::key::kStoppedNs).dec(d.stopped_ns);
+  t.ch(',').key(fmt::key::kPid).dec(uint64_t(d.pid));
   // One process, no children: refuse_process_tree saw to it. A restarter
   // refuses an image whose children it would not restore.
-  t.str(",\"process\":{\"ppid\":").dec(uint64_t(d.ppid)).str(",\"pgid\":").dec(uint64_t(d.pgid));
+  t.ch(',').key(fmt::key::kProcess).str("{\"ppid\":").dec(uint64_t(d.ppid)).str(",\"pgid\":").dec(uint64_t(d.pgid));
   t.str(",\"sid\":").dec(uint64_t(d.sid)).str(",\"children\":[]}");
   t.str(",\"signal\":").dec(unsigned(d.sig));
-  t.str(",\n\"program\":{\"path\":").json_str(d.exe_path).str(",\"argv\":");
+  t.str(",\n").key(fmt::key::kProgram).ch('{').key(fmt::key::kProgramPath).json_str(d.exe_path);
+  t.ch(',').key(fmt::key::kProgramArgv);
   write_argv(t, d.cmdline, d.cmdline_len);
   t.str(",\"exe_size\":").dec(d.exe_size).str(",\"exe_xxh3\":").json_hash(d.exe_xxh3).ch('}');
   t.str(",\n\"comm\":").json_str(d.comm).str(",\"cwd\":").json_str(d.cwd);
   t.str(",\"kernel_release\":").json_str(un.release);
   t.str(",\"glibc_version\":").json_str(d.cfg->glibc_version);
   t.str(",\"page_size\":").dec(d.cfg->page_size);
-  t.str(",\n\"core\":{\"size\":").dec(d.core_size).str(",\"header_xxh3\":").json_hash(d.core_header_xxh3).ch('}');
+  t.str(",\n").key(fmt::key::kCore).ch('{').key(fmt::key::kCoreSize).dec(d.core_size).str(",\"header_xxh3\":").json_hash(d.core_header_xxh3).ch('}');
   // What this dump wrote of the memory, and what a full one writes (the
   // incremental dump costs `ckptsim calibrate` measures).
-  t.str(",\n\"written\":{\"incremental\":").json_bool(d.incremental).str(",\"memory_bytes\":").dec(d.memory_bytes);
-  t.str(",\"full_memory_bytes\":").dec(d.full_memory_bytes).ch('}');
+  t.str(",\n").key(fmt::key::kWritten).ch('{').key(fmt::key::kWrittenIncremental).json_bool(d.incremental);
+  t.ch(',').key(fmt::key::kMemoryBytes).dec(d.memory_bytes);
+  t.ch(',').key(fmt::key::kFullMemoryBytes).dec(d.full_memory_bytes).ch('}');
   if (d.incremental) {
-    t.str(",\n\"parent\":{\"image\":").json_str(d.parent_name).str(",\"manifest_xxh3\":").json_hash(d.parent_manifest_xxh3);
-    t.str(",\"chain\":").dec(d.chain).ch('}');
+    t.str(",\n").key(fmt::key::kParent).ch('{').key(fmt::key::kParentImage).json_str(d.parent_name);
+    t.ch(',').key(fmt::key::kOwnChecksum).json_hash(d.parent_manifest_xxh3);
+    t.ch(',').key(fmt::key::kParentChain).dec(d.chain).ch('}');
   }
   t.str(",\n\"mm\":{");
   for (int i = 0; i < 11; ++i) {
@@ -224,16 +229,16 @@ bool write_manifest(Dump& d) {
   write_fds(t, d);
   t.str(",\n");
   write_shared(t, d);
-  t.str(",\n\"exe_copy\":{\"file\":\"exe\",\"size\":").dec(d.exe_size);
+  t.str(",\n\"exe_copy\":{\"file\":").json_str(fmt::kExeCopy).str(",\"size\":").dec(d.exe_size);
   t.str(",\"xxh3\":").json_hash(d.exe_xxh3).ch('}');
   // Last, the checksum of every byte before this key (restart checks it).
   if (!t.overflow) {
     const uint64_t own = hash_ops().once(t.data, t.len);
-    t.str(",\"manifest_xxh3\":").json_hash(own).str("}\n");
+    t.ch(',').key(fmt::key::kOwnChecksum).json_hash(own).str("}\n");
   }
   if (t.overflow) return d.fail("writing manifest.json", -E2BIG);
 
-  long fd = sys::openat(d.tmpfd, "manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  long fd = sys::openat(d.tmpfd, fmt::kManifest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return d.fail("creating manifest.json", fd);
   bool ok = true;
   long r = sys::fchmod(int(fd), 0600);

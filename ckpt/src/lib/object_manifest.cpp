@@ -60,7 +60,7 @@ void write_fd_object(Text& t, const FdEntry& e) {
   }
   write_state(t, e);
   if (e.obj.has_data) {
-    t.str(",\"data\":{\"file\":\"files/obj-").dec(unsigned(e.fd)).str("\",\"size\":").dec(e.obj.data_size);
+    t.str(",\"data\":{\"file\":\"").str(fmt::kObjCopyPrefix).dec(unsigned(e.fd)).str("\",\"size\":").dec(e.obj.data_size);
     t.str(",\"xxh3\":").json_hash(e.obj.data_xxh3).ch('}');
   }
   if (e.obj.unrestorable) t.str(",\"unrestorable\":").json_str(e.obj.unrestorable);

@@ -22,6 +22,8 @@
 
 namespace {
 
+namespace fmt = ckptsim::image_format;
+
 using ckptlib::Config;
 
 constexpr size_t kAltStackSize = 256 << 10;
@@ -88,8 +90,8 @@ void on_checkpoint_signal(int sig, siginfo_t*, void* context) {
 }
 
 bool configure_dir() {
-  const char* dir = getenv("CKPT_DIR");
-  if (!dir || !*dir) dir = "ckpt-images";
+  const char* dir = getenv(fmt::env::kDir);
+  if (!dir || !*dir) dir = fmt::kDefaultDir;
   char* out = g_config.dir;
   size_t len = 0;
   if (dir[0] != '/') {
@@ -112,15 +114,15 @@ __attribute__((constructor)) void ckpt_start() {
   ckptlib::choose_hash_ops();
   g_config.glibc_version = gnu_get_libc_version();
   g_config.page_size = uint64_t(sysconf(_SC_PAGESIZE));
-  const char* fs = getenv("CKPT_FSYNC");
+  const char* fs = getenv(fmt::env::kFsync);
   g_config.fsync = !(fs && strcmp(fs, "0") == 0);
-  const char* forked = getenv("CKPT_FORK");
+  const char* forked = getenv(fmt::env::kFork);
   g_config.fork = forked && strcmp(forked, "1") == 0;
-  const char* incremental = getenv("CKPT_INCREMENTAL");
+  const char* incremental = getenv(fmt::env::kIncremental);
   g_config.incremental = incremental && strcmp(incremental, "1") == 0;
-  g_config.max_chain = env_count("CKPT_MAX_CHAIN", 8, "chains of 8");
-  g_config.keep = env_count("CKPT_KEEP", 0, "every image is kept");
-  const char* signame = getenv("CKPT_SIGNAL");
+  g_config.max_chain = env_count(fmt::env::kMaxChain, 8, "chains of 8");
+  g_config.keep = env_count(fmt::env::kKeep, 0, "every image is kept");
+  const char* signame = getenv(fmt::env::kSignal);
   g_config.signal = signame && *signame ? parse_signal(signame) : SIGQUIT;
   if (!g_config.signal) {
     say("ckpt: unknown or unusable CKPT_SIGNAL '", signame, "'; checkpoints disabled\n");
@@ -128,11 +130,11 @@ __attribute__((constructor)) void ckpt_start() {
     return;
   }
   if (!configure_dir()) {
-    say("ckpt: cannot use checkpoint directory ", g_config.dir[0] ? g_config.dir : getenv("CKPT_DIR"),
+    say("ckpt: cannot use checkpoint directory ", g_config.dir[0] ? g_config.dir : getenv(fmt::env::kDir),
         ": checkpoints will fail\n");
   } else {
     char path[ckptlib::kPathMax + 32];
-    snprintf(path, sizeof path, "%s/.ckpt-status", g_config.dir);
+    snprintf(path, sizeof path, "%s/%s", g_config.dir, fmt::kStatusFile);
     if (access(path, F_OK) != 0) ckptlib::write_status(g_config, "idle 0", 6);
   }
 

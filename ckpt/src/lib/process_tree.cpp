@@ -77,15 +77,15 @@ struct Scan {
   const char* lib;
 };
 
-// The value of NAME= in NUL-separated text, or nullptr; *len its length.
+// The value of NAME in NUL-separated NAME=VALUE text, or nullptr; *len its length.
 const char* env_value(const char* text, size_t n, const char* name, size_t* len) {
   const size_t name_len = cstr_len(name);
   for (size_t at = 0; at < n;) {
     size_t end = at;
     while (end < n && text[end]) ++end;
-    if (starts_with(text + at, end - at, name)) {
-      *len = end - at - name_len;
-      return text + at + name_len;
+    if (starts_with(text + at, end - at, name) && end - at > name_len && text[at + name_len] == '=') {
+      *len = end - at - name_len - 1;
+      return text + at + name_len + 1;
     }
     at = end + 1;
   }
@@ -96,7 +96,7 @@ const char* env_value(const char* text, size_t n, const char* name, size_t* len)
 // as the library resolves it: against its working directory, default
 // "ckpt-images") is `dir`, this process's.
 bool same_dir(long pid, const char* value, size_t len, const char* dir) {
-  if (!value || len == 0) value = "ckpt-images", len = 11;
+  if (!value || len == 0) value = fmt::kDefaultDir, len = sizeof fmt::kDefaultDir - 1;
   char path[kPathMax + 64];
   Text t;
   t.reset(path, sizeof path);
@@ -128,7 +128,7 @@ bool same_job(Scan& s, long pid) {
   long n = read_small_file(AT_FDCWD, path, s.buf, s.cap);
   if (n < 0) return false;
   size_t len = 0;
-  const char* value = env_value(s.buf, size_t(n), "CKPT_DIR=", &len);
+  const char* value = env_value(s.buf, size_t(n), fmt::env::kDir, &len);
   if (!same_dir(pid, value, len, s.d.cfg->dir)) return false;
   if (!s.lib) return true;
   t.reset(path, sizeof path);
@@ -168,7 +168,7 @@ void look_at(Scan& s, Found& f, long pid, long my_pgrp, long my_sid) {
   // sibling (a pipeline's other stage) is also looked at by its parent.
   const bool near = pid == s.d.ppid || (s.d.ppid > 1 && p.ppid == s.d.ppid) || (my_pgrp > 0 && p.pgrp == my_pgrp) ||
                     (my_sid > 0 && p.session == my_sid);
-  if (near && same_job(s, pid)) name(f, p, pid == s.d.ppid ? "parent" : "job member");
+  if (near && same_job(s, pid)) name(f, p, pid == s.d.ppid ? "parent" : "job member");  // not an image name
 }
 
 }  // namespace
