@@ -48,5 +48,16 @@ if [ -n "$shells" ]; then
   echo "$shells"
   fail=1
 fi
+# The format's page says every name the header gives (it is checked against the header).
+if [ -f ckpt/include/ckpt/image_format.h ]; then
+  undocumented=""
+  for name in $(perl -ne 'print "$1\n" if /constexpr char \w+\[\] = "([^"]+)"/' ckpt/include/ckpt/image_format.h); do
+    grep -qF -- "$name" docs/image-format.md 2>/dev/null || undocumented+=" $name"
+  done
+  if [ -n "$undocumented" ]; then
+    echo "named in ckpt/include/ckpt/image_format.h but not in docs/image-format.md:$undocumented"
+    fail=1
+  fi
+fi
 [ $fail -eq 0 ] && echo "sources: image names in their home, no system()/popen()"
 exit $fail

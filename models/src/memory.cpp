@@ -1,4 +1,4 @@
-// The memory term of the costs (docs/DESIGN.md, "Memory"): bytes past the
+// The memory term of the costs (docs/internals.md, "Memory"): bytes past the
 // knee move at swap speed; and its fit, knee and rates from measured costs.
 #include <cmath>
 #include <limits>

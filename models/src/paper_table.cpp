@@ -83,7 +83,7 @@ Profile profile_from_paper_table(const std::filesystem::path& csv) {
     case1.push_back(r.case1);
   }
 
-  // Compute time: the case-I turnaround is the job's compute time (docs/DESIGN.md).
+  // Compute time: the case-I turnaround is the job's compute time (docs/internals.md).
   auto compute = fit_powers(order, case1, {0, 2, 3});
   p.compute_s = compute.curve;
   p.compute_s.x_unit = "order";

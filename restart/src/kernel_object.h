@@ -1,5 +1,5 @@
 // A kernel object behind a descriptor, as the manifest's fds[].object
-// describes it (docs/DESIGN.md "fds[].object"): pipes, eventfd, epoll,
+// describes it (docs/image-format.md "fds[].object"): pipes, eventfd, epoll,
 // timerfd, signalfd, unix socket pairs, memfds and unlinked files.
 #pragma once
 #include <nlohmann/json_fwd.hpp>

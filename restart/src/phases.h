@@ -1,5 +1,5 @@
 // The restore phases, in the order restore_process() runs them. Each lives in
-// its own file; see docs/DESIGN.md "Restoring a process".
+// its own file; see docs/internals.md "Restoring a process".
 #pragma once
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-// restore_process: the phases of docs/DESIGN.md "Restoring a process", in order.
+// restore_process: the phases of docs/internals.md "Restoring a process", in order.
 #include "restart/restart.h"
 
 #include <sys/wait.h>

@@ -1,5 +1,5 @@
 // Shared helpers of the checkpoint tests: temp dirs, running commands, finding
-// the job under `ckptsim run`, and validating an image against docs/DESIGN.md.
+// the job under `ckptsim run`, and validating an image against docs/image-format.md.
 #pragma once
 #include <sys/types.h>
 

@@ -1,5 +1,5 @@
 // The ELF core: header, one PT_NOTE, one PT_LOAD per mapping (page-aligned
-// offsets so a restorer can mmap them), notes in the order DESIGN.md fixes,
+// offsets so a restorer can mmap them), notes in the order docs/image-format.md fixes,
 // then the memory: anonymous memory through the write pipeline (copied and
 // hashed in user space, written by a second task), file mappings straight
 // from their addresses, where the kernel turns unreadable pages into EFAULT.

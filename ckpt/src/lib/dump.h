@@ -1,7 +1,7 @@
 // One checkpoint, as run from the signal handler: the state gathered about the
 // process and the phases that write DIR/ckpt-NNNN. Everything here lives in a
 // scratch mapping created for this dump (and left out of the image), or on the
-// alternate signal stack; see docs/DESIGN.md "Signal-path rules".
+// alternate signal stack; see docs/internals.md "Signal-path rules".
 #pragma once
 #include <errno.h>
 #include <signal.h>
@@ -69,7 +69,7 @@ const char* fd_kind_name(FdKind k);
 
 // A kernel object behind an fd (pipe, eventfd, epoll, timerfd, signalfd, unix
 // socket, memfd, unlinked file): what restart needs to recreate it. Filled by
-// save_kernel_objects (kernel_objects.cpp); see docs/DESIGN.md "fds[].object".
+// save_kernel_objects (kernel_objects.cpp); see docs/image-format.md "fds[].object".
 enum class ObjKind : uint8_t { none, pipe, eventfd, epoll, timerfd, signalfd, unix_socket, memfd, unlinked };
 
 struct EpollItem {

@@ -1,7 +1,7 @@
 // Incremental images (CKPT_INCREMENTAL=1). Change detection is by per-page
 // checksums: every image keeps, in its `pages` file, the XXH3 of each page of
 // the anonymous memory it holds; the next dump hashes each page again and
-// writes only those whose checksum differs (docs/DESIGN.md "Incremental
+// writes only those whose checksum differs (docs/image-format.md "Incremental
 // images" says why not soft-dirty or userfaultfd). The image's manifest names
 // its parent and the checksum of the parent's manifest.
 //

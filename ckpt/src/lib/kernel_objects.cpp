@@ -3,7 +3,7 @@
 // /proc/self/fdinfo, fcntl/getsockopt and sock_diag; the bytes queued in a pipe
 // or a stream socket are copied without consuming them (tee(2) into a pipe of
 // our own; MSG_PEEK with SO_PEEK_OFF), into files/obj-FD. Runs on the signal
-// path (docs/DESIGN.md "Signal-path rules").
+// path (docs/internals.md "Signal-path rules").
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <linux/netlink.h>

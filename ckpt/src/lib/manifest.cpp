@@ -1,4 +1,4 @@
-// manifest.json (format version 1, see docs/DESIGN.md), written by hand into a
+// manifest.json (docs/image-format.md; names from ckpt/image_format.h), written by hand into a
 // scratch buffer: no allocation, no stdio.
 #include <fcntl.h>
 #include <sys/utsname.h>

@@ -1,4 +1,4 @@
-// The "object" member of a manifest fd entry (docs/DESIGN.md, "fds[].object"):
+// The "object" member of a manifest fd entry (docs/image-format.md, "fds[].object"):
 // what save_kernel_objects found, as JSON written into the scratch buffer.
 #include "dump.h"
 

@@ -1,6 +1,6 @@
 // A machine profile: what the simulator needs to know about one kind of node,
 // measured by `ckptsim calibrate` (or derived from the paper's table). All
-// times in seconds, all sizes in bytes. See docs/DESIGN.md, "Profiles".
+// times in seconds, all sizes in bytes. See docs/internals.md, "Profiles".
 #pragma once
 #include <filesystem>
 #include <map>
@@ -37,7 +37,7 @@ struct FitResult {
 FitResult fit_powers(const std::vector<double>& x, const std::vector<double>& y,
                      const std::vector<int>& powers);
 
-// A node's memory and what happens past its knee (docs/DESIGN.md, "Memory").
+// A node's memory and what happens past its knee (docs/internals.md, "Memory").
 // While a job is stopped for its dump (or being restored) the node must hold
 // the process *and* the image passing through the page cache; compute needs
 // the process alone. Whatever of that exceeds ram_bytes - reserved_bytes is
@@ -59,7 +59,7 @@ struct Memory {
 };
 
 // Incremental images (`run --incremental`), measured by `ckptsim calibrate`
-// (docs/DESIGN.md, "Incremental dumps"). A dump taken `since` seconds of compute
+// (docs/internals.md, "Incremental dumps"). A dump taken `since` seconds of compute
 // after the previous one writes the pages the job changed meanwhile,
 // min(dirty·since, image), and checks every other page: page checksums read the
 // whole process. Its cost to the job is fixed + per written byte + per process

@@ -1,4 +1,4 @@
-// Bringing a process back from a checkpoint image (see docs/DESIGN.md).
+// Bringing a process back from a checkpoint image (see docs/internals.md).
 #pragma once
 #include <sys/types.h>
 

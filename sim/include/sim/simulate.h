@@ -1,4 +1,4 @@
-// The SimGrid model of the paper's cluster (see docs/DESIGN.md, "Simulated
+// The SimGrid model of the paper's cluster (see docs/internals.md, "Simulated
 // turnaround"). One call runs all replications of one cell (order, case,
 // checkpoint policy) in this process's SimGrid engine.
 #pragma once

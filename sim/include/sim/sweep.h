@@ -1,6 +1,6 @@
 // `ckptsim sweep`: run the simulator over every (order, checkpoint interval) of a
 // grid, find the best interval per order and the best order overall, and set
-// Young's and Daly's intervals beside them. See docs/DESIGN.md, "The sweep".
+// Young's and Daly's intervals beside them. See docs/internals.md, "The sweep".
 //
 // The work is split into points, each one sim::run_cell in its own forked
 // process (SimGrid allows one engine per process). A point's result depends only
