@@ -24,6 +24,7 @@
 #include "calib/report.h"
 #include "calib/stop.h"
 #include "calib/subprocess.h"
+#include "cells.h"
 #include "copy.h"
 #include "models/profile.h"
 #include "sim/statistics.h"
@@ -234,35 +235,24 @@ void check_options(const Options& o, std::vector<std::string>& warnings) {
   }
 }
 
-Result run_experiment(const Options& given, std::ostream& out) {
-  const auto started = std::chrono::steady_clock::now();
-  Result res;
+namespace {
+
+// The options as run: checked, the programs found.
+Options complete_options(const Options& given, std::vector<std::string>& warnings) {
   Options o = given;
-  check_options(o, res.warnings);
+  check_options(o, warnings);
   if (o.ckptsim_exe.empty()) o.ckptsim_exe = self_exe();
   if (o.matmul_exe.empty()) o.matmul_exe = o.ckptsim_exe.parent_path() / "ckpt-matmul";
   std::error_code ec;
   if (!fs::is_regular_file(o.matmul_exe, ec)) throw ExperimentError("the job " + o.matmul_exe.string() + " is missing");
+  return o;
+}
 
-  calib::install_stop_handlers();
-  const auto cells = plan_cells(o);
-  const bool tty = ::isatty(STDERR_FILENO) && &out == &std::cerr;
-  for (const auto& w : res.warnings) out << "experiment: warning: " << w << "\n";
-
-  WorkDir work(o.work_dir, o.keep_work_dir);
-  const std::vector<Slot> slots = make_slots(o.nodes, o.spares, work.path() / "slots");
-  RunTools tools{o.ckptsim_exe, o.matmul_exe, work.path() / "outputs", work.path() / "logs"};
-  make_private_dir(tools.outputs);
-  make_private_dir(tools.logs);
-
-  // The copy channel is tried first, so that a missing namespace is one line
-  // before anything is measured; it is made again after the calibration,
-  // whose own link would otherwise collide with it (one namespace name per process).
-  const bool copies = std::find(o.cases.begin(), o.cases.end(), sim::Case::V) != o.cases.end();
-  std::unique_ptr<CopyChannel> copy;
-  if (copies) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
-
-  models::Profile profile;
+// The profile: loaded, or calibrated now (which needs the copy channel's
+// namespace name for its own link, so the channel is dropped meanwhile).
+// False if a calibration was interrupted.
+bool obtain_profile(const Options& o, const fs::path& work, bool tty, std::ostream& out,
+                    std::unique_ptr<CopyChannel>& copy, models::Profile& profile, Result& res) {
   if (!o.profile.empty()) {
     try {
       profile = models::load_profile(o.profile);
@@ -270,28 +260,25 @@ Result run_experiment(const Options& given, std::ostream& out) {
       throw ExperimentError(e.what());
     }
     res.profile_used = o.profile;
-  } else {
-    bool interrupted = false;
-    const fs::path cal = work.path() / "calibration";
-    make_private_dir(cal);
-    calib::Progress calibrating(out, tty, 1);
-    copy.reset();
-    profile = calibrate_now(o, cal, calibrating, interrupted, res.warnings);
-    res.profile_used = o.profile_out;
-    if (interrupted) {
-      res.interrupted = true;
-      return res;
-    }
+    return true;
   }
-  if (copies && !copy) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
-  profile.reboot_s = o.reboot_s;
-  // Compute as used (all slots busy at once), measured before the real runs.
+  bool interrupted = false;
+  const fs::path cal = work / "calibration";
+  make_private_dir(cal);
+  calib::Progress calibrating(out, tty, 1);
+  copy.reset();
+  profile = calibrate_now(o, cal, calibrating, interrupted, res.warnings);
+  res.profile_used = o.profile_out;
+  return !interrupted;
+}
+
+// Compute as used (all slots busy at once), measured before the real runs,
+// replaces the profile's; the rows of what was measured, or null if interrupted.
+nlohmann::json measure_compute_as_used(const Options& o, const std::vector<Slot>& slots, const RunTools& tools,
+                                       models::Profile& profile, std::ostream& out) {
   out << "experiment: measuring the job's compute time with " << o.nodes << " slot(s) busy at once\n";
   const std::vector<double> as_used = compute_as_used(o, slots, tools);
-  if (as_used.empty()) {
-    res.interrupted = true;
-    return res;
-  }
+  if (as_used.empty()) return nullptr;
   nlohmann::json compute = nlohmann::json::array();
   for (size_t i = 0; i < o.orders.size(); ++i) {
     const double alone = profile.compute_s(o.orders[i]);
@@ -302,122 +289,71 @@ Result run_experiment(const Options& given, std::ostream& out) {
     out << line;
   }
   use_compute_as_used(profile, o.orders, as_used);
+  return compute;
+}
+
+nlohmann::json describe_parameters(const Options& o, const CopyChannel* copy, const nlohmann::json& compute) {
+  nlohmann::json p = {{"nodes", o.nodes},
+                      {"spares", o.spares},
+                      {"jobs_per_node", o.jobs_per_node},
+                      {"orders", o.orders},
+                      {"failure_rate", o.failure_rate},
+                      {"checkpoint_at", o.checkpoint_at},
+                      {"replications", o.replications},
+                      {"seed", o.seed},
+                      {"reboot_s", o.reboot_s},
+                      {"v_placement", sim::to_string(o.v_placement)},
+                      {"copy", o.copy},
+                      {"cpus", usable_cpus().size()},
+                      {"profile", o.profile.empty() ? std::string("calibrated now") : o.profile.string()}};
+  if (copy) p["link"] = copy->describe();
+  p["compute"] = compute;
+  return p;
+}
+
+}  // namespace
+
+// Phases: options, slots and tools, the copy channel (tried first, so that a
+// missing namespace is one line before anything is measured), the profile,
+// compute as used, the scenarios checked, the real runs, the simulator.
+Result run_experiment(const Options& given, std::ostream& out) {
+  const auto started = std::chrono::steady_clock::now();
+  Result res;
+  const Options o = complete_options(given, res.warnings);
+  calib::install_stop_handlers();
+  const auto cells = plan_cells(o);
+  const bool tty = ::isatty(STDERR_FILENO) && &out == &std::cerr;
+  for (const auto& w : res.warnings) out << "experiment: warning: " << w << "\n";
+
+  WorkDir work(o.work_dir, o.keep_work_dir);
+  const std::vector<Slot> slots = make_slots(o.nodes, o.spares, work.path() / "slots");
+  RunTools tools{o.ckptsim_exe, o.matmul_exe, work.path() / "outputs", work.path() / "logs"};
+  make_private_dir(tools.outputs);
+  make_private_dir(tools.logs);
+  const bool copies = std::find(o.cases.begin(), o.cases.end(), sim::Case::V) != o.cases.end();
+  std::unique_ptr<CopyChannel> copy;
+  if (copies) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
+
+  models::Profile profile;
+  if (!obtain_profile(o, work.path(), tty, out, copy, profile, res)) {
+    res.interrupted = true;
+    return res;
+  }
+  if (copies && !copy) copy = std::make_unique<CopyChannel>(o.copy, o.ckptsim_exe, slots, work.path());
+  profile.reboot_s = o.reboot_s;
+  const nlohmann::json compute = measure_compute_as_used(o, slots, tools, profile, out);
+  if (compute.is_null()) {
+    res.interrupted = true;
+    return res;
+  }
   if (copy && copy->nominal_Bps() > 0) profile.link_bandwidth_Bps = copy->nominal_Bps();
+  res.parameters = describe_parameters(o, copy.get(), compute);
+  check_scenarios(o, profile, cells);
 
-  res.parameters = {{"nodes", o.nodes},
-                    {"spares", o.spares},
-                    {"jobs_per_node", o.jobs_per_node},
-                    {"orders", o.orders},
-                    {"failure_rate", o.failure_rate},
-                    {"checkpoint_at", o.checkpoint_at},
-                    {"replications", o.replications},
-                    {"seed", o.seed},
-                    {"reboot_s", o.reboot_s},
-                    {"v_placement", sim::to_string(o.v_placement)},
-                    {"copy", o.copy},
-                    {"cpus", usable_cpus().size()},
-                    {"profile", o.profile.empty() ? std::string("calibrated now") : o.profile.string()}};
-  if (copy) res.parameters["link"] = copy->describe();
-  res.parameters["compute"] = compute;
-
-  // The simulator's scenario of a cell, checked before any real run, so that
-  // a scenario it refuses does not throw the real runs away.
-  auto scenario_of = [&](const Cell& cell) {
-    sim::Scenario s;
-    s.profile = profile;
-    s.nodes = o.nodes;
-    s.jobs_per_node = o.jobs_per_node;
-    s.order = cell.order;
-    s.c = cell.c;
-    s.checkpoint_at = o.checkpoint_at;
-    s.failures.p = o.failure_rate;
-    s.replications = o.replications;
-    s.seed = o.seed;
-    s.v_placement = o.v_placement;
-    s.spares = o.spares;
-    return s;
-  };
-  for (const Cell& cell : cells) {
-    if (!cell.shown) continue;
-    try {
-      sim::validate(scenario_of(cell));
-    } catch (const sim::SimError& e) {
-      throw ExperimentError(std::string("the simulator refuses the scenario: ") + e.what());
-    }
-  }
-
-  // The real runs.
   calib::Progress progress(out, tty, static_cast<int>(cells.size()) * o.replications, "experiment");
-  std::map<std::pair<int, sim::Case>, ReplicationOutcome> totals;
-  std::map<std::pair<int, sim::Case>, std::vector<double>> means;
-  std::vector<Cell> finished;
-  auto failure_free = [&](int order, sim::Case c) {
-    const auto it = means.find({order, c});
-    return it == means.end() ? 0.0 : sim::mean(it->second);
-  };
-  for (const Cell& cell : cells) {
-    bool complete = true;
-    for (int r = 0; r < o.replications; ++r) {
-      ReplicationPlan plan;
-      plan.cell = cell;
-      plan.replication = r;
-      plan.jobs = plan_jobs(o, cell, r);
-      plan.reboot_s = o.reboot_s;
-      plan.placement = o.v_placement;
-      const double t_i = failure_free(cell.order, sim::Case::I);
-      plan.checkpoint_after_s = o.checkpoint_at * t_i;
-      plan.failure_free_s = (cell.c == sim::Case::IV || cell.c == sim::Case::V) ? failure_free(cell.order, sim::Case::II) : t_i;
-      const ReplicationOutcome rep =
-          run_replication(plan, slots, copy.get(), tools, [&](const std::string& s) { progress.status(s); });
-      if (rep.interrupted) {
-        complete = false;
-        break;
-      }
-      means[{cell.order, cell.c}].push_back(sim::mean(rep.turnarounds));
-      auto& t = totals[{cell.order, cell.c}];
-      t.kills += rep.kills;
-      t.migrations += rep.migrations;
-      char line[160];
-      std::snprintf(line, sizeof line, "order %d case %s replication %d: mean turnaround %.3f s, %d kill(s)",
-                    cell.order, sim::to_string(cell.c).c_str(), r + 1, sim::mean(rep.turnarounds), rep.kills);
-      progress.step_done(line);
-    }
-    if (!complete) {
-      res.interrupted = true;
-      break;
-    }
-    finished.push_back(cell);
-  }
-
-  // The simulator on the identical scenario (same seed, draws, slots, jobs).
-  std::vector<sim::Scenario> scenarios;
-  std::vector<Cell> shown;
-  for (const Cell& cell : finished) {
-    if (!cell.shown) continue;
-    scenarios.push_back(scenario_of(cell));
-    shown.push_back(cell);
-  }
-  if (!scenarios.empty()) {
-    progress.status("simulating the same scenario");
-    const int workers = static_cast<int>(std::max<size_t>(1, std::min<size_t>(2, usable_cpus().size())));
-    const std::vector<sim::CellResult> sims = sim::run_cells(scenarios, workers);
-    for (size_t i = 0; i < shown.size(); ++i) {
-      Row row;
-      row.order = shown[i].order;
-      row.c = shown[i].c;
-      row.real_replication_means = means[{row.order, row.c}];
-      row.real_mean_s = sim::mean(row.real_replication_means);
-      row.real_ci95_s = sim::ci95_half_width(row.real_replication_means);
-      row.real_kills = totals[{row.order, row.c}].kills;
-      row.real_migrations = totals[{row.order, row.c}].migrations;
-      row.sim_mean_s = sims[i].mean_turnaround_s;
-      row.sim_ci95_s = sims[i].ci95_s;
-      row.sim_kills = sims[i].kills;
-      row.sim_migrations = sims[i].migrations;
-      row.rel_error_pct = row.real_mean_s > 0 ? 100.0 * (row.sim_mean_s - row.real_mean_s) / row.real_mean_s : 0;
-      res.rows.push_back(std::move(row));
-    }
-  }
+  RealRuns real = run_for_real(o, cells, slots, copy.get(), tools, progress);
+  res.interrupted = real.interrupted;
+  res.rows = compare_with_simulator(o, profile, real, progress);
   res.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return res;
 }
