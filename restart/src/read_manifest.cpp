@@ -155,9 +155,11 @@ static void check_process_links(const json& j) {
       pids + ") that it does not hold: restored alone, the job would go on without them");
 }
 
-Image read_manifest(ImageFiles& files) {
-  const std::string text = files.read_all(fmt::kManifest);
-  json j;
+namespace {
+
+// The manifest's own rules first: JSON, the format's name and version, its
+// checksum and, for an incremental image, its parent.
+uint64_t read_header(const std::string& text, json& j, Image& img) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
@@ -171,7 +173,6 @@ Image read_manifest(ImageFiles& files) {
     bad("image format version " + std::to_string(version) + " is not supported (this restarter reads versions " +
         std::to_string(fmt::kOldestVersion) + " to " + std::to_string(fmt::kNewestVersion) + ")");
 
-  Image img;
   if (version >= fmt::kFullVersion) check_own_checksum(text);
   img.manifest_text_xxh3 = xxh3_of_bytes(text.data(), text.size());
   if (version == fmt::kIncrementalVersion) {  // a parent beside it
@@ -184,6 +185,100 @@ Image read_manifest(ImageFiles& files) {
   } else if (j.contains(fmt::key::kParent)) {
     bad("a parent in a version " + std::to_string(version) + " image (incremental images are version 3)");
   }
+  return version;
+}
+
+// Per thread what the kernel keeps besides its registers, the main thread
+// first (version 1: one thread, its fields at the top level).
+void read_threads(const json& j, uint64_t version, Image& img) {
+  if (version == 1) {
+    img.threads.push_back(read_thread(j, ""));  // single-threaded: the thread's fields are top-level
+    img.threads[0].tid = img.pid;
+  } else {
+    for (const json& t : array(j, "threads")) img.threads.push_back(read_thread(t, "threads[]."));
+  }
+  if (img.threads.empty()) bad("no threads");
+  if (img.threads[0].tid != img.pid) bad("the first thread is not the main thread (tid != pid)");
+  for (size_t i = 1; i < img.threads.size(); ++i)
+    if (img.threads[i].tid <= 0 || img.threads[i].tid == img.pid) bad("thread " + std::to_string(i) + " has a bad tid");
+}
+
+// One mappings[] entry: kind, perms and range consistent; a delta's page
+// runs in order, non-empty and inside the mapping.
+Mapping read_mapping(const json& m, const Image& img) {
+  Mapping map;
+  map.start = u64(m, "start", "mappings[].");
+  map.end = u64(m, "end", "mappings[].");
+  map.perms = str(m, "perms", "mappings[].");
+  map.shared = boolean(m, "shared", "mappings[].");
+  map.kind = str(m, "kind", "mappings[].");
+  map.path = opt_str(m, "path");
+  if (map.kind == "file" && map.shared) path_field(m, "path", "mappings[].");  // opened for the mapping
+  if (m.contains("file_offset")) map.file_offset = u64(m, "file_offset", "mappings[].");
+  map.dumped = boolean(m, "dumped", "mappings[].");
+  if (map.dumped) map.xxh3 = hash_field(m, "xxh3", "mappings[].");
+  static const char* const kKinds[] = {"anon", "file", "heap", "stack", "vdso", "vvar", "vvar_vclock", "vsyscall", "other"};
+  if (std::find(std::begin(kKinds), std::end(kKinds), map.kind) == std::end(kKinds))
+    bad("mapping kind \"" + map.kind + "\" is not one of anon, file, heap, stack, vdso, vvar, vvar_vclock, vsyscall, other");
+  const bool perms_ok = map.perms.size() == 4 && (map.perms[0] == 'r' || map.perms[0] == '-') &&
+                        (map.perms[1] == 'w' || map.perms[1] == '-') && (map.perms[2] == 'x' || map.perms[2] == '-') &&
+                        (map.perms[3] == 'p' || map.perms[3] == 's') && (map.perms[3] == 's') == map.shared;
+  if (!perms_ok) bad("mapping perms \"" + map.perms + "\" is not like \"rw-p\" (or disagrees with shared)");
+  if (map.end <= map.start) bad("a mapping ends before it starts");
+  if (map.dumped && map.xxh3.empty()) bad("dumped mapping without xxh3");
+  if (m.contains("delta")) {
+    if (!img.parent || !map.dumped) bad("a mapping delta in an image without a parent, or of a mapping not dumped");
+    map.delta = true;
+    map.delta_xxh3 = hash_field(m, "delta_xxh3", "mappings[].");
+    const json& runs = m["delta"];
+    if (!runs.is_array()) bad("field mappings[].delta is not an array");
+    const uint64_t pages = (map.end - map.start) / 4096;
+    uint64_t next = 0;
+    for (const json& r : runs) {
+      if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned())
+        bad("mappings[].delta holds something other than [first, count] pairs");
+      const uint64_t first = r[0].get<uint64_t>(), count = r[1].get<uint64_t>();
+      if (count == 0 || first < next || first > pages || count > pages - first)
+        bad("mappings[].delta runs are empty, overlap, are out of order or past the mapping's end");
+      map.runs.emplace_back(first, count);
+      next = first + count;
+    }
+  }
+  return map;
+}
+
+// One fds[] entry: what each kind needs to be reopened, and its kernel object.
+FdEntry read_fd(const json& f) {
+  FdEntry fd;
+  fd.fd = static_cast<int>(ranged(f, "fd", "fds[].", 0, 1 << 20));
+  const std::string where = "fds[" + std::to_string(fd.fd) + "].";
+  fd.kind = str(f, "kind", where);
+  fd.path = opt_str(f, "path");
+  fd.flags = static_cast<int>(ranged(f, "flags", where, 0, INT32_MAX));
+  fd.cloexec = f.contains("cloexec") && boolean(f, "cloexec", where);
+  if (f.contains("offset")) fd.offset = ranged(f, "offset", where, 0, INT64_MAX);
+  if (fd.kind == "regular") {
+    // A regular file comes back at its offset with its content: all three
+    // must be there, or the job would run on a wrong offset.
+    fd.path = path_field(f, "path", where);
+    fd.offset = ranged(f, "offset", where, 0, INT64_MAX);
+    fd.size = ranged(f, "size", where, 0, INT64_MAX);
+    fd.copy = copy_field(f, "copy", where);
+    fd.xxh3 = hash_field(f, "xxh3", where);
+  } else if (fd.kind == "directory" || ((fd.kind == "tty" || fd.kind == "chardev") && !fd.path.empty())) {
+    fd.path = path_field(f, "path", where);  // reopened by path
+  }
+  if (auto o = f.find("object"); o != f.end()) read_fd_object(*o, fd);
+  return fd;
+}
+
+}  // namespace
+
+Image read_manifest(ImageFiles& files) {
+  const std::string text = files.read_all(fmt::kManifest);
+  json j;
+  Image img;
+  const uint64_t version = read_header(text, j, img);
   img.dir = files.dir();
   img.core = files.dir() / fmt::kCore;
   img.seq = static_cast<int>(ranged(j, fmt::key::kSeq, "", 0, INT32_MAX));
@@ -213,81 +308,9 @@ Image read_manifest(ImageFiles& files) {
                               u64(s, "mask", "sigactions[].")});
   img.pid = pid_field(j, fmt::key::kPid, "");
   check_process_links(j);
-  if (version == 1) {
-    img.threads.push_back(read_thread(j, ""));  // single-threaded: the thread's fields are top-level
-    img.threads[0].tid = img.pid;
-  } else {
-    for (const json& t : array(j, "threads")) img.threads.push_back(read_thread(t, "threads[]."));
-  }
-  if (img.threads.empty()) bad("no threads");
-  if (img.threads[0].tid != img.pid) bad("the first thread is not the main thread (tid != pid)");
-  for (size_t i = 1; i < img.threads.size(); ++i)
-    if (img.threads[i].tid <= 0 || img.threads[i].tid == img.pid) bad("thread " + std::to_string(i) + " has a bad tid");
-
-  for (const json& m : array(j, fmt::key::kMappings)) {
-    Mapping map;
-    map.start = u64(m, "start", "mappings[].");
-    map.end = u64(m, "end", "mappings[].");
-    map.perms = str(m, "perms", "mappings[].");
-    map.shared = boolean(m, "shared", "mappings[].");
-    map.kind = str(m, "kind", "mappings[].");
-    map.path = opt_str(m, "path");
-    if (map.kind == "file" && map.shared) path_field(m, "path", "mappings[].");  // opened for the mapping
-    if (m.contains("file_offset")) map.file_offset = u64(m, "file_offset", "mappings[].");
-    map.dumped = boolean(m, "dumped", "mappings[].");
-    if (map.dumped) map.xxh3 = hash_field(m, "xxh3", "mappings[].");
-    static const char* const kKinds[] = {"anon", "file", "heap", "stack", "vdso", "vvar", "vvar_vclock", "vsyscall", "other"};
-    if (std::find(std::begin(kKinds), std::end(kKinds), map.kind) == std::end(kKinds))
-      bad("mapping kind \"" + map.kind + "\" is not one of anon, file, heap, stack, vdso, vvar, vvar_vclock, vsyscall, other");
-    const bool perms_ok = map.perms.size() == 4 && (map.perms[0] == 'r' || map.perms[0] == '-') &&
-                          (map.perms[1] == 'w' || map.perms[1] == '-') && (map.perms[2] == 'x' || map.perms[2] == '-') &&
-                          (map.perms[3] == 'p' || map.perms[3] == 's') && (map.perms[3] == 's') == map.shared;
-    if (!perms_ok) bad("mapping perms \"" + map.perms + "\" is not like \"rw-p\" (or disagrees with shared)");
-    if (map.end <= map.start) bad("a mapping ends before it starts");
-    if (map.dumped && map.xxh3.empty()) bad("dumped mapping without xxh3");
-    if (m.contains("delta")) {
-      if (!img.parent || !map.dumped) bad("a mapping delta in an image without a parent, or of a mapping not dumped");
-      map.delta = true;
-      map.delta_xxh3 = hash_field(m, "delta_xxh3", "mappings[].");
-      const json& runs = m["delta"];
-      if (!runs.is_array()) bad("field mappings[].delta is not an array");
-      const uint64_t pages = (map.end - map.start) / 4096;
-      uint64_t next = 0;
-      for (const json& r : runs) {
-        if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned())
-          bad("mappings[].delta holds something other than [first, count] pairs");
-        const uint64_t first = r[0].get<uint64_t>(), count = r[1].get<uint64_t>();
-        if (count == 0 || first < next || first > pages || count > pages - first)
-          bad("mappings[].delta runs are empty, overlap, are out of order or past the mapping's end");
-        map.runs.emplace_back(first, count);
-        next = first + count;
-      }
-    }
-    img.mappings.push_back(std::move(map));
-  }
-  for (const json& f : array(j, "fds")) {
-    FdEntry fd;
-    fd.fd = static_cast<int>(ranged(f, "fd", "fds[].", 0, 1 << 20));
-    const std::string where = "fds[" + std::to_string(fd.fd) + "].";
-    fd.kind = str(f, "kind", where);
-    fd.path = opt_str(f, "path");
-    fd.flags = static_cast<int>(ranged(f, "flags", where, 0, INT32_MAX));
-    fd.cloexec = f.contains("cloexec") && boolean(f, "cloexec", where);
-    if (f.contains("offset")) fd.offset = ranged(f, "offset", where, 0, INT64_MAX);
-    if (fd.kind == "regular") {
-      // A regular file comes back at its offset with its content: all three
-      // must be there, or the job would run on a wrong offset.
-      fd.path = path_field(f, "path", where);
-      fd.offset = ranged(f, "offset", where, 0, INT64_MAX);
-      fd.size = ranged(f, "size", where, 0, INT64_MAX);
-      fd.copy = copy_field(f, "copy", where);
-      fd.xxh3 = hash_field(f, "xxh3", where);
-    } else if (fd.kind == "directory" || ((fd.kind == "tty" || fd.kind == "chardev") && !fd.path.empty())) {
-      fd.path = path_field(f, "path", where);  // reopened by path
-    }
-    if (auto o = f.find("object"); o != f.end()) read_fd_object(*o, fd);
-    img.fds.push_back(std::move(fd));
-  }
+  read_threads(j, version, img);
+  for (const json& m : array(j, fmt::key::kMappings)) img.mappings.push_back(read_mapping(m, img));
+  for (const json& f : array(j, "fds")) img.fds.push_back(read_fd(f));
   if (auto it = j.find("shared_files"); it != j.end() && it->is_array())
     for (const json& s : *it)
       img.shared_files.push_back({path_field(s, "path", "shared_files[]."), copy_field(s, "copy", "shared_files[]."),
