@@ -260,6 +260,23 @@ bool read_file_pages(Dump& d, char* buf, uint64_t addr, size_t len) {
   return true;
 }
 
+// A writable private file mapping (a restored job's memory is mapped from its
+// image's core) copied through the bounce buffer, so that the bytes hashed are
+// the bytes written: a parked thread's signal handler still runs on its own
+// stack, and written straight from memory a page it touched meanwhile made
+// the segment's checksum wrong (a four-thread job restored, then dumped).
+bool put_file_pages(Dump& d, const Mapping& m, WritePipeline& pipe, HashState* state) {
+  for (uint64_t addr = m.start; addr < m.end;) {
+    const size_t len = m.end - addr < kBounceSize ? size_t(m.end - addr) : kBounceSize;
+    if (!read_file_pages(d, d.bounce, addr, len)) return false;
+    d.memory_bytes += len;
+    d.full_memory_bytes += len;
+    if (!pipe.put(d.bounce, len, m.core_offset + (addr - m.start), state)) return false;
+    addr += len;
+  }
+  return true;
+}
+
 // Incremental mode (CKPT_INCREMENTAL): each page's checksum goes into this
 // image's `pages`; in an incremental image (d.incremental) a page whose
 // checksum equals the parent's is not written (its bytes are the parent's),
@@ -371,6 +388,12 @@ bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe, int pagemap
     m.xxh3 = hash.digest(state);
     return true;
   }
+  const bool changing = m.kind == MapKind::file && !m.shared && m.perms[1] == 'w';
+  if (changing && private_file) {
+    if (!put_file_pages(d, m, pipe, state)) return false;
+    m.xxh3 = hash.digest(state);
+    return true;
+  }
   uint64_t addr = m.start, off = m.core_offset, left = m.end - m.start;
   while (left) {
     const size_t chunk = left < kWriteChunk ? size_t(left) : kWriteChunk;
@@ -387,10 +410,11 @@ bool write_segment(Dump& d, int fd, Mapping& m, WritePipeline& pipe, int pagemap
       return d.fail("writing core", w);
     } else if (w == 0) {
       return d.fail("writing core", -EIO);
-    } else if (addr < d.live_hi && addr + uint64_t(w) > d.live_lo) {
-      // The stack this handler runs on changes while it is being written:
-      // hash what reached the file, not the memory (read back through the
-      // io buffer, which the pipeline must be done with).
+    } else if (changing || (addr < d.live_hi && addr + uint64_t(w) > d.live_lo)) {
+      // Memory that may change while it is written (the stack this handler
+      // runs on; without process_vm_readv, any writable private file
+      // mapping): hash what reached the file, not the memory (read back
+      // through the io buffer, which the pipeline must be done with).
       if (!pipe.drain()) return false;
       for (long done = 0; done < w;) {
         const size_t want = size_t(w - done) < kIoBufSize ? size_t(w - done) : kIoBufSize;
@@ -494,7 +518,7 @@ bool write_core(Dump& d) {
     d.nranges = d.npages = d.nruns = 0;
     // Without process_vm_readv (seccomp...) file mappings are written whole.
     char probe;
-    d.can_read_self = d.cfg->incremental && read_self(&probe, uint64_t(d.zero_page), 1) == 1;
+    d.can_read_self = read_self(&probe, uint64_t(d.zero_page), 1) == 1;
     d.zero_page_xxh3 = hash_ops().once(d.zero_page, kPage);
     d.memory_bytes = d.full_memory_bytes = 0;
     for (size_t i = 0; ok && i < d.nmaps; ++i) {

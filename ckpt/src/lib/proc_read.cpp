@@ -169,13 +169,12 @@ bool map_scratch(Dump& d) {
                cmdline = take(kSmallTextSize, page), auxv = take(64 << 10, page),
                stat = take(64 << 10, page), mappings = take(kMaxMappings * sizeof(Mapping), page),
                fds = take(kMaxFds * sizeof(FdEntry), page),
-               shared = take(kMaxShared * sizeof(SharedFile), page);
+               shared = take(kMaxShared * sizeof(SharedFile), page), bounce = take(kBounceSize, page);
   // Incremental dumps only (only the pages used cost memory).
   const bool inc = d.cfg->incremental;
   const size_t parent_pages = inc ? take(kPagesFileMax, page) : 0,
                ranges = inc ? take(kMaxMappings * sizeof(PageRange), page) : 0,
-               hashes = inc ? take(kMaxTrackedPages * 8, page) : 0, runs = inc ? take(kMaxRuns * sizeof(PageRun), page) : 0,
-               bounce = inc ? take(kBounceSize, page) : 0;
+               hashes = inc ? take(kMaxTrackedPages * 8, page) : 0, runs = inc ? take(kMaxRuns * sizeof(PageRun), page) : 0;
   d.scratch_size = align_up(off, page);
   long addr = sys::mmap(nullptr, d.scratch_size, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -208,12 +207,12 @@ bool map_scratch(Dump& d) {
   d.fds = reinterpret_cast<FdEntry*>(base + fds);
   d.shared = reinterpret_cast<SharedFile*>(base + shared);
   d.delta_state = base + xxh + 1024;  // a second HashState in the same page
+  d.bounce = base + bounce;
   if (inc) {
     d.parent_pages = base + parent_pages;
     d.ranges = reinterpret_cast<PageRange*>(base + ranges);
     d.page_hashes = reinterpret_cast<uint64_t*>(base + hashes);
     d.runs = reinterpret_cast<PageRun*>(base + runs);
-    d.bounce = base + bounce;
   }
   return true;
 }
