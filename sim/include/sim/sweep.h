@@ -131,10 +131,10 @@ struct RunOutcome {
 };
 
 // Runs the given points of the plan, each in a forked child that calls `eval`
-// (run_cell by default). Throws SweepError if a point's input is rejected by the
-// simulator, SweepWorkerError if a worker dies.
+// (unset: the simulation itself, run in that child). Throws SweepError if a
+// point's input is rejected by the simulator, SweepWorkerError if a worker dies.
 RunOutcome run_points(const SweepOptions& opts, const SweepPlan& plan, const std::vector<int>& indices,
-                      const RunControl& control, const Evaluator& eval = run_cell);
+                      const RunControl& control, const Evaluator& eval = {});
 
 // The point indices of shard K/N: index % N == K − 1.
 std::vector<int> shard_indices(const SweepPlan& plan, const ShardSpec& shard);
