@@ -60,11 +60,7 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-}  // namespace
-
-Profile profile_from_paper_table(const std::filesystem::path& csv) {
-  const auto rows = read_table(csv);
-  Profile p;
+void describe_paper_machine(Profile& p, const std::filesystem::path& csv) {
   p.name = "paper-p4";
   p.source = "paper-table";
   p.machine = {
@@ -76,20 +72,25 @@ Profile profile_from_paper_table(const std::filesystem::path& csv) {
       {"link", "Gigabit Ethernet"},
       {"table", csv.filename().string()},
   };
+}
 
-  std::vector<double> order, case1, image, dump;
+// Compute time: the case-I turnaround is the job's compute time (docs/internals.md).
+FitResult fit_table_compute(Profile& p, const std::vector<Row>& rows) {
+  std::vector<double> order, case1;
   for (const auto& r : rows) {
     order.push_back(r.order);
     case1.push_back(r.case1);
   }
-
-  // Compute time: the case-I turnaround is the job's compute time (docs/internals.md).
   auto compute = fit_powers(order, case1, {0, 2, 3});
   p.compute_s = compute.curve;
   p.compute_s.x_unit = "order";
   p.compute_s.y_unit = "s";
   p.compute_s.why = "case-I turnaround of the paper's Table I; a*n^3 (multiply) + b*n^2 (fill, write) + c";
+  return compute;
+}
 
+// Three float matrices and a base; the image scaled to the paper's one size.
+void set_process_and_image(Profile& p) {
   p.process_bytes.powers = {0, 2};
   p.process_bytes.coef = {kProcessBaseBytes, 3 * 4};
   p.process_bytes.x_unit = "order";
@@ -104,46 +105,61 @@ Profile profile_from_paper_table(const std::filesystem::path& csv) {
   p.image_bytes.y_unit = "bytes";
   p.image_bytes.r2 = 1;
   p.image_bytes.why = "proportional to the process, scaled to the paper's 285 MiB image at order 4100";
+}
 
+// The dump: case II - case I against image bytes, fitted with the node's
+// memory knee (the study's nodes had 640 MB; while a job is stopped for its
+// dump the node holds the process and the image going through the page
+// cache). The knee (RAM the kernel and daemons keep) and the two rates are
+// fitted together; the knee must leave every process of the table in RAM.
+struct TableDumpFit {
+  KneeFit knee;
+  std::vector<double> image, dump;
+  double rms = 0, worst = 0, sst = 0;
+  std::string why;
+};
+
+TableDumpFit fit_table_dump(Profile& p, const std::vector<Row>& rows, const std::filesystem::path& csv) {
+  TableDumpFit f;
   for (const auto& r : rows) {
-    image.push_back(p.image_bytes(p.process_bytes(r.order)));
-    dump.push_back(r.case2 - r.case1);
+    f.image.push_back(p.image_bytes(p.process_bytes(r.order)));
+    f.dump.push_back(r.case2 - r.case1);
   }
-  // The study's nodes had 640 MB; while a job is stopped for its dump the node
-  // holds the process and the image going through the page cache. The knee
-  // (RAM the kernel and daemons keep) and the two rates are fitted together;
-  // the knee must leave every process of the table in RAM (case I grows as n^3).
   std::vector<double> need;
   double largest_process = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
-    need.push_back(p.process_bytes(rows[i].order) + image[i]);
+    need.push_back(p.process_bytes(rows[i].order) + f.image[i]);
     largest_process = std::max(largest_process, p.process_bytes(rows[i].order));
   }
-  const KneeFit knee = fit_memory_knee(image, need, dump, kRamBytes, largest_process);
-  const double dump_s_per_byte = knee.s_per_byte;
+  f.knee = fit_memory_knee(f.image, need, f.dump, kRamBytes, largest_process);
+  const double dump_s_per_byte = f.knee.s_per_byte;
   if (!(dump_s_per_byte > 0))
     throw ProfileError("paper table " + csv.string() + ": the checkpoint cost does not grow with the image");
-  p.memory = knee.memory;
+  p.memory = f.knee.memory;
   p.memory.why = "ram_bytes: the study's 640 MB nodes; reserved_bytes and swap_Bps fitted with the dump rate to "
                  "case II - case I of " + csv.filename().string() +
                  " (least squares, knee on a 0.25 MiB grid); swap size not published";
-  double rms = 0, worst = 0;
-  for (double r : knee.residuals) {
-    rms += r * r;
-    worst = std::max(worst, std::fabs(r));
+  for (double r : f.knee.residuals) {
+    f.rms += r * r;
+    f.worst = std::max(f.worst, std::fabs(r));
   }
-  rms = std::sqrt(rms / knee.residuals.size());
-  std::string dump_why = "case II - case I (one checkpoint per job) = image bytes / rate";
-  dump_why += knee.knee ? " + the memory term (see memory)" : " (no knee: it did not halve the residuals)";
+  f.rms = std::sqrt(f.rms / f.knee.residuals.size());
+  f.why = "case II - case I (one checkpoint per job) = image bytes / rate";
+  f.why += f.knee.knee ? " + the memory term (see memory)" : " (no knee: it did not halve the residuals)";
   p.dump_s.powers = {1};
   p.dump_s.coef = {dump_s_per_byte};
-  double sst = 0, mean = 0;
-  for (double d : dump) mean += d / dump.size();
-  for (double d : dump) sst += (d - mean) * (d - mean);
-  p.dump_s.r2 = sst > 0 ? 1 - knee.sse / sst : 1;
+  double mean = 0;
+  for (double d : f.dump) mean += d / f.dump.size();
+  for (double d : f.dump) f.sst += (d - mean) * (d - mean);
+  p.dump_s.r2 = f.sst > 0 ? 1 - f.knee.sse / f.sst : 1;
   p.dump_s.x_unit = "bytes";
   p.dump_s.y_unit = "s";
-  p.dump_s.why = dump_why;
+  p.dump_s.why = f.why;
+  return f;
+}
+
+// Not in the table: the link, the copy and the restore, assumed.
+void set_assumed_costs(Profile& p, double dump_s_per_byte) {
   p.link_bandwidth_Bps = kLinkBps;
   p.link_latency_s = kLinkLatency_s;
   p.copy_s.powers = {0, 1};
@@ -164,19 +180,21 @@ Profile profile_from_paper_table(const std::filesystem::path& csv) {
   p.disk_write_Bps = 1.0 / dump_s_per_byte;
   p.disk_read_Bps = 1.0 / dump_s_per_byte;
   p.reboot_s = kRebootSeconds;
+}
 
+void write_assumptions(Profile& p, const TableDumpFit& f) {
   const double img4100 = p.job_image_bytes(kPaperOrder);
   p.assumptions = {
       "turnaround in case I is the job's failure-free compute time (the table grows as n^3)",
       "process size = 12*n^2 bytes (three float matrices) + 2 MiB base; " +
           fmt("%.1f", p.process_bytes(kPaperOrder) / kMiB) + " MiB at order 4100 (the paper: about 190 MB)",
-      "image size = " + fmt("%.4f", image_per_process_byte) +
+      "image size = " + fmt("%.4f", p.image_bytes.coef[0]) +
           " x process size, so that order 4100 gives the paper's 285 MiB image",
-      "checkpoint (dump) cost = case II - case I, fitted against image bytes: " + dump_why + " (R^2 = " +
-          fmt("%.4f", p.dump_s.r2) + ", residuals RMS " + fmt("%.2f", rms) + " s, worst " + fmt("%.2f", worst) +
-          " s; image bytes alone: R^2 " + fmt("%.4f", sst > 0 ? 1 - knee.sse_linear / sst : 1.0) +
-          "); dump rate below the knee " + fmt("%.2f", 1e-6 / dump_s_per_byte) + " MB/s",
-      knee.knee ? "memory: a dump or restore needs process + image in RAM (the image passes through the page cache); of "
+      "checkpoint (dump) cost = case II - case I, fitted against image bytes: " + f.why + " (R^2 = " +
+          fmt("%.4f", p.dump_s.r2) + ", residuals RMS " + fmt("%.2f", f.rms) + " s, worst " + fmt("%.2f", f.worst) +
+          " s; image bytes alone: R^2 " + fmt("%.4f", f.sst > 0 ? 1 - f.knee.sse_linear / f.sst : 1.0) +
+          "); dump rate below the knee " + fmt("%.2f", 1e-6 / p.dump_s.coef[0]) + " MB/s",
+      f.knee.knee ? "memory: a dump or restore needs process + image in RAM (the image passes through the page cache); of "
                   "the 640 MiB, " + fmt("%.1f", p.memory.reserved_bytes / kMiB) + " MiB are not usable (fitted knee: " +
                   fmt("%.1f", p.memory.usable_bytes() / kMiB) + " MiB), and what exceeds that moves at " +
                   fmt("%.2f", p.memory.swap_Bps / 1e6) + " MB/s (fitted swap rate); the paper blames swapping above 4100"
@@ -192,14 +210,27 @@ Profile profile_from_paper_table(const std::filesystem::path& csv) {
       "link: 1 Gbit/s, 0.1 ms latency (one switch); node reboot after a failure: 100 s",
       "the paper's cases III-V were not used to derive anything here",
   };
+}
+
+}  // namespace
+
+Profile profile_from_paper_table(const std::filesystem::path& csv) {
+  const auto rows = read_table(csv);
+  Profile p;
+  describe_paper_machine(p, csv);
+  const FitResult compute = fit_table_compute(p, rows);
+  set_process_and_image(p);
+  const TableDumpFit f = fit_table_dump(p, rows, csv);
+  set_assumed_costs(p, f.knee.s_per_byte);
+  write_assumptions(p, f);
   for (size_t i = 0; i < rows.size(); ++i)
     p.measurements.push_back({{"order", rows[i].order},
                               {"case_I_s", rows[i].case1},
                               {"case_II_s", rows[i].case2},
-                              {"image_bytes", image[i]},
-                              {"dump_s", dump[i]},
+                              {"image_bytes", f.image[i]},
+                              {"dump_s", f.dump[i]},
                               {"compute_residual_s", compute.residuals[i]},
-                              {"dump_residual_s", knee.residuals[i]}});
+                              {"dump_residual_s", f.knee.residuals[i]}});
   return p;
 }
 
