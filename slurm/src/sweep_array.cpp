@@ -115,124 +115,175 @@ int shards_done(const fs::path& dir, int tasks) {
 
 }  // namespace
 
-void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& err) {
-  if (s.tasks < 1) throw SlurmError("--tasks must be at least 1");
-  fs::path dir = "DIR";
-  if (!s.print_only) check_cluster(s.partition);
-  if (!s.print_only) {
-    std::string tmpl = (fs::current_path() / "ckptsim-sweep-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw SlurmError("cannot create a directory for the sweep's files in " +
-                                                  fs::current_path().string());
-    dir = tmpl;
+namespace {
+
+bool ended_without_result(const std::string& state) {
+  return state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" || state == "NODE_FAIL" ||
+         state == "OUT_OF_MEMORY" || state == "BOOT_FAIL" || state == "DEADLINE" || state == "COMPLETED";
+}
+
+// One sweep as a job array and a merge job: their scripts and sbatch lines,
+// submitting them, following the shards and handing on the merged result.
+class SweepArrayJob {
+ public:
+  SweepArrayJob(const SweepArray& s, fs::path dir) : s_(s), dir_(std::move(dir)), tasks_(std::to_string(s.tasks)) {
+    sbatch_array_ = {"sbatch", "--parsable", "--job-name=ckptsim-sweep", "--array=1-" + tasks_};
+    sbatch_merge_ = {"sbatch", "--parsable", "--job-name=ckptsim-sweep-merge"};
+    for (Argv* a : {&sbatch_array_, &sbatch_merge_})
+      if (!s.partition.empty()) a->push_back("--partition=" + s.partition);
+    sbatch_array_.insert(sbatch_array_.end(), {"-o", (dir_ / "shard-%a.log").string(), (dir_ / "shards.sh").string()});
+    sbatch_merge_.insert(sbatch_merge_.end(), {"-o", (dir_ / "merge.out").string(), "-e", (dir_ / "merge.err").string(),
+                                               (dir_ / "merge.sh").string()});
   }
-  const std::string tasks = std::to_string(s.tasks);
-  const std::string shard_script = "#!/bin/sh\nexec " + quote(s.ckptsim.string()) + " sweep" + joined(s.sweep_args) +
-                                   " -q --shard \"$SLURM_ARRAY_TASK_ID/" + tasks + "\" -o " +
-                                   quote((dir / "shard-").string()) + "\"$SLURM_ARRAY_TASK_ID.json\"\n";
-  const std::string merge_script = "#!/bin/sh\nexec " + quote(s.ckptsim.string()) + " sweep --merge " +
-                                   quote(dir.string()) + "/shard-*.json" + joined(s.merge_args) + "\n";
-  Argv sbatch_array = {"sbatch", "--parsable", "--job-name=ckptsim-sweep", "--array=1-" + tasks};
+
+  std::string shard_script() const {
+    return "#!/bin/sh\nexec " + quote(s_.ckptsim.string()) + " sweep" + joined(s_.sweep_args) +
+           " -q --shard \"$SLURM_ARRAY_TASK_ID/" + tasks_ + "\" -o " + quote((dir_ / "shard-").string()) +
+           "\"$SLURM_ARRAY_TASK_ID.json\"\n";
+  }
+  std::string merge_script() const {
+    return "#!/bin/sh\nexec " + quote(s_.ckptsim.string()) + " sweep --merge " + quote(dir_.string()) +
+           "/shard-*.json" + joined(s_.merge_args) + "\n";
+  }
   // The merge job's dependency on the array goes in at its place once the array's id is known.
-  Argv sbatch_merge = {"sbatch", "--parsable", "--job-name=ckptsim-sweep-merge"};
-  for (Argv* a : {&sbatch_array, &sbatch_merge})
-    if (!s.partition.empty()) a->push_back("--partition=" + s.partition);
-  sbatch_array.insert(sbatch_array.end(), {"-o", (dir / "shard-%a.log").string(), (dir / "shards.sh").string()});
-  sbatch_merge.insert(sbatch_merge.end(), {"-o", (dir / "merge.out").string(), "-e", (dir / "merge.err").string(),
-                                           (dir / "merge.sh").string()});
-  const auto merge_after = [&](const std::string& array_id) {
-    Argv a = sbatch_merge;
+  Argv merge_after(const std::string& array_id) const {
+    Argv a = sbatch_merge_;
     a.insert(a.begin() + 3, "--dependency=afterok:" + array_id);
     return a;
-  };
-  if (s.print_only) {
-    out << "# " << dir.string() << "/shards.sh\n" << shard_script << "# " << dir.string() << "/merge.sh\n"
-        << merge_script << shell_line(sbatch_array) << "\n" << shell_line(merge_after("ARRAY_ID")) << "\n";
-    return;
   }
-  std::ofstream(dir / "shards.sh") << shard_script;
-  std::ofstream(dir / "merge.sh") << merge_script;
-  fs::permissions(dir / "shards.sh", fs::perms::owner_all);
-  fs::permissions(dir / "merge.sh", fs::perms::owner_all);
 
-  const std::string array_id = capture(sbatch_array);
+  void print(std::ostream& out) const {
+    out << "# " << dir_.string() << "/shards.sh\n" << shard_script() << "# " << dir_.string() << "/merge.sh\n"
+        << merge_script() << shell_line(sbatch_array_) << "\n" << shell_line(merge_after("ARRAY_ID")) << "\n";
+  }
+
+  void submit_array() {
+    std::ofstream(dir_ / "shards.sh") << shard_script();
+    std::ofstream(dir_ / "merge.sh") << merge_script();
+    fs::permissions(dir_ / "shards.sh", fs::perms::owner_all);
+    fs::permissions(dir_ / "merge.sh", fs::perms::owner_all);
+    array_id_ = capture(sbatch_array_);
+  }
+
   // With afterok on the array (--no-wait), or with none once every shard is
   // there: Slurm keeps a dependency on a task that was cancelled and then
   // requeued "never satisfied", whatever the task did after.
-  auto submit_merge = [&](bool after_array) { return capture(after_array ? merge_after(array_id) : sbatch_merge); };
-  if (!s.wait) {
-    const std::string merge_id = submit_merge(true);
-    err << "sweep: slurm: array job " << array_id << " (" << tasks << " shards), merge job " << merge_id
-        << "; files in " << dir.string() << "\n";
-    err << "sweep: slurm: the result will be in " << (dir / "merge.out").string() << "\n";
-    return;
+  std::string submit_merge(bool after_array) const {
+    return capture(after_array ? merge_after(array_id_) : sbatch_merge_);
   }
-  err << "sweep: slurm: array job " << array_id << " (" << tasks << " shards); files in " << dir.string() << "\n";
-  // Waiting: a shard task that ends without its shard (cancelled, failed, its
-  // node gone) is requeued once; a second loss is reported with the commands
-  // that redo just the missing shards. The merge job goes in once every shard
-  // is there.
-  std::vector<bool> requeued(static_cast<size_t>(s.tasks) + 1, false);
-  int shown = -1;
-  while (shards_done(dir, s.tasks) < s.tasks) {
-    const int done = shards_done(dir, s.tasks);
-    if (done != shown) {
-      err << "sweep: slurm: " << done << "/" << tasks << " shards done\n";
-      shown = done;
-    }
-    std::vector<int> lost;
-    for (int k = 1; k <= s.tasks; ++k) {
-      if (fs::exists(dir / ("shard-" + std::to_string(k) + ".json"))) continue;
-      const std::string task = array_id + "_" + std::to_string(k);
-      const std::string state = job_field(task, "JobState");
-      const bool ended_badly = state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" ||
-                               state == "NODE_FAIL" || state == "OUT_OF_MEMORY" || state == "BOOT_FAIL" ||
-                               state == "DEADLINE" || state == "COMPLETED";
-      if (!ended_badly) continue;
-      if (state == "COMPLETED") {  // ran, but its shard file is not there (yet: give it a moment)
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        if (fs::exists(dir / ("shard-" + std::to_string(k) + ".json"))) continue;
+
+  // A shard task that ends without its shard (cancelled, failed, its node
+  // gone) is requeued once; a second loss is reported with the commands that
+  // redo just the missing shards.
+  void follow_shards(std::ostream& err) {
+    std::vector<bool> requeued(static_cast<size_t>(s_.tasks) + 1, false);
+    int shown = -1;
+    while (shards_done(dir_, s_.tasks) < s_.tasks) {
+      const int done = shards_done(dir_, s_.tasks);
+      if (done != shown) {
+        err << "sweep: slurm: " << done << "/" << tasks_ << " shards done\n";
+        shown = done;
       }
-      if (!requeued[k]) {
+      std::vector<int> lost;
+      for (int k = 1; k <= s_.tasks; ++k) {
+        if (has_shard(k)) continue;
+        const std::string task = array_id_ + "_" + std::to_string(k);
+        const std::string state = job_field(task, "JobState");
+        if (!ended_without_result(state)) continue;
+        if (state == "COMPLETED") {  // ran, but its shard file is not there (yet: give it a moment)
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          if (has_shard(k)) continue;
+        }
+        if (requeued[k]) {
+          lost.push_back(k);
+          continue;
+        }
         requeued[k] = true;
         capture({"scontrol", "requeue", task});
         err << "sweep: slurm: shard " << k << " ended " << state << " without its result; requeued once\n";
-      } else {
-        lost.push_back(k);
       }
+      if (!lost.empty()) throw_lost(lost);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
     }
-    if (!lost.empty()) {
-      std::string which, redo;
-      for (int k : lost) {
-        which += (which.empty() ? "" : ",") + std::to_string(k);
-        redo += "; ckptsim sweep" + joined(s.sweep_args) + " -q --shard " + std::to_string(k) + "/" + tasks + " -o " +
-                quote((dir / ("shard-" + std::to_string(k) + ".json")).string());
-      }
-      throw SlurmError("shard(s) " + which + " of array job " + array_id + " failed twice; logs in " + dir.string() +
-                       "; rerun just them with:" + redo.substr(1) + "; then ckptsim sweep --merge " +
-                       quote(dir.string()) + "/shard-*.json");
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    err << "sweep: slurm: " << tasks_ << "/" << tasks_ << " shards done\n";
   }
-  err << "sweep: slurm: " << tasks << "/" << tasks << " shards done\n";
-  const std::string merge_id = submit_merge(false);
+
+  void wait_for_merge(const std::string& merge_id) const {
+    for (;;) {
+      const std::string state = job_field(merge_id, "JobState");
+      if (state == "COMPLETED") return;
+      if (job_field(merge_id, "Reason") == "DependencyNeverSatisfied")
+        throw SlurmError("merge job " + merge_id + " was never released (a shard of " + array_id_ +
+                         " failed); logs in " + dir_.string());
+      if (state.empty() || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" || state == "NODE_FAIL" ||
+          state == "OUT_OF_MEMORY")
+        throw SlurmError("merge job " + merge_id + " ended " + (state.empty() ? "unseen" : state) + "; logs in " +
+                         dir_.string());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+
+  const std::string& array_id() const { return array_id_; }
+  const std::string& tasks() const { return tasks_; }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  bool has_shard(int k) const { return fs::exists(dir_ / ("shard-" + std::to_string(k) + ".json")); }
+
+  [[noreturn]] void throw_lost(const std::vector<int>& lost) const {
+    std::string which, redo;
+    for (int k : lost) {
+      which += (which.empty() ? "" : ",") + std::to_string(k);
+      redo += "; ckptsim sweep" + joined(s_.sweep_args) + " -q --shard " + std::to_string(k) + "/" + tasks_ + " -o " +
+              quote((dir_ / ("shard-" + std::to_string(k) + ".json")).string());
+    }
+    throw SlurmError("shard(s) " + which + " of array job " + array_id_ + " failed twice; logs in " + dir_.string() +
+                     "; rerun just them with:" + redo.substr(1) + "; then ckptsim sweep --merge " +
+                     quote(dir_.string()) + "/shard-*.json");
+  }
+
+  const SweepArray& s_;
+  fs::path dir_;
+  std::string tasks_;
+  Argv sbatch_array_, sbatch_merge_;
+  std::string array_id_;
+};
+
+// A private directory for the sweep's scripts, logs and shards, on the file
+// system the build is on (the tasks must see it).
+fs::path make_sweep_dir() {
+  std::string tmpl = (fs::current_path() / "ckptsim-sweep-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data()))
+    throw SlurmError("cannot create a directory for the sweep's files in " + fs::current_path().string());
+  return tmpl;
+}
+
+}  // namespace
+
+void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& err) {
+  if (s.tasks < 1) throw SlurmError("--tasks must be at least 1");
+  if (s.print_only) return SweepArrayJob(s, "DIR").print(out);
+  check_cluster(s.partition);
+  SweepArrayJob job(s, make_sweep_dir());
+  job.submit_array();
+  if (!s.wait) {
+    const std::string merge_id = job.submit_merge(true);
+    err << "sweep: slurm: array job " << job.array_id() << " (" << job.tasks() << " shards), merge job " << merge_id
+        << "; files in " << job.dir().string() << "\n";
+    err << "sweep: slurm: the result will be in " << (job.dir() / "merge.out").string() << "\n";
+    return;
+  }
+  err << "sweep: slurm: array job " << job.array_id() << " (" << job.tasks() << " shards); files in "
+      << job.dir().string() << "\n";
+  job.follow_shards(err);
+  const std::string merge_id = job.submit_merge(false);
   err << "sweep: slurm: merge job " << merge_id << "\n";
-  for (;;) {
-    const std::string state = job_field(merge_id, "JobState");
-    if (state == "COMPLETED") break;
-    if (job_field(merge_id, "Reason") == "DependencyNeverSatisfied")
-      throw SlurmError("merge job " + merge_id + " was never released (a shard of " + array_id + " failed); logs in " +
-                       dir.string());
-    if (state.empty() || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" || state == "NODE_FAIL" ||
-        state == "OUT_OF_MEMORY")
-      throw SlurmError("merge job " + merge_id + " ended " + (state.empty() ? "unseen" : state) + "; logs in " +
-                       dir.string());
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  std::ifstream result(dir / "merge.out");
+  job.wait_for_merge(merge_id);
+  std::ifstream result(job.dir() / "merge.out");
   out << result.rdbuf();
   out.flush();
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  fs::remove_all(job.dir(), ec);
 }
 
 }  // namespace ckptsim::slurm
