@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include <chrono>
+#include <optional>
 #include <fstream>
 #include <thread>
 
@@ -188,101 +189,124 @@ JobSpec checkpointed_job(const RepContext& ctx, const fs::path& images) {
   return spec;
 }
 
-MeasureRow measure_rep(const RepContext& ctx) {
+namespace {
+
+// One repetition's account across its phases, and whether the OOM killer
+// ended something in the memory group since it began.
+struct Rep {
+  const RepContext& ctx;
   MeasureRow row;
-  row.order = ctx.order;
-  row.rep = ctx.rep;
+  uint64_t swap_before = 0;
+  CgroupCounters before;
+
+  bool oom_killed() const { return ctx.cgroup && ctx.cgroup->counters().oom_kills > before.oom_kills; }
+  MeasureRow oom(const std::string& phase) {
+    row.oom = phase;
+    record_group(row, *ctx.cgroup, before, &MeasureRow::dump_peak_bytes);
+    return row;
+  }
+};
+
+// Each row starts on an empty node: nothing left running, no page cache of
+// the last row's images charged to the group.
+void empty_the_node(Rep& r) {
+  MemoryCgroup* cg = r.ctx.cgroup;
+  if (!cg) return;
+  cg->kill_all();
+  cg->reclaim();
+  cg->reset_peak();
+  r.before = cg->counters();
+}
+
+// The job's dump, timed from the signal to the image in place; nothing if the
+// job or its core writer (in the group too) was OOM-killed meanwhile.
+std::optional<ckpt::CheckpointResult> dump_job(Rep& r, MatmulJob& job, const JobSpec& spec) {
+  try {
+    ContinueWhenSignalled resume(job.pid(), std::stoi(spec.ckpt_signal));
+    return ckpt::request_checkpoint(job.pid(), true);
+  } catch (const ckpt::CkptError&) {
+    if (!r.oom_killed()) throw;
+    job.kill();
+    return std::nullopt;
+  }
+}
+
+// The image sent to the copy target; the copy restores when it lands here.
+fs::path copy_image(Rep& r, const fs::path& image, RemoveOnExit& cleanup_copy) {
+  const std::string copy_name = "n" + std::to_string(r.ctx.order) + "-r" + std::to_string(r.ctx.rep);
+  SendResult sent = send_image(image, r.ctx.target.to, copy_name);
+  r.row.hash_s = sent.hash_s;
+  r.row.copy_s = sent.copy_s;
+  r.row.restored_from = "local image";
+  if (r.ctx.target.received_dir.empty()) return image;
+  cleanup_copy.path = r.ctx.target.received_dir / copy_name;
+  r.row.restored_from = "received copy";
+  return cleanup_copy.path;
+}
+
+// Without a memory limit: restore_process timed in this process, then the
+// restored job runs to the end (output checked) or shows it computes.
+MeasureRow restore_here(Rep& r, const fs::path& from, const fs::path& job_out) {
+  restart::RestartOptions ro;
+  ro.image = from;
+  ro.verify = restart::Verify::Full;
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t restored_pid = restart::restore_process(ro);
+  r.row.restore_s = since(t0);
+  ChildProcess restored(restored_pid);
+  if (r.ctx.run_to_end) {
+    check_restored_output(r.ctx, r.row, wait_child_exit(restored, std::chrono::hours(6)), job_out);
+  } else {
+    r.row.progressing = restored_job_progresses(restored, restored.pid());
+    restored.terminate();
+    if (!r.row.progressing)
+      throw JobFailed("the restored ckpt-matmul --n " + std::to_string(r.ctx.order) + " is not making progress",
+                      false);
+  }
+  finish_row(r.row, r.swap_before);
+  return r.row;
+}
+
+}  // namespace
+
+// Phases: an empty node, the job started and ready, its dump, the original
+// killed (as after a node failure), the image copied, restored from the copy.
+MeasureRow measure_rep(const RepContext& ctx) {
+  Rep r{ctx, {}, 0, {}};
+  r.row.order = ctx.order;
+  r.row.rep = ctx.rep;
   RemoveOnExit cleanup_rep{ctx.rep_dir};
   const fs::path images = make_rep_dirs(ctx);
-  const uint64_t swap_before = swap_out_pages();
-
+  r.swap_before = swap_out_pages();
   JobSpec spec = checkpointed_job(ctx, images);
   spec.stop_when_ready = true;
-  MemoryCgroup* cg = ctx.cgroup;
-  CgroupCounters before;
-  if (cg) {
-    // Each row starts on an empty node: nothing left running, no page cache
-    // of the last row's images charged to the group.
-    cg->kill_all();
-    cg->reclaim();
-    cg->reset_peak();
-    before = cg->counters();
-  }
-  // Did the OOM killer end something in the group since `before`?
-  auto oom_killed = [&] { return cg && cg->counters().oom_kills > before.oom_kills; };
-  auto finish_oom = [&](const std::string& phase, uint64_t MeasureRow::*peak) {
-    row.oom = phase;
-    record_group(row, *cg, before, peak);
-    return row;
-  };
+  empty_the_node(r);
+
   MatmulJob job(spec);
   try {
     job.wait_ready(std::chrono::seconds(600));
   } catch (const JobFailed&) {
-    if (oom_killed()) return finish_oom("job", &MeasureRow::dump_peak_bytes);
+    if (r.oom_killed()) return r.oom("job");
     throw;
   }
-
   ProcessSize size = process_size(job.pid());
-  row.rss_bytes = size.rss_bytes;
-  row.mapped_bytes = size.mapped_bytes;
+  r.row.rss_bytes = size.rss_bytes;
+  r.row.mapped_bytes = size.mapped_bytes;
 
-  ckpt::CheckpointResult ck;
-  try {
-    ContinueWhenSignalled resume(job.pid(), std::stoi(spec.ckpt_signal));
-    ck = ckpt::request_checkpoint(job.pid(), true);
-  } catch (const ckpt::CkptError&) {
-    // The job, or its core writer (in the group too), was killed mid-dump.
-    if (oom_killed()) {
-      job.kill();
-      return finish_oom("dump", &MeasureRow::dump_peak_bytes);
-    }
-    throw;
-  }
-  row.dump_s = ck.seconds;
-  // The original is gone before its copy comes back, as after a node failure.
+  const std::optional<ckpt::CheckpointResult> ck = dump_job(r, job, spec);
+  if (!ck) return r.oom("dump");
+  r.row.dump_s = ck->seconds;
   job.kill();
-  if (cg) record_group(row, *cg, before, &MeasureRow::dump_peak_bytes);
+  if (ctx.cgroup) record_group(r.row, *ctx.cgroup, r.before, &MeasureRow::dump_peak_bytes);
+  const DirSize image = dir_size(ck->image);
+  r.row.image_bytes = image.apparent_bytes;
+  r.row.image_disk_bytes = image.disk_bytes;
+  r.row.image_files = image.files;
 
-  DirSize image = dir_size(ck.image);
-  row.image_bytes = image.apparent_bytes;
-  row.image_disk_bytes = image.disk_bytes;
-  row.image_files = image.files;
-
-  const std::string copy_name = "n" + std::to_string(ctx.order) + "-r" + std::to_string(ctx.rep);
-  SendResult sent = send_image(ck.image, ctx.target.to, copy_name);
-  row.hash_s = sent.hash_s;
-  row.copy_s = sent.copy_s;
   RemoveOnExit cleanup_copy;
-  fs::path restore_from = ck.image;
-  row.restored_from = "local image";
-  if (!ctx.target.received_dir.empty()) {
-    restore_from = ctx.target.received_dir / copy_name;
-    cleanup_copy.path = restore_from;
-    row.restored_from = "received copy";
-  }
-
-  if (cg) return restore_limited(ctx, row, restore_from, spec.out, before, swap_before);
-
-  restart::RestartOptions ro;
-  ro.image = restore_from;
-  ro.verify = restart::Verify::Full;
-  auto t0 = std::chrono::steady_clock::now();
-  pid_t restored_pid = restart::restore_process(ro);
-  row.restore_s = since(t0);
-  ChildProcess restored(restored_pid);
-
-  if (ctx.run_to_end) {
-    check_restored_output(ctx, row, wait_child_exit(restored, std::chrono::hours(6)), spec.out);
-  } else {
-    row.progressing = restored_job_progresses(restored, restored.pid());
-    restored.terminate();
-    if (!row.progressing)
-      throw JobFailed("the restored ckpt-matmul --n " + std::to_string(ctx.order) + " is not making progress",
-                      false);
-  }
-  finish_row(row, swap_before);
-  return row;
+  const fs::path restore_from = copy_image(r, ck->image, cleanup_copy);
+  if (ctx.cgroup) return restore_limited(ctx, r.row, restore_from, spec.out, r.before, r.swap_before);
+  return restore_here(r, restore_from, spec.out);
 }
 
 }  // namespace ckptsim::calib
