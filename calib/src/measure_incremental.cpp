@@ -34,7 +34,7 @@ DumpFacts read_dump_facts(const fs::path& image) {
   } catch (const ckpt::CkptError& e) {
     throw std::runtime_error("image " + image.string() + ": " + e.what());
   }
-  if (!m.has_written || m.stopped_ns == 0)
+  if (!m.has_written || !m.has_stopped)
     throw std::runtime_error("image " + image.string() + " has no dump accounting (written, stopped_ns)");
   return {m.memory_bytes, m.full_memory_bytes, m.stopped_ns / 1e9, m.incremental};
 }

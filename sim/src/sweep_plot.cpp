@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,13 @@ namespace fs = std::filesystem;
 
 void write_plot(const SweepResult& r, const std::string& png_path) {
   const auto s = summarise(r);
-  PlotDir dir;
+  std::unique_ptr<PlotDir> scratch;
+  try {
+    scratch = std::make_unique<PlotDir>();
+  } catch (const std::runtime_error& e) {
+    throw SweepWorkerError(e.what());
+  }
+  const PlotDir& dir = *scratch;
   const auto curves = dir.path() / "curves.dat", marks = dir.path() / "marks.dat", ideal = dir.path() / "ideal.dat";
   std::string t_range = "[*:*]", o_range = "[*:*]";
   {

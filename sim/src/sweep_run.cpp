@@ -21,7 +21,7 @@ std::string describe(const SweepPoint& p) {
 PointResult point_result(const SweepPoint& p, const ForkedReply& reply) {
   if (!reply.sent)
     throw SweepWorkerError("the worker for " + describe(p) + " " + describe_wait_status(reply.wait_status) +
-                           " without a result");
+                           " without a result" + (reply.stderr_tail.empty() ? "" : ": " + reply.stderr_tail));
   if (!reply.ok) throw SweepError(describe(p) + ": " + reply.error);
   try {
     return {p.index, reply.value.at("mean_turnaround_s").get<double>(), reply.value.at("ci95_s").get<double>()};
@@ -45,6 +45,9 @@ RunOutcome run_points(const SweepOptions& opts, const SweepPlan& plan, const std
     const CellResult r = evaluate(scenario_for(opts, plan.points.at(i)));
     return nlohmann::json{{"mean_turnaround_s", r.mean_turnaround_s}, {"ci95_s", r.ci95_s}};
   };
+  // A point's SimGrid output is kept, not mixed into the progress line; its
+  // last line explains a crash.
+  t.capture_stderr = [&](std::size_t i) { return scenario_for(opts, plan.points.at(i)).log.empty(); };
   t.done = [&](std::size_t i, const ForkedReply& reply) {
     const SweepPoint& p = plan.points.at(i);
     out.results[p.index] = point_result(p, reply);
@@ -55,7 +58,13 @@ RunOutcome run_points(const SweepOptions& opts, const SweepPlan& plan, const std
       control.on_progress(out.results.size(), indices.size(),
                           std::chrono::duration<double>(clock::now() - start).count());
   };
-  out.interrupted = !run_forked(t) && out.results.size() < indices.size();
+  bool completed = false;
+  try {
+    completed = run_forked(t);
+  } catch (const SimError& e) {  // a pipe, fork or poll that failed: not the user's input
+    throw SweepWorkerError(e.what());
+  }
+  out.interrupted = !completed && out.results.size() < indices.size();
   return out;
 }
 

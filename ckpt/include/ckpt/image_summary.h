@@ -14,9 +14,10 @@ namespace ckptsim::ckpt {
 struct ImageSummary {
   int version = 0;
   unsigned long seq = 0;
-  uint64_t stopped_ns = 0;  // how long the dump stopped the job; 0 if not recorded
+  bool has_stopped = false;  // the library recorded stopped_ns
+  uint64_t stopped_ns = 0;    // how long the dump stopped the job
   uint64_t core_size = 0;
-  bool has_written = false;  // the dump's own account ("written"), from libraries that keep one
+  bool has_written = false;  // the dump's own account ("written", with memory_bytes), from libraries that keep one
   bool incremental = false;
   uint64_t memory_bytes = 0, full_memory_bytes = 0;
   std::string parent;  // the parent image's name (version 3), else empty

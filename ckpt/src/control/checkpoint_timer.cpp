@@ -66,7 +66,7 @@ double CheckpointTimer::image_cost_s(const std::string& image, std::string* size
   } catch (const CkptError&) {
     return -1;
   }
-  if (m.stopped_ns == 0) return -1;
+  if (!m.has_stopped) return -1;
   char buf[96];
   if (m.has_written)
     std::snprintf(buf, sizeof buf, "%.1f MB of memory written, %s", m.memory_bytes / 1e6,

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -71,18 +72,25 @@ ImageSummary read_image_summary(const fs::path& image) {
   if (string_or_empty(j, fmt::key::kFormat) != fmt::kFormatName)
     throw bad(std::string("not a ckptsim image (format is not \"") + fmt::kFormatName + "\")");
   ImageSummary s;
-  const uint64_t version = unsigned_or_zero(j, fmt::key::kFormatVersion);
-  if (!fmt::is_supported_version(static_cast<long>(version)))
+  const auto v = j.find(fmt::key::kFormatVersion);
+  if (v == j.end() || !v->is_number_unsigned())
+    throw bad(std::string("field ") + fmt::key::kFormatVersion + " is missing or not an unsigned integer");
+  const uint64_t version = v->get<uint64_t>();
+  if (!fmt::is_supported_version(static_cast<long>(std::min<uint64_t>(version, 1000))))
     throw bad("image format version " + std::to_string(version) + " is not supported (versions " +
               std::to_string(fmt::kOldestVersion) + " to " + std::to_string(fmt::kNewestVersion) + " are)");
   s.version = static_cast<int>(version);
   if (s.version >= fmt::kFullVersion)
     if (std::string why = own_checksum_problem(text); !why.empty()) throw bad(why);
   s.seq = unsigned_or_zero(j, fmt::key::kSeq);
-  s.stopped_ns = unsigned_or_zero(j, fmt::key::kStoppedNs);
+  if (auto st = j.find(fmt::key::kStoppedNs); st != j.end() && st->is_number_unsigned()) {
+    s.has_stopped = true;
+    s.stopped_ns = st->get<uint64_t>();
+  }
   if (auto core = j.find(fmt::key::kCore); core != j.end() && core->is_object())
     s.core_size = unsigned_or_zero(*core, fmt::key::kCoreSize);
-  if (auto w = j.find(fmt::key::kWritten); w != j.end() && w->is_object()) {
+  if (auto w = j.find(fmt::key::kWritten); w != j.end() && w->is_object() && w->contains(fmt::key::kMemoryBytes) &&
+                                                (*w)[fmt::key::kMemoryBytes].is_number_unsigned()) {
     s.has_written = true;
     s.incremental = true_or_false(*w, fmt::key::kWrittenIncremental);
     s.memory_bytes = unsigned_or_zero(*w, fmt::key::kMemoryBytes);
