@@ -43,7 +43,8 @@ int show(const CalibrateArgs& a) {
   return 0;
 }
 
-int measure(const CalibrateArgs& a) {
+// The options as calibrate runs them; one line and exit 2 for what CLI11 cannot check.
+calib::CalibrationOptions calibration_options(const CalibrateArgs& a) {
   calib::CalibrationOptions o;
   try {
     o.sizes = models::parse_sizes(a.sizes);
@@ -72,6 +73,28 @@ int measure(const CalibrateArgs& a) {
   o.job_threads = a.threads;
   if (a.no_disk_probe) o.disk_probe_bytes = 0;
   if (!a.memory_limit.empty()) o.memory_limit_bytes = calib::parse_memory_size(a.memory_limit);  // checked by CLI11
+  return o;
+}
+
+// What the user reads at the end: where things went, the summary, the models.
+void report(const CalibrateArgs& a, const calib::FittedProfile& fitted, const calib::CalibrationResult& r,
+            const std::filesystem::path& out, calib::Progress& progress) {
+  progress.info("profile: " + out.string());
+  if (!a.plot.empty()) {
+    calib::plot(fitted, r, a.plot);
+    progress.info("plot: " + a.plot);
+  }
+  char took[64];
+  std::snprintf(took, sizeof took, "%.0f s", r.elapsed_s);
+  progress.info(std::string("calibration took ") + took + (r.interrupted ? " (interrupted)" : ""));
+  calib::print_summary(fitted.profile, std::cout);
+  for (const auto& [label, c] : std::vector<std::pair<std::string, const models::Curve*>>{
+           {"dump", &fitted.profile.dump_s}, {"copy", &fitted.profile.copy_s}, {"restore", &fitted.profile.restore_s}})
+    std::cout << "  " << label << " model: " << c->why << "\n";
+}
+
+int measure(const CalibrateArgs& a) {
+  calib::CalibrationOptions o = calibration_options(a);
   const std::filesystem::path out = a.out.empty() ? calib::default_profile_path() : std::filesystem::path(a.out);
   const std::string name = a.name.empty() ? out.stem().string() : a.name;
   try {
@@ -110,18 +133,7 @@ int measure(const CalibrateArgs& a) {
   } catch (const models::ProfileError& e) {
     throw Exit(2, "calibrate: the profile written to " + out.string() + " fails validation: " + e.what());
   }
-  progress.info("profile: " + out.string());
-  if (!a.plot.empty()) {
-    calib::plot(fitted, r, a.plot);
-    progress.info("plot: " + a.plot);
-  }
-  char took[64];
-  std::snprintf(took, sizeof took, "%.0f s", r.elapsed_s);
-  progress.info(std::string("calibration took ") + took + (r.interrupted ? " (interrupted)" : ""));
-  calib::print_summary(fitted.profile, std::cout);
-  for (const auto& [label, c] : std::vector<std::pair<std::string, const models::Curve*>>{
-           {"dump", &fitted.profile.dump_s}, {"copy", &fitted.profile.copy_s}, {"restore", &fitted.profile.restore_s}})
-    std::cout << "  " << label << " model: " << c->why << "\n";
+  report(a, fitted, r, out, progress);
   return r.interrupted ? 130 : 0;
 }
 
