@@ -25,10 +25,6 @@ REPEAT="${BENCH_REPEAT:-3}"
 BENCH_NAME=bench-restored-dump
 . "$(dirname "$0")/lib.sh"
 
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
-now_ns() { date +%s%N; }
-secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
-
 # checkpoint --wait of pid; prints the seconds it took.
 timed_checkpoint() {
   sync

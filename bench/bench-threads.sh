@@ -38,10 +38,6 @@ TARGET=1.2
 BENCH_NAME=bench-threads
 . "$(dirname "$0")/lib.sh"
 
-calc() { awk "BEGIN { print $1 }"; }
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
-now_ns() { date +%s%N; }
-
 # One checkpoint of the probe; prints "image_bytes stopped_seconds" (or, with
 # ckpt=0, "0 largest_gap_seconds" over the same wall time without a checkpoint).
 stopped() {  # threads kind ckpt(0/1)

@@ -25,3 +25,10 @@ wait_for() {
   exit 1
 }
 child_of() { awk '{print $1}' "/proc/$1/task/$1/children"; }
+
+# Numbers in shell: an awk expression; the smaller of two ("" counts as none);
+# the clock in ns; seconds since a now_ns reading, to the ms.
+calc() { awk "BEGIN { print $1 }"; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
+now_ns() { date +%s%N; }
+secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
