@@ -1,7 +1,9 @@
 #include "ckpt/image_summary.h"
 
-#include <sys/stat.h>
 #include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cinttypes>
@@ -59,14 +61,15 @@ std::string seal_manifest(std::string open_object) {
 
 ImageSummary read_image_summary(const fs::path& image) {
   const auto bad = [&](const std::string& why) -> CkptError { return CkptError(std::string(fmt::kManifest) + ": " + why); };
-  struct stat st {};
-  const fs::path path = image / fmt::kManifest;
-  if (::lstat(path.c_str(), &st) != 0) throw CkptError(std::string("no ") + fmt::kManifest);
-  if (!S_ISREG(st.st_mode)) throw bad("not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > kMaxManifestBytes) throw bad("larger than 64 MiB");
-  // Opened once, without following links; what was looked at above is only for the message.
-  const std::string text = read_image_file(image.parent_path(), image.filename().string(), fmt::kManifest, kMaxManifestBytes);
-  if (text.empty()) throw bad("unreadable or empty");
+  // Opened once, without following links, and checked on that descriptor.
+  int why = 0;
+  const std::string text =
+      read_image_file(image.parent_path(), image.filename().string(), fmt::kManifest, kMaxManifestBytes, &why);
+  if (why == ENOENT) throw CkptError(std::string("no ") + fmt::kManifest);
+  if (why == ELOOP || why == EINVAL) throw bad("not a regular file");
+  if (why == EFBIG) throw bad("larger than 64 MiB");
+  if (why) throw bad(std::strerror(why));
+  if (text.empty()) throw bad("empty");
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw bad("not a JSON object");
   if (string_or_empty(j, fmt::key::kFormat) != fmt::kFormatName)

@@ -16,11 +16,14 @@ namespace ckptsim::ckpt {
 
 namespace {
 
-// The whole of an opened file if it is a regular one of at most max_bytes.
-std::string read_regular(int fd, size_t max_bytes) {
+// The whole of an opened file if it is a regular one of at most max_bytes;
+// else "" and, in *why, EINVAL (not a regular file) or EFBIG (too large).
+std::string read_regular(int fd, size_t max_bytes, int* why = nullptr) {
   std::string text;
-  struct stat sb;
-  if (fd >= 0 && ::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && static_cast<uint64_t>(sb.st_size) <= max_bytes) {
+  struct stat sb {};
+  const bool ok = fd >= 0 && ::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && static_cast<uint64_t>(sb.st_size) <= max_bytes;
+  if (why && fd >= 0 && !ok) *why = S_ISREG(sb.st_mode) ? EFBIG : EINVAL;
+  if (ok) {
     text.resize(static_cast<size_t>(sb.st_size));
     size_t got = 0;
     while (got < text.size()) {
@@ -43,12 +46,18 @@ std::string read_job_file(const fs::path& path, size_t max_bytes) {
   return read_regular(::open(path.c_str(), kJobFileFlags), max_bytes);
 }
 
-std::string read_image_file(const fs::path& dir, const std::string& image, const std::string& name, size_t max_bytes) {
+std::string read_image_file(const fs::path& dir, const std::string& image, const std::string& name, size_t max_bytes,
+                            int* why) {
+  if (why) *why = 0;
   const int image_fd = ::open((dir / image).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (image_fd < 0) return {};
+  if (image_fd < 0) {
+    if (why) *why = errno;
+    return {};
+  }
   const int fd = ::openat(image_fd, name.c_str(), kJobFileFlags);
+  if (fd < 0 && why) *why = errno;
   ::close(image_fd);
-  return read_regular(fd, max_bytes);
+  return read_regular(fd, max_bytes, why);
 }
 
 // The library overwrites the file in place, so a read can meet a write half

@@ -27,9 +27,11 @@ DumpStatus read_dump_status(const std::filesystem::path& dir);
 // A file the job writes (its status, a manifest), read as untrusted: a regular
 // file, the last component not a link, never blocking, at most max_bytes ("" otherwise).
 std::string read_job_file(const std::filesystem::path& path, size_t max_bytes);
-// The same for DIR/IMAGE/NAME, IMAGE not a link either.
+// The same for DIR/IMAGE/NAME, IMAGE not a link either. With `why`, "" comes
+// with the reason: the open's errno (ENOENT, ELOOP for a link...), EINVAL for
+// not a regular file, EFBIG for more than max_bytes; 0 when it was read.
 std::string read_image_file(const std::filesystem::path& dir, const std::string& image, const std::string& name,
-                            size_t max_bytes);
+                            size_t max_bytes, int* why = nullptr);
 
 // The highest N of the DIR/ckpt-N entries (0: none).
 unsigned long highest_image(const std::filesystem::path& dir);
