@@ -18,6 +18,7 @@ PACKAGES=(
   gnuplot-nox             # --plot
   bzip2 tcl zstd          # real third-party programs (zstd -T2: a multi-threaded one)
   python3                 # the asyncio restart test (Debian's /usr/bin/python3)
+  nodejs openjdk-17-jdk-headless  # runtimes that use the checkpoint signal themselves (node, java -Xint; javac builds the test job)
   slurm-wlm munge         # a real one-host Slurm for the cluster tests (scripts/slurm-local.sh)
 )
 

@@ -129,7 +129,26 @@ TEST_CASE("threads: an OpenMP program, checkpointed at 40 %, killed at 60 %, res
   check_real_program(RealProgram{{prog("prog_openmp"), "OUT", "200"}});
 }
 
-TEST_CASE("threads: checkpoint --wait on a job whose thread blocks the signal fails at once, the job unharmed") {
+// Runtimes treat the checkpoint signal as theirs: the library's guard keeps
+// it deliverable (signal_guard.cpp) and the job reads its own settings back.
+TEST_CASE("threads: a job that handles, blocks, sigwaits and signalfds the checkpoint signal is checkpointed at its gate") {
+  check_case(Case{"prog_guarded_signal", {}, {"stdout.txt"}});
+}
+
+TEST_CASE("threads: node (its helper threads block every signal), checkpointed at 40 %, killed at 60 %, restored twice") {
+  REQUIRE(fs::exists("/usr/bin/node"));
+  check_real_program(
+      RealProgram{{"/usr/bin/node", std::string(CKPTSIM_SOURCE_DIR) + "/tests/restart/progs/count_job.js", "OUT"}});
+}
+
+TEST_CASE("threads: java -Xint (its own SIGQUIT handler, SIGQUIT blocked), checkpointed at 40 %, killed at 60 %, restored twice") {
+  INFO("CountJob.class is built from tests/restart/progs/CountJob.java when javac is found (openjdk-17-jdk-headless)");
+  REQUIRE(fs::exists(fs::path(COUNT_JOB_CLASS_DIR) / "CountJob.class"));
+  check_real_program(RealProgram{{"/usr/bin/java", "-Xint", "-cp", COUNT_JOB_CLASS_DIR, "CountJob", "OUT"}});
+}
+
+// A raw rt_sigprocmask system call is the one way round the guard: that job is refused.
+TEST_CASE("threads: checkpoint --wait on a job whose thread blocks the signal with a raw system call fails at once, the job unharmed") {
   TempDir dir;
   fs::create_directories(dir / "run");
   Redirect io;

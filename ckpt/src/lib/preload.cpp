@@ -1,7 +1,7 @@
-// libckpt.so's entry points: configuration at start-up, the checkpoint signal
-// handler, and the interposed signal functions that keep the handler installed
-// when the job sets its own for the same signal. The only mutable globals of
-// the project live here (a preloaded library has nowhere else to keep them).
+// libckpt.so's entry points: configuration at start-up and the checkpoint
+// signal handler (signal_guard.cpp keeps the signal ours once it is installed).
+// The project's mutable globals live in this library only (a preloaded library
+// has nowhere else to keep them).
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "ckpt/signal_rule.h"
 #include "dump.h"
 #include "hash.h"
+#include "signal_guard.h"
 #include "sys.h"
 
 namespace {
@@ -29,17 +30,6 @@ using ckptlib::Config;
 constexpr size_t kAltStackSize = 256 << 10;
 
 Config g_config;
-bool g_installed = false;
-struct sigaction g_job_action;  // what the job asked for on our signal (never installed)
-
-using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
-using SignalFn = sighandler_t (*)(int, sighandler_t);
-SigactionFn g_real_sigaction = nullptr;
-
-SigactionFn real_sigaction() {
-  if (!g_real_sigaction) g_real_sigaction = reinterpret_cast<SigactionFn>(dlsym(RTLD_NEXT, "sigaction"));
-  return g_real_sigaction;
-}
 
 void say(const char* a, const char* b = "", const char* c = "") {
   ckptlib::write_all(2, a, strlen(a));
@@ -150,51 +140,9 @@ __attribute__((constructor)) void ckpt_start() {
   sa.sa_sigaction = on_checkpoint_signal;
   sa.sa_flags = SA_RESTART | SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  g_job_action.sa_handler = SIG_DFL;
-  if (real_sigaction()(g_config.signal, &sa, nullptr) == 0) g_installed = true;
+  ckptlib::signal_guard::SigactionFn real = ckptlib::signal_guard::real_sigaction();
+  if (real && real(g_config.signal, &sa, nullptr) == 0) ckptlib::signal_guard::guard(g_config.signal);
   errno = saved_errno;
 }
 
-sighandler_t swap_job_handler(int sig, sighandler_t handler) {
-  sighandler_t previous = g_job_action.sa_handler;
-  struct sigaction sa {};
-  sa.sa_handler = handler;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  (void)sig;
-  g_job_action = sa;
-  return previous;
-}
-
 }  // namespace
-
-// The job may set its own action for our signal: remember it, keep ours.
-extern "C" int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-  if (g_installed && sig == g_config.signal) {
-    if (old) *old = g_job_action;
-    if (act) g_job_action = *act;
-    return 0;
-  }
-  SigactionFn real = real_sigaction();
-  if (!real) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return real(sig, act, old);
-}
-
-extern "C" sighandler_t signal(int sig, sighandler_t handler) {
-  if (g_installed && sig == g_config.signal) return swap_job_handler(sig, handler);
-  static SignalFn real = nullptr;
-  if (!real) real = reinterpret_cast<SignalFn>(dlsym(RTLD_NEXT, "signal"));
-  return real ? real(sig, handler) : SIG_ERR;
-}
-
-extern "C" sighandler_t bsd_signal(int sig, sighandler_t handler) { return signal(sig, handler); }
-
-extern "C" sighandler_t sysv_signal(int sig, sighandler_t handler) {
-  if (g_installed && sig == g_config.signal) return swap_job_handler(sig, handler);
-  static SignalFn real = nullptr;
-  if (!real) real = reinterpret_cast<SignalFn>(dlsym(RTLD_NEXT, "sysv_signal"));
-  return real ? real(sig, handler) : SIG_ERR;
-}

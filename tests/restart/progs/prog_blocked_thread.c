@@ -1,10 +1,13 @@
 /* A job the checkpoint library must refuse: one of its threads blocks the
- * checkpoint signal (SIGQUIT) for good, so it can never be parked. The job
+ * checkpoint signal (SIGQUIT) for good with a raw rt_sigprocmask system call
+ * (the one way round the library's signal guard), so it can never be parked. The job
  * itself must not notice: it prints "finished" after its work, which lasts
  * until GO exists.   prog_blocked_thread MARKER GO */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "gate.h"
 
@@ -16,7 +19,7 @@ static void* blocker(void* arg) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGQUIT);
-  pthread_sigmask(SIG_BLOCK, &set, 0);
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, 0, 8);
   pthread_mutex_lock(&lock);
   blocked = 1;
   pthread_cond_signal(&cond);
