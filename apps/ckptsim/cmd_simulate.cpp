@@ -41,6 +41,8 @@ struct SimulateArgs {
   bool incremental = false;
   int max_chain = 0;
   bool max_chain_given = false;
+  double shared_storage = 0, shared_client = 0;  // MB/s, when given
+  std::optional<double> shared_storage_MBps, shared_client_MBps;
 };
 
 void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool shape_given, bool interval_given,
@@ -68,6 +70,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   base.log = a.log;
   set_v_placement(base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
   set_incremental(base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
+  set_storage(base, a.shared_storage_MBps, a.shared_client_MBps);
   if (mtbf_given) {
     base.failures.kind = FailureModel::Kind::Node;
     base.failures.mtbf_s = a.mtbf;
@@ -111,6 +114,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   const std::string title = "Simulated " + base.profile.name + ": " + std::to_string(a.nodes) + " nodes x " +
                             std::to_string(a.jobs_per_node) + " jobs, " + failures + ", " + policy + ", " +
                             (shows_v ? "case V " + describe_v_placement(base) + ", " : "") +
+                            (base.storage.shared ? describe_storage(base.storage) + ", " : "") +
                             std::to_string(a.replications) + " replications, seed " + std::to_string(a.seed);
   if (a.format == "csv") {
     std::cout << format_csv(rows);
@@ -129,6 +133,8 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                              {"interval_s", a.interval},
                              {"failures", mtbf_given ? nlohmann::json{{"mtbf_s", a.mtbf}, {"weibull_shape", a.weibull_shape}}
                                                      : nlohmann::json{{"failure_rate", a.failure_rate}}}};
+    if (base.storage.shared)
+      params["shared_storage"] = {{"total_Bps", base.storage.total_Bps}, {"client_Bps", base.storage.client_Bps}};
     std::cout << to_json(rows, params).dump(2) << "\n";
   } else {
     std::cout << format_table(rows, title, a.interval > 0 ? policy : "one checkpoint per job");
@@ -164,9 +170,12 @@ void add_simulate(CLI::App& app, int& exit_code) {
       ->default_str("ckptsim.thres:info");
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
-  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, cmd] {
+  const StorageOptions storage = add_storage_options(cmd, args->shared_storage, args->shared_client);
+  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, cmd, storage] {
     if (cmd->count("--log") && args->log.empty()) args->log = "ckptsim.thres:info";
     args->max_chain_given = max_chain->count() > 0;
+    args->shared_storage_MBps = if_given(storage.total, args->shared_storage);
+    args->shared_client_MBps = if_given(storage.client, args->shared_client);
     run(*args, mtbf->count() > 0, rate->count() > 0, shape->count() > 0, interval->count() > 0, at->count() > 0,
         spares->count() > 0);
     exit_code = 0;

@@ -2,6 +2,7 @@
 // checked by CLI11; apart from commands.h because they use sim's ranges.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 #include "commands.h"
@@ -50,6 +51,28 @@ inline FailureOptions add_failure_options(CLI::App* cmd, double& rate, double& m
                 ->needs(o.mtbf);
   o.rate->excludes(o.mtbf);
   return o;
+}
+
+// Where images go, for simulate and sweep: each node's disk, or a shared
+// file system (sim::Storage) with a total and an optional per-node bandwidth.
+struct StorageOptions {
+  CLI::Option *total, *client;
+};
+inline StorageOptions add_storage_options(CLI::App* cmd, double& total_MBps, double& client_MBps) {
+  StorageOptions o;
+  o.total = cmd->add_option("--shared-storage", total_MBps,
+                            "write and read images on a shared file system of this total bandwidth (MB/s, > 0), "
+                            "shared by every concurrent dump, restore and copy (default: each node's own disk)")
+                ->check(PositiveFinite());
+  o.client = cmd->add_option("--shared-client", client_MBps,
+                             "with --shared-storage: the most one node moves (MB/s, > 0; default: its link's bandwidth)")
+                 ->check(PositiveFinite())
+                 ->needs(o.total);
+  return o;
+}
+// The value of an option that was given, else nothing.
+inline std::optional<double> if_given(const CLI::Option* o, double v) {
+  return o->count() ? std::optional<double>(v) : std::nullopt;
 }
 
 }  // namespace ckptsim::cli

@@ -102,6 +102,7 @@ class Replication {
   Replication(const Scenario& s, const ClusterPlatform& platform, int replication)
       : s_(s),
         head_(platform.head),
+        storage_(platform.storage),
         costs_(job_costs(s)),
         t0_(s4u::Engine::get_clock()),
         replication_(replication),
@@ -250,10 +251,14 @@ class Replication {
       note_wait(job, now() - killed_at);
     }
     const int source = job.image_node;
-    XBT_INFO("job %d: image (%.0f MB) from node %d to %s", job.id, costs_.image_bytes / 1e6, source + 1,
-             node_name(target).c_str());
-    if (costs_.copy_setup_s > 0) s4u::this_actor::sleep_for(costs_.copy_setup_s);
-    s4u::Comm::sendto(nodes_[source].host, nodes_[target].host, static_cast<uint64_t>(costs_.image_bytes));
+    if (storage_) {
+      XBT_INFO("job %d: image on the shared file system, restored on %s", job.id, node_name(target).c_str());
+    } else {
+      XBT_INFO("job %d: image (%.0f MB) from node %d to %s", job.id, costs_.image_bytes / 1e6, source + 1,
+               node_name(target).c_str());
+      if (costs_.copy_setup_s > 0) s4u::this_actor::sleep_for(costs_.copy_setup_s);
+      s4u::Comm::sendto(nodes_[source].host, nodes_[target].host, static_cast<uint64_t>(costs_.image_bytes));
+    }
     job.image_node = target;
     if (placement == VPlacement::Queue) {
       const double arrived = now();
@@ -292,11 +297,10 @@ class Replication {
 
   // One attempt of a job, on its node: restore, then compute and checkpoints.
   void attempt_body(Job& job, int node, double from, bool restore) {
-    Node& where = nodes_[node];
     const double speed = s4u::this_actor::get_host()->get_speed();
     if (restore) {
       XBT_INFO("job %d restores from its checkpoint at %.1f s of compute", job.id, from);
-      disk_time(where.disk, costs_.restore_s, read_bps_[node], false);
+      image_io(node, costs_.restore_s, false);
     }
     double at = from;
     for (size_t k = 0; k < costs_.checkpoints.size(); ++k) {
@@ -305,13 +309,28 @@ class Replication {
       s4u::this_actor::execute((cp - at) * speed);
       at = cp;
       XBT_INFO("job %d checkpoints (%.1f s)", job.id, costs_.dump_s[k]);
-      disk_time(where.disk, costs_.dump_s[k], write_bps_[node], true);
+      image_io(node, costs_.dump_s[k], true);
       job.checkpointed = cp;
       job.image_node = node;
     }
     if (costs_.work_s > at) s4u::this_actor::execute((costs_.work_s - at) * speed);
     job.done = true;
-    where.forget(s4u::Actor::self());
+    nodes_[node].forget(s4u::Actor::self());
+  }
+
+  // A dump (write) or restore of what costs `seconds` on the node's disk:
+  // there, or the same bytes to or from the shared file system, over the
+  // node's link (its per-client limit, cluster_platform.cpp) and the file
+  // system's, shared with every other transfer.
+  void image_io(int node, double seconds, bool write) {
+    const double bps = write ? write_bps_[node] : read_bps_[node];
+    if (!storage_) return disk_time(nodes_[node].disk, seconds, bps, write);
+    const auto bytes = static_cast<uint64_t>(std::llround(seconds * bps));
+    if (bytes == 0) return;
+    if (write)
+      s4u::Comm::sendto(nodes_[node].host, storage_, bytes);
+    else
+      s4u::Comm::sendto(storage_, nodes_[node].host, bytes);
   }
 
   // A dump or restore is disk I/O sized so that, alone on the disk, it takes
@@ -342,6 +361,7 @@ class Replication {
 
   const Scenario& s_;
   s4u::Host* head_;
+  s4u::Host* storage_;  // the shared file system, or nullptr: each node's disk
   const JobCosts costs_;
   const double t0_;
   const int replication_;

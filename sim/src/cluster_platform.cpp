@@ -17,6 +17,8 @@ constexpr double kNodeFlops = 1e9;
 // dump and restore times still come from the profile's curves.
 constexpr double kFallbackDiskBps = 50e6;
 
+}  // namespace
+
 double disk_rate(double measured, const models::Curve& cost_per_byte) {
   if (measured > 0) return measured;
   // A linear cost curve's slope is seconds per byte: its inverse is a rate.
@@ -25,14 +27,20 @@ double disk_rate(double measured, const models::Curve& cost_per_byte) {
   return kFallbackDiskBps;
 }
 
-ClusterPlatform build_in_code(const models::Profile& profile, int nodes, int spares) {
+double image_disk_Bps(const models::Profile& profile, bool write) {
+  return write ? disk_rate(profile.disk_write_Bps, profile.dump_s) : disk_rate(profile.disk_read_Bps, profile.restore_s);
+}
+
+namespace {
+
+ClusterPlatform build_in_code(const models::Profile& profile, int nodes, int spares, const SharedStorageLinks& fs) {
   auto* zone = s4u::create_star_zone("cluster");
-  const double read_bps = disk_rate(profile.disk_read_Bps, profile.restore_s);
-  const double write_bps = disk_rate(profile.disk_write_Bps, profile.dump_s);
+  const double read_bps = image_disk_Bps(profile, false);
+  const double write_bps = image_disk_Bps(profile, true);
   ClusterPlatform p;
-  auto attach = [&](const std::string& name) {
+  auto attach = [&](const std::string& name, double link_Bps) {
     s4u::Host* host = zone->create_host(name, kNodeFlops);
-    auto* link = zone->create_split_duplex_link(name + "-eth", profile.link_bandwidth_Bps)
+    auto* link = zone->create_split_duplex_link(name + "-eth", link_Bps)
                      ->set_latency(profile.link_latency_s);
     link->seal();
     zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr,
@@ -40,17 +48,25 @@ ClusterPlatform build_in_code(const models::Profile& profile, int nodes, int spa
     return host;
   };
   auto node = [&](const std::string& name, std::vector<s4u::Host*>& hosts, std::vector<s4u::Disk*>& disks) {
-    s4u::Host* host = attach(name);
+    // With shared storage a node's link carries only its own images (case V
+    // copies nothing), so the per-client limit is that link's bandwidth.
+    const double link_Bps =
+        fs.client_Bps > 0 ? std::min(profile.link_bandwidth_Bps, fs.client_Bps) : profile.link_bandwidth_Bps;
+    s4u::Host* host = attach(name, link_Bps);
     s4u::Disk* disk = host->create_disk("disk", read_bps, write_bps);
     disk->seal();
     host->seal();
     hosts.push_back(host);
     disks.push_back(disk);
   };
-  p.head = attach("head");
+  p.head = attach("head", profile.link_bandwidth_Bps);
   for (int i = 0; i < nodes; ++i) node("node-" + std::to_string(i + 1), p.nodes, p.disks);
   for (int i = 0; i < spares; ++i) node("spare-" + std::to_string(i + 1), p.spares, p.spare_disks);
   p.head->seal();
+  if (fs.total_Bps > 0) {
+    p.storage = attach("storage", fs.total_Bps);
+    p.storage->seal();
+  }
   zone->seal();
   return p;
 }
@@ -62,7 +78,12 @@ bool natural_less(const std::string& a, const std::string& b) {
 
 bool is_spare(const std::string& host_name) { return host_name.rfind("spare", 0) == 0; }
 
-ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path& file, int nodes, int spares) {
+ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path& file, int nodes, int spares,
+                               const SharedStorageLinks& fs) {
+  const bool shared_storage = fs.total_Bps > 0;
+  if (fs.client_Bps > 0)
+    throw SimError("platform " + file.string() +
+                   ": --shared-client applies to the platform built in code; give the nodes' links that bandwidth in the file");
   try {
     engine.load_platform(file.string());
   } catch (const std::exception& e) {
@@ -73,6 +94,8 @@ ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path&
   for (s4u::Host* h : engine.get_all_hosts()) {
     if (h->get_name() == "head")
       p.head = h;
+    else if (h->get_name() == "storage")
+      p.storage = h;
     else if (is_spare(h->get_name()))
       spare_hosts.push_back(h);
     else
@@ -80,6 +103,9 @@ ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path&
   }
   const std::string where = "platform " + file.string() + ": ";
   if (!p.head) throw SimError(where + "no host named 'head' (the node that submits the jobs)");
+  if (shared_storage && !p.storage)
+    throw SimError(where + "no host named 'storage' (the shared file system --shared-storage writes to)");
+  if (!shared_storage) p.storage = nullptr;
   if (static_cast<int>(others.size()) < nodes)
     throw SimError(where + "has " + std::to_string(others.size()) + " compute hosts, --nodes asks for " +
                    std::to_string(nodes));
@@ -106,9 +132,9 @@ ClusterPlatform load_from_file(s4u::Engine& engine, const std::filesystem::path&
 }  // namespace
 
 ClusterPlatform build_platform(s4u::Engine& engine, const models::Profile& profile, int nodes, int spares,
-                               const std::filesystem::path& platform_file) {
-  return platform_file.empty() ? build_in_code(profile, nodes, spares)
-                               : load_from_file(engine, platform_file, nodes, spares);
+                               const std::filesystem::path& platform_file, const SharedStorageLinks& fs) {
+  return platform_file.empty() ? build_in_code(profile, nodes, spares, fs)
+                               : load_from_file(engine, platform_file, nodes, spares, fs);
 }
 
 }  // namespace ckptsim::sim

@@ -18,12 +18,26 @@ struct ClusterPlatform {
   std::vector<simgrid::s4u::Disk*> disks;  // disks[i] belongs to nodes[i]
   std::vector<simgrid::s4u::Host*> spares;  // only receive migrated jobs
   std::vector<simgrid::s4u::Disk*> spare_disks;
+  // Shared storage only: the file system, one host behind a link of the
+  // file system's total bandwidth, reached by every node over its own link.
+  simgrid::s4u::Host* storage = nullptr;
+};
+
+// A node disk's rate for images: the profile's measured one, else the
+// inverse of its dump (write) or restore cost per byte.
+double image_disk_Bps(const models::Profile& profile, bool write);
+
+// Shared storage's links (both 0: each node's own disk, no storage host).
+struct SharedStorageLinks {
+  double total_Bps = 0;   // the file system's link
+  double client_Bps = 0;  // > 0: each node's link at most this
 };
 
 // Must be called once, in the process's only Engine, before Engine::run().
 // Throws SimError when the file lacks a "head" host, has fewer than `nodes`
-// compute hosts or `spares` spare-* hosts, or a node without a disk.
+// compute hosts or `spares` spare-* hosts, or a node without a disk; with
+// shared storage, when it lacks a host named "storage" (the file system).
 ClusterPlatform build_platform(simgrid::s4u::Engine& engine, const models::Profile& profile, int nodes, int spares,
-                               const std::filesystem::path& platform_file);
+                               const std::filesystem::path& platform_file, const SharedStorageLinks& fs = {});
 
 }  // namespace ckptsim::sim

@@ -59,7 +59,9 @@ nlohmann::json simulate_replications(const Scenario& s) {
   argv.push_back(nullptr);
   int argc = static_cast<int>(args.size());
   s4u::Engine engine(&argc, argv.data());
-  const ClusterPlatform platform = build_platform(engine, s.profile, s.nodes, s.spares, s.platform_file);
+  const ClusterPlatform platform = build_platform(
+      engine, s.profile, s.nodes, s.spares, s.platform_file,
+      s.storage.shared ? SharedStorageLinks{s.storage.total_Bps, s.storage.client_Bps} : SharedStorageLinks{});
   const ClusterModel model(s, platform);
   nlohmann::json reps = nlohmann::json::array(), uses = nlohmann::json::array();
   for (int r = 0; r < s.replications; ++r) {

@@ -61,11 +61,15 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
   OrderTheory t;
   t.order = order;
   t.W = prof.job_compute_s(order);
-  t.C = prof.job_dump_s(order);
+  // On shared storage, what a dump and a restore cost with the file system to
+  // themselves: the formulas know no contention (the simulator does).
+  t.C = uncontended_image_io_s(o.base, prof.job_dump_s(order), true);
   // Case V pays the copy before its restore, in every placement: the formulas
   // are one job's, with no queue (a queue or spare placement's wait for a free
-  // node, and share's time-sharing, are the simulator's to show).
-  t.R = prof.job_restore_s(order) + (o.base.c == Case::V ? prof.job_copy_s(order) : 0.0);
+  // node, and share's time-sharing, are the simulator's to show). Shared
+  // storage copies nothing.
+  const bool copies = o.base.c == Case::V && !o.base.storage.shared;
+  t.R = uncontended_image_io_s(o.base, prof.job_restore_s(order), false) + (copies ? prof.job_copy_s(order) : 0.0);
   const std::string at = "order " + std::to_string(order) + ": ";
   if (!(t.W > 0) || !std::isfinite(t.W)) throw SweepError(at + "the profile's compute time is not > 0");
   if (!(t.C > 0) || !std::isfinite(t.C))
@@ -85,7 +89,7 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
     Scenario at_order = o.base;
     at_order.order = order;
     for (int i = 0; i < 20; ++i) {
-      const double C = mean_checkpoint_cost_s(at_order, an::daly_interval(t.C, t.M));
+      const double C = uncontended_image_io_s(at_order, mean_checkpoint_cost_s(at_order, an::daly_interval(t.C, t.M)), true);
       if (std::fabs(C - t.C) <= 1e-9 * t.C) break;
       t.C = C;
     }
@@ -167,6 +171,9 @@ SweepPlan build_plan(const SweepOptions& o) {
   }
   // Likewise incremental checkpoints: full-dump sweeps keep their hashes.
   if (b.incremental) plan.options["incremental_max_chain"] = b.max_chain;
+  // And shared storage: sweeps of local disks keep theirs.
+  if (b.storage.shared)
+    plan.options["shared_storage"] = {{"total_Bps", b.storage.total_Bps}, {"client_Bps", b.storage.client_Bps}};
   plan.hash = xxh3_hex(plan.options.dump());
   // Shown, not hashed: the same profile read from another path is the same sweep.
   plan.options["profile_label"] = o.profile_label;

@@ -34,6 +34,16 @@ IntervalOutcome outcome(const SweepResult& r, const SweepPoint& p) {
 
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
+// ", shared file system 800 MB/s" for plans that have one, else nothing.
+std::string describe_plan_storage(const nlohmann::json& o) {
+  if (!o.contains("shared_storage")) return "";
+  Storage st;
+  st.shared = true;
+  st.total_Bps = o.at("shared_storage").at("total_Bps").get<double>();
+  st.client_Bps = o.at("shared_storage").at("client_Bps").get<double>();
+  return describe_storage(st) + ", ";
+}
+
 std::string describe_failures(const nlohmann::json& o) {
   const auto& f = o.at("failures");
   if (f.at("model") == "per-job") return "each job killed with probability " + fmt("%g", f.at("p").get<double>());
@@ -124,7 +134,7 @@ void write_table(std::ostream& out, const SweepResult& r) {
     placement += ")";
   }
   out << "Sweep " << r.plan.hash << ": case " << o.at("case").get<std::string>() << placement << ", "
-      << describe_failures(o) << ", "
+      << describe_failures(o) << ", " << describe_plan_storage(o)
       << o.at("nodes").get<int>() << " nodes x " << o.at("jobs_per_node").get<int>() << " jobs, "
       << o.at("replications").get<int>() << " replications, seed " << o.at("seed").get<uint64_t>();
   const std::string label = o.value("profile_label", "");
@@ -153,6 +163,11 @@ void write_table(std::ostream& out, const SweepResult& r) {
         << " (turnaround " << fmt("%.2f", x.best.mean_turnaround_s) << " s +/- " << fmt("%.2f", x.best.ci95_s)
         << ", overhead " << fmt("%.2f", x.best_overhead_pct) << " % over the failure-free "
         << fmt("%.2f", x.baseline_s) << " s)" << (r.partial ? " [partial]" : "") << "\n";
+    // The formulas assume a dump costs the same whoever else is dumping.
+    if (o.contains("shared_storage") && x.theory.optimum_s > 0)
+      out << "under contention for the shared file system the best interval is "
+          << fmt("%.2f", x.best.interval_s / x.theory.optimum_s) << "x the contention-free formula's "
+          << fmt("%.1f", x.theory.optimum_s) << " s\n";
   }
   if (s.ideal_periodic.order != 0) out << format_ideal(s.ideal_periodic, "best periodic interval per order") << "\n";
   if (s.ideal_single.order != 0) out << format_ideal(s.ideal_single, "one checkpoint per job") << "\n";

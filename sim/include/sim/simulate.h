@@ -53,6 +53,19 @@ inline constexpr const char* kVPlacementNames = "share, queue or spare";
 inline constexpr VPlacement kDefaultVPlacement = VPlacement::Queue;  // docs/simulating.md, "Case V placement"
 inline constexpr int kDefaultSpares = 1;  // spares when spare is chosen without --spares
 
+// Where checkpoint images are written and read (docs/simulating.md, "Shared
+// storage"). Local: each node's own disk (the paper's cluster). Shared: one
+// parallel file system every node reaches over its own link; every concurrent
+// dump, restore and copy shares its total bandwidth, and each node moves at
+// most client_Bps (its link's bandwidth if 0 or more). A dump or restore moves
+// the bytes that would take the profile's cost on the node's disk, so an
+// uncontended file system as fast as the disk costs what the disk does; case
+// V copies nothing (the image is already where every node can read it).
+struct Storage {
+  bool shared = false;
+  double total_Bps = 0;
+  double client_Bps = 0;  // 0: only the node's link limits it
+};
 struct Scenario {
   models::Profile profile;
   std::filesystem::path platform_file;  // empty: platform built in code from the profile
@@ -71,6 +84,7 @@ struct Scenario {
   // image (a chain holds at least that much).
   bool incremental = false;
   int max_chain = 8;
+  Storage storage;
   int replications = 30;
   uint64_t seed = 1;
   // Tests: record every job attempt's stay on its node in CellResult::node_use.
@@ -79,6 +93,17 @@ struct Scenario {
   // (SimGrid's --log syntax, several separated by spaces). Empty: quiet.
   std::string log;
 };
+
+// --shared-storage MB/s [--shared-client MB/s] on simulate and sweep: throws
+// SimError (one line) for a client limit without shared storage or a
+// bandwidth that is not a finite number > 0.
+void set_storage(Scenario& s, std::optional<double> total_MBps, std::optional<double> client_MBps);
+// What an image transfer that costs `disk_s` on a node's disk costs alone on
+// the scenario's storage (the node's disk: disk_s), with nobody else using it:
+// the C and R the interval formulas see, which assume no contention.
+double uncontended_image_io_s(const Scenario& s, double disk_s, bool write);
+// "local disks", "shared file system 2000 MB/s (400 MB/s per node)".
+std::string describe_storage(const Storage& st);
 
 // One job attempt on one node (Scenario::record_node_use), restore included,
 // until it completes, is killed or leaves. Nodes 0..nodes-1 are the compute

@@ -1,0 +1,94 @@
+// Shared storage (--shared-storage): every node's dumps and restores go to one
+// file system whose bandwidth they share, so checkpoints taken at once slow
+// each other down; with room for all of them they cost what one alone does.
+#include <catch2/catch.hpp>
+
+#include "sim_test_support.h"
+
+using namespace ckptsim;
+using namespace ckptsim::sim;
+
+namespace {
+
+// Eight identical jobs, one per node, start together and checkpoint together
+// every 250 s of compute (three dumps of 40 s worth of disk bytes each).
+Scenario storm(double total_MBps, double client_MBps) {
+  Scenario s;
+  s.profile = simtest::flat_profile(1000, 40, 25, 100);
+  s.nodes = 8;
+  s.jobs_per_node = 1;
+  s.replications = 1;
+  s.c = Case::II;
+  s.interval_s = 250;
+  set_storage(s, total_MBps, client_MBps);
+  return s;
+}
+
+// What the three checkpoints cost each job, on average.
+double checkpoint_time(const Scenario& s) { return run_cell(s).mean_turnaround_s - 1000; }
+
+}  // namespace
+
+TEST_CASE("shared storage: room for every node, each dump costs what it costs alone; a quarter of that, four times as much") {
+  // A dump is 40 s of the disk's 20 MB/s: 800 MB. Each node may move 100 MB/s.
+  Scenario one = storm(100, 100);
+  one.nodes = 1;
+  const double alone = checkpoint_time(one);
+  const double roomy = checkpoint_time(storm(800, 100));   // 8 x 100 MB/s: no contention
+  const double tight = checkpoint_time(storm(200, 100));   // 8 nodes share 200 MB/s: 25 MB/s each
+  INFO("alone " << alone << " s, roomy " << roomy << " s, tight " << tight << " s");
+  // Alone: 3 x 800 MB at the node's 100 MB/s (SimGrid's TCP model takes a few % off).
+  CHECK(alone == Approx(3 * 8.0).epsilon(0.1));
+  CHECK(roomy == Approx(alone).epsilon(0.02));
+  CHECK(tight == Approx(4 * roomy).epsilon(0.05));
+}
+
+TEST_CASE("shared storage: the per-node limit binds when the file system has room") {
+  const double fast = checkpoint_time(storm(10000, 100));  // both below the 125 MB/s link
+  const double slow = checkpoint_time(storm(10000, 25));
+  INFO("client 100 MB/s: " << fast << " s, 25 MB/s: " << slow << " s");
+  CHECK(slow == Approx(4 * fast).epsilon(0.05));
+}
+
+TEST_CASE("shared storage: local disks by default, and the same seed gives the same result") {
+  Scenario local = storm(1, 1);
+  set_storage(local, std::nullopt, std::nullopt);
+  CHECK(!local.storage.shared);
+  // Local: each node its own disk, three dumps of exactly 40 s.
+  CHECK(checkpoint_time(local) == Approx(120).margin(1e-4));
+  const Scenario shared = storm(300, 100);
+  CHECK(run_cell(shared).replication_means == run_cell(shared).replication_means);
+}
+
+TEST_CASE("shared storage: case V copies nothing, the image is read where the job goes") {
+  Scenario s = storm(10000, 100);
+  s.c = Case::V;
+  s.failures.kind = FailureModel::Kind::PerJob;
+  s.failures.p = 1;
+  s.replications = 2;
+  const CellResult shared = run_cell(s);
+  CHECK(shared.kills > 0);
+  CHECK(shared.migrations > 0);
+  s.c = Case::IV;
+  const CellResult in_place = run_cell(s);
+  // The same kills (common random numbers); V's moves cost no copy.
+  CHECK(shared.kills == in_place.kills);
+}
+
+TEST_CASE("shared storage: bad options are refused with one line") {
+  Scenario s;
+  CHECK_THROWS_WITH(set_storage(s, std::nullopt, 100.0), Catch::Contains("--shared-client needs --shared-storage"));
+  CHECK_THROWS_WITH(set_storage(s, 0.0, std::nullopt), Catch::Contains("--shared-storage must be"));
+  CHECK_THROWS_WITH(set_storage(s, 100.0, -1.0), Catch::Contains("--shared-client must be"));
+  const auto r = simtest::run_ckptsim("simulate --shared-client 100");
+  CHECK(r.code != 0);
+  CHECK(r.err.find("--shared-client") != std::string::npos);
+  const auto p = simtest::run_ckptsim("simulate --sizes 2100 --replications 1 --shared-storage 100 --shared-client 50 --platform " +
+                                      (simtest::source_dir() / "data/platforms/paper-cluster.xml").string());
+  CHECK(p.code != 0);
+  CHECK(p.err.find("--shared-client") != std::string::npos);
+  const auto q = simtest::run_ckptsim("simulate --sizes 2100 --replications 1 --shared-storage 100 --platform " +
+                                      (simtest::source_dir() / "data/platforms/paper-cluster.xml").string());
+  CHECK(q.code != 0);
+  CHECK(q.err.find("no host named 'storage'") != std::string::npos);
+}
