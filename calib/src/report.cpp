@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "calib/subprocess.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -160,7 +160,7 @@ void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::pat
     std::ofstream f(script);
     f << s.str();
   }
-  CommandResult res = run_command({"gnuplot", script.string()});
+  util::CommandResult res = util::run_command({"gnuplot", script.string()});
   fs::remove(script);
   if (res.status != 0) {
     std::string first = res.output.substr(0, res.output.find('\n'));

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,13 +20,12 @@ namespace fs = std::filesystem;
 
 void write_plot(const SweepResult& r, const std::string& png_path) {
   const auto s = summarise(r);
-  std::unique_ptr<PlotDir> scratch;
+  util::ScratchDir dir;
   try {
-    scratch = std::make_unique<PlotDir>();
+    dir = make_plot_dir();
   } catch (const std::runtime_error& e) {
     throw SweepWorkerError(e.what());
   }
-  const PlotDir& dir = *scratch;
   const auto curves = dir.path() / "curves.dat", marks = dir.path() / "marks.dat", ideal = dir.path() / "ideal.dat";
   std::string t_range = "[*:*]", o_range = "[*:*]";
   {
@@ -127,7 +125,7 @@ void write_plot(const SweepResult& r, const std::string& png_path) {
       << gnuplot_quoted(ideal_title) << "\n"
       << "unset multiplot\n";
   }
-  if (std::string why = run_gnuplot(script, dir.path() / "gnuplot.log"); !why.empty()) throw SweepWorkerError(why);
+  if (std::string why = run_gnuplot(script); !why.empty()) throw SweepWorkerError(why);
 }
 
 }  // namespace ckptsim::sim
