@@ -5,7 +5,8 @@
 #     ckpt/include/ckpt/image_format.h appears as a string literal only there,
 #     in the manifest's writer and in its readers. A line that uses such a word
 #     for something else says so with "// not an image name".
-#  2. No shell between us and a program: no system() or popen() in the sources.
+#  2. No shell between us and a program: no system() or popen() in the sources
+#     or the tests (a test that needs a shell runs /bin/sh -c by its argv).
 # Prints each offending line and exits 1; exits 0 when the tree is clean.
 set -u
 if [ "${1:-}" = --self-test ]; then  # a tree with one of each fault: both must be found
@@ -28,7 +29,7 @@ cd "$root" || exit 2
 homes='^(ckpt/include/ckpt/image_format\.h|ckpt/src/lib/manifest\.cpp|ckpt/src/lib/object_manifest\.cpp|ckpt/src/control/image_summary\.cpp|restart/src/read_manifest\.cpp|restart/src/read_objects\.cpp):'
 # Exact literals, and literals that begin with an image prefix or variable name.
 words='"(ckpt-|\.tmp-|latest|\.ckpt-status|ckpt-images|core|manifest\.json|exe|files|files/|parent|ckptsim-image|format_version|manifest_xxh3|written|stopped_ns)"|"(files/|CKPT_)[^"]*"'
-modules=(ckpt restart calib slurm experiment apps)
+modules=(util ckpt restart calib slurm experiment apps)
 
 fail=0
 # Comments are not code: what follows // is left out of the match.
@@ -41,10 +42,10 @@ if [ -n "$literals" ]; then
   fail=1
 fi
 
-shells=$(find ckpt restart calib models sim slurm experiment apps bench \( -name '*.cpp' -o -name '*.h' \) -print0 2>/dev/null |
+shells=$(find util ckpt restart calib models sim slurm experiment apps bench tests \( -name '*.cpp' -o -name '*.h' \) -print0 2>/dev/null |
   xargs -0 perl -ne '(my $c = $_) =~ s{//.*}{}; print "$ARGV:$.:$_" if $c =~ m{(^|[^_\w])(std::)?(system|popen)\(}; close ARGV if eof')
 if [ -n "$shells" ]; then
-  echo "system()/popen() in the sources (run the program by its argv: calib::run_command, posix_spawn):"
+  echo "system()/popen() in the sources (run the program by its argv: util::run_command, util::spawn):"
   echo "$shells"
   fail=1
 fi

@@ -8,12 +8,12 @@
 #include "calib/calibrate.h"
 #include "calib/fit.h"
 #include "calib/memory_cgroup.h"
-#include "calib/progress.h"
 #include "calib/report.h"
-#include "calib/stop.h"
 #include "calib/transfer.h"
 #include "commands.h"
 #include "models/profile.h"
+#include "util/progress_bar.h"
+#include "util/stop.h"
 
 namespace ckptsim::cli {
 
@@ -78,7 +78,7 @@ calib::CalibrationOptions calibration_options(const CalibrateArgs& a) {
 
 // What the user reads at the end: where things went, the summary, the models.
 void report(const CalibrateArgs& a, const calib::FittedProfile& fitted, const calib::CalibrationResult& r,
-            const std::filesystem::path& out, calib::Progress& progress) {
+            const std::filesystem::path& out, util::ProgressBar& progress) {
   progress.info("profile: " + out.string());
   if (!a.plot.empty()) {
     calib::plot(fitted, r, a.plot);
@@ -107,8 +107,8 @@ int measure(const CalibrateArgs& a) {
     throw Exit(2, std::string("calibrate: ") + e.what());
   }
 
-  calib::install_stop_handlers();
-  calib::Progress progress(std::cerr, isatty(STDERR_FILENO), 1);
+  util::install_stop_handlers();
+  util::ProgressBar progress(std::cerr, isatty(STDERR_FILENO), 1);
   calib::CalibrationResult r;
   try {
     r = calib::run_calibration(o, progress);

@@ -2,9 +2,9 @@
 // images over TCP and verifies every checksum on arrival.
 #include <filesystem>
 
-#include "calib/stop.h"
 #include "calib/transfer.h"
 #include "commands.h"
+#include "util/stop.h"
 
 namespace ckptsim::cli {
 
@@ -30,7 +30,7 @@ void add_receive(CLI::App& app, int& exit_code) {
     opts.port = static_cast<uint16_t>(std::stoul(port));
     opts.dir = *dir;
     opts.once = *once;
-    calib::install_stop_handlers();
+    util::install_stop_handlers();
     try {
       exit_code = calib::serve_images(opts);
     } catch (const calib::TransferError& e) {

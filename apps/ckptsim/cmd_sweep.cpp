@@ -2,7 +2,6 @@
 // turnaround. A thin shell over sim/sweep.h: options in, plan, run, print.
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +19,7 @@
 #include "sim/simulate.h"
 #include "sim/sweep.h"
 #include "slurm/sweep_array.h"
+#include "util/stop.h"
 
 namespace ckptsim::cli {
 
@@ -27,29 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace ckptsim::sim;
-
-// The one piece of global state: set by SIGINT, read by the worker loop.
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_sigint(int) { g_interrupted = 1; }
-
-// Installs the SIGINT flag handler for the sweep's lifetime (no SA_RESTART, so
-// the loop's poll wakes up at once) and puts the old action back afterwards.
-class SigintGuard {
- public:
-  SigintGuard() {
-    g_interrupted = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_);
-  }
-  ~SigintGuard() { ::sigaction(SIGINT, &old_, nullptr); }
-  SigintGuard(const SigintGuard&) = delete;
-  SigintGuard& operator=(const SigintGuard&) = delete;
-
- private:
-  struct sigaction old_ {};
-};
 
 struct SweepArgs {
   std::string interval = "auto";
@@ -231,16 +208,18 @@ void run_sweep(const SweepArgs& a, bool mtbf_given, bool weibull_given, bool spa
     for (const auto& p : plan.points) indices.push_back(p.index);
   }
 
-  ProgressBar bar(std::cerr, ::isatty(STDERR_FILENO) == 1);
+  SweepProgress bar(std::cerr, ::isatty(STDERR_FILENO) == 1);
   RunControl control;
   control.workers = a.workers > 0 ? a.workers : default_workers();
-  control.stop = &g_interrupted;
+  control.stop = util::stop_requested;
   if (!a.quiet)
     control.on_progress = [&bar](std::size_t done, std::size_t total, double s) { bar.update(done, total, s); };
 
   RunOutcome outcome;
   {
-    SigintGuard guard;
+    // Ctrl-C stops the sweep only while points run (no SA_RESTART, so the
+    // loop's poll wakes up at once); then SIGINT does what it did before.
+    util::StopOnSigint guard;
     outcome = run_points(opts, plan, indices, control);
   }
   bar.finish();

@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "calib/fit.h"
-#include "fit_text.h"
+#include "util/format.h"
 
 namespace ckptsim::calib {
 namespace {
@@ -51,12 +51,12 @@ MemoryFit fit_memory(const CalibrationResult& r, const std::vector<const Measure
   m.tried = true;
   m.knee = models::fit_memory_knee(m.image, m.need, m.dump, limit, largest_process);
   if (m.knee.knee)
-    m.note = fmt("memory: knee found under the %.0f MiB limit: usable %.1f MiB of process + image, past it %.2f MB/s",
-                 limit / 1048576.0, m.knee.memory.usable_bytes() / 1048576.0, m.knee.memory.swap_Bps / 1e6);
+    m.note = util::format("memory: knee found under the %.0f MiB limit: usable %.1f MiB of process + image, past it %.2f MB/s",
+                          limit / 1048576.0, m.knee.memory.usable_bytes() / 1048576.0, m.knee.memory.swap_Bps / 1e6);
   else
-    m.note = fmt("memory: no knee found under the %.0f MiB limit (process + image up to %.1f MiB measured; a knee "
-                 "did not halve the dump fit's residuals)",
-                 limit / 1048576.0, most / 1048576.0);
+    m.note = util::format("memory: no knee found under the %.0f MiB limit (process + image up to %.1f MiB measured; a knee "
+                          "did not halve the dump fit's residuals)",
+                          limit / 1048576.0, most / 1048576.0);
   return m;
 }
 
@@ -216,7 +216,7 @@ void describe_link_and_assumptions(models::Profile& p, const CalibrationResult& 
   };
   if (r.memory_limit_bytes > 0)
     p.assumptions.push_back(
-        "memory-limited (" + fmt("%.0f", r.memory_limit_bytes / 1048576.0) +
+        "memory-limited (" + util::format("%.0f", r.memory_limit_bytes / 1048576.0) +
         " MiB, cgroup): the compute runs, the job and its dump (core writer included), `ckptsim restart` and the "
         "restored job all run in the group; each row starts with the group's page cache reclaimed, and the "
         "restore reads its image from disk (written back and dropped from the cache first), as on a node that "
@@ -266,15 +266,15 @@ nlohmann::json compute_runs(const CalibrationResult& r, const ComputeFit& cfit) 
 }
 
 std::string compute_note(const ComputeFit& cfit, const Samples& s) {
-  std::string note = fmt("compute: %.0f of %.0f runs fitted", static_cast<double>(cfit.fit.residuals.size()),
-                         static_cast<double>(s.cn.size()));
-  note += fmt(", residuals within %.1f %%", cfit.worst_residual_pct);
+  std::string note = util::format("compute: %.0f of %.0f runs fitted", static_cast<double>(cfit.fit.residuals.size()),
+                                  static_cast<double>(s.cn.size()));
+  note += util::format(", residuals within %.1f %%", cfit.worst_residual_pct);
   if (!cfit.loo_order.empty())
-    note += fmt("; an order left out of the fit is predicted within %.1f %% (worst: order %.0f)",
-                std::fabs(cfit.worst_loo_pct), cfit.worst_loo_order);
+    note += util::format("; an order left out of the fit is predicted within %.1f %% (worst: order %d)",
+                         std::fabs(cfit.worst_loo_pct), cfit.worst_loo_order);
   for (size_t i = 0; i < s.cn.size(); ++i)
     if (!cfit.fitted[i]) {
-      note += fmt("; outside the range, order %.0f is off by %.0f %%", s.cn[i], cfit.residual_pct[i]);
+      note += util::format("; outside the range, order %.0f is off by %.0f %%", s.cn[i], cfit.residual_pct[i]);
       break;
     }
   return note;
@@ -306,7 +306,7 @@ void add_warnings(FittedProfile& out, const CurveFits& f, const CalibrationResul
   for (const auto& [label, fit] : std::vector<std::pair<std::string, const models::FitResult*>>{
            {"dump", &f.dump}, {"copy", &f.copy}, {"restore", &f.restore}, {"compute", &f.compute.fit}, {"image size", &f.image}})
     if (fit->curve.r2 < kPoorR2)
-      out.warnings.push_back(label + " fit is poor (R2 " + fmt("%.3f", fit->curve.r2) +
+      out.warnings.push_back(label + " fit is poor (R2 " + util::format("%.3f", fit->curve.r2) +
                              "): the points scatter; more repetitions or a quieter machine would help");
   if (oom_rows)
     out.warnings.push_back(std::to_string(oom_rows) + " row(s) OOM-killed under the memory limit (see 'oom' in the "

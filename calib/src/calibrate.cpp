@@ -16,12 +16,12 @@
 #include "calib/job.h"
 #include "calib/memory_cgroup.h"
 #include "calib/probes.h"
-#include "calib/progress.h"
-#include "calib/stop.h"
 #include "ckpt/control.h"
 #include "calibrate_internal.h"
 #include "measure_internal.h"
 #include "restart/restart.h"
+#include "util/progress_bar.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 

@@ -17,11 +17,12 @@
 #include "calib/job.h"
 #include "calib/memory_cgroup.h"
 #include "calib/probes.h"
-#include "calib/progress.h"
-#include "calib/stop.h"
 #include "calibrate_internal.h"
 #include "ckpt/control.h"
 #include "measure_internal.h"
+#include "util/progress_bar.h"
+#include "util/scratch_dir.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 
@@ -40,36 +41,19 @@ std::string secs(double s) {
 }
 
 
-// The scratch directory: created private, removed with everything in it.
-class WorkDir {
- public:
-  WorkDir(const fs::path& requested, bool keep) : keep_(keep) {
-    if (!requested.empty()) {
-      // The user's directory must exist (check_options): only our own
-      // calib-XXXXXX is created inside it.
-      std::string tmpl = (requested / "calib-XXXXXX").string();
-      make(tmpl);
-    } else {
-      const char* t = getenv("TMPDIR");
-      // /var/tmp: on disk, unlike a tmpfs /tmp would be; images must hit the disk.
-      fs::path base = t && *t ? fs::path(t) : fs::path("/var/tmp");
-      make((base / "ckptsim-calib-XXXXXX").string());
-    }
-  }
-  ~WorkDir() {
-    std::error_code ec;
-    if (!keep_) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  void make(std::string tmpl) {
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a scratch directory " + tmpl);
-    path_ = tmpl;
-  }
-  fs::path path_;
-  bool keep_;
-};
+// The scratch directory: created private, removed with everything in it
+// unless the user asked to keep it.
+util::ScratchDir make_work_dir(const fs::path& requested, bool keep) {
+  // The user's directory must exist (check_options): only our own
+  // calib-XXXXXX is created inside it. Otherwise /var/tmp: on disk, unlike a
+  // tmpfs /tmp would be; images must hit the disk.
+  const std::string tmpl = !requested.empty() ? (requested / "calib-XXXXXX").string()
+                                              : (util::tmpdir_or("/var/tmp") / "ckptsim-calib-XXXXXX").string();
+  util::ScratchDir dir = util::ScratchDir::create(tmpl);
+  if (!dir) throw std::runtime_error("cannot create a scratch directory " + tmpl);
+  if (keep) dir.keep();
+  return dir;
+}
 
 Tools find_tools(const CalibrationOptions& o) {
   Tools t;
@@ -97,12 +81,12 @@ std::string oom_line(const MeasureRow& row, uint64_t limit) {
 }
 
 [[noreturn]] void interrupted() { throw std::runtime_error("interrupted"); }
-bool is_interruption(const std::exception& e) { return stop_requested() || std::string(e.what()) == "interrupted"; }
+bool is_interruption(const std::exception& e) { return util::stop_requested() || std::string(e.what()) == "interrupted"; }
 
 class CalibrationRun {
  public:
-  CalibrationRun(const CalibrationOptions& opts, Progress& progress)
-      : opts_(opts), progress_(progress), tools_(find_tools(opts)), work_(opts.work_dir, opts.keep_work_dir) {}
+  CalibrationRun(const CalibrationOptions& opts, util::ProgressBar& progress)
+      : opts_(opts), progress_(progress), tools_(find_tools(opts)), work_(make_work_dir(opts.work_dir, opts.keep_work_dir)) {}
 
   CalibrationResult run() {
     const auto started = std::chrono::steady_clock::now();
@@ -204,7 +188,7 @@ class CalibrationRun {
 
   void time_compute_runs() {
     for (int n : compute_sizes_) {
-      if (stop_requested()) interrupted();
+      if (util::stop_requested()) interrupted();
       uint64_t need = 0;
       if (!fits_alone(n, need)) {
         warn("no compute run: " + too_big("order", n, need));
@@ -251,7 +235,7 @@ class CalibrationRun {
     }
     bool size_failed = false;
     for (int r = 1; r <= opts_.reps && !size_failed; ++r) {
-      if (stop_requested()) interrupted();
+      if (util::stop_requested()) interrupted();
       size_failed = !measure_repetition(n, r);
       if (target_.receiver && !target_.receiver->alive())
         throw std::runtime_error("the receiver died (log: " + (work_.path() / "receiver.log").string() + ")");
@@ -286,7 +270,7 @@ class CalibrationRun {
                           ", copy " + secs(row.copy_s) + ", restore " + secs(row.restore_s) +
                           (row.output_verified ? ", ran to the end, output identical" : ""));
     } catch (const JobFailed& e) {
-      if (stop_requested()) interrupted();
+      if (util::stop_requested()) interrupted();
       warn(std::string(e.what()) + (e.killed ? "; skipping this size" : ""));
       progress_.step_done(rep + " failed");
       if (e.killed) {
@@ -309,7 +293,7 @@ class CalibrationRun {
       const auto inc = measure_incremental(ctx, opts_.incremental_gaps_s);
       res_.incremental.insert(res_.incremental.end(), inc.begin(), inc.end());
     } catch (const JobFailed& e) {
-      if (stop_requested()) interrupted();
+      if (util::stop_requested()) interrupted();
       warn("order " + std::to_string(n) + " incremental dumps: " + e.what());
     } catch (const std::exception& e) {
       if (is_interruption(e)) interrupted();
@@ -318,12 +302,12 @@ class CalibrationRun {
   }
 
   const CalibrationOptions& opts_;
-  Progress& progress_;
+  util::ProgressBar& progress_;
   CalibrationResult res_;
   // Destroyed in reverse: the memory group, the copy target (receiver before
   // its namespace), then the scratch directory.
   Tools tools_;
-  WorkDir work_;
+  util::ScratchDir work_;
   CopyTarget target_;
   std::unique_ptr<MemoryCgroup> cgroup_;
   std::vector<int> sizes_, compute_sizes_;
@@ -333,7 +317,7 @@ class CalibrationRun {
 
 }  // namespace
 
-CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& progress) {
+CalibrationResult run_calibration(const CalibrationOptions& opts, util::ProgressBar& progress) {
   check_options(opts);
   return CalibrationRun(opts, progress).run();
 }

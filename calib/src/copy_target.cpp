@@ -8,7 +8,7 @@
 #include <ostream>
 
 #include "calib/copy_target.h"
-#include "calib/stop.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 
@@ -18,21 +18,21 @@ ReceiverProcess::ReceiverProcess(const fs::path& ckptsim_exe, const fs::path& di
                                  const std::string& netns, const fs::path& log) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  Fd r(p[0]), w(p[1]);
-  SpawnSpec spec;
+  util::OwnedFd r(p[0]), w(p[1]);
+  util::SpawnSpec spec;
   if (!netns.empty()) spec.argv = {"ip", "netns", "exec", netns};
   for (const std::string& a : {ckptsim_exe.string(), std::string("receive"), std::string("--listen"),
                                listen_ip + ":0", std::string("--dir"), dir.string()})
     spec.argv.push_back(a);
   spec.stdout_fd = w.get();
   spec.stderr_path = log.string();
-  child_ = spawn(spec);
+  child_ = util::spawn(spec);
   w.reset();
   // Wait for "listening on IP:PORT" (10 s is plenty even on a loaded machine).
   std::string out;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (out.find('\n') == std::string::npos) {
-    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (util::stop_requested()) throw std::runtime_error("interrupted");
     if (std::chrono::steady_clock::now() > deadline)
       throw std::runtime_error("the receiver did not start listening within 10 s (log: " + log.string() + ")");
     pollfd pfd{r.get(), POLLIN, 0};

@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "fit_text.h"
+#include "util/format.h"
 
 namespace ckptsim::calib {
 
@@ -17,12 +17,6 @@ double sse(const std::vector<double>& r) {
   return s;
 }
 }  // namespace
-
-std::string fmt(const char* f, double a, double b, double c) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, f, a, b, c);
-  return buf;
-}
 
 models::FitResult fit_cost(const std::vector<double>& x, const std::vector<double>& y, const std::string& x_unit,
                            const std::string& y_unit) {
@@ -35,20 +29,20 @@ models::FitResult fit_cost(const std::vector<double>& x, const std::vector<doubl
     const double a = affine.curve.coef[0], b = affine.curve.coef[1];
     if (b <= 0) {
       chosen = prop;
-      chosen.curve.why = fmt("b*x: the affine fit's slope (%.3g) is not positive (noise over too narrow a range "
-                             "of sizes); R2 %.4f (affine %.4f)", b, prop.curve.r2, affine.curve.r2);
+      chosen.curve.why = util::format("b*x: the affine fit's slope (%.3g) is not positive (noise over too narrow a range "
+                                      "of sizes); R2 %.4f (affine %.4f)", b, prop.curve.r2, affine.curve.r2);
     } else if (a < 0) {
       chosen = prop;
-      chosen.curve.why = fmt("b*x: the affine fit's intercept (%.3g) is negative, which is not physical; "
-                             "R2 %.4f (affine %.4f)", a, prop.curve.r2, affine.curve.r2);
+      chosen.curve.why = util::format("b*x: the affine fit's intercept (%.3g) is negative, which is not physical; "
+                                      "R2 %.4f (affine %.4f)", a, prop.curve.r2, affine.curve.r2);
     } else if (sa < 0.9 * sp) {
       chosen = affine;
-      chosen.curve.why = fmt("a + b*x: the fixed cost a = %.3g is real (residual sum of squares %.3g vs %.3g "
-                             "for b*x alone)", a, sa, sp);
+      chosen.curve.why = util::format("a + b*x: the fixed cost a = %.3g is real (residual sum of squares %.3g vs %.3g "
+                                      "for b*x alone)", a, sa, sp);
     } else {
       chosen = prop;
-      chosen.curve.why = fmt("b*x: an intercept (%.3g) explains little (residual sum of squares %.3g vs %.3g), "
-                             "so the simpler proportional model", a, sa, sp);
+      chosen.curve.why = util::format("b*x: an intercept (%.3g) explains little (residual sum of squares %.3g vs %.3g), "
+                                      "so the simpler proportional model", a, sa, sp);
     }
   } else {
     chosen.curve.why = "b*x: a single size, so only a proportional model can be fitted";
@@ -105,15 +99,15 @@ ComputeFit fit_compute_runs(const std::vector<double>& n, const std::vector<doub
     }
   std::string why = out.fit.curve.why + ", ";
   if (ranged)
-    why += fmt("fitted on the %.0f runs at the calibrated orders %.0f..%.0f only (a naive multiply's time per "
-               "multiply-add changes with the order, so smaller orders would bend the curve where it is used)",
-               static_cast<double>(fn.size()), lo, hi);
+    why += util::format("fitted on the %.0f runs at the calibrated orders %.0f..%.0f only (a naive multiply's time per "
+                        "multiply-add changes with the order, so smaller orders would bend the curve where it is used)",
+                        static_cast<double>(fn.size()), lo, hi);
   else
     why += "fitted on every run (fewer than three orders timed within the calibrated range)";
-  why += fmt("; residuals within %.1f %%", out.worst_residual_pct);
+  why += util::format("; residuals within %.1f %%", out.worst_residual_pct);
   if (!out.loo_order.empty())
-    why += fmt("; leaving one order out, the curve misses it by up to %.1f %% (order %.0f)", std::fabs(out.worst_loo_pct),
-               out.worst_loo_order);
+    why += util::format("; leaving one order out, the curve misses it by up to %.1f %% (order %d)",
+                        std::fabs(out.worst_loo_pct), out.worst_loo_order);
   out.fit.curve.why = why;
   return out;
 }

@@ -8,18 +8,18 @@
 #include <sstream>
 #include <thread>
 
-#include "calib/fd.h"
 #include "calib/probes.h"
+#include "util/owned_fd.h"
 
-#include "calib/stop.h"
 #include "ckpt/image_format.h"
+#include "util/stop.h"
 
 namespace ckptsim::calib {
 
 using namespace std::chrono_literals;
 
 MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
-  SpawnSpec s;
+  util::SpawnSpec s;
   s.argv = {spec.matmul.string(), "--n", std::to_string(spec.order), "--out", spec.out.string(), "--progress"};
   if (spec.stop_when_ready) s.argv.push_back("--stop-when-ready");
   if (spec.threads > 1) s.argv.insert(s.argv.end(), {"--threads", std::to_string(spec.threads)});
@@ -33,7 +33,7 @@ MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
     if (spec.incremental) s.extra_env.push_back(std::string(env::kIncremental) + "=1");
   }
   try {
-    child_ = spawn(s);
+    child_ = util::spawn(s);
   } catch (const std::runtime_error& e) {
     throw JobFailed(e.what(), false);
   }
@@ -57,11 +57,11 @@ bool log_has(const std::filesystem::path& log, const std::string& what) {
 void MatmulJob::wait_ready(std::chrono::seconds timeout) {
   // inotify wakes us as soon as the job writes its log: at small orders the
   // multiplication after "matrices ready" lasts only milliseconds.
-  Fd watch(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  util::OwnedFd watch(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (watch) inotify_add_watch(watch.get(), spec_.log.c_str(), IN_MODIFY);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!log_has(spec_.log, "matrices ready")) {
-    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (util::stop_requested()) throw std::runtime_error("interrupted");
     if (auto st = child_.try_wait())
       throw JobFailed("ckpt-matmul --n " + std::to_string(spec_.order) + " " + describe_end(*st) +
                           " before its matrices were ready (log: " + spec_.log.string() + ")",
@@ -100,11 +100,11 @@ void MatmulJob::wait_ready(std::chrono::seconds timeout) {
   }
 }
 
-int wait_child_exit(ChildProcess& child, std::chrono::seconds timeout) {
+int wait_child_exit(util::ChildProcess& child, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto st = child.try_wait()) return *st;
-    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (util::stop_requested()) throw std::runtime_error("interrupted");
     if (std::chrono::steady_clock::now() > deadline) {
       child.terminate();
       throw JobFailed("the job did not finish within " + std::to_string(timeout.count()) + " s", false);

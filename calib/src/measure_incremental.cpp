@@ -9,10 +9,10 @@
 
 #include "calib/job.h"
 #include "calib/probes.h"
-#include "calib/stop.h"
 #include "ckpt/control.h"
 #include "ckpt/image_summary.h"
 #include "measure_internal.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 
@@ -42,7 +42,7 @@ DumpFacts read_dump_facts(const fs::path& image) {
 }  // namespace
 
 std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps) {
-  RemoveOnExit cleanup{ctx.rep_dir};
+  const util::ScratchDir cleanup(ctx.rep_dir);  // the images are big
   const fs::path images = make_rep_dirs(ctx);
 
   JobSpec spec = checkpointed_job(ctx, images);
@@ -60,7 +60,7 @@ std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std
   }
   auto resumed = std::chrono::steady_clock::now();
   for (double gap : gaps) {
-    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (util::stop_requested()) throw std::runtime_error("interrupted");
     std::this_thread::sleep_until(resumed + std::chrono::duration<double>(gap));
     if (job.process().try_wait()) break;
     const uint64_t rss = process_size(job.pid()).rss_bytes;

@@ -8,7 +8,8 @@
 #include "calib/copy_target.h"
 #include "calib/job.h"
 #include "calib/memory_cgroup.h"
-#include "calib/subprocess.h"
+#include "util/scratch_dir.h"
+#include "util/subprocess.h"
 
 namespace ckptsim::calib {
 
@@ -26,15 +27,6 @@ struct RepContext {
   bool run_to_end = false;                  // verify against the reference output
   std::filesystem::path reference_output;   // uninterrupted run's output (run_to_end)
   MemoryCgroup* cgroup = nullptr;           // --memory-limit: job, dump and restore run in it
-};
-
-// Removes its path however we leave (the images are big).
-struct RemoveOnExit {
-  std::filesystem::path path;
-  ~RemoveOnExit() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
 };
 
 // ctx.rep_dir and its images/ directory, created private (0700); the latter's path.
@@ -65,7 +57,7 @@ double time_uninterrupted(const Tools& tools, int order, const std::filesystem::
 // charged to it), from an image whose pages were first written back and
 // dropped from the page cache (so they are charged to the group when read).
 struct CgroupRestore {
-  ChildProcess restarter;  // `ckptsim restart`; the restored job is its child
+  util::ChildProcess restarter;  // `ckptsim restart`; the restored job is its child
   pid_t job = -1;          // the restored job (0 when it had already exited)
   double restore_s = 0;    // sum of the restarter's phases (the in-process restore's span)
   std::optional<int> early_status;  // the restarter ended before the job ran (failure/OOM)

@@ -11,10 +11,10 @@
 
 #include "calib/job.h"
 #include "calib/probes.h"
-#include "calib/stop.h"
 #include "ckpt/control.h"
 #include "measure_internal.h"
 #include "restart/restart.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -30,11 +30,11 @@ double since(std::chrono::steady_clock::time_point t0) {
 // seconds, however loaded the machine), or it already finished successfully
 // (small orders need only milliseconds after the checkpoint). `waited` is the
 // child whose end says so: the job itself, or the `ckptsim restart` it runs under.
-bool restored_job_progresses(ChildProcess& waited, pid_t job) {
+bool restored_job_progresses(util::ChildProcess& waited, pid_t job) {
   ProcessStat first = process_stat(job);
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (util::stop_requested()) throw std::runtime_error("interrupted");
     if (auto st = waited.try_wait()) return *st == 0;
     ProcessStat now = process_stat(job);
     if (now.cpu_ticks > first.cpu_ticks && now.state != 'Z') return true;
@@ -232,16 +232,16 @@ std::optional<ckpt::CheckpointResult> dump_job(Rep& r, MatmulJob& job, const Job
 }
 
 // The image sent to the copy target; the copy restores when it lands here.
-fs::path copy_image(Rep& r, const fs::path& image, RemoveOnExit& cleanup_copy) {
+fs::path copy_image(Rep& r, const fs::path& image, util::ScratchDir& cleanup_copy) {
   const std::string copy_name = "n" + std::to_string(r.ctx.order) + "-r" + std::to_string(r.ctx.rep);
   SendResult sent = send_image(image, r.ctx.target.to, copy_name);
   r.row.hash_s = sent.hash_s;
   r.row.copy_s = sent.copy_s;
   r.row.restored_from = "local image";
   if (r.ctx.target.received_dir.empty()) return image;
-  cleanup_copy.path = r.ctx.target.received_dir / copy_name;
+  cleanup_copy = util::ScratchDir(r.ctx.target.received_dir / copy_name);
   r.row.restored_from = "received copy";
-  return cleanup_copy.path;
+  return cleanup_copy.path();
 }
 
 // Without a memory limit: restore_process timed in this process, then the
@@ -253,7 +253,7 @@ MeasureRow restore_here(Rep& r, const fs::path& from, const fs::path& job_out) {
   auto t0 = std::chrono::steady_clock::now();
   pid_t restored_pid = restart::restore_process(ro);
   r.row.restore_s = since(t0);
-  ChildProcess restored(restored_pid);
+  util::ChildProcess restored(restored_pid);
   if (r.ctx.run_to_end) {
     check_restored_output(r.ctx, r.row, wait_child_exit(restored, std::chrono::hours(6)), job_out);
   } else {
@@ -275,7 +275,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   Rep r{ctx, {}, 0, {}};
   r.row.order = ctx.order;
   r.row.rep = ctx.rep;
-  RemoveOnExit cleanup_rep{ctx.rep_dir};
+  const util::ScratchDir cleanup_rep(ctx.rep_dir);  // the images are big
   const fs::path images = make_rep_dirs(ctx);
   r.swap_before = swap_out_pages();
   JobSpec spec = checkpointed_job(ctx, images);
@@ -303,7 +303,7 @@ MeasureRow measure_rep(const RepContext& ctx) {
   r.row.image_disk_bytes = image.disk_bytes;
   r.row.image_files = image.files;
 
-  RemoveOnExit cleanup_copy;
+  util::ScratchDir cleanup_copy;
   const fs::path restore_from = copy_image(r, ck->image, cleanup_copy);
   if (ctx.cgroup) return restore_limited(ctx, r.row, restore_from, spec.out, r.before, r.swap_before);
   return restore_here(r, restore_from, spec.out);

@@ -21,7 +21,7 @@ std::string first_line(const std::string& s) {
 }
 
 void must(const std::vector<std::string>& argv) {
-  CommandResult r = run_command(argv);
+  util::CommandResult r = util::run_command(argv);
   if (r.status != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
@@ -34,7 +34,7 @@ bool pid_alive(long pid) { return pid > 0 && (kill(static_cast<pid_t>(pid), 0) =
 // A calibration that was SIGKILLed cannot clean up; the next one removes what
 // it left (namespaces and veths named after a pid that no longer exists).
 void remove_stale_links() {
-  CommandResult ns = run_command({"ip", "netns", "list"});
+  util::CommandResult ns = util::run_command({"ip", "netns", "list"});
   std::istringstream in(ns.output);
   std::string line;
   while (std::getline(in, line)) {
@@ -42,9 +42,9 @@ void remove_stale_links() {
     if (name.rfind("ckptsim-", 0) != 0) continue;
     const std::string num = name.substr(8);
     if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (!pid_alive(std::stol(num))) run_command({"ip", "netns", "del", name});
+    if (!pid_alive(std::stol(num))) util::run_command({"ip", "netns", "del", name});
   }
-  CommandResult links = run_command({"ip", "-o", "link", "show"});
+  util::CommandResult links = util::run_command({"ip", "-o", "link", "show"});
   std::istringstream lin(links.output);
   while (std::getline(lin, line)) {
     // "12: ckv1234h@if11: <...>"
@@ -55,15 +55,15 @@ void remove_stale_links() {
     if (dev.size() < 5 || dev.rfind("ckv", 0) != 0 || dev.back() != 'h') continue;
     const std::string num = dev.substr(3, dev.size() - 4);
     if (num.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (!pid_alive(std::stol(num))) run_command({"ip", "link", "del", dev});
+    if (!pid_alive(std::stol(num))) util::run_command({"ip", "link", "del", dev});
   }
 }
 
 // Takes the first free slot (a non-blocking flock; released by the kernel when we die).
-Fd take_slot(int& slot) {
+util::OwnedFd take_slot(int& slot) {
   for (slot = 0; slot < kSlots; ++slot) {
     std::string path = "/run/lock/ckptsim-netns-" + std::to_string(slot) + ".lock";
-    Fd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    util::OwnedFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd) fd.reset(open(("/tmp/ckptsim-netns-" + std::to_string(slot) + ".lock").c_str(),
                            O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd) throw NetnsUnavailable(std::string("cannot create a lock file: ") + std::strerror(errno));
@@ -75,7 +75,7 @@ Fd take_slot(int& slot) {
 
 NetnsLink::NetnsLink(const std::string& rate) : rate_(rate) {
   if (geteuid() != 0) throw NetnsUnavailable("not root (network namespaces need CAP_NET_ADMIN)");
-  if (run_command({"ip", "-V"}).status != 0) throw NetnsUnavailable("the `ip` command (iproute2) is missing");
+  if (util::run_command({"ip", "-V"}).status != 0) throw NetnsUnavailable("the `ip` command (iproute2) is missing");
   remove_stale_links();
   int slot = 0;
   slot_lock_ = take_slot(slot);
@@ -113,8 +113,8 @@ NetnsLink::~NetnsLink() { cleanup(); }
 void NetnsLink::cleanup() noexcept {
   try {
     // Deleting the namespace destroys its veth end, which takes the peer with it.
-    if (ns_created_) run_command({"ip", "netns", "del", ns_});
-    if (veth_created_) run_command({"ip", "link", "del", host_dev_});  // usually already gone
+    if (ns_created_) util::run_command({"ip", "netns", "del", ns_});
+    if (veth_created_) util::run_command({"ip", "link", "del", host_dev_});  // usually already gone
   } catch (...) {
   }
   ns_created_ = veth_created_ = false;

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "calib/fd.h"
+#include "util/owned_fd.h"
 
 namespace fs = std::filesystem;
 
@@ -137,7 +137,7 @@ DiskRates probe_disk(const fs::path& dir, uint64_t bytes) {
   std::vector<char> buf(4 << 20);
   for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>(i * 2654435761u >> 13);
   {
-    Fd fd(open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    util::OwnedFd fd(open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
     auto t0 = std::chrono::steady_clock::now();
     for (uint64_t done = 0; done < bytes; done += buf.size())
@@ -148,7 +148,7 @@ DiskRates probe_disk(const fs::path& dir, uint64_t bytes) {
     posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   }
   {
-    Fd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    util::OwnedFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
     auto t0 = std::chrono::steady_clock::now();
     uint64_t got = 0;
     for (ssize_t n; (n = read(fd.get(), buf.data(), buf.size())) > 0;) got += static_cast<uint64_t>(n);

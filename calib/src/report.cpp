@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "calib/subprocess.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -82,21 +82,22 @@ void write_csv(const CalibrationResult& r, const fs::path& path) {
   write_atomically(path, o.str());
 }
 
-void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::path& out) {
-  const std::string ext = out.extension().string();
-  std::string terminal;
-  if (ext == ".png") terminal = "pngcairo size 1400,1000 font ',11'";
-  else if (ext == ".svg") terminal = "svg size 1400,1000 font 'sans,11'";
-  else throw std::runtime_error("--plot wants a .png or .svg file, got '" + out.string() + "'");
-  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+namespace {
 
-  const models::Profile& p = fitted.profile;
-  // Inline data blocks keep this to one gnuplot script with no temp files.
-  std::ostringstream s;
-  s << std::setprecision(10);
+// gnuplot's terminal for the figure's file type.
+std::string plot_terminal(const fs::path& out) {
+  const std::string ext = out.extension().string();
+  if (ext == ".png") return "pngcairo size 1400,1000 font ',11'";
+  if (ext == ".svg") return "svg size 1400,1000 font 'sans,11'";
+  throw std::runtime_error("--plot wants a .png or .svg file, got '" + out.string() + "'");
+}
+
+// The measurements as inline data blocks ($rows, $model, $compute): one
+// gnuplot script, no temp files. The orders that were OOM-killed go to
+// `oom_orders` (they have no costs to plot).
+void plot_data(std::ostream& s, const models::Profile& p, const CalibrationResult& r, std::string& oom_orders) {
   s << "$rows << EOD\n";
   std::vector<std::pair<double, double>> model;  // dump with the memory term, at each measured row
-  std::string oom_orders;
   for (const auto& w : r.rows) {
     if (!w.ok()) {
       oom_orders += (oom_orders.empty() ? "" : ", ") + std::to_string(w.order) + " (" + w.oom + ")";
@@ -112,60 +113,87 @@ void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::pat
   for (const auto& c : r.compute)
     if (!c.oom) s << c.order << " " << c.seconds << "\n";
   s << "EOD\n";
-  auto curve = [](const models::Curve& c, double xscale) {
-    std::ostringstream e;
-    e << std::setprecision(12) << "(0";
-    for (size_t i = 0; i < c.powers.size(); ++i) e << "+(" << c.coef[i] << ")*(x*" << xscale << ")**" << c.powers[i];
-    e << ")";
-    return e.str();
-  };
-  auto title = [](const std::string& what, const models::Curve& c) {
-    char b[200];
-    std::snprintf(b, sizeof b, "%s fit (R^2 %.4f)", what.c_str(), c.r2);
-    return std::string(b);
-  };
-  s << "set terminal " << terminal << "\nset output '" << out.string() << "'\n";
-  std::string memory_title;
-  if (r.memory_limit_bytes > 0) {
-    char b[256];
-    if (p.memory.swap_Bps > 0)
-      std::snprintf(b, sizeof b, "\\n%.0f MiB limit: knee at %.0f MiB of process + image, past it %.2f MB/s",
-                    r.memory_limit_bytes / 1048576.0, p.memory.usable_bytes() / 1048576.0, p.memory.swap_Bps / 1e6);
-    else
-      std::snprintf(b, sizeof b, "\\n%.0f MiB limit: no knee in the measured range", r.memory_limit_bytes / 1048576.0);
-    memory_title = b;
-    if (!oom_orders.empty()) memory_title += "; OOM-killed: " + oom_orders;
-  }
-  s << "set multiplot layout 2,2 title \"" << p.name << ": " << r.copy_kind << " copy, "
-    << p.machine.value("cpu", std::string("?")) << memory_title << "\"\n";
+}
+
+// A fitted curve as a gnuplot expression in x (x scaled by `xscale` first).
+std::string gnuplot_curve(const models::Curve& c, double xscale) {
+  std::ostringstream e;
+  e << std::setprecision(12) << "(0";
+  for (size_t i = 0; i < c.powers.size(); ++i) e << "+(" << c.coef[i] << ")*(x*" << xscale << ")**" << c.powers[i];
+  e << ")";
+  return e.str();
+}
+
+std::string fit_title(const std::string& what, const models::Curve& c) {
+  char b[200];
+  std::snprintf(b, sizeof b, "%s fit (R^2 %.4f)", what.c_str(), c.r2);
+  return std::string(b);
+}
+
+// The title's second line under a memory limit: the knee, and who was OOM-killed.
+std::string memory_title(const models::Profile& p, const CalibrationResult& r, const std::string& oom_orders) {
+  if (r.memory_limit_bytes <= 0) return "";
+  char b[256];
+  if (p.memory.swap_Bps > 0)
+    std::snprintf(b, sizeof b, "\\n%.0f MiB limit: knee at %.0f MiB of process + image, past it %.2f MB/s",
+                  r.memory_limit_bytes / 1048576.0, p.memory.usable_bytes() / 1048576.0, p.memory.swap_Bps / 1e6);
+  else
+    std::snprintf(b, sizeof b, "\\n%.0f MiB limit: no knee in the measured range", r.memory_limit_bytes / 1048576.0);
+  std::string t = b;
+  if (!oom_orders.empty()) t += "; OOM-killed: " + oom_orders;
+  return t;
+}
+
+// Four panels: dump, copy and restore time against image size, and compute time against order.
+void plot_panels(std::ostream& s, const models::Profile& p) {
   s << "set grid\nset key top left\nset xlabel 'image size (MB)'\nset ylabel 'seconds'\n";
   s << "set xrange [0:*]\nset yrange [0:*]\n";
   const char* names[3] = {"dump", "copy", "restore"};
   const models::Curve* curves[3] = {&p.dump_s, &p.copy_s, &p.restore_s};
   for (int i = 0; i < 3; ++i) {
     s << "set title '" << names[i] << " time against image size'\n";
-    s << "plot $rows using 1:" << (i + 2) << " with points pt 7 ps 1.2 title 'measured', " << curve(*curves[i], 1e6)
-      << " with lines lw 2 title '" << title(names[i], *curves[i]) << "'";
+    s << "plot $rows using 1:" << (i + 2) << " with points pt 7 ps 1.2 title 'measured', "
+      << gnuplot_curve(*curves[i], 1e6) << " with lines lw 2 title '" << fit_title(names[i], *curves[i]) << "'";
     // With a knee, the dump model is the curve plus the memory term (of process + image).
     if (i == 0 && p.memory.swap_Bps > 0) s << ", $model using 1:2 with linespoints lw 2 dt 2 title 'with the memory term'";
     s << "\n";
   }
   s << "set title 'job compute time (uninterrupted)'\nset xlabel 'matrix order n'\nset xrange [*:*]\n";
-  s << "plot $compute using 1:2 with points pt 7 ps 1.2 title 'measured', " << curve(p.compute_s, 1)
-    << " with lines lw 2 title '" << title("a n^3 + b n^2 + c", p.compute_s) << "'\n";
-  s << "unset multiplot\n";
+  s << "plot $compute using 1:2 with points pt 7 ps 1.2 title 'measured', " << gnuplot_curve(p.compute_s, 1)
+    << " with lines lw 2 title '" << fit_title("a n^3 + b n^2 + c", p.compute_s) << "'\n";
+}
 
+// Runs the script from a file beside the figure; one line from gnuplot if it fails.
+void run_plot_script(const std::string& text, const fs::path& out) {
   const fs::path script = fs::path(out.string() + ".gp.tmp");
   {
     std::ofstream f(script);
-    f << s.str();
+    f << text;
   }
-  CommandResult res = run_command({"gnuplot", script.string()});
+  util::CommandResult res = util::run_command({"gnuplot", script.string()});
   fs::remove(script);
   if (res.status != 0) {
     std::string first = res.output.substr(0, res.output.find('\n'));
     throw std::runtime_error("gnuplot failed: " + (first.empty() ? "status " + std::to_string(res.status) : first));
   }
+}
+
+}  // namespace
+
+void plot(const FittedProfile& fitted, const CalibrationResult& r, const fs::path& out) {
+  const std::string terminal = plot_terminal(out);
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  const models::Profile& p = fitted.profile;
+  std::ostringstream s;
+  s << std::setprecision(10);
+  std::string oom_orders;
+  plot_data(s, p, r, oom_orders);
+  s << "set terminal " << terminal << "\nset output '" << out.string() << "'\n";
+  s << "set multiplot layout 2,2 title \"" << p.name << ": " << r.copy_kind << " copy, "
+    << p.machine.value("cpu", std::string("?")) << memory_title(p, r, oom_orders) << "\"\n";
+  plot_panels(s, p);
+  s << "unset multiplot\n";
+  run_plot_script(s.str(), out);
 }
 
 void print_summary(const models::Profile& p, std::ostream& out) {

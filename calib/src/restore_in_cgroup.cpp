@@ -9,9 +9,9 @@
 #include <sstream>
 #include <thread>
 
-#include "calib/fd.h"
-#include "calib/stop.h"
 #include "measure_internal.h"
+#include "util/owned_fd.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 
@@ -23,7 +23,7 @@ void drop_page_cache(const fs::path& dir) {
        it.increment(ec)) {
     if (ec) break;
     if (!it->is_regular_file(ec)) continue;
-    Fd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    util::OwnedFd fd(::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) continue;
     ::fdatasync(fd.get());  // dirty pages cannot be dropped
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
@@ -56,15 +56,15 @@ CgroupRestore restore_in_cgroup(const RepContext& ctx, const fs::path& image) {
   CgroupRestore r;
   const fs::path pid_file = ctx.rep_dir / "restored.pid";
   const fs::path log = ctx.rep_dir / "restart.log";
-  SpawnSpec s;
+  util::SpawnSpec s;
   s.argv = {ctx.tools.ckptsim_exe.string(), "restart", "--timing", "--pid-file", pid_file.string(), image.string()};
   s.stderr_path = log.string();
   s.cgroup_procs = ctx.cgroup->procs_file();
   const auto t0 = std::chrono::steady_clock::now();
-  r.restarter = spawn(s);
+  r.restarter = util::spawn(s);
   // The pid file appears once the job runs again (restart --pid-file).
   for (;;) {
-    if (stop_requested()) throw std::runtime_error("interrupted");
+    if (util::stop_requested()) throw std::runtime_error("interrupted");
     std::ifstream in(pid_file);
     if (in >> r.job) break;
     r.job = -1;
@@ -80,7 +80,7 @@ CgroupRestore restore_in_cgroup(const RepContext& ctx, const fs::path& image) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double phases = timed_phases(log);
   r.restore_s = phases >= 0 ? phases : wall;
-  r.log_tail = last_line(log);
+  r.log_tail = util::last_line(log);
   return r;
 }
 

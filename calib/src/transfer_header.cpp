@@ -8,9 +8,10 @@
 #include <cstring>
 #include <memory>
 
-#include "calib/fd.h"
 #include "calib/transfer.h"
 #include "transfer_io.h"
+#include "util/hex.h"
+#include "util/owned_fd.h"
 
 namespace fs = std::filesystem;
 
@@ -80,19 +81,13 @@ uint64_t TransferHeader::total_bytes() const {
   return t;
 }
 
-std::string xxh3_hex(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 namespace {
 struct StateFree {
   void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
 };
 
 std::string hash_file(const fs::path& p, uint64_t& size) {
-  Fd fd(open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  util::OwnedFd fd(open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw TransferError("cannot read " + p.string() + ": " + std::strerror(errno));
   std::unique_ptr<XXH3_state_t, StateFree> st(XXH3_createState());
   XXH3_64bits_reset(st.get());
@@ -106,7 +101,7 @@ std::string hash_file(const fs::path& p, uint64_t& size) {
     XXH3_64bits_update(st.get(), buf.data(), static_cast<size_t>(n));
     size += static_cast<uint64_t>(n);
   }
-  return xxh3_hex(XXH3_64bits_digest(st.get()));
+  return util::hex64(XXH3_64bits_digest(st.get()));
 }
 }  // namespace
 

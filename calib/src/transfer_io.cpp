@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "calib/stop.h"
+#include "util/stop.h"
 
 namespace ckptsim::calib {
 
@@ -20,7 +20,7 @@ namespace {
 bool wait_ready(int fd, short events, std::chrono::milliseconds idle) {
   auto deadline = std::chrono::steady_clock::now() + idle;
   for (;;) {
-    if (stop_requested()) {
+    if (util::stop_requested()) {
       errno = EINTR;
       return false;
     }
@@ -37,7 +37,7 @@ bool wait_ready(int fd, short events, std::chrono::milliseconds idle) {
 }
 }  // namespace
 
-Fd connect_to(const Endpoint& to, std::chrono::milliseconds timeout) {
+util::OwnedFd connect_to(const Endpoint& to, std::chrono::milliseconds timeout) {
   addrinfo hints{};
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
@@ -45,7 +45,7 @@ Fd connect_to(const Endpoint& to, std::chrono::milliseconds timeout) {
   int gai = getaddrinfo(to.host.c_str(), std::to_string(to.port).c_str(), &hints, &res);
   if (gai != 0) throw TransferError("cannot reach " + to.str() + ": " + gai_strerror(gai));
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
-  Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  util::OwnedFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!s) throw TransferError(std::string("socket: ") + std::strerror(errno));
   int r = connect(s.get(), res->ai_addr, res->ai_addrlen);
   if (r != 0 && errno != EINPROGRESS)

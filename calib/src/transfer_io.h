@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "calib/fd.h"
 #include "calib/transfer.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::calib {
 
@@ -14,12 +14,14 @@ inline constexpr char kMagic[8] = {'C', 'K', 'X', 'F', 'E', 'R', '0', '1'};
 inline constexpr uint64_t kMaxHeaderBytes = 16u << 20;
 
 bool is_safe_relative_path(const std::string& p);
-std::string xxh3_hex(uint64_t h);
 
 // Blocking connect with a timeout; throws TransferError "cannot reach HOST:PORT: why".
-Fd connect_to(const Endpoint& to, std::chrono::milliseconds timeout);
+util::OwnedFd connect_to(const Endpoint& to, std::chrono::milliseconds timeout);
 // Full write/read with a per-call inactivity timeout; false on EOF/timeout/error
 // (errno says which; ETIMEDOUT for a timeout, 0 for EOF). Stops on the stop flag (EINTR).
+// They sit beside util::write_all/read_all rather than on them: the socket is
+// non-blocking and each wait is a poll that gives up after `idle` or on Ctrl-C,
+// so a dead peer cannot hang the calibration (util's block until done).
 bool write_all(int fd, const void* buf, size_t len, std::chrono::milliseconds idle);
 bool read_all(int fd, void* buf, size_t len, std::chrono::milliseconds idle);
 // Reads one line (up to '\n', at most max bytes).

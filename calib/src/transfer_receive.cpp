@@ -14,9 +14,12 @@
 #include <iostream>
 #include <memory>
 
-#include "calib/stop.h"
 #include "calib/transfer.h"
 #include "transfer_io.h"
+#include "util/hex.h"
+#include "util/io.h"
+#include "util/scratch_dir.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -28,24 +31,6 @@ constexpr auto kIdleTimeout = 60s;
 
 struct Rejected : std::runtime_error {
   using std::runtime_error::runtime_error;
-};
-
-// A directory that is removed with everything in it unless committed.
-class TempDir {
- public:
-  explicit TempDir(fs::path p) : path_(std::move(p)) {}
-  ~TempDir() {
-    if (!committed_) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  const fs::path& path() const { return path_; }
-  void commit() { committed_ = true; }
-
- private:
-  fs::path path_;
-  bool committed_ = false;
 };
 
 void make_private_dir(const fs::path& p) {
@@ -63,7 +48,7 @@ void receive_file(int sock, const fs::path& root, const FileEntry& f, std::vecto
   // parents, 0700 each
   fs::path rel = fs::path(f.path).parent_path(), cur = root;
   for (const auto& comp : rel) make_private_dir(cur /= comp);
-  Fd out(open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  util::OwnedFd out(open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!out) throw Rejected("cannot create " + target.string() + ": " + std::strerror(errno));
   fchmod(out.get(), 0600);
   std::unique_ptr<XXH3_state_t, XxhFree> st(XXH3_createState());
@@ -75,18 +60,11 @@ void receive_file(int sock, const fs::path& root, const FileEntry& f, std::vecto
       throw Rejected("transfer of " + f.path + " cut short (" +
                      (errno == 0 ? std::string("connection closed") : std::strerror(errno)) + ")");
     XXH3_64bits_update(st.get(), buf.data(), chunk);
-    const char* p = buf.data();
-    size_t n = chunk;
-    while (n > 0) {
-      ssize_t w = write(out.get(), p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) throw Rejected("writing " + target.string() + ": " + std::strerror(errno));
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
+    if (!util::write_all(out.get(), buf.data(), chunk))
+      throw Rejected("writing " + target.string() + ": " + std::strerror(errno));
     left -= chunk;
   }
-  std::string got = xxh3_hex(XXH3_64bits_digest(st.get()));
+  std::string got = util::hex64(XXH3_64bits_digest(st.get()));
   if (got != f.xxh3) throw Rejected("checksum mismatch on " + f.path + " (expected " + f.xxh3 + ", got " + got + ")");
 }
 
@@ -122,7 +100,8 @@ Outcome handle_connection(int sock, const fs::path& dir, const std::string& peer
     name = h.name;
     fs::path final_dir = dir / h.name;
     if (fs::exists(final_dir)) throw Rejected(final_dir.string() + " already exists");
-    TempDir tmp(dir / (".recv-" + h.name + "-" + std::to_string(getpid())));
+    // Removed with what arrived unless it is renamed into place.
+    util::ScratchDir tmp(dir / (".recv-" + h.name + "-" + std::to_string(getpid())));
     std::error_code ec;
     fs::remove_all(tmp.path(), ec);
     make_private_dir(tmp.path());
@@ -130,7 +109,7 @@ Outcome handle_connection(int sock, const fs::path& dir, const std::string& peer
     for (const auto& f : h.files) receive_file(sock, tmp.path(), f, buf);
     if (rename(tmp.path().c_str(), final_dir.c_str()) != 0)
       throw Rejected("cannot rename into " + final_dir.string() + ": " + std::strerror(errno));
-    tmp.commit();
+    tmp.keep();
     reply("ok " + std::to_string(h.total_bytes()) + "\n");
     std::cerr << "receive: got " << h.name << " (" << h.files.size() << " files, " << h.total_bytes()
               << " bytes) from " << peer << ", checksums verified\n";
@@ -160,7 +139,7 @@ int serve_images(const ReceiveOptions& opts) {
   fs::create_directories(opts.dir, ec);
   if (ec || !fs::is_directory(opts.dir)) throw TransferError("cannot create " + opts.dir.string());
 
-  Fd ls(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  util::OwnedFd ls(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!ls) throw TransferError(std::string("socket: ") + std::strerror(errno));
   int one = 1;
   setsockopt(ls.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -177,12 +156,12 @@ int serve_images(const ReceiveOptions& opts) {
   getsockname(ls.get(), reinterpret_cast<sockaddr*>(&addr), &alen);
   std::cout << "listening on " << opts.listen_host << ":" << ntohs(addr.sin_port) << std::endl;
 
-  while (!stop_requested()) {
+  while (!util::stop_requested()) {
     pollfd p{ls.get(), POLLIN, 0};
     if (poll(&p, 1, 200) <= 0) continue;
     sockaddr_in peer{};
     socklen_t plen = sizeof peer;
-    Fd c(accept4(ls.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    util::OwnedFd c(accept4(ls.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!c) continue;
     char ip[INET_ADDRSTRLEN] = "?";
     inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);

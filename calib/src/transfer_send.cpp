@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "calib/stop.h"
 #include "calib/transfer.h"
 #include "transfer_io.h"
+#include "util/stop.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -21,17 +21,17 @@ constexpr auto kConnectTimeout = 5s;
 constexpr auto kIdleTimeout = 120s;  // no progress at all for this long: the peer is gone
 
 std::string io_failure(const Endpoint& to, const char* what) {
-  if (errno == EINTR && stop_requested()) return "interrupted";
+  if (errno == EINTR && util::stop_requested()) return "interrupted";
   return std::string(what) + " " + to.str() + " failed: " +
          (errno == ETIMEDOUT ? "timed out" : errno == 0 ? "connection closed" : std::strerror(errno));
 }
 
 void send_file(int sock, const fs::path& path, uint64_t size, const Endpoint& to) {
-  Fd in(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  util::OwnedFd in(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in) throw TransferError("cannot read " + path.string() + ": " + std::strerror(errno));
   off_t off = 0;
   while (static_cast<uint64_t>(off) < size) {
-    if (stop_requested()) throw TransferError("interrupted");
+    if (util::stop_requested()) throw TransferError("interrupted");
     size_t chunk = static_cast<size_t>(std::min<uint64_t>(size - static_cast<uint64_t>(off), 16u << 20));
     ssize_t n = sendfile(sock, in.get(), &off, chunk);
     if (n > 0) continue;
@@ -49,7 +49,7 @@ void send_file(int sock, const fs::path& path, uint64_t size, const Endpoint& to
 void probe_endpoint(const Endpoint& to) { connect_to(to, kConnectTimeout); }
 
 std::string send_raw(const Endpoint& to, const TransferHeader& header, const fs::path& image_dir) {
-  Fd s = connect_to(to, kConnectTimeout);
+  util::OwnedFd s = connect_to(to, kConnectTimeout);
   const std::string body = header.to_json().dump();
   uint64_t len = body.size();
   unsigned char len_le[8];
@@ -63,7 +63,7 @@ std::string send_raw(const Endpoint& to, const TransferHeader& header, const fs:
     for (const auto& f : header.files) send_file(s.get(), image_dir / f.path, f.size, to);
   } catch (const TransferError&) {
     // The receiver may have refused early and said why: prefer its reason.
-    if (!stop_requested() && read_line(s.get(), reply, 4096, 2s) && reply.rfind("fail", 0) == 0) return reply;
+    if (!util::stop_requested() && read_line(s.get(), reply, 4096, 2s) && reply.rfind("fail", 0) == 0) return reply;
     throw;
   }
   if (!read_line(s.get(), reply, 4096, kIdleTimeout)) throw TransferError(io_failure(to, "waiting for the reply of"));

@@ -58,7 +58,7 @@ ReplicationPlan plan_replication(const Options& o, const Cell& cell, int r, cons
 }  // namespace
 
 RealRuns run_for_real(const Options& o, const std::vector<Cell>& cells, const std::vector<Slot>& slots,
-                      const CopyChannel* copy, const RunTools& tools, calib::Progress& progress) {
+                      const CopyChannel* copy, const RunTools& tools, util::ProgressBar& progress) {
   RealRuns real;
   for (const Cell& cell : cells) {
     for (int r = 0; r < o.replications; ++r) {
@@ -83,7 +83,7 @@ RealRuns run_for_real(const Options& o, const std::vector<Cell>& cells, const st
 }
 
 std::vector<Row> compare_with_simulator(const Options& o, const models::Profile& profile, RealRuns& real,
-                                        calib::Progress& progress) {
+                                        util::ProgressBar& progress) {
   std::vector<sim::Scenario> scenarios;
   std::vector<Cell> shown;
   for (const Cell& cell : real.finished) {

@@ -6,13 +6,13 @@
 #include <utility>
 #include <vector>
 
-#include "calib/progress.h"
 #include "experiment/experiment.h"
 #include "models/profile.h"
 #include "plan.h"
 #include "run.h"
 #include "sim/simulate.h"
 #include "slots.h"
+#include "util/progress_bar.h"
 
 namespace ckptsim::experiment {
 
@@ -31,11 +31,11 @@ struct RealRuns {
 };
 
 RealRuns run_for_real(const Options& o, const std::vector<Cell>& cells, const std::vector<Slot>& slots,
-                      const CopyChannel* copy, const RunTools& tools, calib::Progress& progress);
+                      const CopyChannel* copy, const RunTools& tools, util::ProgressBar& progress);
 
 // The finished, shown cells simulated (same seed, draws, slots and jobs) and
 // set beside their real runs.
 std::vector<Row> compare_with_simulator(const Options& o, const models::Profile& profile, RealRuns& real,
-                                        calib::Progress& progress);
+                                        util::ProgressBar& progress);
 
 }  // namespace ckptsim::experiment

@@ -20,10 +20,7 @@
 #include "calib/calibrate.h"
 #include "calib/fit.h"
 #include "calib/probes.h"
-#include "calib/progress.h"
 #include "calib/report.h"
-#include "calib/stop.h"
-#include "calib/subprocess.h"
 #include "cells.h"
 #include "copy.h"
 #include "models/profile.h"
@@ -31,6 +28,10 @@
 #include "plan.h"
 #include "run.h"
 #include "slots.h"
+#include "util/progress_bar.h"
+#include "util/scratch_dir.h"
+#include "util/stop.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -39,30 +40,22 @@ namespace {
 
 std::string mb(double bytes) { return std::to_string(static_cast<long>(std::llround(bytes / 1e6))) + " MB"; }
 
-// A scratch directory removed on every way out (unless kept).
-class WorkDir {
- public:
-  WorkDir(const fs::path& given, bool keep) : keep_(keep) {
-    if (!given.empty()) {
-      path_ = given / ("experiment-" + std::to_string(::getpid()));
-      make_private_dir(path_);
-      return;
-    }
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp && *tmp ? tmp : "/var/tmp") + "/ckptsim-experiment-XXXXXX";
-    if (!::mkdtemp(templ.data())) throw ExperimentError("cannot create a scratch directory in " + templ);
-    path_ = templ;
+// The scratch directory, removed on every way out (unless kept): in the
+// user's directory, or a fresh one under $TMPDIR or /var/tmp.
+util::ScratchDir make_work_dir(const fs::path& given, bool keep) {
+  util::ScratchDir dir;
+  if (!given.empty()) {
+    const fs::path path = given / ("experiment-" + std::to_string(::getpid()));
+    make_private_dir(path);
+    dir = util::ScratchDir(path);
+  } else {
+    const std::string templ = util::tmpdir_or("/var/tmp").string() + "/ckptsim-experiment-XXXXXX";
+    dir = util::ScratchDir::create(templ);
+    if (!dir) throw ExperimentError("cannot create a scratch directory in " + templ);
   }
-  ~WorkDir() {
-    std::error_code ec;
-    if (!keep_) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  bool keep_;
-};
+  if (keep) dir.keep();
+  return dir;
+}
 
 fs::path self_exe() {
   std::error_code ec;
@@ -78,7 +71,7 @@ int slots_at_once_per_slot(const Options& o) {
 // Calibrates dump, copy and restore at the experiment's orders (two
 // repetitions each), and the compute time at those orders (plus a spread
 // below them when there are fewer than the three points the fit needs).
-models::Profile calibrate_now(const Options& o, const fs::path& work, calib::Progress& progress, bool& interrupted,
+models::Profile calibrate_now(const Options& o, const fs::path& work, util::ProgressBar& progress, bool& interrupted,
                               std::vector<std::string>& warnings) {
   calib::CalibrationOptions c;
   c.sizes = o.orders;
@@ -128,7 +121,7 @@ bool one_round(const Options& o, int n, const std::vector<Slot>& slots, const Ru
   size_t left = pids.size();
   std::string failed;
   while (left > 0) {
-    if (calib::stop_requested()) {
+    if (util::stop_requested()) {
       for (pid_t p : pids)
         if (p > 0) kill_group(p), ::waitpid(p, nullptr, 0);
       return false;
@@ -137,7 +130,7 @@ bool one_round(const Options& o, int n, const std::vector<Slot>& slots, const Ru
       int ws = 0;
       if (p <= 0 || ::waitpid(p, &ws, WNOHANG) != p) continue;
       took.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-      if (const int st = calib::shell_status(ws); st != 0)
+      if (const int st = util::shell_status(ws); st != 0)
         failed = "the job of order " + std::to_string(n) + " ended with status " + std::to_string(st) +
                  " though it was not killed, while its compute time was measured";
       p = -1;
@@ -265,7 +258,7 @@ bool obtain_profile(const Options& o, const fs::path& work, bool tty, std::ostre
   bool interrupted = false;
   const fs::path cal = work / "calibration";
   make_private_dir(cal);
-  calib::Progress calibrating(out, tty, 1);
+  util::ProgressBar calibrating(out, tty, 1);
   copy.reset();
   profile = calibrate_now(o, cal, calibrating, interrupted, res.warnings);
   res.profile_used = o.profile_out;
@@ -320,12 +313,12 @@ Result run_experiment(const Options& given, std::ostream& out) {
   const auto started = std::chrono::steady_clock::now();
   Result res;
   const Options o = complete_options(given, res.warnings);
-  calib::install_stop_handlers();
+  util::install_stop_handlers();
   const auto cells = plan_cells(o);
   const bool tty = ::isatty(STDERR_FILENO) && &out == &std::cerr;
   for (const auto& w : res.warnings) out << "experiment: warning: " << w << "\n";
 
-  WorkDir work(o.work_dir, o.keep_work_dir);
+  const util::ScratchDir work = make_work_dir(o.work_dir, o.keep_work_dir);
   const std::vector<Slot> slots = make_slots(o.nodes, o.spares, work.path() / "slots");
   RunTools tools{o.ckptsim_exe, o.matmul_exe, work.path() / "outputs", work.path() / "logs"};
   make_private_dir(tools.outputs);
@@ -350,7 +343,7 @@ Result run_experiment(const Options& given, std::ostream& out) {
   res.parameters = describe_parameters(o, copy.get(), compute);
   check_scenarios(o, profile, cells);
 
-  calib::Progress progress(out, tty, static_cast<int>(cells.size()) * o.replications, "experiment");
+  util::ProgressBar progress(out, tty, static_cast<int>(cells.size()) * o.replications, "experiment");
   RealRuns real = run_for_real(o, cells, slots, copy.get(), tools, progress);
   res.interrupted = real.interrupted;
   res.rows = compare_with_simulator(o, profile, real, progress);

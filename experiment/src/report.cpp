@@ -5,7 +5,8 @@
 #include <sstream>
 
 #include "experiment/experiment.h"
-#include "calib/subprocess.h"
+#include "util/scratch_dir.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -88,9 +89,9 @@ nlohmann::json to_json(const Result& r) {
 void plot(const Result& r, const fs::path& out) {
   const std::string ext = out.extension().string();
   if (ext != ".png" && ext != ".svg") throw ExperimentError("--plot must end in .png or .svg");
-  char templ[] = "/tmp/ckptsim-experiment-plot-XXXXXX";
-  if (!::mkdtemp(templ)) throw ExperimentError("cannot create a directory for the plot");
-  const fs::path dir = templ;
+  const util::ScratchDir scratch = util::ScratchDir::create("/tmp/ckptsim-experiment-plot-XXXXXX");
+  if (!scratch) throw ExperimentError("cannot create a directory for the plot");
+  const fs::path& dir = scratch.path();
   std::vector<std::string> cases;
   for (const Row& row : r.rows) {
     const std::string c = sim::to_string(row.c);
@@ -132,9 +133,7 @@ void plot(const Result& r, const fs::path& out) {
     gp << "\n";
   }
   // No shell: a quote in a path cannot break the command.
-  const calib::CommandResult res = calib::run_command({"gnuplot", (dir / "plot.gp").string()});
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  const util::CommandResult res = util::run_command({"gnuplot", (dir / "plot.gp").string()});
   const std::string err = res.output.substr(0, res.output.find('\n'));
   if (res.status != 0) throw ExperimentError("plot " + out.string() + ": gnuplot failed" + (err.empty() ? "" : ": " + err));
 }

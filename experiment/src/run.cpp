@@ -16,9 +16,9 @@
 #include <limits>
 
 #include "calib/probes.h"
-#include "calib/stop.h"
-#include "calib/subprocess.h"
 #include "ckpt/control.h"
+#include "util/stop.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -62,7 +62,7 @@ struct JobState {
 };
 
 std::string said_last(const fs::path& log) {
-  const std::string last = calib::last_line(log);
+  const std::string last = util::last_line(log);
   return last.empty() ? "(empty log)" : last;
 }
 
@@ -96,7 +96,7 @@ class Replication {
   ReplicationOutcome run(const std::function<void(const std::string&)>& status) {
     for (size_t i = 0; i < plan_.jobs.size(); ++i) state_.at(plan_.jobs[i].node).queue.push_back({int(i), false, {}});
     while (done_ < plan_.jobs.size()) {
-      if (calib::stop_requested()) {
+      if (util::stop_requested()) {
         kill_all();
         clean();
         outcome_.interrupted = true;
@@ -218,7 +218,7 @@ class Replication {
       const pid_t r = ::waitpid(attempts_[i].pid, &ws, WNOHANG);
       if (r != attempts_[i].pid) continue;
       attempts_[i].ended = true;
-      const int status = calib::shell_status(ws);
+      const int status = util::shell_status(ws);
       Attempt a = attempts_[i];  // copy: on_end may grow attempts_
       on_end(a, status);
     }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "models/profile.h"
+#include "util/format.h"
 
 namespace ckptsim::models {
 namespace {
@@ -52,12 +53,6 @@ std::vector<Row> read_table(const std::filesystem::path& csv) {
   }
   if (rows.size() < 3) throw ProfileError("paper table " + csv.string() + ": needs at least 3 rows");
   return rows;
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
 }
 
 void describe_paper_machine(Profile& p, const std::filesystem::path& csv) {
@@ -187,24 +182,24 @@ void write_assumptions(Profile& p, const TableDumpFit& f) {
   p.assumptions = {
       "turnaround in case I is the job's failure-free compute time (the table grows as n^3)",
       "process size = 12*n^2 bytes (three float matrices) + 2 MiB base; " +
-          fmt("%.1f", p.process_bytes(kPaperOrder) / kMiB) + " MiB at order 4100 (the paper: about 190 MB)",
-      "image size = " + fmt("%.4f", p.image_bytes.coef[0]) +
+          util::format("%.1f", p.process_bytes(kPaperOrder) / kMiB) + " MiB at order 4100 (the paper: about 190 MB)",
+      "image size = " + util::format("%.4f", p.image_bytes.coef[0]) +
           " x process size, so that order 4100 gives the paper's 285 MiB image",
       "checkpoint (dump) cost = case II - case I, fitted against image bytes: " + f.why + " (R^2 = " +
-          fmt("%.4f", p.dump_s.r2) + ", residuals RMS " + fmt("%.2f", f.rms) + " s, worst " + fmt("%.2f", f.worst) +
-          " s; image bytes alone: R^2 " + fmt("%.4f", f.sst > 0 ? 1 - f.knee.sse_linear / f.sst : 1.0) +
-          "); dump rate below the knee " + fmt("%.2f", 1e-6 / p.dump_s.coef[0]) + " MB/s",
+          util::format("%.4f", p.dump_s.r2) + ", residuals RMS " + util::format("%.2f", f.rms) + " s, worst " + util::format("%.2f", f.worst) +
+          " s; image bytes alone: R^2 " + util::format("%.4f", f.sst > 0 ? 1 - f.knee.sse_linear / f.sst : 1.0) +
+          "); dump rate below the knee " + util::format("%.2f", 1e-6 / p.dump_s.coef[0]) + " MB/s",
       f.knee.knee ? "memory: a dump or restore needs process + image in RAM (the image passes through the page cache); of "
-                  "the 640 MiB, " + fmt("%.1f", p.memory.reserved_bytes / kMiB) + " MiB are not usable (fitted knee: " +
-                  fmt("%.1f", p.memory.usable_bytes() / kMiB) + " MiB), and what exceeds that moves at " +
-                  fmt("%.2f", p.memory.swap_Bps / 1e6) + " MB/s (fitted swap rate); the paper blames swapping above 4100"
+                  "the 640 MiB, " + util::format("%.1f", p.memory.reserved_bytes / kMiB) + " MiB are not usable (fitted knee: " +
+                  util::format("%.1f", p.memory.usable_bytes() / kMiB) + " MiB), and what exceeds that moves at " +
+                  util::format("%.2f", p.memory.swap_Bps / 1e6) + " MB/s (fitted swap rate); the paper blames swapping above 4100"
                 : "memory: 640 MiB per node; no knee fitted",
-      "copy to another node (case V) = " + fmt("%.1f", kCopySetup_s) +
+      "copy to another node (case V) = " + util::format("%.1f", kCopySetup_s) +
           " s set-up + image over Gigabit Ethernet at 97 % of 125 MB/s (network-bound: the receiver keeps "
-          "the image in its page cache); " + fmt("%.1f", p.job_copy_s(kPaperOrder)) + " s at order 4100",
+          "the image in its page cache); " + util::format("%.1f", p.job_copy_s(kPaperOrder)) + " s at order 4100",
       "restore = reading the image back at the dump's rate below the knee (same disk and kernel path, "
       "sequential I/O both ways), plus the same memory term (process + image); " +
-          fmt("%.1f", p.job_restore_s(kPaperOrder)) + " s at order 4100 (" + fmt("%.0f", img4100 / kMiB) +
+          util::format("%.1f", p.job_restore_s(kPaperOrder)) + " s at order 4100 (" + util::format("%.0f", img4100 / kMiB) +
           " MiB image)",
       "node disk read and write bandwidth = the dump's effective rate",
       "link: 1 Gbit/s, 0.1 ms latency (one switch); node reboot after a failure: 100 s",

@@ -95,8 +95,8 @@ FdPlan plan_fds(const Image& img, bool skip_unrestorable) {
     }
     // fd paths are what /proc/PID/fd resolved to: a link in their last
     // component was put there since, and is not followed.
-    ScopedFd opened(::open(path.c_str(), flags | O_NOFOLLOW));
-    if (!opened.is_open())
+    util::OwnedFd opened(::open(path.c_str(), flags | O_NOFOLLOW));
+    if (!opened)
       throw RestoreError("cannot reopen fd " + std::to_string(fd.fd) + " (" + path + "): " + std::strerror(errno));
     struct stat st {};
     ::fstat(opened.get(), &st);

@@ -5,23 +5,14 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
-#include <cstdio>
-
-#include "scoped_fd.h"
+#include "util/hex.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::restart {
 
-std::string hex_xxh3(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
-std::string xxh3_of_bytes(const void* data, size_t len) { return hex_xxh3(XXH3_64bits(data, len)); }
-
 std::optional<std::string> xxh3_of_file(const std::filesystem::path& p, uint64_t* size_out) {
-  ScopedFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.is_open()) return std::nullopt;
+  util::OwnedFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
   return xxh3_of_fd(fd.get(), size_out);
 }
 
@@ -29,11 +20,11 @@ std::optional<std::string> xxh3_of_fd(int raw_fd, uint64_t* size_out) {
   struct stat st {};
   if (::fstat(raw_fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   if (size_out) *size_out = static_cast<uint64_t>(st.st_size);
-  if (st.st_size == 0) return xxh3_of_bytes("", 0);
+  if (st.st_size == 0) return util::xxh3_hex("", 0);
   void* m = ::mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, raw_fd, 0);
   if (m == MAP_FAILED) return std::nullopt;
   ::madvise(m, st.st_size, MADV_SEQUENTIAL);
-  std::string h = xxh3_of_bytes(m, st.st_size);
+  std::string h = util::xxh3_hex(m, st.st_size);
   ::munmap(m, st.st_size);
   return h;
 }

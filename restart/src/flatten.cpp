@@ -20,7 +20,7 @@
 #include "file_hash.h"
 #include "image_files.h"
 #include "phases.h"
-#include "scoped_fd.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::restart {
 namespace fs = std::filesystem;
@@ -32,9 +32,9 @@ constexpr size_t kPage = 4096;
   throw FlattenError("cannot " + what + " " + p.string() + ": " + std::strerror(errno));
 }
 
-ScopedFd create(const fs::path& p) {
-  ScopedFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.is_open()) fail(p, "create");
+util::OwnedFd create(const fs::path& p) {
+  util::OwnedFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) fail(p, "create");
   return fd;
 }
 
@@ -49,7 +49,7 @@ void write_at(int fd, const uint8_t* buf, size_t len, uint64_t off, const fs::pa
 
 void write_core(const Image& img, const fs::path& out) {
   const fs::path path = out / fmt::kCore;
-  ScopedFd fd = create(path);
+  util::OwnedFd fd = create(path);
   const uint64_t first_segment = core_header_size(img);
   std::vector<uint8_t> buf(std::max<uint64_t>(first_segment, 4 << 20));
   read_core_at(img, 0, first_segment, buf.data());
@@ -75,7 +75,7 @@ void copy_file(Image& img, const std::string& rel, const fs::path& out) {
   const int src = img.files->get(rel);
   struct stat st {};
   ::fstat(src, &st);
-  ScopedFd dst = create(out / rel);
+  util::OwnedFd dst = create(out / rel);
   copy_bytes(src, dst.get(), static_cast<uint64_t>(st.st_size), (out / rel).string());
   if (::fsync(dst.get()) != 0) fail(out / rel, "write");
 }
@@ -122,7 +122,7 @@ fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
     for (const auto& rel : copies) copy_file(img, rel, out);
     const std::string text = standalone_manifest(img);
     const fs::path manifest = out / fmt::kManifest;
-    ScopedFd fd = create(manifest);
+    util::OwnedFd fd = create(manifest);
     write_at(fd.get(), reinterpret_cast<const uint8_t*>(text.data()), text.size(), 0, manifest);
     if (::fsync(fd.get()) != 0) fail(manifest, "write");
   } catch (...) {

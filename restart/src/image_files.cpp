@@ -50,8 +50,8 @@ ImageFiles::ImageFiles(const fs::path& image) {
   if (name.empty() || name == "." || name == "..")
     throw ImageError(image.string() + " is not an image directory (name the image or DIR/latest)");
   // The path the user typed may go through links; the image itself may not.
-  ScopedFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!parent_fd.is_open()) throw ImageError("no image at " + image.string() + " (" + std::strerror(errno) + ")");
+  util::OwnedFd parent_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd) throw ImageError("no image at " + image.string() + " (" + std::strerror(errno) + ")");
   struct stat pst {};
   ::fstat(parent_fd.get(), &pst);
 
@@ -68,8 +68,8 @@ ImageFiles::ImageFiles(const fs::path& image) {
     name = t;
   }
   dir_ = parent / name;
-  dirfd_ = ScopedFd(::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dirfd_.is_open()) {
+  dirfd_ = util::OwnedFd(::openat(parent_fd.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dirfd_) {
     if (errno == ELOOP || errno == ENOTDIR) throw ImageError(dir_.string() + " is not an image directory");
     throw ImageError("no image at " + dir_.string() + " (" + std::strerror(errno) + ")");
   }
@@ -102,10 +102,10 @@ int ImageFiles::get(const std::string& rel) {
   const std::string files_prefix = std::string(fmt::kFilesDir) + "/";
   if (rel.rfind(files_prefix, 0) == 0) {
     name = rel.substr(files_prefix.size());
-    if (!filesfd_.is_open()) {
+    if (!filesfd_) {
       const fs::path files = dir_ / fmt::kFilesDir;
-      filesfd_ = ScopedFd(::openat(dirfd_.get(), fmt::kFilesDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!filesfd_.is_open()) throw ImageError("missing " + files.string() + " (or it is not a directory)");
+      filesfd_ = util::OwnedFd(::openat(dirfd_.get(), fmt::kFilesDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!filesfd_) throw ImageError("missing " + files.string() + " (or it is not a directory)");
       struct stat st {};
       ::fstat(filesfd_.get(), &st);
       check_one_owner(st.st_uid, files);
@@ -118,8 +118,8 @@ int ImageFiles::get(const std::string& rel) {
   const fs::path path = dir_ / rel;
   if (!is_plain_name(name)) throw ImageError("manifest.json: \"" + rel + "\" is not a plain name inside the image");
   // Non-blocking: a FIFO put in a file's place must not hang the restore.
-  ScopedFd fd(::openat(base, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!fd.is_open()) {
+  util::OwnedFd fd(::openat(base, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
     if (errno == ELOOP) throw ImageError(path.string() + " is a symbolic link: refusing it");
     throw ImageError("missing " + path.string() + " (" + std::strerror(errno) + ")");
   }

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "ckpt/image_format.h"
-#include "scoped_fd.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::restart {
 
@@ -42,8 +42,8 @@ class ImageFiles {
   std::filesystem::path dir_;
   uid_t owner_ = 0;
   gid_t group_ = 0;
-  ScopedFd dirfd_, filesfd_;
-  std::map<std::string, ScopedFd> open_;
+  util::OwnedFd dirfd_, filesfd_;
+  std::map<std::string, util::OwnedFd> open_;
 };
 
 // `image` as typed (an image directory, DIR/latest, "img/") split into the

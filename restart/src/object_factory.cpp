@@ -32,16 +32,16 @@ constexpr unsigned long kTfdIocSetTicks = _IOW('T', 0, unsigned long long);
                      std::strerror(errno));
 }
 
-ScopedFd checked(const FdEntry& fd, int raw, const char* what) {
+util::OwnedFd checked(const FdEntry& fd, int raw, const char* what) {
   if (raw < 0) fail(fd, what);
-  return ScopedFd(raw);
+  return util::OwnedFd(raw);
 }
 
 // Another open file description of the object behind `holder` (procfs opens
 // the inode anew), with fd's access mode, status flags and offset.
-ScopedFd reopen(const FdEntry& fd, int holder) {
+util::OwnedFd reopen(const FdEntry& fd, int holder) {
   const std::string self = "/proc/self/fd/" + std::to_string(holder);
-  ScopedFd f = checked(fd, ::open(self.c_str(), (fd.flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC), "reopen");
+  util::OwnedFd f = checked(fd, ::open(self.c_str(), (fd.flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC), "reopen");
   if (fd.kind == "regular" && ::lseek(f.get(), static_cast<off_t>(fd.offset), SEEK_SET) < 0) fail(fd, "lseek");
   return f;
 }
@@ -65,24 +65,24 @@ void write_data(const FdEntry& fd, const Image& img, const ObjectData& data, int
 
 // A fresh file with the copy's content: a memfd of the same name, or an
 // O_TMPFILE next to where the deleted file was (else in /tmp).
-ScopedFd new_file(const FdEntry& fd, const std::string& path, int copy, uint64_t size, uint64_t seals) {
+util::OwnedFd new_file(const FdEntry& fd, const std::string& path, int copy, uint64_t size, uint64_t seals) {
   const int access = (fd.flags & O_ACCMODE) == O_WRONLY ? O_WRONLY : O_RDWR;
   std::string name = path.substr(0, path.size() - std::strlen(" (deleted)"));
-  ScopedFd f;
+  util::OwnedFd f;
   if (name.rfind("/memfd:", 0) == 0) {
     f = checked(fd, ::memfd_create(name.substr(7).c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING), "memfd_create");
   } else {
     const std::string dir = std::filesystem::path(name).parent_path();
-    f = ScopedFd(::open(dir.empty() ? "/tmp" : dir.c_str(), O_TMPFILE | access | O_CLOEXEC, 0600));
-    if (!f.is_open()) f = checked(fd, ::open("/tmp", O_TMPFILE | access | O_CLOEXEC, 0600), "O_TMPFILE");
+    f = util::OwnedFd(::open(dir.empty() ? "/tmp" : dir.c_str(), O_TMPFILE | access | O_CLOEXEC, 0600));
+    if (!f) f = checked(fd, ::open("/tmp", O_TMPFILE | access | O_CLOEXEC, 0600), "O_TMPFILE");
   }
   copy_bytes(copy, f.get(), size, path);
   if (seals && ::fcntl(f.get(), F_ADD_SEALS, static_cast<int>(seals)) != 0) fail(fd, "F_ADD_SEALS");
   return f;
 }
 
-ScopedFd timer(const FdEntry& fd, const KernelObject& o) {
-  ScopedFd f = checked(fd, ::timerfd_create(o.clockid, TFD_CLOEXEC), "timerfd_create");
+util::OwnedFd timer(const FdEntry& fd, const KernelObject& o) {
+  util::OwnedFd f = checked(fd, ::timerfd_create(o.clockid, TFD_CLOEXEC), "timerfd_create");
   // Relative to now: the time the process spent dead does not count.
   itimerspec its{};
   its.it_value = {static_cast<time_t>(o.value_ns / 1000000000), static_cast<long>(o.value_ns % 1000000000)};
@@ -101,18 +101,18 @@ const FdEntry* ObjectFactory::holder_of_data(const std::string& type, uint64_t i
   return nullptr;
 }
 
-ScopedFd ObjectFactory::pipe_end(const FdEntry& fd) {
+util::OwnedFd ObjectFactory::pipe_end(const FdEntry& fd) {
   const uint64_t id = fd.object->id;
   if (!pipes_.count(id)) {
     struct stat st {};
-    ScopedFd rd, wr;
+    util::OwnedFd rd, wr;
     if (fd.path.rfind("pipe:", 0) != 0 && ::stat(fd.path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
       rd = checked(fd, ::open(fd.path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC), "open the FIFO");
       wr = checked(fd, ::fcntl(rd.get(), F_DUPFD_CLOEXEC, 0), "dup");
     } else {
       int p[2];
       if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) fail(fd, "pipe2");
-      rd = ScopedFd(p[0]), wr = ScopedFd(p[1]);
+      rd = util::OwnedFd(p[0]), wr = util::OwnedFd(p[1]);
     }
     if (fd.object->pipe_size && ::fcntl(wr.get(), F_SETPIPE_SZ, static_cast<int>(fd.object->pipe_size)) < 0)
       fail(fd, "F_SETPIPE_SZ");
@@ -122,13 +122,13 @@ ScopedFd ObjectFactory::pipe_end(const FdEntry& fd) {
   return reopen(fd, pipes_[id].get());
 }
 
-ScopedFd ObjectFactory::socket(const FdEntry& fd) {
+util::OwnedFd ObjectFactory::socket(const FdEntry& fd) {
   const KernelObject& o = *fd.object;
   if (!sockets_.count(o.id)) {
     int sv[2];
     if (::socketpair(AF_UNIX, o.sock_type | SOCK_CLOEXEC, 0, sv) != 0) fail(fd, "socketpair");
-    sockets_[o.id] = ScopedFd(sv[0]);
-    sockets_[o.peer] = ScopedFd(sv[1]);
+    sockets_[o.id] = util::OwnedFd(sv[0]);
+    sockets_[o.peer] = util::OwnedFd(sv[1]);
     // What was queued for one end is sent again from the other.
     if (const FdEntry* h = holder_of_data("unix_socket", o.id)) write_data(fd, img_, *h->object->data, sv[1]);
     if (const FdEntry* h = holder_of_data("unix_socket", o.peer)) write_data(fd, img_, *h->object->data, sv[0]);
@@ -136,14 +136,14 @@ ScopedFd ObjectFactory::socket(const FdEntry& fd) {
   return checked(fd, ::fcntl(sockets_[o.id].get(), F_DUPFD_CLOEXEC, 0), "dup");
 }
 
-ScopedFd ObjectFactory::file(const FdEntry& fd) {
+util::OwnedFd ObjectFactory::file(const FdEntry& fd) {
   const uint64_t id = fd.object->id;
   if (!files_.count(id)) {
     files_[id] = new_file(fd, fd.path, img_.files->get(fd.copy), fd.size, fd.object->seals);
     // An O_TMPFILE description keeps O_TMPFILE in its flags, which a reopen
     // through procfs would lose: its first description is the created one.
     if (fd.flags & O_TMPFILE & ~O_DIRECTORY) {
-      ScopedFd f = checked(fd, ::fcntl(files_[id].get(), F_DUPFD_CLOEXEC, 0), "dup");
+      util::OwnedFd f = checked(fd, ::fcntl(files_[id].get(), F_DUPFD_CLOEXEC, 0), "dup");
       if (::lseek(f.get(), static_cast<off_t>(fd.offset), SEEK_SET) < 0) fail(fd, "lseek");
       return f;
     }
@@ -151,9 +151,9 @@ ScopedFd ObjectFactory::file(const FdEntry& fd) {
   return reopen(fd, files_[id].get());
 }
 
-ScopedFd ObjectFactory::open(const FdEntry& fd) {
+util::OwnedFd ObjectFactory::open(const FdEntry& fd) {
   const KernelObject& o = *fd.object;
-  ScopedFd f;
+  util::OwnedFd f;
   if (o.type == "pipe") {
     f = pipe_end(fd);
   } else if (o.type == "unix_socket") {
@@ -181,7 +181,7 @@ ScopedFd ObjectFactory::open(const FdEntry& fd) {
   return f;
 }
 
-ScopedFd ObjectFactory::open_mapped(const SharedFile& sf) {
+util::OwnedFd ObjectFactory::open_mapped(const SharedFile& sf) {
   FdEntry fd;
   fd.fd = -1;
   fd.path = sf.path;

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "image.h"
-#include "scoped_fd.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::restart {
 
@@ -16,20 +16,20 @@ class ObjectFactory {
  public:
   explicit ObjectFactory(const Image& img) : img_(img) {}
   // A new open file description like fd's (fd.object set, not a dup_of one).
-  ScopedFd open(const FdEntry& fd);
+  util::OwnedFd open(const FdEntry& fd);
   // The file behind a MAP_SHARED mapping of a deleted file no fd holds.
-  ScopedFd open_mapped(const SharedFile& sf);
+  util::OwnedFd open_mapped(const SharedFile& sf);
 
  private:
-  ScopedFd pipe_end(const FdEntry& fd);
-  ScopedFd socket(const FdEntry& fd);
-  ScopedFd file(const FdEntry& fd);
+  util::OwnedFd pipe_end(const FdEntry& fd);
+  util::OwnedFd socket(const FdEntry& fd);
+  util::OwnedFd file(const FdEntry& fd);
   const FdEntry* holder_of_data(const std::string& type, uint64_t id) const;
 
   const Image& img_;
-  std::map<uint64_t, ScopedFd> pipes_;    // pipe id -> a read end of the new pipe
-  std::map<uint64_t, ScopedFd> sockets_;  // socket id -> the new socket
-  std::map<uint64_t, ScopedFd> files_;    // memfd/unlinked id -> the new file
+  std::map<uint64_t, util::OwnedFd> pipes_;    // pipe id -> a read end of the new pipe
+  std::map<uint64_t, util::OwnedFd> sockets_;  // socket id -> the new socket
+  std::map<uint64_t, util::OwnedFd> files_;    // memfd/unlinked id -> the new file
 };
 
 }  // namespace ckptsim::restart

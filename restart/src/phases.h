@@ -10,7 +10,7 @@
 
 #include "image.h"
 #include "restart/restart.h"
-#include "scoped_fd.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::restart {
 
@@ -48,7 +48,7 @@ struct FdSlot {
   int source = -1;     // index into FdPlan::opened, or -1 for "keep the restarter's own"
 };
 struct FdPlan {
-  std::vector<ScopedFd> opened;
+  std::vector<util::OwnedFd> opened;
   std::vector<FdSlot> slots;
   std::vector<int> close_in_child;  // 0..2 that were closed at checkpoint time
   int core_in_child = -1;           // the image's core, open in the child at this number (spawn_child)

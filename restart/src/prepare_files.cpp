@@ -28,14 +28,14 @@ void restore_content(const Image& img, const fs::path& target, const std::string
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
   if (ec) throw RestoreError("cannot create " + target.parent_path().string() + ": " + ec.message());
-  ScopedFd dst(::open(target.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+  util::OwnedFd dst(::open(target.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
   // The flag is named only where it would help: the owner's identity was
   // denied by the file's mode. (EPERM is an immutable or append-only file,
   // or a seal: no flag writes it.)
-  if (!dst.is_open() && img.owner.foreign && !img.owner.allow_foreign_files && errno == EACCES)
+  if (!dst && img.owner.foreign && !img.owner.allow_foreign_files && errno == EACCES)
     throw ImageError("refusing to write " + target.string() + ": the image's owner (uid " +
                      std::to_string(img.owner.uid) + ") may not (--allow-foreign-files)");
-  if (!dst.is_open()) fail("cannot restore " + target.string());
+  if (!dst) fail("cannot restore " + target.string());
   struct stat st {};
   ::fstat(dst.get(), &st);
   if (!S_ISREG(st.st_mode)) throw RestoreError("cannot restore " + target.string() + ": not a regular file");

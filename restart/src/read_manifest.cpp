@@ -8,9 +8,9 @@
 #include <cstdint>
 
 #include "ckpt/image_summary.h"
-#include "file_hash.h"
 #include "image_files.h"
 #include "phases.h"
+#include "util/hex.h"
 
 namespace ckptsim::restart {
 namespace {
@@ -174,7 +174,7 @@ uint64_t read_header(const std::string& text, json& j, Image& img) {
         std::to_string(fmt::kOldestVersion) + " to " + std::to_string(fmt::kNewestVersion) + ")");
 
   if (version >= fmt::kFullVersion) check_own_checksum(text);
-  img.manifest_text_xxh3 = xxh3_of_bytes(text.data(), text.size());
+  img.manifest_text_xxh3 = util::xxh3_hex(text.data(), text.size());
   if (version == fmt::kIncrementalVersion) {  // a parent beside it
     const json& p = field(j, fmt::key::kParent, "");
     ParentRef ref{str(p, fmt::key::kParentImage, "parent."), hash_field(p, fmt::key::kOwnChecksum, "parent."),

@@ -22,7 +22,7 @@
 
 #include "image_files.h"
 #include "restart/restart.h"
-#include "scoped_fd.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::restart {
 namespace fs = std::filesystem;
@@ -55,27 +55,27 @@ pid_t flock_holder(const struct stat& st) {
 // What to lock for `image` (an image directory or DIR/latest): DIR/.ckpt-status,
 // opened without following a link or blocking, a regular file; else the image
 // directory itself.
-ScopedFd open_lock_target(const fs::path& image, fs::path* named) {
+util::OwnedFd open_lock_target(const fs::path& image, fs::path* named) {
   const auto [dir, given] = split_image_path(image);
-  ScopedFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dirfd.is_open()) throw ImageError("no image at " + image.string() + " (" + std::strerror(errno) + ")");
+  util::OwnedFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dirfd) throw ImageError("no image at " + image.string() + " (" + std::strerror(errno) + ")");
   // Looked at before it is opened: root opens nothing but a regular file here.
   struct stat st {};
-  ScopedFd status;
+  util::OwnedFd status;
   // Read-write where it may (NFS emulates flock with byte-range locks, whose
   // exclusive kind needs a descriptor open for writing); nothing is written.
   if (::fstatat(dirfd.get(), fmt::kStatusFile, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
     const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-    status = ScopedFd(::openat(dirfd.get(), fmt::kStatusFile, O_RDWR | flags));
-    if (!status.is_open()) status = ScopedFd(::openat(dirfd.get(), fmt::kStatusFile, O_RDONLY | flags));
+    status = util::OwnedFd(::openat(dirfd.get(), fmt::kStatusFile, O_RDWR | flags));
+    if (!status) status = util::OwnedFd(::openat(dirfd.get(), fmt::kStatusFile, O_RDONLY | flags));
   }
-  if (status.is_open() && ::fstat(status.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+  if (status && ::fstat(status.get(), &st) == 0 && S_ISREG(st.st_mode)) {
     *named = dir / fmt::kStatusFile;
     return status;
   }
   // No status file: the image directory (the link's target for DIR/latest).
-  ScopedFd own(::openat(dirfd.get(), given.filename().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!own.is_open()) throw ImageError("no image at " + image.string() + " (" + std::strerror(errno) + ")");
+  util::OwnedFd own(::openat(dirfd.get(), given.filename().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!own) throw ImageError("no image at " + image.string() + " (" + std::strerror(errno) + ")");
   *named = given;
   return own;
 }
@@ -84,7 +84,7 @@ ScopedFd open_lock_target(const fs::path& image, fs::path* named) {
 
 RestoreLock::RestoreLock(const fs::path& image) {
   fs::path named;
-  ScopedFd fd = open_lock_target(image, &named);
+  util::OwnedFd fd = open_lock_target(image, &named);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {
       // A file system without such locks must not stop a restore: said, not refused.

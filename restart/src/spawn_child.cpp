@@ -28,10 +28,10 @@ namespace {
 
 // A copy of the image's executable in a memfd, for when the original is gone
 // (image files are 0600 and must stay untouched, so it cannot run in place).
-ScopedFd exe_copy_in_memfd(const Image& img) {
+util::OwnedFd exe_copy_in_memfd(const Image& img) {
   const int src = img.files->get(img.exe_copy);  // the very file verify_image hashed
-  ScopedFd mfd(::memfd_create(img.comm.empty() ? "ckpt-exe" : img.comm.c_str(), MFD_CLOEXEC));  // not an image name
-  if (!mfd.is_open()) throw RestoreError("cannot stage the image's executable: " + std::string(std::strerror(errno)));
+  util::OwnedFd mfd(::memfd_create(img.comm.empty() ? "ckpt-exe" : img.comm.c_str(), MFD_CLOEXEC));  // not an image name
+  if (!mfd) throw RestoreError("cannot stage the image's executable: " + std::string(std::strerror(errno)));
   off_t off = 0;
   while (static_cast<uint64_t>(off) < img.exe_size)
     if (::sendfile(mfd.get(), src, &off, img.exe_size - off) <= 0)
@@ -94,7 +94,7 @@ pid_t fork_as(pid_t pid) {
 }  // namespace
 
 ChildGuard spawn_child(const Image& img, FdPlan& plan) {
-  ScopedFd exe_fd;
+  util::OwnedFd exe_fd;
   if (img.exec_copy) exe_fd = exe_copy_in_memfd(img);
 
   int max_fd = 2;
@@ -102,7 +102,7 @@ ChildGuard spawn_child(const Image& img, FdPlan& plan) {
   for (const auto& o : plan.opened) max_fd = std::max(max_fd, o.get());
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw RestoreError("pipe2: " + std::string(std::strerror(errno)));
-  ScopedFd err_read(pipefd[0]), err_write(pipefd[1]);
+  util::OwnedFd err_read(pipefd[0]), err_write(pipefd[1]);
   const int core_fd = img.files->get(fmt::kCore);
   max_fd = std::max({max_fd, pipefd[0], pipefd[1], exe_fd.get(), core_fd});
   const int high = max_fd + 1;

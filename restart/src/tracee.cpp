@@ -27,8 +27,8 @@ ChildGuard::~ChildGuard() {
 
 Tracee::Tracee(pid_t pid) : pid_(pid) {
   const std::string mem = "/proc/" + std::to_string(pid) + "/mem";
-  mem_ = ScopedFd(::open(mem.c_str(), O_RDWR | O_CLOEXEC));
-  if (!mem_.is_open()) throw RestoreError("cannot open " + mem + ": " + std::strerror(errno));
+  mem_ = util::OwnedFd(::open(mem.c_str(), O_RDWR | O_CLOEXEC));
+  if (!mem_) throw RestoreError("cannot open " + mem + ": " + std::strerror(errno));
 }
 
 user_regs_struct Tracee::regs() const {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "scoped_fd.h"
+#include "util/owned_fd.h"
 
 namespace ckptsim::restart {
 
@@ -65,7 +65,7 @@ class Tracee {
 
  private:
   pid_t pid_;
-  ScopedFd mem_;
+  util::OwnedFd mem_;
 };
 
 // One line of /proc/PID/maps.

@@ -16,6 +16,7 @@
 #include "file_hash.h"
 #include "image_files.h"
 #include "phases.h"
+#include "util/hex.h"
 
 namespace ckptsim::restart {
 namespace fs = std::filesystem;
@@ -47,7 +48,7 @@ struct Hasher {
       done += n;
     }
   }
-  std::string digest() { return hex_xxh3(XXH3_64bits_digest(state.get())); }
+  std::string digest() { return util::hex64(XXH3_64bits_digest(state.get())); }
 };
 
 // A chain's segment does not add up: find the link whose own bytes are
@@ -117,7 +118,7 @@ void check_core_header(const Image& img) {
   const uint64_t first_segment = core_header_size(img);
   std::vector<uint8_t> buf(first_segment);
   read_core_at(img, 0, first_segment, buf.data());
-  if (xxh3_of_bytes(buf.data(), first_segment) != img.core_header_xxh3)
+  if (util::xxh3_hex(buf.data(), first_segment) != img.core_header_xxh3)
     throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
 }
 

@@ -16,19 +16,10 @@
 #include <memory>
 
 #include "sim/simulate.h"
+#include "util/io.h"
 
 namespace ckptsim::sim {
 namespace {
-
-void write_all(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 std::string last_line(int fd) {
   std::string text;
@@ -55,7 +46,8 @@ std::string last_line(int fd) {
     line = {{"error", "unknown exception"}};
     code = 3;
   }
-  write_all(result_fd, line.dump() + "\n");
+  // Nothing more to do if it fails: the parent finds the reply cut short.
+  (void)util::write_all(result_fd, line.dump() + "\n");
   std::fflush(nullptr);
   // _exit: no atexit handlers or stdio buffers inherited from the parent.
   ::_exit(code);

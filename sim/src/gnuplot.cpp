@@ -1,31 +1,20 @@
 #include "gnuplot.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
-extern char** environ;
+#include "util/subprocess.h"
 
 namespace ckptsim::sim {
 namespace fs = std::filesystem;
 
-PlotDir::PlotDir() {
-  std::string tmpl = (fs::temp_directory_path() / "ckptsim-plot-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data()))
+util::ScratchDir make_plot_dir() {
+  util::ScratchDir dir = util::ScratchDir::create((fs::temp_directory_path() / "ckptsim-plot-XXXXXX").string());
+  if (!dir)
     throw std::runtime_error("cannot create a temporary directory for the plot: " + std::string(std::strerror(errno)));
-  path_ = tmpl;
-}
-
-PlotDir::~PlotDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
+  return dir;
 }
 
 std::string gnuplot_quoted(const std::string& s) {
@@ -34,22 +23,17 @@ std::string gnuplot_quoted(const std::string& s) {
   return q + "'";
 }
 
-std::string run_gnuplot(const fs::path& script, const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  const std::string script_s = script.string();
-  char* argv[] = {const_cast<char*>("gnuplot"), const_cast<char*>(script_s.c_str()), nullptr};
-  pid_t pid;
-  const int rc = ::posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return std::string("cannot run gnuplot: ") + std::strerror(rc);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+std::string run_gnuplot(const fs::path& script) {
+  util::CommandResult res;
+  try {
+    res = util::run_command({"gnuplot", script.string()});
+  } catch (const std::runtime_error& e) {
+    const std::string why = e.what();  // "cannot start gnuplot: why"
+    return "cannot run gnuplot: " + why.substr(why.find(": ") + 2);
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
-  std::ifstream in(log);
+  if (res.status == 0) return "";
+  // gnuplot underlines the offending column with a line of spaces and '^'.
+  std::istringstream in(res.output);
   std::string last, line;
   while (std::getline(in, line))
     if (!line.empty() && line.find_first_not_of(" ^") != std::string::npos) last = line;

@@ -5,27 +5,19 @@
 #include <filesystem>
 #include <string>
 
+#include "util/scratch_dir.h"
+
 namespace ckptsim::sim {
 
-// A private (0700) scratch directory, removed on every path out. Throws
-// std::runtime_error if it cannot be created.
-class PlotDir {
- public:
-  PlotDir();
-  ~PlotDir();
-  PlotDir(const PlotDir&) = delete;
-  PlotDir& operator=(const PlotDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// A private (0700) scratch directory for gnuplot's inputs, removed on every
+// path out. Throws std::runtime_error if it cannot be created.
+util::ScratchDir make_plot_dir();
 
 // A gnuplot string: single-quoted, a quote inside doubled.
 std::string gnuplot_quoted(const std::string& s);
 
-// Runs `gnuplot SCRIPT`, its stderr into LOG. "" when it succeeded, else why
-// it did not (the last thing gnuplot said).
-std::string run_gnuplot(const std::filesystem::path& script, const std::filesystem::path& log);
+// Runs `gnuplot SCRIPT`. "" when it succeeded, else why it did not (the last
+// thing gnuplot said).
+std::string run_gnuplot(const std::filesystem::path& script);
 
 }  // namespace ckptsim::sim

@@ -12,15 +12,10 @@
 #include <sstream>
 
 #include "gnuplot.h"
+#include "util/format.h"
 
 namespace ckptsim::sim {
 namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 std::vector<int> orders_of(const std::vector<SimulationRow>& rows) {
   std::vector<int> orders;
@@ -122,8 +117,8 @@ std::vector<IdealOrder> ideal_orders(const std::vector<SimulationRow>& rows) {
 std::string format_ideal(const IdealOrder& ideal, const std::string& policy) {
   const bool checkpoints = takes_checkpoints(ideal.c);
   std::string s = "ideal order, case " + to_string(ideal.c) + (policy.empty() || !checkpoints ? "" : " (" + policy + ")") + ": " +
-                  std::to_string(ideal.order) + ", overhead " + fmt("%.2f", ideal.overhead_pct) + " % +- " +
-                  fmt("%.2f", ideal.ci95_pct) + " (lowest of " + std::to_string(ideal.smallest) + ".." +
+                  std::to_string(ideal.order) + ", overhead " + util::format("%.2f", ideal.overhead_pct) + " % +- " +
+                  util::format("%.2f", ideal.ci95_pct) + " (lowest of " + std::to_string(ideal.smallest) + ".." +
                   std::to_string(ideal.largest) + ": ";
   const std::string overlap =
       ideal.overlapping ? "; " + std::to_string(ideal.overlapping) + " other order(s) within the 95 % CIs, not told apart" : "";
@@ -147,7 +142,7 @@ std::string format_table(const std::vector<SimulationRow>& rows, const std::stri
     out << pad(std::to_string(n), 6);
     for (Case c : cases) {
       const auto* r = find(rows, n, c);
-      out << pad(r ? fmt("%.2f", r->cell.mean_turnaround_s) + " +-" + fmt("%-6.2f", r->cell.ci95_s) : "-", 18);
+      out << pad(r ? util::format("%.2f", r->cell.mean_turnaround_s) + " +-" + util::format("%-6.2f", r->cell.ci95_s) : "-", 18);
     }
     out << "\n";
   }
@@ -159,7 +154,7 @@ std::string format_table(const std::vector<SimulationRow>& rows, const std::stri
     out << pad(std::to_string(n), 6);
     for (Case c : cases) {
       const auto* r = find(rows, n, c);
-      out << pad(r ? fmt("%.2f", r->overhead_pct) : "-", 10);
+      out << pad(r ? util::format("%.2f", r->overhead_pct) : "-", 10);
     }
     out << "\n";
   }
@@ -173,8 +168,8 @@ std::string format_csv(const std::vector<SimulationRow>& rows) {
   std::ostringstream out;
   out << "order,case,mean_turnaround_s,ci95_s,overhead_pct\n";
   for (const auto& r : rows)
-    out << r.cell.order << ',' << to_string(r.cell.c) << ',' << fmt("%.4f", r.cell.mean_turnaround_s) << ','
-        << fmt("%.4f", r.cell.ci95_s) << ',' << fmt("%.4f", r.overhead_pct) << "\n";
+    out << r.cell.order << ',' << to_string(r.cell.c) << ',' << util::format("%.4f", r.cell.mean_turnaround_s) << ','
+        << util::format("%.4f", r.cell.ci95_s) << ',' << util::format("%.4f", r.overhead_pct) << "\n";
   return out.str();
 }
 
@@ -210,7 +205,7 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   namespace fs = std::filesystem;
   const auto orders = orders_of(rows);
   const auto cases = cases_of(rows);
-  PlotDir scratch;
+  const util::ScratchDir scratch = make_plot_dir();
   const fs::path& dir = scratch.path();
 
   // One data block per case: order, mean, ci, overhead.
@@ -268,7 +263,7 @@ void plot_simulation(const std::vector<SimulationRow>& rows, const std::filesyst
   gp << "unset multiplot\n";
   const fs::path script = dir / "plot.gp";
   std::ofstream(script) << gp.str();
-  if (std::string why = run_gnuplot(script, dir / "err"); !why.empty()) throw SimError("plot " + out.string() + ": " + why);
+  if (std::string why = run_gnuplot(script); !why.empty()) throw SimError("plot " + out.string() + ": " + why);
 }
 
 }  // namespace ckptsim::sim

@@ -8,29 +8,19 @@
 #include <iterator>
 #include <string>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "sim/analytic.h"
 #include "sim/sweep.h"
+#include "util/hex.h"
 
 namespace ckptsim::sim {
 
 namespace {
 
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
-  return buf;
-}
-
-std::string xxh3_hex(const std::string& bytes) { return hex64(XXH3_64bits(bytes.data(), bytes.size())); }
-
 std::string file_xxh3(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw SweepError("cannot read platform file " + path.string());
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return xxh3_hex(bytes);
+  return util::xxh3_hex(bytes);
 }
 
 void validate_options(const SweepOptions& o) {
@@ -152,7 +142,7 @@ SweepPlan build_plan(const SweepOptions& o) {
   plan.options = {
       {"tool", "ckptsim sweep"},
       {"version", 2},
-      {"profile_xxh3", xxh3_hex(models::to_json(b.profile).dump())},
+      {"profile_xxh3", util::xxh3_hex(models::to_json(b.profile).dump())},
       {"platform_xxh3", b.platform_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(file_xxh3(b.platform_file))},
       {"nodes", b.nodes},
       {"jobs_per_node", b.jobs_per_node},
@@ -174,7 +164,7 @@ SweepPlan build_plan(const SweepOptions& o) {
   // And shared storage: sweeps of local disks keep theirs.
   if (b.storage.shared)
     plan.options["shared_storage"] = {{"total_Bps", b.storage.total_Bps}, {"client_Bps", b.storage.client_Bps}};
-  plan.hash = xxh3_hex(plan.options.dump());
+  plan.hash = util::xxh3_hex(plan.options.dump());
   // Shown, not hashed: the same profile read from another path is the same sweep.
   plan.options["profile_label"] = o.profile_label;
 

@@ -26,32 +26,25 @@ std::string duration(double s) {
 
 }  // namespace
 
-ProgressBar::ProgressBar(std::ostream& err, bool is_tty) : err_(err), tty_(is_tty) {}
+// The bar carries the name and stays on screen: the sweep's result follows it.
+SweepProgress::SweepProgress(std::ostream& err, bool is_tty)
+    : bar_(err, is_tty, 0, "sweep", util::ProgressBar::Style{true, false}) {}
 
-void ProgressBar::update(std::size_t done, std::size_t total, double elapsed_s) {
+void SweepProgress::update(std::size_t done, std::size_t total, double elapsed_s) {
   if (total == 0) return;
   // Time left from the mean time per point so far; unknown until one finished.
   const double left = done == 0 ? -1 : elapsed_s / static_cast<double>(done) * static_cast<double>(total - done);
-  if (tty_) {
+  if (bar_.tty()) {
     if (done < total && last_draw_s_ >= 0 && elapsed_s - last_draw_s_ < 0.2) return;
     last_draw_s_ = elapsed_s;
-    constexpr int width = 30;
-    const int filled = static_cast<int>(width * done / total);
-    err_ << "\rsweep [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << done << "/" << total
-         << " points, " << duration(left) << " left   " << std::flush;
-    drawn_ = true;
+    bar_.set(static_cast<int>(done), static_cast<int>(total), "points, " + duration(left) + " left   ");
     return;
   }
   const std::size_t tenth = done * 10 / total;
   if (done == 0 || tenth == last_tenth_) return;
   last_tenth_ = tenth;
-  err_ << "sweep: " << done << "/" << total << " points, " << duration(elapsed_s) << " elapsed, " << duration(left)
-       << " left\n";
-}
-
-void ProgressBar::finish() {
-  if (tty_ && drawn_) err_ << "\n";
-  drawn_ = false;
+  bar_.info(std::to_string(done) + "/" + std::to_string(total) + " points, " + duration(elapsed_s) + " elapsed, " +
+            duration(left) + " left");
 }
 
 }  // namespace ckptsim::sim

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sim/sweep.h"
+#include "util/format.h"
 
 namespace ckptsim::sim {
 
@@ -16,12 +17,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string fmt(const char* f, double v) {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+// A point that did not run (partial sweep) has NaN results: shown as "-".
+std::string fmt(const char* f, double v) { return std::isfinite(v) ? util::format(f, v) : "-"; }
 
 IntervalOutcome outcome(const SweepResult& r, const SweepPoint& p) {
   IntervalOutcome o{p.interval_s, kNaN, kNaN};

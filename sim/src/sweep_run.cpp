@@ -52,7 +52,7 @@ RunOutcome run_points(const SweepOptions& opts, const SweepPlan& plan, const std
     const SweepPoint& p = plan.points.at(i);
     out.results[p.index] = point_result(p, reply);
   };
-  t.stop = [&] { return control.stop && *control.stop; };
+  t.stop = [&] { return control.stop && control.stop(); };
   t.tick = [&] {
     if (control.on_progress)
       control.on_progress(out.results.size(), indices.size(),

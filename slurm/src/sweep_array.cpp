@@ -11,8 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "calib/subprocess.h"
 #include "slurm/sweep_array.h"
+#include "util/scratch_dir.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -48,9 +49,9 @@ std::string shell_line(const Argv& argv) {
 
 // Runs a Slurm tool (no shell); its output, or throws with what it said.
 std::string capture(const Argv& argv) {
-  calib::CommandResult r;
+  util::CommandResult r;
   try {
-    r = calib::run_command(argv);
+    r = util::run_command(argv);
   } catch (const std::runtime_error& e) {
     throw SlurmError(std::string("cannot run ") + argv[0] + ": " + e.what());
   }
@@ -251,11 +252,12 @@ class SweepArrayJob {
 
 // A private directory for the sweep's scripts, logs and shards, on the file
 // system the build is on (the tasks must see it).
+// It outlives us: the tasks and the merge job write their results there.
 fs::path make_sweep_dir() {
-  std::string tmpl = (fs::current_path() / "ckptsim-sweep-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data()))
-    throw SlurmError("cannot create a directory for the sweep's files in " + fs::current_path().string());
-  return tmpl;
+  util::ScratchDir dir = util::ScratchDir::create((fs::current_path() / "ckptsim-sweep-XXXXXX").string());
+  if (!dir) throw SlurmError("cannot create a directory for the sweep's files in " + fs::current_path().string());
+  dir.keep();
+  return dir.path();
 }
 
 }  // namespace

@@ -2,14 +2,16 @@
 // checkpoint test compares against it.
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include "util/subprocess.h"
 
 namespace {
 std::vector<float> read_floats(const std::string& path) {
@@ -20,15 +22,20 @@ std::vector<float> read_floats(const std::string& path) {
   return v;
 }
 std::string tmp(const char* name) { return std::string("/tmp/ckptsim-test-") + std::to_string(getpid()) + name; }
+// ckpt-matmul's exit status (its output, an error line at most, is not looked at).
+int matmul(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ckptsim::util::run_command(argv).status;
+}
 }  // namespace
 
 TEST_CASE("ckpt-matmul writes A, B and A*B, deterministically") {
   const int n = 37;
-  const std::string bin = std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul";
   const std::string out1 = tmp("-m1"), out2 = tmp("-m2"), out3 = tmp("-m3");
-  REQUIRE(std::system((bin + " --n 37 --seed 5 --out " + out1).c_str()) == 0);
-  REQUIRE(std::system((bin + " --n 37 --seed 5 --out " + out2).c_str()) == 0);
-  REQUIRE(std::system((bin + " --n 37 --seed 6 --out " + out3).c_str()) == 0);
+  REQUIRE(matmul({"--n", "37", "--seed", "5", "--out", out1}) == 0);
+  REQUIRE(matmul({"--n", "37", "--seed", "5", "--out", out2}) == 0);
+  REQUIRE(matmul({"--n", "37", "--seed", "6", "--out", out3}) == 0);
   auto m1 = read_floats(out1), m2 = read_floats(out2), m3 = read_floats(out3);
   REQUIRE(m1.size() == 3u * n * n);
   CHECK(m1 == m2);
@@ -46,24 +53,22 @@ TEST_CASE("ckpt-matmul writes A, B and A*B, deterministically") {
 }
 
 TEST_CASE("ckpt-matmul --threads N writes the same bytes as one thread") {
-  const std::string bin = std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul";
   const std::string one = tmp("-t1");
-  REQUIRE(std::system((bin + " --n 301 --seed 3 --out " + one).c_str()) == 0);
+  REQUIRE(matmul({"--n", "301", "--seed", "3", "--out", one}) == 0);
   const auto expected = read_floats(one);
   REQUIRE(expected.size() == 3u * 301 * 301);
   for (int threads : {2, 3, 4}) {
     INFO(threads << " threads");
     const std::string out = tmp("-tn");
-    REQUIRE(std::system((bin + " --n 301 --seed 3 --threads " + std::to_string(threads) + " --out " + out).c_str()) == 0);
+    REQUIRE(matmul({"--n", "301", "--seed", "3", "--threads", std::to_string(threads), "--out", out}) == 0);
     CHECK(read_floats(out) == expected);
     std::remove(out.c_str());
   }
   std::remove(one.c_str());
-  CHECK(std::system((bin + " --n 10 --threads 0 --out /tmp/x 2>/dev/null").c_str()) != 0);
+  CHECK(matmul({"--n", "10", "--threads", "0", "--out", "/tmp/x"}) != 0);
 }
 
 TEST_CASE("ckpt-matmul rejects bad input with one line and a non-zero exit") {
-  const std::string bin = std::string(CKPTSIM_BUILD_DIR) + "/ckpt-matmul";
-  CHECK(std::system((bin + " --n 0 --out /tmp/x 2>/dev/null").c_str()) != 0);
-  CHECK(std::system((bin + " --n 10 --out /nonexistent-dir/x 2>/dev/null").c_str()) != 0);
+  CHECK(matmul({"--n", "0", "--out", "/tmp/x"}) != 0);
+  CHECK(matmul({"--n", "10", "--out", "/nonexistent-dir/x"}) != 0);
 }

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "calib/subprocess.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 
@@ -25,12 +25,12 @@ std::string read_file(const fs::path& p) {
 }
 
 CliResult run_ckptsim(const std::vector<std::string>& args, const fs::path& dir) {
-  ckptsim::calib::SpawnSpec spec;
+  ckptsim::util::SpawnSpec spec;
   spec.argv.push_back(ckptsim_exe().string());
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.stdout_path = (dir / "cli.out").string();
   spec.stderr_path = (dir / "cli.err").string();
-  ckptsim::calib::ChildProcess child = ckptsim::calib::spawn(spec);
+  ckptsim::util::ChildProcess child = ckptsim::util::spawn(spec);
   CliResult r;
   r.status = child.wait();
   r.out = read_file(dir / "cli.out");

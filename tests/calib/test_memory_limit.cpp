@@ -14,9 +14,9 @@
 
 #include "calib/fit.h"
 #include "calib/memory_cgroup.h"
-#include "calib/subprocess.h"
 #include "models/profile.h"
 #include "test_helpers.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 using ckptsim::calib::MemoryCgroup;
@@ -161,9 +161,9 @@ TEST_CASE("the control group is removed after a failed calibration and after Ctr
   // What a calibration killed with SIGKILL leaves: a group named after a dead pid.
   pid_t dead = 0;
   {
-    ckptsim::calib::SpawnSpec t;
+    ckptsim::util::SpawnSpec t;
     t.argv = {"true"};
-    ckptsim::calib::ChildProcess c = ckptsim::calib::spawn(t);
+    ckptsim::util::ChildProcess c = ckptsim::util::spawn(t);
     dead = c.pid();
     c.wait();
   }
@@ -183,12 +183,12 @@ TEST_CASE("the control group is removed after a failed calibration and after Ctr
     CHECK_FALSE(fs::exists(stale));  // removed by the next calibration
   }
   {
-    ckptsim::calib::SpawnSpec spec;
+    ckptsim::util::SpawnSpec spec;
     spec.argv = {calib_test::ckptsim_exe().string(), "calibrate", "--sizes", "1500,1600", "--reps", "3",
                  "--compute-sizes", "100,150,200", "--memory-limit", "256M", "--no-disk-probe", "--copy",
                  "loopback", "--work-dir", tmp.path().string(), "--out", (tmp.path() / "stopped.json").string()};
     spec.stderr_path = (tmp.path() / "stopped.err").string();
-    ckptsim::calib::ChildProcess calibrate = ckptsim::calib::spawn(spec);
+    ckptsim::util::ChildProcess calibrate = ckptsim::util::spawn(spec);
     const fs::path group = parent / ("ckptsim-calib-" + std::to_string(calibrate.pid()));
     // Wait until something runs in the group, then Ctrl-C.
     bool busy = false;

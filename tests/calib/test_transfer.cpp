@@ -7,9 +7,9 @@
 #include <fstream>
 #include <thread>
 
-#include "calib/subprocess.h"
 #include "calib/transfer.h"
 #include "test_helpers.h"
+#include "util/subprocess.h"
 
 namespace fs = std::filesystem;
 using namespace ckptsim::calib;
@@ -17,15 +17,15 @@ using namespace ckptsim::calib;
 namespace {
 // A receiver child (killed on scope exit) and the endpoint it announced.
 struct Receiver {
-  ChildProcess child;
+  ckptsim::util::ChildProcess child;
   Endpoint at;
   Receiver(const fs::path& dir, const fs::path& scratch, bool once) {
-    SpawnSpec s;
+    ckptsim::util::SpawnSpec s;
     s.argv = {calib_test::ckptsim_exe().string(), "receive", "--listen", "127.0.0.1:0", "--dir", dir.string()};
     if (once) s.argv.push_back("--once");
     s.stdout_path = (scratch / "recv.out").string();
     s.stderr_path = (scratch / "recv.err").string();
-    child = spawn(s);
+    child = ckptsim::util::spawn(s);
     for (int i = 0; i < 600; ++i) {  // up to a minute on a loaded machine
       std::string out = calib_test::read_file(scratch / "recv.out");
       if (out.find('\n') != std::string::npos) {

@@ -1,6 +1,7 @@
 #include "test_helpers.h"
 
 #include "ckpt/control.h"
+#include "shell.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -37,10 +38,8 @@ std::string shell_quote(const std::string& s) {
 CmdResult run_shell(const std::string& cmdline) {
   TempDir tmp;
   const fs::path out = tmp.path() / "out", err = tmp.path() / "err";
-  const std::string full = "( " + cmdline + " ) >" + out.string() + " 2>" + err.string();
-  int st = std::system(full.c_str());
   CmdResult r;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.status = ckptsim::test::run_sh(cmdline, out, err);
   r.out = read_file(out);
   r.err = read_file(err);
   return r;

@@ -16,6 +16,7 @@
 
 #include "experiment/experiment.h"
 #include "sim/failure_draws.h"
+#include "shell.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -37,10 +38,10 @@ struct Cli {
 
 Cli ckptsim_cli(const std::string& args, const std::string& env = "") {
   test::TempDir dir;
-  const std::string cmd = env + " " + std::string(CKPTSIM_BUILD_DIR) + "/ckptsim experiment " + args + " >" +
-                          (dir.path() / "out").string() + " 2>" + (dir.path() / "err").string();
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
+  // A shell line: `env` is a NAME=value prefix, `args` several words.
+  const std::string cmd = env + " " + std::string(CKPTSIM_BUILD_DIR) + "/ckptsim experiment " + args;
+  const int status = test::run_sh(cmd, dir.path() / "out", dir.path() / "err");
+  return {status, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
 }
 
 int lines(const std::string& s) {

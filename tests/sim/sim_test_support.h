@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "models/profile.h"
+#include "shell.h"
 #include "sim/simulate.h"
 #include "temp_dir.h"
 
@@ -61,9 +62,8 @@ struct CmdRun {
 inline CmdRun run_ckptsim(const std::string& args) {
   TempDir dir;
   const auto out = dir.path() / "stdout", err = dir.path() / "stderr";
-  const std::string cmd = ckptsim_bin() + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  const int status = ckptsim::test::run_sh(ckptsim_bin() + " " + args, out, err);
+  return {status, slurp(out), slurp(err)};
 }
 
 // Inputs simulate and sweep must both refuse at once (each used to run for

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <csignal>
 #include <cstdlib>
 #include <sstream>
 
@@ -243,12 +242,12 @@ TEST_CASE("sweep: shards merged give the unsplit result and bad merges are one c
 TEST_CASE("sweep: a stop request keeps the finished points and marks the result partial") {
   const auto o = small_options();
   const auto plan = make_plan(o);
-  volatile std::sig_atomic_t stop = 0;
+  bool stop = false;
   RunControl control;
   control.workers = 2;
-  control.stop = &stop;
+  control.stop = [&stop] { return stop; };
   control.on_progress = [&stop](std::size_t done, std::size_t, double) {
-    if (done >= 5) stop = 1;
+    if (done >= 5) stop = true;
   };
   const auto out = run_points(o, plan, all_indices(plan), control, fake_cell);
   CHECK(out.interrupted);
@@ -280,7 +279,7 @@ TEST_CASE("sweep: a point the simulator rejects is a SweepError and a dying work
 
 TEST_CASE("sweep: a progress bar counts points with plain lines when not a terminal") {
   std::ostringstream tty, log;
-  ProgressBar bar(tty, true), plain(log, false);
+  SweepProgress bar(tty, true), plain(log, false);
   for (std::size_t d = 0; d <= 20; ++d) {
     bar.update(d, 20, static_cast<double>(d));
     plain.update(d, 20, static_cast<double>(d));

@@ -10,9 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ckptsim::calib {
+namespace ckptsim::util {
+class ProgressBar;
+}
 
-class Progress;
+namespace ckptsim::calib {
 
 struct CalibrationOptions {
   std::vector<int> sizes;                      // matrix orders to checkpoint
@@ -127,6 +129,6 @@ void check_options(const CalibrationOptions& opts);
 // when nothing can be measured at all (no library, no job binary...), and
 // TransferError for an unreachable HOST:PORT. On Ctrl-C returns what it has,
 // with interrupted = true.
-CalibrationResult run_calibration(const CalibrationOptions& opts, Progress& progress);
+CalibrationResult run_calibration(const CalibrationOptions& opts, util::ProgressBar& progress);
 
 }  // namespace ckptsim::calib

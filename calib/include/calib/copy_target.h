@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "calib/fd.h"
-#include "calib/subprocess.h"
 #include "calib/transfer.h"
+#include "util/owned_fd.h"
+#include "util/subprocess.h"
 
 namespace ckptsim::calib {
 
@@ -46,7 +46,7 @@ class NetnsLink {
  private:
   void cleanup() noexcept;
   std::string ns_, host_dev_, ns_dev_, host_ip_, ns_ip_, rate_, qdisc_;
-  Fd slot_lock_;
+  util::OwnedFd slot_lock_;
   bool ns_created_ = false, veth_created_ = false;
 };
 
@@ -61,7 +61,7 @@ class ReceiverProcess {
   bool alive();
 
  private:
-  ChildProcess child_;
+  util::ChildProcess child_;
   Endpoint endpoint_;
 };
 

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "calib/subprocess.h"
+#include "util/subprocess.h"
 
 namespace ckptsim::calib {
 
@@ -38,7 +38,7 @@ class MatmulJob {
  public:
   explicit MatmulJob(const JobSpec& spec);
   pid_t pid() const { return child_.pid(); }
-  ChildProcess& process() { return child_; }
+  util::ChildProcess& process() { return child_; }
   // Until the log says "matrices ready" (then SIGSTOPs it if the spec says so). Throws JobFailed (died / timeout) or
   // std::runtime_error("interrupted") on Ctrl-C.
   void wait_ready(std::chrono::seconds timeout);
@@ -48,10 +48,10 @@ class MatmulJob {
 
  private:
   JobSpec spec_;
-  ChildProcess child_;
+  util::ChildProcess child_;
 };
 
 // Waits for any child process of ours we hold by pid (a restored job) to end.
-int wait_child_exit(ChildProcess& child, std::chrono::seconds timeout);
+int wait_child_exit(util::ChildProcess& child, std::chrono::seconds timeout);
 
 }  // namespace ckptsim::calib

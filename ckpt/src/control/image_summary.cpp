@@ -1,7 +1,5 @@
 #include "ckpt/image_summary.h"
 
-#include <xxhash.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +11,7 @@
 #include "ckpt/control.h"
 #include "ckpt/image_format.h"
 #include "status.h"
+#include "util/hex.h"
 
 namespace ckptsim::ckpt {
 namespace fs = std::filesystem;
@@ -21,12 +20,6 @@ namespace {
 
 constexpr size_t kMaxManifestBytes = 64u << 20;
 const std::string kChecksumKey = std::string(",\"") + fmt::key::kOwnChecksum + "\":\"";
-
-std::string xxh3_hex(const char* data, size_t len) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016" PRIx64, static_cast<uint64_t>(XXH3_64bits(data, len)));
-  return hex;
-}
 
 // Lenient: a field of another type reads as absent (nlohmann's value() would throw).
 uint64_t unsigned_or_zero(const nlohmann::json& j, const char* key) {
@@ -50,12 +43,12 @@ std::string own_checksum_problem(const std::string& text) {
   const size_t hex_at = at + kChecksumKey.size();
   if (text.size() < hex_at + 16 || text.compare(hex_at + 16, std::string::npos, "\"}\n") != 0)
     return std::string(fmt::key::kOwnChecksum) + " is not its last field";
-  if (xxh3_hex(text.data(), at) != text.substr(hex_at, 16)) return "checksum mismatch (the manifest was changed)";
+  if (util::xxh3_hex(text.data(), at) != text.substr(hex_at, 16)) return "checksum mismatch (the manifest was changed)";
   return "";
 }
 
 std::string seal_manifest(std::string open_object) {
-  const std::string hash = xxh3_hex(open_object.data(), open_object.size());
+  const std::string hash = util::xxh3_hex(open_object.data(), open_object.size());
   return open_object + kChecksumKey + hash + "\"}\n";
 }
 

@@ -6,7 +6,6 @@
 // process (SimGrid allows one engine per process). A point's result depends only
 // on its inputs, so any number of workers, or shards merged, give the same output.
 #pragma once
-#include <csignal>
 #include <cstddef>
 #include <functional>
 #include <iosfwd>
@@ -19,6 +18,7 @@
 
 #include "sim/simulate.h"
 #include "sim/simulate_report.h"
+#include "util/progress_bar.h"
 
 namespace ckptsim::sim {
 
@@ -121,8 +121,8 @@ struct RunControl {
   int workers = 1;
   // Called after each finished point and every few tenths of a second.
   std::function<void(std::size_t done, std::size_t total, double elapsed_s)> on_progress;
-  // Set asynchronously (SIGINT): stop starting points, kill running ones.
-  const volatile std::sig_atomic_t* stop = nullptr;
+  // True once asked to stop (Ctrl-C): stop starting points, kill running ones.
+  std::function<bool()> stop;
 };
 
 struct RunOutcome {
@@ -199,20 +199,19 @@ void write_plot(const SweepResult& r, const std::string& png_path);
 
 // ---- Progress --------------------------------------------------------------
 
-// On a terminal: one redrawn bar ("points done, time left"); otherwise a plain
-// line at every tenth of the work.
-class ProgressBar {
+// What the sweep tells util::ProgressBar, and when: on a terminal the bar
+// ("points done, time left") at most every 0.2 s; otherwise a plain line at
+// every tenth of the work.
+class SweepProgress {
  public:
-  ProgressBar(std::ostream& err, bool is_tty);
+  SweepProgress(std::ostream& err, bool is_tty);
   void update(std::size_t done, std::size_t total, double elapsed_s);
-  void finish();
+  void finish() { bar_.finish(); }
 
  private:
-  std::ostream& err_;
-  bool tty_;
+  util::ProgressBar bar_;
   double last_draw_s_ = -1;
   std::size_t last_tenth_ = 0;
-  bool drawn_ = false;
 };
 
 }  // namespace ckptsim::sim

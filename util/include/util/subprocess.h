@@ -1,4 +1,5 @@
-// Child processes for calibration: the job, the receiver, `ip`/`tc`/`gnuplot`.
+// Child processes (a job, the receiver, `ip`/`tc`/`gnuplot`, sbatch), started
+// by their argv: no shell, so a quote or a space in a path is just a character.
 // Every child is owned by a ChildProcess, which kills and reaps it when it goes
 // out of scope, so no error path or Ctrl-C leaves one behind.
 #pragma once
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace ckptsim::calib {
+namespace ckptsim::util {
 
 struct SpawnSpec {
   std::vector<std::string> argv;            // argv[0] looked up on PATH if it has no '/'
@@ -66,4 +67,4 @@ int shell_status(int wstatus);
 // The last non-empty line of a child's log ("" if none): what it said last.
 std::string last_line(const std::filesystem::path& log);
 
-}  // namespace ckptsim::calib
+}  // namespace ckptsim::util

@@ -1,18 +1,22 @@
-#include "calib/stop.h"
+#include "util/stop.h"
 
-#include <csignal>
+namespace ckptsim::util {
 
-namespace ckptsim::calib {
 namespace {
 volatile std::sig_atomic_t g_stop = 0;  // the allowed exception: set by a signal handler
 extern "C" void on_stop_signal(int) { g_stop = 1; }
-}  // namespace
 
-void install_stop_handlers() {
+struct sigaction stop_action() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;
+  return sa;
+}
+}  // namespace
+
+void install_stop_handlers() {
+  const struct sigaction sa = stop_action();
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }
@@ -20,4 +24,12 @@ void install_stop_handlers() {
 bool stop_requested() { return g_stop != 0; }
 void request_stop() { g_stop = 1; }
 
-}  // namespace ckptsim::calib
+StopOnSigint::StopOnSigint() {
+  g_stop = 0;
+  const struct sigaction sa = stop_action();
+  sigaction(SIGINT, &sa, &old_);
+}
+
+StopOnSigint::~StopOnSigint() { sigaction(SIGINT, &old_, nullptr); }
+
+}  // namespace ckptsim::util

@@ -1,4 +1,4 @@
-#include "calib/subprocess.h"
+#include "util/subprocess.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -13,11 +13,11 @@
 #include <stdexcept>
 #include <thread>
 
-#include "calib/fd.h"
+#include "util/owned_fd.h"
 
 extern char** environ;
 
-namespace ckptsim::calib {
+namespace ckptsim::util {
 
 int shell_status(int wstatus) {
   if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
@@ -141,7 +141,7 @@ ChildProcess spawn(const SpawnSpec& spec) {
   // A CLOEXEC pipe tells the parent whether exec worked (and errno if not).
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  Fd report_r(report[0]), report_w(report[1]);
+  OwnedFd report_r(report[0]), report_w(report[1]);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
@@ -184,7 +184,7 @@ ChildProcess spawn(const SpawnSpec& spec) {
 CommandResult run_command(const std::vector<std::string>& argv) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  Fd r(fds[0]), w(fds[1]);
+  OwnedFd r(fds[0]), w(fds[1]);
   SpawnSpec spec;
   spec.argv = argv;
   spec.stdout_fd = w.get();
@@ -203,4 +203,4 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   return result;
 }
 
-}  // namespace ckptsim::calib
+}  // namespace ckptsim::util
