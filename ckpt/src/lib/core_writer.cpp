@@ -207,17 +207,12 @@ static void find_live_stack(Dump& d) {
   }
 }
 
-bool write_core(Dump& d) {
-  find_live_stack(d);
-  const size_t phnum = d.nmaps + 1;
-  const size_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
-  if (notes_at >= kHeaderSize) return d.fail("too many mappings", -E2BIG);
-  NoteWriter nw{d.header + notes_at, 0, kHeaderSize - notes_at};
-  if (!build_notes(d, nw)) return d.fail("building core notes", -E2BIG);
-  const uint64_t header_len = notes_at + nw.len;
-  const uint64_t data_start = align_up(header_len, kPage);
-  if (data_start > kHeaderSize) return d.fail("building core notes", -E2BIG);
+namespace {
 
+// The ELF header and program headers in d.header (the notes are already
+// there, at notes_at); each mapping gets its segment's offset in the core.
+void lay_out_core(Dump& d, size_t notes_at, uint64_t notes_len, uint64_t data_start) {
+  const size_t phnum = d.nmaps + 1;
   auto* eh = reinterpret_cast<Elf64_Ehdr*>(d.header);
   eh->e_ident[EI_MAG0] = ELFMAG0;
   eh->e_ident[EI_MAG1] = ELFMAG1;
@@ -238,7 +233,7 @@ bool write_core(Dump& d) {
   auto* ph = reinterpret_cast<Elf64_Phdr*>(d.header + sizeof(Elf64_Ehdr));
   ph[0].p_type = PT_NOTE;
   ph[0].p_offset = notes_at;
-  ph[0].p_filesz = nw.len;
+  ph[0].p_filesz = notes_len;
   ph[0].p_align = 4;
   uint64_t cur = data_start;
   for (size_t i = 0; i < d.nmaps; ++i) {
@@ -257,6 +252,46 @@ bool write_core(Dump& d) {
     cur += p.p_filesz;
   }
   d.core_size = cur;
+}
+
+// Every dumped mapping's bytes into the core at its offset, through one
+// write pipeline; the others get the empty segment's checksum.
+bool write_segments(Dump& d, int fd) {
+  const long pagemap = sys::openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  WritePipeline pipe(d, fd);
+  d.pages_ok = true;
+  d.nranges = d.npages = d.nruns = 0;
+  // Without process_vm_readv (seccomp...) file mappings are written whole.
+  char probe;
+  d.can_read_self = read_self(&probe, uint64_t(d.zero_page), 1) == 1;
+  d.zero_page_xxh3 = hash_ops().once(d.zero_page, kPage);
+  d.memory_bytes = d.full_memory_bytes = 0;
+  bool ok = true;
+  for (size_t i = 0; ok && i < d.nmaps; ++i) {
+    if (d.maps[i].dumped) {
+      ok = write_segment(d, fd, d.maps[i], pipe, int(pagemap));
+    } else {
+      d.maps[i].xxh3 = hash_ops().once(d.zero_page, 0);
+    }
+  }
+  if (ok) ok = pipe.finish();
+  if (pagemap >= 0) sys::close(int(pagemap));
+  return ok;
+}
+
+}  // namespace
+
+bool write_core(Dump& d) {
+  find_live_stack(d);
+  const size_t phnum = d.nmaps + 1;
+  const size_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
+  if (notes_at >= kHeaderSize) return d.fail("too many mappings", -E2BIG);
+  NoteWriter nw{d.header + notes_at, 0, kHeaderSize - notes_at};
+  if (!build_notes(d, nw)) return d.fail("building core notes", -E2BIG);
+  const uint64_t header_len = notes_at + nw.len;
+  const uint64_t data_start = align_up(header_len, kPage);
+  if (data_start > kHeaderSize) return d.fail("building core notes", -E2BIG);
+  lay_out_core(d, notes_at, nw.len, data_start);
   d.core_header_xxh3 = hash_ops().once(d.header, data_start);
 
   long fd = sys::openat(d.tmpfd, fmt::kCore, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -265,26 +300,7 @@ bool write_core(Dump& d) {
   long r = sys::fchmod(int(fd), 0600);
   if (r < 0) ok = d.fail("creating core", r);
   if (ok && (r = write_all(int(fd), d.header, data_start)) < 0) ok = d.fail("writing core", r);
-  if (ok) {
-    const long pagemap = sys::openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    WritePipeline pipe(d, int(fd));
-    d.pages_ok = true;
-    d.nranges = d.npages = d.nruns = 0;
-    // Without process_vm_readv (seccomp...) file mappings are written whole.
-    char probe;
-    d.can_read_self = read_self(&probe, uint64_t(d.zero_page), 1) == 1;
-    d.zero_page_xxh3 = hash_ops().once(d.zero_page, kPage);
-    d.memory_bytes = d.full_memory_bytes = 0;
-    for (size_t i = 0; ok && i < d.nmaps; ++i) {
-      if (d.maps[i].dumped) {
-        ok = write_segment(d, int(fd), d.maps[i], pipe, int(pagemap));
-      } else {
-        d.maps[i].xxh3 = hash_ops().once(d.zero_page, 0);
-      }
-    }
-    if (ok) ok = pipe.finish();
-    if (pagemap >= 0) sys::close(int(pagemap));
-  }
+  if (ok) ok = write_segments(d, int(fd));
   if (ok) ok = write_page_hashes(d);
   if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);
   if (ok && d.cfg->fsync && (r = sys::fsync(int(fd))) < 0) ok = d.fail("syncing core", r);

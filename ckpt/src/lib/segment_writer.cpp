@@ -105,20 +105,29 @@ bool put_file_pages(Dump& d, const Mapping& m, WritePipeline& pipe, HashState* s
 // (zeros), written as holes in this core when the parent's page was not zero.
 // Private file mappings (a restored job's memory is mapped from its image's
 // core) are read through a bounce buffer (read_file_pages), every page of them.
-bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* state, int pagemap) {
-  const HashOps& hash = hash_ops();
-  const bool from_file = m.kind == MapKind::file;
+// The mapping's place in this image's `pages` (its checksums' slots), or
+// nullptr when they no longer fit (the next dump is then a full one); whether
+// it is written as a delta on the parent.
+uint64_t* begin_tracking(Dump& d, Mapping& m) {
   const uint64_t npages = (m.end - m.start) / kPage;
   const bool tracked = d.pages_ok && d.nranges < kMaxMappings && d.npages + npages <= kMaxTrackedPages;
   if (!tracked) d.pages_ok = false;
   m.delta = d.incremental && tracked;
-  if (tracked) d.ranges[d.nranges++] = PageRange{m.start, m.end, d.npages};
-  uint64_t* hashes = tracked ? d.page_hashes + d.npages : nullptr;
-  if (tracked) d.npages += npages;
-  auto* delta_state = static_cast<HashState*>(d.delta_state);
-  if (m.delta) hash.reset(delta_state);
   m.runs_first = uint32_t(d.nruns);
   m.nruns = 0;
+  if (!tracked) return nullptr;
+  d.ranges[d.nranges++] = PageRange{m.start, m.end, d.npages};
+  uint64_t* hashes = d.page_hashes + d.npages;
+  d.npages += npages;
+  return hashes;
+}
+
+bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* state, int pagemap) {
+  const HashOps& hash = hash_ops();
+  const bool from_file = m.kind == MapKind::file;
+  uint64_t* hashes = begin_tracking(d, m);
+  auto* delta_state = static_cast<HashState*>(d.delta_state);
+  if (m.delta) hash.reset(delta_state);
 
   const char* src = nullptr;            // the current chunk's bytes (the memory, or the bounce buffer)
   uint64_t chunk_start = 0;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The simulator at cluster scale (issue 21): one replication of case IV with
+# node failures (--mtbf 20000, order 2100) at 1k, 2k, 4k, 10k, 30k nodes x 100
+# jobs and 100k nodes x 10 jobs, one worker. For each: wall time, the story
+# events the run simulated and their rate, peak memory per node (simulate's
+# own cost line, --log ckptsim.thres:warning), and the time per node-job as a
+# ratio to the 1k run's (1.00 = linear in nodes). The raw limit beside it: the
+# same 1k run in case I (compute only, no failures or checkpoints).
+# Env: CKPTSIM; BENCH_NODES (default "1000 2000 4000 10000 30000"), BENCH_BIG
+# (default 100000; empty: skip the 100k x 10 row), BENCH_TIMEOUT (s per run,
+# default 1800: a row that takes longer is reported as such).
+set -euo pipefail
+: "${CKPTSIM:?set CKPTSIM to the ckptsim binary}"
+NODES="${BENCH_NODES:-1000 2000 4000 10000 30000}"
+BIG="${BENCH_BIG-100000}"
+LIMIT="${BENCH_TIMEOUT:-1800}"
+
+# nodes jobs_per_node case -> "wall events rate peak_MB kB_per_node" (or "timeout")
+run() {
+  local out
+  if ! out=$(timeout "$LIMIT" "$CKPTSIM" simulate --nodes "$1" --jobs-per-node "$2" --mtbf 20000 --case "$3" \
+               --sizes 2100 --replications 1 --workers 1 --format csv --log ckptsim.thres:warning 2>&1 >/dev/null); then
+    echo "timeout"
+    return
+  fi
+  # "[simulate] order 2100 case IV: E events in T s (R events/s), peak memory M MB (K KB per node)"
+  echo "$out" | awk -v want="case $3:" '$0 ~ want { gsub(/[()]/, ""); print $9, $6, $11, $15, $17 }'
+}
+
+printf "%8s %5s %10s %10s %10s %9s %12s %12s\n" nodes jobs wall_s events events/s peak_MB KB_per_node per_job_vs_1k
+base=""
+row() {
+  local n=$1 j=$2 r wall events rate peak kb per
+  r=$(run "$n" "$j" IV)
+  if [ "$r" = timeout ]; then printf "%8s %5s  over %s s\n" "$n" "$j" "$LIMIT"; return; fi
+  read -r wall events rate peak kb <<<"$r"
+  per=$(awk -v w="$wall" -v n="$n" -v j="$j" 'BEGIN { printf "%.3g", w / (n * j) * 1e6 }')  # us per node-job
+  [ -z "$base" ] && base=$per
+  printf "%8s %5s %10s %10s %10s %9s %12s %12s\n" "$n" "$j" "$wall" "$events" "$rate" "$peak" "$kb" \
+    "$(awk -v a="$per" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
+}
+for n in $NODES; do row "$n" 100; done
+[ -n "$BIG" ] && row "$BIG" 10
+
+raw=$(run 1000 100 I)
+echo "raw limit (case I, 1000 x 100, compute only): $(echo "$raw" | awk '{ print $1 " s, " $3 " events/s" }')"
+echo "targets (issue 21): per node-job within 1.3x from 1k to 100k; 10,000 x 100 <= 12 s; 100,000 x 10 <= 60 s; <= 40 KB per node"
