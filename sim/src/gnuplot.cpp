@@ -28,8 +28,9 @@ std::string run_gnuplot(const fs::path& script) {
   try {
     res = util::run_command({"gnuplot", script.string()});
   } catch (const std::runtime_error& e) {
-    const std::string why = e.what();  // "cannot start gnuplot: why"
-    return "cannot run gnuplot: " + why.substr(why.find(": ") + 2);
+    const std::string why = e.what();  // "cannot start gnuplot: why" (else taken whole)
+    const auto colon = why.find(": ");
+    return "cannot run gnuplot: " + (colon == std::string::npos ? why : why.substr(colon + 2));
   }
   if (res.status == 0) return "";
   // gnuplot underlines the offending column with a line of spaces and '^'.

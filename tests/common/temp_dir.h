@@ -25,6 +25,11 @@ class TempDir {
     if (!dir_) throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
   }
 
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&&) = delete;  // a moved-from TempDir would make dir / "x" relative
+  TempDir& operator=(TempDir&&) = delete;
+
   const std::filesystem::path& path() const { return dir_.path(); }
   std::filesystem::path operator/(const std::filesystem::path& rel) const { return dir_ / rel; }
 

@@ -54,7 +54,7 @@ inline std::string slurp(const std::filesystem::path& p) {
 }
 
 struct CmdRun {
-  int code = -1;  // exit status (-1: killed by a signal)
+  int code = -1;  // exit status (128 + N: killed by signal N)
   std::string out, err;
 };
 

@@ -1,6 +1,7 @@
 #include "util/progress_bar.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <ostream>
 #include <utility>
 
@@ -24,7 +25,8 @@ void ProgressBar::clear_bar() {
 void ProgressBar::draw() {
   if (!tty_) return;
   constexpr int kWidth = 30;
-  const int filled = total_ > 0 ? std::min(kWidth, done_ * kWidth / total_) : 0;
+  // In 64 bits: done_ * kWidth overflows an int past 71 million steps.
+  const int filled = total_ > 0 ? static_cast<int>(std::min<int64_t>(kWidth, int64_t(done_) * kWidth / total_)) : 0;
   out_ << (style_.erase ? "\r\033[K" : "\r") << (style_.name_on_bar ? name_ + " " : std::string()) << "["
        << std::string(static_cast<size_t>(filled), '#') << std::string(static_cast<size_t>(kWidth - filled), '.')
        << "] " << done_ << "/" << total_ << " " << what_ << std::flush;

@@ -22,7 +22,6 @@ void install_stop_handlers() {
 }
 
 bool stop_requested() { return g_stop != 0; }
-void request_stop() { g_stop = 1; }
 
 StopOnSigint::StopOnSigint() {
   g_stop = 0;

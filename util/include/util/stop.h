@@ -2,6 +2,10 @@
 // SIGTERM where asked) only set a flag; loops poll it and unwind, so that
 // destructors kill children and remove scratch directories. The flag is the
 // one piece of global mutable state we allow: a signal handler can do no more.
+// util is a static library: the ckptsim executable and the sim plugin
+// (libckptsim-sim.so, loaded RTLD_LOCAL) each hold their own flag, so a
+// handler must be installed on the side that polls it (today: calibrate and
+// receive in the executable, experiment and sweep in the plugin).
 #pragma once
 #include <csignal>
 
@@ -11,8 +15,6 @@ namespace ckptsim::util {
 // blocking call returns EINTR and the loop around it notices).
 void install_stop_handlers();
 bool stop_requested();
-// For tests and for the receiver's --once exit path.
-void request_stop();
 
 // For one stretch of work: while it lives, SIGINT sets the (first cleared)
 // flag; afterwards SIGINT does again what it did before.
