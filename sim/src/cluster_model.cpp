@@ -23,6 +23,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <queue>
 
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
@@ -117,10 +118,7 @@ class Replication {
     // compute nodes'); in other cases nothing runs on them.
     const int n = s_.c == Case::V ? static_cast<int>(nodes_.size()) : compute_nodes_;
     if (s_.failures.kind == FailureModel::Kind::Node && has_failures(s_.c))
-      for (int node = 0; node < n; ++node)
-        s4u::Actor::create("failures-" + std::to_string(node + 1), head_,
-                           [this, node, replication] { node_failures(node, replication); })
-            ->daemonize();
+      s4u::Actor::create("failures", head_, [this, n, replication] { node_failures(n, replication); })->daemonize();
   }
 
   ReplicationResult take_result() { return std::move(result_); }
@@ -322,19 +320,37 @@ class Replication {
       disk->read(bytes);
   }
 
-  void node_failures(int node, int replication) {
-    RandomStream draws(s_.seed, s_.order, replication, node, -1);
-    for (;;) {
-      s4u::this_actor::sleep_for(draws.time_to_failure(s_.failures.mtbf_s, s_.failures.weibull_shape));
-      Node& n = nodes_[node];
-      n.down_until = now() + s_.profile.reboot_s;
-      STORY("%s fails, down for %.0f s, %zu job(s) killed", node_name(node).c_str(), s_.profile.reboot_s,
-               n.running.size());
-      auto victims = std::move(n.running);
-      n.running.clear();
-      for (auto& a : victims) a->kill();
-      s4u::this_actor::sleep_for(s_.profile.reboot_s);
+  // The failures of nodes 0..count-1, all from one actor (an actor per node
+  // cost a stack each, the simulator's memory at scale): a heap of each
+  // node's next failure, drawn from the node's own stream as before. A node
+  // fails, stays down for the reboot time, then runs until its next draw.
+  void node_failures(int count, int replication) {
+    std::vector<RandomStream> draws;
+    draws.reserve(static_cast<size_t>(count));
+    using Next = std::pair<double, int>;  // when, which node (ties: the lower node first)
+    std::priority_queue<Next, std::vector<Next>, std::greater<>> next;
+    const auto draw = [&](int node) { return draws[node].time_to_failure(s_.failures.mtbf_s, s_.failures.weibull_shape); };
+    for (int node = 0; node < count; ++node) {
+      draws.emplace_back(s_.seed, s_.order, replication, node, -1);
+      next.push({now() + draw(node), node});
     }
+    for (;;) {
+      const auto [at, node] = next.top();
+      next.pop();
+      if (at > now()) s4u::this_actor::sleep_for(at - now());
+      fail_node(node);
+      next.push({(now() + s_.profile.reboot_s) + draw(node), node});
+    }
+  }
+
+  void fail_node(int node) {
+    Node& n = nodes_[node];
+    n.down_until = now() + s_.profile.reboot_s;
+    STORY("%s fails, down for %.0f s, %zu job(s) killed", node_name(node).c_str(), s_.profile.reboot_s,
+          n.running.size());
+    auto victims = std::move(n.running);
+    n.running.clear();
+    for (auto& a : victims) a->kill();
   }
 
   const Scenario& s_;
