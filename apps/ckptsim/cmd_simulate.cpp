@@ -41,8 +41,7 @@ struct SimulateArgs {
   bool incremental = false;
   int max_chain = 0;
   bool max_chain_given = false;
-  double shared_storage = 0, shared_client = 0;  // MB/s, when given
-  std::optional<double> shared_storage_MBps, shared_client_MBps;
+  StorageArgs storage;
 };
 
 void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool shape_given, bool interval_given,
@@ -70,7 +69,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   base.log = a.log;
   set_v_placement(base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
   set_incremental(base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
-  set_storage(base, a.shared_storage_MBps, a.shared_client_MBps);
+  set_storage(base, a.storage.total_given(), a.storage.client_given());
   if (mtbf_given) {
     base.failures.kind = FailureModel::Kind::Node;
     base.failures.mtbf_s = a.mtbf;
@@ -170,12 +169,10 @@ void add_simulate(CLI::App& app, int& exit_code) {
       ->default_str("ckptsim.thres:info");
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
-  const StorageOptions storage = add_storage_options(cmd, args->shared_storage, args->shared_client);
-  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, cmd, storage] {
+  add_storage_options(cmd, args->storage);
+  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, cmd] {
     if (cmd->count("--log") && args->log.empty()) args->log = "ckptsim.thres:info";
     args->max_chain_given = max_chain->count() > 0;
-    args->shared_storage_MBps = if_given(storage.total, args->shared_storage);
-    args->shared_client_MBps = if_given(storage.client, args->shared_client);
     run(*args, mtbf->count() > 0, rate->count() > 0, shape->count() > 0, interval->count() > 0, at->count() > 0,
         spares->count() > 0);
     exit_code = 0;

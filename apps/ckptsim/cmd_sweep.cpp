@@ -46,8 +46,7 @@ struct SweepArgs {
   bool incremental = false;
   int max_chain = 0;
   bool max_chain_given = false;
-  double shared_storage = 0, shared_client = 0;  // MB/s, when given
-  std::optional<double> shared_storage_MBps, shared_client_MBps;
+  StorageArgs storage;
   int workers = 0;
   std::string shard;
   std::vector<std::string> merge;
@@ -125,7 +124,7 @@ SweepOptions build_options(const SweepArgs& a, bool mtbf_given, bool spares_give
   try {
     set_v_placement(o.base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
     set_incremental(o.base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
-    set_storage(o.base, a.shared_storage_MBps, a.shared_client_MBps);
+    set_storage(o.base, a.storage.total_given(), a.storage.client_given());
   } catch (const SimError& e) {
     throw SweepError(e.what());
   }
@@ -165,8 +164,8 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given, bo
   if (spares_given) s.sweep_args.insert(s.sweep_args.end(), {"--spares", std::to_string(a.spares)});
   if (a.incremental) s.sweep_args.push_back("--incremental");
   if (a.max_chain_given) s.sweep_args.insert(s.sweep_args.end(), {"--max-chain", std::to_string(a.max_chain)});
-  if (a.shared_storage_MBps) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", exact(*a.shared_storage_MBps)});
-  if (a.shared_client_MBps) s.sweep_args.insert(s.sweep_args.end(), {"--shared-client", exact(*a.shared_client_MBps)});
+  if (const auto total = a.storage.total_given()) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", exact(*total)});
+  if (const auto client = a.storage.client_given()) s.sweep_args.insert(s.sweep_args.end(), {"--shared-client", exact(*client)});
   if (!a.profile.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--profile", absolute(a.profile)});
   if (!a.platform.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--platform", absolute(a.platform)});
   if (a.workers > 0) s.sweep_args.insert(s.sweep_args.end(), {"--workers", std::to_string(a.workers)});
@@ -255,7 +254,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
-  const StorageOptions storage = add_storage_options(cmd, args->shared_storage, args->shared_client);
+  add_storage_options(cmd, args->storage);
   add_workers_option(cmd, args->workers, "Points run");
   cmd->add_option("--shard", args->shard, "Run only shard K/N of the points and write a shard file");
   cmd->add_option("--merge", args->merge, "Combine shard files into the unsplit result")->expected(1, -1);
@@ -275,10 +274,8 @@ void add_sweep(CLI::App& app, int& exit_code) {
   cmd->add_flag("--print-sbatch", args->print_sbatch, "--slurm: print the job scripts and sbatch commands, submit nothing")
       ->needs(on_slurm)
       ->excludes(no_wait);
-  cmd->callback([args, mtbf, shape, spares, max_chain, storage, &exit_code] {
+  cmd->callback([args, mtbf, shape, spares, max_chain, &exit_code] {
     args->max_chain_given = max_chain->count() > 0;
-    args->shared_storage_MBps = if_given(storage.total, args->shared_storage);
-    args->shared_client_MBps = if_given(storage.client, args->shared_client);
     try {
       run_sweep(*args, mtbf->count() > 0, shape->count() > 0, spares->count() > 0);
     } catch (const slurm::SlurmError& e) {

@@ -53,26 +53,28 @@ inline FailureOptions add_failure_options(CLI::App* cmd, double& rate, double& m
   return o;
 }
 
+// The value of an option that was given, else nothing.
+inline std::optional<double> if_given(const CLI::Option* o, double v) {
+  return o && o->count() ? std::optional<double>(v) : std::nullopt;
+}
+
 // Where images go, for simulate and sweep: each node's disk, or a shared
 // file system (sim::Storage) with a total and an optional per-node bandwidth.
-struct StorageOptions {
-  CLI::Option *total, *client;
+struct StorageArgs {
+  double total_MBps = 0, client_MBps = 0;
+  CLI::Option *total = nullptr, *client = nullptr;
+  std::optional<double> total_given() const { return if_given(total, total_MBps); }
+  std::optional<double> client_given() const { return if_given(client, client_MBps); }
 };
-inline StorageOptions add_storage_options(CLI::App* cmd, double& total_MBps, double& client_MBps) {
-  StorageOptions o;
-  o.total = cmd->add_option("--shared-storage", total_MBps,
+inline void add_storage_options(CLI::App* cmd, StorageArgs& o) {
+  o.total = cmd->add_option("--shared-storage", o.total_MBps,
                             "write and read images on a shared file system of this total bandwidth (MB/s, > 0), "
                             "shared by every concurrent dump, restore and copy (default: each node's own disk)")
                 ->check(PositiveFinite());
-  o.client = cmd->add_option("--shared-client", client_MBps,
+  o.client = cmd->add_option("--shared-client", o.client_MBps,
                              "with --shared-storage: the most one node moves (MB/s, > 0; default: its link's bandwidth)")
                  ->check(PositiveFinite())
                  ->needs(o.total);
-  return o;
-}
-// The value of an option that was given, else nothing.
-inline std::optional<double> if_given(const CLI::Option* o, double v) {
-  return o->count() ? std::optional<double>(v) : std::nullopt;
 }
 
 }  // namespace ckptsim::cli
