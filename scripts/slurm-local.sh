@@ -3,27 +3,44 @@
 # slurmd, as root, configured in a private directory (nothing under /etc).
 #
 #   scripts/slurm-local.sh start    # writes DIR/slurm.conf, starts the daemons, waits for the node to be idle
+#   scripts/slurm-local.sh start --nodes N   # N nodes n1..nN on this host, one slurmd each (own port,
+#                                            # spool, pid and log), each pinned to a core in turn
 #   scripts/slurm-local.sh status   # the daemons' pids and sinfo
 #   scripts/slurm-local.sh stop     # stops exactly the daemons it started (pid files in DIR)
 #   scripts/slurm-local.sh env      # prints `export SLURM_CONF=DIR/slurm.conf` (for sbatch, squeue...)
 #
 # DIR is $CKPTSIM_SLURM_DIR, default /tmp/ckptsim-slurm (created 0700).
-# Ports: $CKPTSIM_SLURM_PORT (slurmctld, default 6817) and the next one (slurmd).
+# Ports: $CKPTSIM_SLURM_PORT (slurmctld, default 6817) and the next one (slurmd),
+# or the next N with --nodes N.
 # Not root: start prints one line and exits 77 (ctest's skip code), starting nothing.
 set -euo pipefail
 
 DIR=${CKPTSIM_SLURM_DIR:-/tmp/ckptsim-slurm}
 PORT=${CKPTSIM_SLURM_PORT:-6817}
 CONF=$DIR/slurm.conf
-DAEMONS=(slurmd slurmctld munged)  # the order stop uses
+NODES=1  # start --nodes N
 
 die() { echo "slurm-local: $*" >&2; exit 1; }
 pid_of() { [ -s "$DIR/$1.pid" ] && cat "$DIR/$1.pid"; }
-# Alive and still the program we started (a recycled pid is not ours).
+# Alive and still the program we started (a recycled pid is not ours): NAME
+# is the pid file's (slurmd-n2), the program the part before any '-'.
 running() {
   local pid
   pid=$(pid_of "$1") || return 1
-  [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]
+  [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${1%%-*}" ]
+}
+# The slurmd pid files' names (slurmd, or slurmd-n1 ... with --nodes), then
+# slurmctld and munged: the order stop uses.
+daemons() {
+  local f
+  for f in "$DIR"/slurmd*.pid; do [ -e "$f" ] && basename "$f" .pid; done
+  echo slurmctld
+  echo munged
+}
+# The node names of the cluster this directory holds.
+node_names() {
+  if [ -s "$DIR/nodes" ] && [ "$(cat "$DIR/nodes")" -gt 1 ]; then seq -f 'n%g' 1 "$(cat "$DIR/nodes")"
+  else hostname -s; fi
 }
 
 write_conf() {
@@ -33,6 +50,23 @@ write_conf() {
   mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2 ))
   mkdir -p "$DIR/state" "$DIR/spool" "$DIR/munge"
   chmod 0700 "$DIR" "$DIR/munge"
+  local node_lines
+  if [ "$NODES" -gt 1 ]; then
+    # One slurmd per node, told apart by -N: each its own port, spool, pid and
+    # log (%n is the node's name); a node has one CPU, the core it is pinned to.
+    node_lines="SlurmdSpoolDir=$DIR/spool-%n
+SlurmdPidFile=$DIR/slurmd-%n.pid
+SlurmdLogFile=$DIR/slurmd-%n.log
+NodeName=n[1-$NODES] NodeHostname=$host Port=$((PORT + 1))-$((PORT + NODES)) CPUs=1 RealMemory=$((mem / NODES)) State=UNKNOWN
+PartitionName=debug Nodes=n[1-$NODES] Default=YES MaxTime=INFINITE State=UP"
+  else
+    node_lines="SlurmdSpoolDir=$DIR/spool
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmdLogFile=$DIR/slurmd.log
+NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP"
+  fi
+  echo "$NODES" > "$DIR/nodes"
   cat > "$CONF" <<EOF
 # Written by scripts/slurm-local.sh: one host, daemons as root.
 ClusterName=ckptsim
@@ -58,21 +92,28 @@ MinJobAge=600
 SlurmdTimeout=30
 InactiveLimit=0
 StateSaveLocation=$DIR/state
-SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/slurmctld.pid
-SlurmdPidFile=$DIR/slurmd.pid
 SlurmctldLogFile=$DIR/slurmctld.log
-SlurmdLogFile=$DIR/slurmd.log
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+$node_lines
 EOF
   chmod 0600 "$CONF"
 }
 
-node_state() { SLURM_CONF=$CONF sinfo -h -n "$(hostname -s)" -o %T 2>/dev/null | head -1; }
+# The nodes' states, one word: "idle" when every node is, else the first other.
+node_state() {
+  local states
+  states=$(SLURM_CONF=$CONF sinfo -h -N -o %T 2>/dev/null | sort -u)
+  [ -n "$states" ] || return 0
+  if [ "$states" = idle ]; then echo idle; else echo "$states" | grep -v '^idle$' | head -1; fi
+}
+all_running() {
+  local d
+  for d in $(daemons); do running "$d" || return 1; done
+  [ "$(daemons | grep -c '^slurmd')" -eq "$(node_names | wc -l)" ]
+}
 
 start() {
   if [ "$(id -u)" -ne 0 ]; then
@@ -86,14 +127,14 @@ start() {
   # Idempotent: our own daemons already up with the node usable is a start
   # (ctest --repeat runs this fixture again before each repetition); a partial
   # or stuck set of ours is stopped and started afresh.
-  if running munged && running slurmctld && running slurmd; then
+  if [ -s "$DIR/nodes" ] && [ "$(cat "$DIR/nodes")" = "$NODES" ] && all_running; then
     case $(node_state) in
       idle|mixed|allocated|completing)
         echo "slurm-local: already running (slurmctld pid $(pid_of slurmctld)); export SLURM_CONF=$CONF"
         return 0 ;;
     esac
   fi
-  for d in "${DAEMONS[@]}"; do
+  for d in $(daemons); do
     if running "$d"; then
       echo "slurm-local: restarting: $d (pid $(pid_of "$d")) is up but the cluster is not usable" >&2
       stop >/dev/null
@@ -109,13 +150,22 @@ start() {
     --pid-file "$DIR/munged.pid" --log-file "$DIR/munged.log" --seed-file "$DIR/munge/munged.seed"
   # -c: start with no saved jobs (each start is a fresh cluster).
   SLURM_CONF=$CONF slurmctld -c -f "$CONF"
-  SLURM_CONF=$CONF slurmd -f "$CONF"
+  local n core
+  if [ "$NODES" -gt 1 ]; then
+    for n in $(seq 1 "$NODES"); do
+      core=$(( (n - 1) % $(nproc) ))
+      SLURM_CONF=$CONF taskset -c "$core" slurmd -f "$CONF" -N "n$n"
+    done
+  else
+    SLURM_CONF=$CONF slurmd -f "$CONF"
+  fi
   local state
   for _ in $(seq 1 150); do
     state=$(node_state)
     case $state in
-      idle) echo "slurm-local: node $(hostname -s) idle; export SLURM_CONF=$CONF"; return 0 ;;
-      down*|drain*) SLURM_CONF=$CONF scontrol update nodename="$(hostname -s)" state=resume 2>/dev/null || true ;;
+      idle) echo "slurm-local: $(node_names | paste -sd ' ') idle; export SLURM_CONF=$CONF"; return 0 ;;
+      down*|drain*)
+        for n in $(node_names); do SLURM_CONF=$CONF scontrol update nodename="$n" state=resume 2>/dev/null || true; done ;;
     esac
     sleep 0.2
   done
@@ -135,7 +185,7 @@ stop() {
       for _ in $(seq 1 50); do [ -z "$(SLURM_CONF=$CONF squeue -h -o %i 2>/dev/null)" ] && break; sleep 0.2; done
     fi
   fi
-  for d in "${DAEMONS[@]}"; do
+  for d in $(daemons); do
     running "$d" || { rm -f "$DIR/$d.pid"; continue; }
     pid=$(pid_of "$d")
     kill -TERM "$pid"
@@ -148,7 +198,7 @@ stop() {
 
 status() {
   local d rc=0
-  for d in munged slurmctld slurmd; do
+  for d in $(daemons); do
     if running "$d"; then echo "$d: running, pid $(pid_of "$d")"; else echo "$d: not running"; rc=1; fi
   done
   [ $rc -eq 0 ] && SLURM_CONF=$CONF sinfo
@@ -156,9 +206,16 @@ status() {
 }
 
 case ${1:-} in
-  start) start ;;
+  start)
+    if [ "${2:-}" = --nodes ]; then
+      [[ "${3:-}" =~ ^[1-9][0-9]?$ ]] || die "--nodes takes a count from 1 to 99, not '${3:-}'"
+      NODES=$3
+    elif [ -n "${2:-}" ]; then
+      die "start takes --nodes N, not '$2'"
+    fi
+    start ;;
   stop) stop ;;
   status) status ;;
   env) echo "export SLURM_CONF=$CONF" ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--nodes N]|stop|status|env" >&2; exit 2 ;;
 esac

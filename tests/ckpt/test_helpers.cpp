@@ -186,10 +186,10 @@ mode_t mode_of(const fs::path& p) {
 
 }  // namespace
 
-ImageReport check_image(const fs::path& image) {
-  ImageReport rep;
-  INFO("image " << image.string());
-  REQUIRE(fs::is_directory(image));
+namespace {
+
+// Images hold process memory: the directories 0700, every file 0600.
+void check_private(const fs::path& image) {
   CHECK(mode_of(image) == 0700);
   CHECK(mode_of(image / "files") == 0700);
   for (const auto& e : fs::recursive_directory_iterator(image))
@@ -197,16 +197,14 @@ ImageReport check_image(const fs::path& image) {
       INFO(e.path().string());
       CHECK(mode_of(e.path()) == 0600);
     }
+}
 
-  rep.manifest = nlohmann::json::parse(read_file(image / "manifest.json"));
+// The core through libelf: a note segment (its note types into rep), then
+// one PT_LOAD per mapping of the manifest, each segment's bytes and the
+// header's matching their checksums (false if one does not).
+bool check_core(const fs::path& image, const std::string& core_bytes, ImageReport& rep) {
   const auto& m = rep.manifest;
-  CHECK(m.at("format") == "ckptsim-image");
-  CHECK(m.at("format_version") == 2);
-  const std::string core_bytes = read_file(image / "core");
-  CHECK(m.at("core").at("size").get<uint64_t>() == core_bytes.size());
   bool ok = true;
-
-  // ELF structure through libelf.
   elf_version(EV_CURRENT);
   int fd = ::open((image / "core").c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
@@ -225,9 +223,7 @@ ImageReport check_image(const fs::path& image) {
     REQUIRE(gelf_getphdr(elf, int(i), &ph) != nullptr);
     if (i == 0) {
       CHECK(ph.p_type == PT_NOTE);
-      // Walk the notes.
-      size_t off = 0;
-      while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
+      for (size_t off = 0; off + sizeof(Elf64_Nhdr) <= ph.p_filesz;) {
         Elf64_Nhdr nh;
         std::memcpy(&nh, core_bytes.data() + ph.p_offset + off, sizeof nh);
         rep.note_types.push_back(nh.n_type);
@@ -244,28 +240,26 @@ ImageReport check_image(const fs::path& image) {
     CHECK(mp.at("start").get<uint64_t>() == ph.p_vaddr);
     CHECK(mp.at("end").get<uint64_t>() - mp.at("start").get<uint64_t>() == ph.p_memsz);
     CHECK(ph.p_filesz == (mp.at("dumped").get<bool>() ? ph.p_memsz : 0));
-    if (ph.p_offset + ph.p_filesz <= core_bytes.size()) {
-      const uint64_t h = XXH3_64bits(core_bytes.data() + ph.p_offset, ph.p_filesz);
-      if (hex16(h) != mp.at("xxh3").get<std::string>()) {
-        UNSCOPED_INFO("segment hash differs: " << mp.dump());
-        ok = false;
-      }
-    } else {
+    const bool inside = ph.p_offset + ph.p_filesz <= core_bytes.size();
+    if (!inside || hex16(XXH3_64bits(core_bytes.data() + ph.p_offset, ph.p_filesz)) != mp.at("xxh3").get<std::string>()) {
+      UNSCOPED_INFO("segment hash differs: " << mp.dump());
       ok = false;
     }
   }
   elf_end(elf);
   ::close(fd);
   CHECK(rep.load_segments == maps.size());
-  if (first_load != ~0ull && first_load <= core_bytes.size()) {
-    const uint64_t h = XXH3_64bits(core_bytes.data(), first_load);
-    if (hex16(h) != m.at("core").at("header_xxh3").get<std::string>()) {
-      UNSCOPED_INFO("core header hash differs");
-      ok = false;
-    }
+  if (first_load != ~0ull && first_load <= core_bytes.size() &&
+      hex16(XXH3_64bits(core_bytes.data(), first_load)) != m.at("core").at("header_xxh3").get<std::string>()) {
+    UNSCOPED_INFO("core header hash differs");
+    ok = false;
   }
+  return ok;
+}
 
-  // File copies and the executable.
+// The file copies and the executable against their checksums.
+bool check_copies(const fs::path& image, const nlohmann::json& m) {
+  bool ok = true;
   for (const auto& f : m.at("fds"))
     if (f.at("kind") == "regular") {
       const fs::path copy = image / f.at("copy").get<std::string>();
@@ -275,14 +269,32 @@ ImageReport check_image(const fs::path& image) {
         ok = false;
       }
     }
-  for (const auto& s : m.at("shared_files")) {
-    const fs::path copy = image / s.at("copy").get<std::string>();
-    if (hex16(xxh3_file(copy)) != s.at("xxh3").get<std::string>()) ok = false;
+  for (const auto& sf : m.at("shared_files")) {
+    const fs::path copy = image / sf.at("copy").get<std::string>();
+    if (hex16(xxh3_file(copy)) != sf.at("xxh3").get<std::string>()) ok = false;
   }
   CHECK(hex16(xxh3_file(image / "exe")) == m.at("exe_copy").at("xxh3").get<std::string>());
   CHECK(m.at("program").at("exe_xxh3") == m.at("exe_copy").at("xxh3"));
-  rep.hashes_ok = ok;
-  CHECK(ok);
+  return ok;
+}
+
+}  // namespace
+
+ImageReport check_image(const fs::path& image) {
+  ImageReport rep;
+  INFO("image " << image.string());
+  REQUIRE(fs::is_directory(image));
+  check_private(image);
+  rep.manifest = nlohmann::json::parse(read_file(image / "manifest.json"));
+  const auto& m = rep.manifest;
+  CHECK(m.at("format") == "ckptsim-image");
+  CHECK(m.at("format_version") == 2);
+  const std::string core_bytes = read_file(image / "core");
+  CHECK(m.at("core").at("size").get<uint64_t>() == core_bytes.size());
+  const bool core_ok = check_core(image, core_bytes, rep);
+  const bool copies_ok = check_copies(image, m);
+  rep.hashes_ok = core_ok && copies_ok;
+  CHECK(rep.hashes_ok);
   return rep;
 }
 

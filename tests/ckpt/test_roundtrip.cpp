@@ -27,6 +27,51 @@ std::string status_line(const fs::path& dir) {
   return s.substr(0, s.find('\n'));
 }
 
+// What the manifest of a single-threaded job's image says about the process.
+void check_process_facts(const nlohmann::json& m, pid_t pid, const std::vector<std::string>& argv) {
+  struct utsname un {};
+  ::uname(&un);
+  CHECK(m.at("pid") == pid);
+  CHECK(m.at("signal") == SIGQUIT);
+  CHECK(m.at("program").at("path") == fs::canonical(kMatmul).string());
+  CHECK(m.at("program").at("argv") == argv);
+  CHECK(m.at("comm") == "ckpt-matmul");
+  CHECK(m.at("cwd") == fs::current_path().string());
+  CHECK(m.at("kernel_release") == un.release);
+  CHECK(m.at("glibc_version") == gnu_get_libc_version());
+  CHECK(m.at("page_size") == 4096);
+  CHECK(m.at("mm").at("brk").get<uint64_t>() >= m.at("mm").at("start_brk").get<uint64_t>());
+  REQUIRE(m.at("threads").size() == 1);
+  const auto& main_thread = m.at("threads")[0];
+  CHECK(main_thread.at("tid") == pid);
+  CHECK(main_thread.at("fs_base").get<uint64_t>() != 0);
+  CHECK(main_thread.at("xstate_size").get<uint64_t>() >= 512);
+  CHECK(main_thread.at("clear_child_tid").get<uint64_t>() != 0);
+  CHECK(main_thread.at("robust_list").at("len") == 24);
+  REQUIRE(!main_thread.at("rseq").is_null());
+  CHECK(main_thread.at("rseq").at("len") == 32);
+  CHECK(main_thread.at("rseq").at("sig") == 0x53053053u);
+  bool has_ours = false;
+  for (const auto& a : m.at("sigactions")) has_ours |= a.at("signo") == SIGQUIT && a.at("handler") != 0;
+  CHECK(has_ours);
+  CHECK(main_thread.at("sigaltstack").at("size").get<uint64_t>() >= 65536);
+  std::set<std::string> kinds;
+  for (const auto& mp : m.at("mappings")) kinds.insert(mp.at("kind").get<std::string>());
+  for (const char* k : {"file", "stack", "vdso", "heap"}) CHECK(kinds.count(k) == 1);
+}
+
+// readelf and gdb read the core as one of the kernel's.
+void check_tools_read(const fs::path& image) {
+  const CmdResult re = run_shell("readelf -a " + shell_quote((image / "core").string()));
+  CHECK(re.status == 0);
+  for (const char* note : {"NT_PRSTATUS", "NT_PRPSINFO", "NT_FPREGSET", "NT_X86_XSTATE", "NT_AUXV", "NT_FILE"})
+    CHECK(re.out.find(note) != std::string::npos);
+  const CmdResult gdb =
+      run_shell("gdb -nx -batch -ex bt " + shell_quote(kMatmul) + " " + shell_quote((image / "core").string()));
+  INFO(gdb.out << gdb.err);
+  CHECK(gdb.out.find("main") != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and readelf gdb and libelf read every image") {
@@ -59,41 +104,13 @@ TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and read
   CHECK(image_names(img) == std::vector<std::string>{"ckpt-0001", "ckpt-0002", "ckpt-0003"});
   CHECK(status_line(img) == "ok 3 ckpt-0003");
 
-  struct utsname un {};
-  ::uname(&un);
   for (size_t i = 0; i < images.size(); ++i) {
     const fs::path image = images[i];
     CHECK(image == img / ("ckpt-000" + std::to_string(i + 1)));
     const ImageReport rep = check_image(image);
     const auto& m = rep.manifest;
     CHECK(m.at("seq") == i + 1);
-    CHECK(m.at("pid") == job.job_pid);
-    CHECK(m.at("signal") == SIGQUIT);
-    CHECK(m.at("program").at("path") == fs::canonical(kMatmul).string());
-    CHECK(m.at("program").at("argv") == cmd(out));
-    CHECK(m.at("comm") == "ckpt-matmul");
-    CHECK(m.at("cwd") == fs::current_path().string());
-    CHECK(m.at("kernel_release") == un.release);
-    CHECK(m.at("glibc_version") == gnu_get_libc_version());
-    CHECK(m.at("page_size") == 4096);
-    CHECK(m.at("mm").at("brk").get<uint64_t>() >= m.at("mm").at("start_brk").get<uint64_t>());
-    REQUIRE(m.at("threads").size() == 1);
-    const auto& main_thread = m.at("threads")[0];
-    CHECK(main_thread.at("tid") == job.job_pid);
-    CHECK(main_thread.at("fs_base").get<uint64_t>() != 0);
-    CHECK(main_thread.at("xstate_size").get<uint64_t>() >= 512);
-    CHECK(main_thread.at("clear_child_tid").get<uint64_t>() != 0);
-    CHECK(main_thread.at("robust_list").at("len") == 24);
-    REQUIRE(!main_thread.at("rseq").is_null());
-    CHECK(main_thread.at("rseq").at("len") == 32);
-    CHECK(main_thread.at("rseq").at("sig") == 0x53053053u);
-    bool has_ours = false;
-    for (const auto& a : m.at("sigactions")) has_ours |= a.at("signo") == SIGQUIT && a.at("handler") != 0;
-    CHECK(has_ours);
-    CHECK(main_thread.at("sigaltstack").at("size").get<uint64_t>() >= 65536);
-    std::set<std::string> kinds;
-    for (const auto& mp : m.at("mappings")) kinds.insert(mp.at("kind").get<std::string>());
-    for (const char* k : {"file", "stack", "vdso", "heap"}) CHECK(kinds.count(k) == 1);
+    check_process_facts(m, job.job_pid, cmd(out));
 
     // The output file: fopen("wb") -> O_WRONLY, offset = bytes written so far.
     const nlohmann::json* f = find_fd(m, out);
@@ -106,16 +123,7 @@ TEST_CASE("ckpt-matmul checkpointed three times finishes byte-identical and read
 
     const std::vector<unsigned> notes = {NT_PRSTATUS, NT_PRPSINFO, NT_FPREGSET, NT_X86_XSTATE, NT_AUXV, NT_FILE};
     CHECK(rep.note_types == notes);
-
-    const CmdResult re = run_shell("readelf -a " + shell_quote((image / "core").string()));
-    CHECK(re.status == 0);
-    for (const char* note : {"NT_PRSTATUS", "NT_PRPSINFO", "NT_FPREGSET", "NT_X86_XSTATE", "NT_AUXV", "NT_FILE"})
-      CHECK(re.out.find(note) != std::string::npos);
-
-    const CmdResult gdb = run_shell("gdb -nx -batch -ex bt " + shell_quote(kMatmul) + " " +
-                                    shell_quote((image / "core").string()));
-    INFO(gdb.out << gdb.err);
-    CHECK(gdb.out.find("main") != std::string::npos);
+    check_tools_read(image);
   }
 }
 
