@@ -27,6 +27,10 @@ double disk_rate(double measured, const models::Curve& cost_per_byte) {
   return kFallbackDiskBps;
 }
 
+double node_link_Bps(const models::Profile& profile, double client_Bps) {
+  return client_Bps > 0 ? std::min(profile.link_bandwidth_Bps, client_Bps) : profile.link_bandwidth_Bps;
+}
+
 double image_disk_Bps(const models::Profile& profile, bool write) {
   return write ? disk_rate(profile.disk_write_Bps, profile.dump_s) : disk_rate(profile.disk_read_Bps, profile.restore_s);
 }
@@ -48,11 +52,7 @@ ClusterPlatform build_in_code(const models::Profile& profile, int nodes, int spa
     return host;
   };
   auto node = [&](const std::string& name, std::vector<s4u::Host*>& hosts, std::vector<s4u::Disk*>& disks) {
-    // With shared storage a node's link carries only its own images (case V
-    // copies nothing), so the per-client limit is that link's bandwidth.
-    const double link_Bps =
-        fs.client_Bps > 0 ? std::min(profile.link_bandwidth_Bps, fs.client_Bps) : profile.link_bandwidth_Bps;
-    s4u::Host* host = attach(name, link_Bps);
+    s4u::Host* host = attach(name, node_link_Bps(profile, fs.client_Bps));
     s4u::Disk* disk = host->create_disk("disk", read_bps, write_bps);
     disk->seal();
     host->seal();

@@ -27,6 +27,10 @@ struct ClusterPlatform {
 // inverse of its dump (write) or restore cost per byte.
 double image_disk_Bps(const models::Profile& profile, bool write);
 
+// A node's link: the profile's, held to client_Bps when that is > 0 (with
+// shared storage a node's link carries only its own images: the per-client limit).
+double node_link_Bps(const models::Profile& profile, double client_Bps);
+
 // Shared storage's links (both 0: each node's own disk, no storage host).
 struct SharedStorageLinks {
   double total_Bps = 0;   // the file system's link

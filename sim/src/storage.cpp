@@ -1,10 +1,10 @@
 // Where images go: each node's disk, or a shared file system (sim/simulate.h, Storage).
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include "cluster_platform.h"
 #include "sim/simulate.h"
+#include "util/format.h"
 
 namespace ckptsim::sim {
 
@@ -16,11 +16,7 @@ double bytes_per_second(double MBps, const char* option) {
   return MBps * 1e6;
 }
 
-std::string mbps(double Bps) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.0f MB/s", Bps / 1e6);
-  return text;
-}
+std::string mbps(double Bps) { return util::format("%.0f MB/s", Bps / 1e6); }
 
 }  // namespace
 
@@ -35,8 +31,7 @@ void set_storage(Scenario& s, std::optional<double> total_MBps, std::optional<do
 
 double uncontended_image_io_s(const Scenario& s, double disk_s, bool write) {
   if (!s.storage.shared) return disk_s;
-  double path_Bps = std::min(s.profile.link_bandwidth_Bps, s.storage.total_Bps);
-  if (s.storage.client_Bps > 0) path_Bps = std::min(path_Bps, s.storage.client_Bps);
+  const double path_Bps = std::min(node_link_Bps(s.profile, s.storage.client_Bps), s.storage.total_Bps);
   return disk_s * image_disk_Bps(s.profile, write) / path_Bps;
 }
 
