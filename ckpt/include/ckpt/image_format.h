@@ -30,6 +30,14 @@ inline constexpr char kMapCopyPrefix[] = "files/map-";
 inline constexpr char kObjCopyPrefix[] = "files/obj-";  // a kernel object's data (a pipe's bytes, ...)
 inline constexpr char kParentFile[] = "parent";  // an incremental image's parent's name, for CKPT_KEEP
 
+// A process tree's image (docs/image-format.md "Process trees"): instead of
+// one process's files at the top, the tree's manifest and one ordinary image
+// per live process of the job in proc-PID (PID as the job saw it).
+inline constexpr char kTreeManifest[] = "tree.json";
+inline constexpr char kProcDirPrefix[] = "proc-";  // + decimal pid
+inline constexpr char kTreeFormatName[] = "ckptsim-tree";
+inline constexpr int kTreeVersion = 1;
+
 // Manifest top-level keys that more than one reader looks at.
 namespace key {
 inline constexpr char kFormat[] = "format";
