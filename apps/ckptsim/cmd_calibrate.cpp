@@ -9,9 +9,11 @@
 #include "calib/fit.h"
 #include "calib/memory_cgroup.h"
 #include "calib/report.h"
+#include "calib/shared_storage.h"
 #include "calib/transfer.h"
 #include "commands.h"
 #include "models/profile.h"
+#include "util/format.h"
 #include "util/progress_bar.h"
 #include "util/stop.h"
 
@@ -21,7 +23,8 @@ namespace {
 
 struct CalibrateArgs {
   std::string from_table, show, sizes, copy = "netns", out, plot, compute_sizes = "sizes", work_dir, name,
-                                       memory_limit;
+                                       memory_limit, shared_dir, add_to;
+  int shared_writers = 4;
   int reps = 3, verify_order = 0;
   bool keep_work_dir = false, no_disk_probe = false;
   int threads = 1;
@@ -34,6 +37,22 @@ int from_table(const CalibrateArgs& a) {
   models::load_profile(out);  // what we wrote must validate
   std::cout << "wrote " << out << " from " << a.from_table << "\n";
   calib::print_summary(p, std::cout);
+  return 0;
+}
+
+// --shared-dir DIR --add-to PROFILE: the shared file system alone, into a profile.
+int add_shared(const CalibrateArgs& a) {
+  const std::filesystem::path out = a.out.empty() ? std::filesystem::path(a.add_to) : std::filesystem::path(a.out);
+  models::SharedStorage s;
+  try {
+    s = calib::add_shared_storage(a.add_to, calib::SharedProbe{a.shared_dir, 256ull << 20, a.shared_writers}, out);
+  } catch (const calib::OptionsError& e) {
+    throw Exit(2, std::string("calibrate: ") + e.what());
+  }
+  std::cout << "wrote " << out.string() << ": shared " << a.shared_dir << " (" << s.fs << ") "
+            << util::format("%.0f MB/s", s.write_Bps / 1e6) << " with " << s.writers << " writers, "
+            << util::format("%.0f MB/s", s.client_write_Bps / 1e6) << " one writer, read "
+            << util::format("%.0f MB/s", s.read_Bps / 1e6) << "\n";
   return 0;
 }
 
@@ -71,6 +90,8 @@ calib::CalibrationOptions calibration_options(const CalibrateArgs& a) {
   o.work_dir = a.work_dir;
   o.keep_work_dir = a.keep_work_dir;
   o.job_threads = a.threads;
+  o.shared_dir = a.shared_dir;
+  o.shared_writers = a.shared_writers;
   if (a.no_disk_probe) o.disk_probe_bytes = 0;
   if (!a.memory_limit.empty()) o.memory_limit_bytes = calib::parse_memory_size(a.memory_limit);  // checked by CLI11
   return o;
@@ -190,8 +211,23 @@ void add_calibrate(CLI::App& app, int& exit_code) {
                   "data/profiles/paper-p4.json)");
   auto* show_opt = cmd->add_option("--show", a->show, "validate a profile and print a summary of it");
   memory_limit->excludes(from_table_opt)->excludes(show_opt);  // it shapes a measurement, not a table or a file
+  auto* shared_dir = cmd->add_option("--shared-dir", a->shared_dir,
+                                     "also measure this directory (e.g. an NFS mount) as the nodes' shared file "
+                                     "system: what `simulate --shared-storage measured` uses")
+                         ->excludes(from_table_opt)
+                         ->excludes(show_opt);
+  cmd->add_option("--shared-writers", a->shared_writers, "with --shared-dir: writers at once, standing in for nodes")
+      ->check(CLI::Range(1, 64))
+      ->needs(shared_dir)
+      ->capture_default_str();
+  cmd->add_option("--add-to", a->add_to,
+                  "with --shared-dir: measure only the shared directory and add it to this existing profile "
+                  "(written to --out, default the same file)")
+      ->needs(shared_dir)
+      ->excludes(memory_limit);
   cmd->callback([&exit_code, a] {
-    if (!a->from_table.empty()) exit_code = from_table(*a);
+    if (!a->add_to.empty()) exit_code = add_shared(*a);
+    else if (!a->from_table.empty()) exit_code = from_table(*a);
     else if (!a->show.empty()) exit_code = show(*a);
     else if (a->sizes.empty()) throw Exit(2, "calibrate: --sizes is required (e.g. --sizes 2100:4800:300)");
     else exit_code = measure(*a);

@@ -69,7 +69,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   base.log = a.log;
   set_v_placement(base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
   set_incremental(base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
-  set_storage(base, a.storage.total_given(), a.storage.client_given());
+  set_storage(base, a.storage.choice());
   if (mtbf_given) {
     base.failures.kind = FailureModel::Kind::Node;
     base.failures.mtbf_s = a.mtbf;

@@ -124,7 +124,7 @@ SweepOptions build_options(const SweepArgs& a, bool mtbf_given, bool spares_give
   try {
     set_v_placement(o.base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
     set_incremental(o.base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
-    set_storage(o.base, a.storage.total_given(), a.storage.client_given());
+    set_storage(o.base, a.storage.choice());
   } catch (const SimError& e) {
     throw SweepError(e.what());
   }
@@ -164,8 +164,10 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given, bo
   if (spares_given) s.sweep_args.insert(s.sweep_args.end(), {"--spares", std::to_string(a.spares)});
   if (a.incremental) s.sweep_args.push_back("--incremental");
   if (a.max_chain_given) s.sweep_args.insert(s.sweep_args.end(), {"--max-chain", std::to_string(a.max_chain)});
-  if (const auto total = a.storage.total_given()) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", exact(*total)});
-  if (const auto client = a.storage.client_given()) s.sweep_args.insert(s.sweep_args.end(), {"--shared-client", exact(*client)});
+  const sim::StorageChoice storage = a.storage.choice();
+  if (storage.measured) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", "measured"});
+  if (storage.total_MBps) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", exact(*storage.total_MBps)});
+  if (storage.client_MBps) s.sweep_args.insert(s.sweep_args.end(), {"--shared-client", exact(*storage.client_MBps)});
   if (!a.profile.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--profile", absolute(a.profile)});
   if (!a.platform.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--platform", absolute(a.platform)});
   if (a.workers > 0) s.sweep_args.insert(s.sweep_args.end(), {"--workers", std::to_string(a.workers)});

@@ -59,22 +59,31 @@ inline std::optional<double> if_given(const CLI::Option* o, double v) {
 }
 
 // Where images go, for simulate and sweep: each node's disk, or a shared
-// file system (sim::Storage) with a total and an optional per-node bandwidth.
+// file system (sim::Storage) with a total and an optional per-node bandwidth;
+// `measured`: the one `calibrate --shared-dir` put in the profile.
 struct StorageArgs {
-  double total_MBps = 0, client_MBps = 0;
-  CLI::Option *total = nullptr, *client = nullptr;
-  std::optional<double> total_given() const { return if_given(total, total_MBps); }
-  std::optional<double> client_given() const { return if_given(client, client_MBps); }
+  std::string total;
+  double client_MBps = 0;
+  CLI::Option *total_opt = nullptr, *client_opt = nullptr;
+  sim::StorageChoice choice() const {
+    sim::StorageChoice c;
+    if (total == "measured") c.measured = true;
+    else if (total_opt && total_opt->count()) c.total_MBps = std::stod(total);  // checked by CLI11
+    c.client_MBps = if_given(client_opt, client_MBps);
+    return c;
+  }
 };
 inline void add_storage_options(CLI::App* cmd, StorageArgs& o) {
-  o.total = cmd->add_option("--shared-storage", o.total_MBps,
-                            "write and read images on a shared file system of this total bandwidth (MB/s, > 0), "
-                            "shared by every concurrent dump, restore and copy (default: each node's own disk)")
-                ->check(PositiveFinite());
-  o.client = cmd->add_option("--shared-client", o.client_MBps,
-                             "with --shared-storage: the most one node moves (MB/s, > 0; default: its link's bandwidth)")
-                 ->check(PositiveFinite())
-                 ->needs(o.total);
+  o.total_opt = cmd->add_option("--shared-storage", o.total,
+                                "write and read images on a shared file system of this total bandwidth (MB/s, > 0, "
+                                "or `measured`: the profile's, from calibrate --shared-dir), shared by every "
+                                "concurrent dump, restore and copy (default: each node's own disk)")
+                    ->check(PositiveFinite() | CLI::IsMember({"measured"}));
+  o.client_opt = cmd->add_option("--shared-client", o.client_MBps,
+                                 "with --shared-storage: the most one node moves (MB/s, > 0; default: its link's "
+                                 "bandwidth, or with `measured` what one writer got)")
+                     ->check(PositiveFinite())
+                     ->needs(o.total_opt);
 }
 
 }  // namespace ckptsim::cli

@@ -201,6 +201,7 @@ void describe_link_and_assumptions(models::Profile& p, const CalibrationResult& 
   p.link_latency_s = 1e-4;
   p.disk_write_Bps = r.disk_write_Bps;
   p.disk_read_Bps = r.disk_read_Bps;
+  p.shared_storage = r.shared;
   p.reboot_s = 100;
   p.assumptions = {
       "dump_s: signal sent -> image complete and renamed into place (every file fsynced); the job is stopped "

@@ -1,6 +1,7 @@
 // calibrate's options checked against this machine (memory, rights, the
 // orders the compute fit needs); the run itself is calibration_run.cpp.
 #include "calib/calibrate.h"
+#include "calib/shared_storage.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -99,6 +100,7 @@ void check_options(const CalibrationOptions& opts) {
                          ", more than --memory-limit " + mb(static_cast<double>(opts.memory_limit_bytes)) +
                          ": give a smaller --verify-order");
   }
+  if (!opts.shared_dir.empty()) check_shared_probe(SharedProbe{opts.shared_dir, 256ull << 20, opts.shared_writers});
   const int smallest = *std::min_element(opts.sizes.begin(), opts.sizes.end());
   if (!fits_in_memory(smallest, need)) throw OptionsError(too_big("even the smallest --sizes order", smallest, need));
   if (!opts.work_dir.empty()) {

@@ -17,6 +17,7 @@
 #include "calib/job.h"
 #include "calib/memory_cgroup.h"
 #include "calib/probes.h"
+#include "calib/shared_storage.h"
 #include "calibrate_internal.h"
 #include "ckpt/control.h"
 #include "measure_internal.h"
@@ -98,6 +99,7 @@ class CalibrationRun {
     plan_sizes();
     try {
       measure_disk();
+      measure_shared_dir();
       time_compute_runs();
       make_reference();
       for (int n : sizes_) measure_order(n);
@@ -153,7 +155,7 @@ class CalibrationRun {
     for (int n : compute_orders(opts_))
       if (n != verify_order_) compute_sizes_.push_back(n);
     progress_.set_total(static_cast<int>(sizes_.size()) * opts_.reps + static_cast<int>(compute_sizes_.size()) + 1 +
-                        (opts_.disk_probe_bytes ? 1 : 0));
+                        (opts_.disk_probe_bytes ? 1 : 0) + (opts_.shared_dir.empty() ? 0 : 1));
   }
 
   void measure_disk() {
@@ -164,6 +166,18 @@ class CalibrationRun {
     res_.disk_read_Bps = d.read_Bps;
     progress_.step_done("disk (" + res_.machine.value("image_fs", std::string("?")) + "): write " + mb(d.write_Bps) +
                         "/s with fsync, read " + mb(d.read_Bps) + "/s");
+  }
+
+  void measure_shared_dir() {
+    if (opts_.shared_dir.empty()) return;
+    progress_.status("shared directory write/read rate");
+    SharedProbe probe;
+    probe.dir = opts_.shared_dir;
+    probe.writers = opts_.shared_writers;
+    res_.shared = measure_shared_storage(probe);
+    progress_.step_done("shared " + opts_.shared_dir.string() + " (" + res_.shared.fs + "): " +
+                        std::to_string(opts_.shared_writers) + " writers " + mb(res_.shared.write_Bps) + "/s, one " +
+                        mb(res_.shared.client_write_Bps) + "/s, read " + mb(res_.shared.read_Bps) + "/s");
   }
 
   // The job's own speed, uninterrupted and without the library (under the

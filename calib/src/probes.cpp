@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "util/owned_fd.h"
+#include "util/scratch_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -131,30 +133,91 @@ nlohmann::json describe_machine(const fs::path& work_dir) {
   return m;
 }
 
+namespace {
+
+std::vector<char> probe_pattern() {
+  std::vector<char> buf(4 << 20);
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>(i * 2654435761u >> 13);
+  return buf;
+}
+
+// Writes `bytes` of `buf` to a new `file` and fsyncs it, then drops its pages.
+void write_probe(const fs::path& file, uint64_t bytes, const std::vector<char>& buf) {
+  util::OwnedFd fd(open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
+  for (uint64_t done = 0; done < bytes; done += buf.size())
+    if (write(fd.get(), buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()))
+      throw std::runtime_error("writing " + file.string() + ": " + std::strerror(errno));
+  if (fsync(fd.get()) != 0) throw std::runtime_error("syncing " + file.string() + ": " + std::strerror(errno));
+  posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+}
+
+uint64_t read_probe(const fs::path& file, std::vector<char>& buf) {
+  util::OwnedFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw std::runtime_error("cannot read " + file.string() + ": " + std::strerror(errno));
+  uint64_t got = 0;
+  for (ssize_t n; (n = read(fd.get(), buf.data(), buf.size())) > 0;) got += static_cast<uint64_t>(n);
+  return got;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Runs fn(i) for i in [0, n) on n threads at once; the first error is rethrown.
+template <class Fn>
+void all_at_once(int n, Fn fn) {
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        fn(i);
+      } catch (...) {
+        errors[static_cast<size_t>(i)] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+}  // namespace
+
 DiskRates probe_disk(const fs::path& dir, uint64_t bytes) {
   const fs::path file = dir / ".disk-probe";
   DiskRates r;
-  std::vector<char> buf(4 << 20);
-  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>(i * 2654435761u >> 13);
-  {
-    util::OwnedFd fd(open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
-    auto t0 = std::chrono::steady_clock::now();
-    for (uint64_t done = 0; done < bytes; done += buf.size())
-      if (write(fd.get(), buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()))
-        throw std::runtime_error("writing " + file.string() + ": " + std::strerror(errno));
-    fsync(fd.get());
-    r.write_Bps = static_cast<double>(bytes) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-  }
-  {
-    util::OwnedFd fd(open(file.c_str(), O_RDONLY | O_CLOEXEC));
-    auto t0 = std::chrono::steady_clock::now();
-    uint64_t got = 0;
-    for (ssize_t n; (n = read(fd.get(), buf.data(), buf.size())) > 0;) got += static_cast<uint64_t>(n);
-    r.read_Bps = static_cast<double>(got) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
+  std::vector<char> buf = probe_pattern();
+  auto t0 = std::chrono::steady_clock::now();
+  write_probe(file, bytes, buf);
+  r.write_Bps = static_cast<double>(bytes) / seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  r.read_Bps = static_cast<double>(read_probe(file, buf)) / seconds_since(t0);
   fs::remove(file);
+  return r;
+}
+
+SharedRates probe_shared_dir(const fs::path& dir, uint64_t bytes, int writers) {
+  SharedRates r;
+  const uint64_t chunk = 4 << 20;
+  const uint64_t each = std::max<uint64_t>(chunk, bytes / static_cast<uint64_t>(writers) / chunk * chunk);
+  util::ScratchDir scratch = util::ScratchDir::create((dir / ".shared-probe-XXXXXX").string());
+  if (!scratch) throw std::runtime_error("cannot write in " + dir.string() + ": " + std::strerror(errno));
+  auto file = [&](int i) { return scratch / ("w" + std::to_string(i)); };
+  const std::vector<char> pattern = probe_pattern();
+  auto t0 = std::chrono::steady_clock::now();
+  write_probe(file(0), each, pattern);
+  r.client_write_Bps = static_cast<double>(each) / seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  all_at_once(writers, [&](int i) { write_probe(file(i), each, pattern); });
+  r.write_Bps = static_cast<double>(each * static_cast<uint64_t>(writers)) / seconds_since(t0);
+  std::atomic<uint64_t> got{0};
+  t0 = std::chrono::steady_clock::now();
+  all_at_once(writers, [&](int i) {
+    std::vector<char> buf(chunk);
+    got += read_probe(file(i), buf);
+  });
+  r.read_Bps = static_cast<double>(got.load()) / seconds_since(t0);
   return r;
 }
 

@@ -130,6 +130,31 @@ Incremental incremental_from_json(const json& j) {
   return i;
 }
 
+json shared_storage_to_json(const SharedStorage& s) {
+  return {{"write_Bps", s.write_Bps},
+          {"read_Bps", s.read_Bps},
+          {"client_write_Bps", s.client_write_Bps},
+          {"writers", s.writers},
+          {"fs", s.fs}};
+}
+
+SharedStorage shared_storage_from_json(const json& j) {
+  if (!j.is_object()) bad("shared_storage", "expected an object");
+  SharedStorage s;
+  s.write_Bps = number(member(j, "write_Bps", "shared_storage"), "shared_storage.write_Bps", true);
+  if (!(s.write_Bps > 0)) bad("shared_storage.write_Bps", "must be positive");
+  s.read_Bps = optional_number(j, "read_Bps", "shared_storage.read_Bps", 0);
+  s.client_write_Bps = optional_number(j, "client_write_Bps", "shared_storage.client_write_Bps", 0);
+  if (s.client_write_Bps > s.write_Bps * 1.5)
+    bad("shared_storage.client_write_Bps", "is far above the total write rate");
+  const double writers = optional_number(j, "writers", "shared_storage.writers", 1);
+  if (!(writers >= 1 && writers <= 4096) || writers != std::floor(writers))
+    bad("shared_storage.writers", "must be a whole number from 1 to 4096");
+  s.writers = static_cast<int>(writers);
+  s.fs = optional_string(j, "fs", "shared_storage.fs");
+  return s;
+}
+
 }  // namespace
 
 json to_json(const Profile& p) {
@@ -151,6 +176,7 @@ json to_json(const Profile& p) {
   // Only a known memory is written: profiles without one read and write as before.
   if (p.memory.known()) j["memory"] = memory_to_json(p.memory);
   if (p.incremental.known()) j["incremental"] = incremental_to_json(p.incremental);
+  if (p.shared_storage.known()) j["shared_storage"] = shared_storage_to_json(p.shared_storage);
   return j;
 }
 
@@ -195,6 +221,7 @@ Profile profile_from_json(const json& j) {
   p.reboot_s = optional_number(j, "reboot_s", "reboot_s", 0);
   if (auto it = j.find("memory"); it != j.end()) p.memory = memory_from_json(*it);
   if (auto it = j.find("incremental"); it != j.end()) p.incremental = incremental_from_json(*it);
+  if (auto it = j.find("shared_storage"); it != j.end()) p.shared_storage = shared_storage_from_json(*it);
   if (auto it = j.find("measurements"); it != j.end()) {
     if (!it->is_array()) bad("measurements", "expected an array");
     p.measurements = *it;

@@ -20,13 +20,22 @@ std::string mbps(double Bps) { return util::format("%.0f MB/s", Bps / 1e6); }
 
 }  // namespace
 
-void set_storage(Scenario& s, std::optional<double> total_MBps, std::optional<double> client_MBps) {
-  if (client_MBps && !total_MBps) throw SimError("--shared-client needs --shared-storage");
+void set_storage(Scenario& s, const StorageChoice& c) {
+  const bool shared = c.total_MBps || c.measured;
+  if (c.client_MBps && !shared) throw SimError("--shared-client needs --shared-storage");
   s.storage = Storage{};
-  if (!total_MBps) return;
+  if (!shared) return;
+  const models::SharedStorage& measured = s.profile.shared_storage;
+  if (c.measured && !measured.known())
+    throw SimError("--shared-storage measured: profile " + s.profile.name +
+                   " has no shared file system measured (calibrate --shared-dir DIR --add-to PROFILE)");
   s.storage.shared = true;
-  s.storage.total_Bps = bytes_per_second(*total_MBps, "--shared-storage");
-  if (client_MBps) s.storage.client_Bps = bytes_per_second(*client_MBps, "--shared-client");
+  s.storage.total_Bps = c.measured ? measured.write_Bps : bytes_per_second(*c.total_MBps, "--shared-storage");
+  if (c.client_MBps) s.storage.client_Bps = bytes_per_second(*c.client_MBps, "--shared-client");
+  else if (c.measured) s.storage.client_Bps = std::min(measured.client_write_Bps, s.storage.total_Bps);
+  if (s.storage.client_Bps > s.storage.total_Bps)
+    throw SimError("--shared-client " + mbps(s.storage.client_Bps) + " is above the shared storage's total " +
+                   mbps(s.storage.total_Bps));
 }
 
 double uncontended_image_io_s(const Scenario& s, double disk_s, bool write) {

@@ -92,3 +92,21 @@ TEST_CASE("shared storage: bad options are refused with one line") {
   CHECK(q.code != 0);
   CHECK(q.err.find("no host named 'storage'") != std::string::npos);
 }
+
+TEST_CASE("shared storage: `measured` takes the profile's shared file system, or is refused in one line") {
+  Scenario s;
+  s.profile = simtest::flat_profile(1000, 40, 25, 100);
+  s.profile.name = "flat";
+  CHECK_THROWS_WITH(set_storage(s, StorageChoice{std::nullopt, true, std::nullopt}),
+                    Catch::Contains("profile flat has no shared file system measured"));
+  s.profile.shared_storage.write_Bps = 400e6;
+  s.profile.shared_storage.client_write_Bps = 150e6;
+  set_storage(s, StorageChoice{std::nullopt, true, std::nullopt});
+  CHECK(s.storage.shared);
+  CHECK(s.storage.total_Bps == 400e6);
+  CHECK(s.storage.client_Bps == 150e6);
+  set_storage(s, StorageChoice{std::nullopt, true, 50.0});  // a given client limit wins
+  CHECK(s.storage.client_Bps == 50e6);
+  CHECK_THROWS_WITH(set_storage(s, StorageChoice{std::nullopt, true, 500.0}), Catch::Contains("is above"));
+  CHECK_THROWS_WITH(set_storage(s, 100.0, 200.0), Catch::Contains("--shared-client 200 MB/s is above"));
+}

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/profile.h"
+
 namespace ckptsim::util {
 class ProgressBar;
 }
@@ -31,6 +33,10 @@ struct CalibrationOptions {
   int compute_spread = 0;
   int verify_order = 0;                        // restored job runs to the end here; 0: the smallest size
   uint64_t disk_probe_bytes = 256ull << 20;    // 0: don't measure the disk
+  // Not empty: also measure this directory as the nodes' shared file system
+  // (shared_storage.h), with this many writers at once.
+  std::filesystem::path shared_dir;
+  int shared_writers = 4;
   bool keep_work_dir = false;
   int job_threads = 1;                         // ckpt-matmul --threads: the measured job's thread count
   // Per order, a job under CKPT_INCREMENTAL=1 gets a full dump and then one
@@ -95,6 +101,7 @@ struct CalibrationResult {
   nlohmann::json link;
   double nominal_link_Bps = 0;
   double disk_write_Bps = 0, disk_read_Bps = 0;
+  models::SharedStorage shared;  // measured with CalibrationOptions::shared_dir
   std::vector<std::string> warnings;
   std::vector<int> skipped_sizes;
   bool interrupted = false;

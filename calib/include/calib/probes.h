@@ -53,4 +53,13 @@ struct DiskRates {
 // Writes and reads back `bytes` in dir (a scratch file, removed).
 DiskRates probe_disk(const std::filesystem::path& dir, uint64_t bytes);
 
+// A directory shared by the nodes (calibrate --shared-dir): `writers` threads
+// each write and fsync their share of `bytes` at once, then read it back
+// together after dropping its pages; plus one writer alone (the per-client
+// rate). Scratch files removed; std::runtime_error naming the file on failure.
+struct SharedRates {
+  double write_Bps = 0, read_Bps = 0, client_write_Bps = 0;
+};
+SharedRates probe_shared_dir(const std::filesystem::path& dir, uint64_t bytes, int writers);
+
 }  // namespace ckptsim::calib

@@ -83,6 +83,20 @@ struct IncrementalDump {
 };
 Incremental fit_incremental(const std::vector<IncrementalDump>& dumps);
 
+// A shared file system (e.g. an NFS or parallel file system mount) measured
+// by `calibrate --shared-dir DIR`: what `simulate --shared-storage measured`
+// puts every node's images on. From one machine, the total is what several
+// concurrent writers got together (a lower bound of the file system's own
+// total), the per-client rate what one writer got.
+struct SharedStorage {
+  double write_Bps = 0;         // concurrent writers together, with fsync
+  double read_Bps = 0;          // concurrent readers together, pages dropped first
+  double client_write_Bps = 0;  // one writer alone
+  int writers = 0;              // how many wrote at once
+  std::string fs;               // its file system type
+  bool known() const { return write_Bps > 0; }
+};
+
 struct Profile {
   std::string name;
   std::string source;              // "calibrate" or "paper-table"
@@ -103,6 +117,7 @@ struct Profile {
   double reboot_s = 0;                // node downtime after a failure (case IIIp)
   Memory memory;                      // RAM, swap, the knee; unknown: curves alone
   Incremental incremental;            // unknown: full dumps only
+  SharedStorage shared_storage;       // unknown: not measured
   nlohmann::json measurements = nlohmann::json::array();  // raw rows
 
   // Costs of one job with these sizes: the curve plus the memory term.

@@ -94,10 +94,21 @@ struct Scenario {
   std::string log;
 };
 
-// --shared-storage MB/s [--shared-client MB/s] on simulate and sweep: throws
-// SimError (one line) for a client limit without shared storage or a
-// bandwidth that is not a finite number > 0.
-void set_storage(Scenario& s, std::optional<double> total_MBps, std::optional<double> client_MBps);
+// --shared-storage MB/s|measured [--shared-client MB/s] on simulate and sweep:
+// throws SimError (one line) for a client limit without shared storage, a
+// bandwidth that is not a finite number > 0, a client limit above the total,
+// or `measured` with a profile that has no shared file system measured
+// (calibrate --shared-dir). Measured: the total is what the profile's
+// concurrent writers got, the client limit what one writer got (unless given).
+struct StorageChoice {
+  std::optional<double> total_MBps;
+  bool measured = false;
+  std::optional<double> client_MBps;
+};
+void set_storage(Scenario& s, const StorageChoice& choice);
+inline void set_storage(Scenario& s, std::optional<double> total_MBps, std::optional<double> client_MBps) {
+  set_storage(s, StorageChoice{total_MBps, false, client_MBps});
+}
 // What an image transfer that costs `disk_s` on a node's disk costs alone on
 // the scenario's storage (the node's disk: disk_s), with nobody else using it:
 // the C and R the interval formulas see, which assume no contention.
