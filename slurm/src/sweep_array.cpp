@@ -11,7 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "slurm/cluster.h"
 #include "slurm/sweep_array.h"
+#include "slurm_tools.h"
 #include "util/scratch_dir.h"
 #include "util/subprocess.h"
 
@@ -47,21 +49,6 @@ std::string shell_line(const Argv& argv) {
   return s;
 }
 
-// Runs a Slurm tool (no shell); its output, or throws with what it said.
-std::string capture(const Argv& argv) {
-  util::CommandResult r;
-  try {
-    r = util::run_command(argv);
-  } catch (const std::runtime_error& e) {
-    throw SlurmError(std::string("cannot run ") + argv[0] + ": " + e.what());
-  }
-  std::string out = std::move(r.output);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  // One line: what the tool said first (sbatch, for one, repeats itself).
-  if (r.status != 0) throw SlurmError(argv[0] + " failed: " + out.substr(0, out.find('\n')));
-  return out;
-}
-
 std::string job_field(const std::string& id, const std::string& key) {
   std::string info;
   try {
@@ -75,38 +62,6 @@ std::string job_field(const std::string& id, const std::string& key) {
   return info.substr(start, info.find(' ', start) - start);
 }
 
-// Before anything is written or submitted: a controller answers, and the
-// partition asked for exists. One line each, saying what was tried.
-void check_cluster(const std::string& partition) {
-  // Slurm's tools retry a missing SLURM_CONF for a minute: say it at once.
-  if (const char* conf = std::getenv("SLURM_CONF"); conf && *conf && !fs::exists(conf))
-    throw SlurmError(std::string("no Slurm configuration at SLURM_CONF=") + conf);
-  try {
-    capture({"scontrol", "ping"});
-  } catch (const SlurmError& e) {
-    std::string said = e.what();
-    said = said.substr(0, said.find('\n'));
-    const char* conf = std::getenv("SLURM_CONF");
-    throw SlurmError(std::string("no Slurm controller answers (tried `scontrol ping` with ") +
-                     (conf ? "SLURM_CONF=" + std::string(conf) : "the default slurm.conf") + "): " + said);
-  }
-  if (partition.empty()) return;
-  std::string names;
-  try {
-    names = capture({"sinfo", "-h", "-o", "%P"});
-  } catch (const SlurmError& e) {
-    throw SlurmError(std::string("cannot list the partitions: ") + e.what());
-  }
-  std::string listed;
-  bool found = false;
-  std::istringstream in(names);
-  for (std::string name; in >> name;) {
-    if (!name.empty() && name.back() == '*') name.pop_back();  // the default partition
-    found |= name == partition;
-    listed += (listed.empty() ? "" : ", ") + name;
-  }
-  if (!found) throw SlurmError("partition " + partition + " does not exist (this cluster has: " + listed + ")");
-}
 
 int shards_done(const fs::path& dir, int tasks) {
   int done = 0;
@@ -265,7 +220,7 @@ fs::path make_sweep_dir() {
 void submit_sweep_array(const SweepArray& s, std::ostream& out, std::ostream& err) {
   if (s.tasks < 1) throw SlurmError("--tasks must be at least 1");
   if (s.print_only) return SweepArrayJob(s, "DIR").print(out);
-  check_cluster(s.partition);
+  err << "sweep: slurm: " << describe(check_cluster(s.partition)) << "\n";
   SweepArrayJob job(s, make_sweep_dir());
   job.submit_array();
   if (!s.wait) {
