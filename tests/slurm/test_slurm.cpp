@@ -227,10 +227,12 @@ TEST_CASE("sweep --slurm with no reachable controller says in one line what it t
 TEST_CASE("sweep --slurm: an array task cancelled mid-run is requeued once and the result is still the local run's") {
   if (skip_unless_root()) return;
   TempDir t;
-  // Shards of a few seconds each, so one can be cancelled while it runs.
+  // Shards of several seconds each (about 4 s alone here, 7 s two at a time),
+  // so the task seen running is cancelled long before it could write its shard:
+  // with 1.3 s shards a loaded CI machine saw the victim finish first.
   const std::string sweep = shell_quote(kCkptsim) +
                             " sweep --sizes 1000,2000 --interval 60:300:60 --nodes 2 --jobs-per-node 2"
-                            " --replications 8000 --seed 3 --format csv";
+                            " --replications 24000 --seed 3 --format csv";
   const CmdResult local = run_shell("cd " + t.path().string() + " && " + sweep + " -q");
   REQUIRE(local.status == 0);
   REQUIRE(run_shell("cd " + t.path().string() + " && (" + sweep + " --slurm --tasks 4 > slurm.out 2> slurm.err; echo $? > status) &")
@@ -244,6 +246,16 @@ TEST_CASE("sweep --slurm: an array task cancelled mid-run is requeued once and t
   }
   REQUIRE(!victim.empty());
   REQUIRE(run_shell("scancel " + victim).status == 0);
+  const auto dir_of_sweep = [&t]() -> fs::path {
+    for (const auto& e : fs::directory_iterator(t.path()))
+      if (e.path().filename().string().rfind("ckptsim-sweep-", 0) == 0) return e.path();
+    return {};
+  };
+  const std::string task = victim.substr(victim.find('_') + 1);
+  {
+    INFO("the cancelled task had written its shard before the cancel reached it: the shards are too short");
+    CHECK(!fs::exists(dir_of_sweep() / ("shard-" + task + ".json")));
+  }
   REQUIRE(wait_contains(t / "status", "\n", 300));
   const std::string err = read_file(t / "slurm.err");
   INFO("cancelled " << victim << "; " << err);
