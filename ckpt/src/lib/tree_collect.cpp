@@ -34,6 +34,25 @@ void read_one(Dump& d, ProcTable& pt, long pid) {
   (void)d;
 }
 
+// Descendants: repeated sweeps (a tree is a few levels deep), each parent
+// looked up among the few found so far.
+void mark_descendants(const Dump& d, ProcTable& pt) {
+  int32_t found[kMaxMembers];
+  size_t nfound = 0;
+  for (size_t i = 0; i < pt.n; ++i) pt.desc[i] = false;
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t i = 0; i < pt.n; ++i) {
+      if (pt.desc[i] || pt.p[i].pid == d.pid || pt.p[i].pid == d.writer_pid) continue;
+      bool parent_in = pt.p[i].ppid == d.pid;
+      for (size_t j = 0; j < nfound && !parent_in; ++j) parent_in = found[j] == pt.p[i].ppid;
+      if (!parent_in) continue;
+      pt.desc[i] = more = true;
+      if (nfound < kMaxMembers) found[nfound++] = pt.p[i].pid;  // more: scan_job says "too many"
+    }
+  }
+}
+
 // Every process in /proc, and which of them descend from this one.
 bool read_table(Dump& d, ProcTable& pt) {
   if (!pt.p) {
@@ -61,17 +80,7 @@ bool read_table(Dump& d, ProcTable& pt) {
   sys::close(int(dir));
   // Not knowing the job's processes must not pass for knowing there are none.
   if (n < 0) return d.fail("listing /proc for the job's other processes", n);
-  // Descendants: repeated sweeps (a tree is a few levels deep).
-  for (size_t i = 0; i < pt.n; ++i) pt.desc[i] = false;
-  for (bool more = true; more;) {
-    more = false;
-    for (size_t i = 0; i < pt.n; ++i) {
-      if (pt.desc[i] || pt.p[i].pid == d.pid || pt.p[i].pid == d.writer_pid) continue;
-      bool parent_in = pt.p[i].ppid == d.pid;
-      for (size_t j = 0; j < pt.n && !parent_in; ++j) parent_in = pt.desc[j] && pt.p[j].pid == pt.p[i].ppid;
-      if (parent_in) pt.desc[i] = more = true;
-    }
-  }
+  mark_descendants(d, pt);
   return true;
 }
 
@@ -85,7 +94,7 @@ int zombie_status(long pid) {
   if (n <= 0) return 0;
   size_t p = size_t(n);
   while (p > 0 && buf[p - 1] != ')') --p;
-  for (int field = 3; field < 52 && p < size_t(n); ++p)
+  for (int field = 2; field < 52 && p < size_t(n); ++p)  // each blank after ")" starts the next field
     if (buf[p] == ' ') ++field;
   size_t q = p;
   return int(parse_unsigned(buf, size_t(n), &q, 10));
@@ -182,7 +191,9 @@ bool rescan_members(Dump& d, Tree& t, bool* added) {
       if (t.procs.p[k].state == 'Z' || t.procs.p[k].state == 'X') take(t, m, t.procs.p[k]);
       else m.info = t.procs.p[k];  // an exec changed its comm
     }
-    if (!found) t.m[i--] = t.m[--t.n];  // reaped by its parent before that stopped
+    if (found) continue;
+    if (m.sock >= 0) sys::close(m.sock);
+    t.m[i--] = t.m[--t.n];  // reaped by its parent before that stopped
   }
   for (size_t k = 0; k < t.procs.n; ++k) {
     if (!t.procs.desc[k] || find_member(t, t.procs.p[k].pid) >= 0) continue;
