@@ -81,6 +81,9 @@ inline constexpr char kFork[] = "CKPT_FORK";
 inline constexpr char kFsync[] = "CKPT_FSYNC";
 inline constexpr char kIncremental[] = "CKPT_INCREMENTAL";
 inline constexpr char kMaxChain[] = "CKPT_MAX_CHAIN";
+// Set by the library's exec guard, taken out by the new image's library: the
+// checkpoint signal the guard blocked for the exec (the new image unblocks it).
+inline constexpr char kExecBlocked[] = "CKPT_EXEC_BLOCKED";
 }  // namespace env
 
 // ckpt-NNNN -> NNNN; 0 for any other name (and for more than 18 digits, which
