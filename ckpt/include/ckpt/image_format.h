@@ -18,6 +18,9 @@ inline constexpr char kImagePrefix[] = "ckpt-";  // + decimal sequence number, 4
 inline constexpr char kPartialPrefix[] = ".tmp-";
 inline constexpr char kLatest[] = "latest";
 inline constexpr char kStatusFile[] = ".ckpt-status";
+// Who is restoring the chain of this directory, or runs its restored job
+// (restart/restore_lock.h). Not an image: every image reader passes it over.
+inline constexpr char kRestoreLock[] = ".ckpt-restore-lock";
 inline constexpr char kDefaultDir[] = "ckpt-images";  // CKPT_DIR when unset, relative to the job's cwd
 
 // Inside one image.
