@@ -10,6 +10,7 @@
 #include "image_files.h"
 #include "phases.h"
 #include "tracee.h"
+#include "tree.h"
 
 namespace ckptsim::restart {
 
@@ -35,6 +36,7 @@ class PhaseClock {
 }  // namespace
 
 pid_t restore_process(const RestartOptions& opts) {
+  if (is_tree_image(opts.image)) return restore_tree(opts);
   PhaseClock clock(opts.report_timing);
   Image img = verify_image(opts.image, opts.verify);
   img.owner = image_owner(img.files->owner(), img.files->group(), opts.allow_foreign_files);
