@@ -28,7 +28,7 @@ cd "$root" || exit 2
 
 homes='^(ckpt/include/ckpt/image_format\.h|ckpt/src/lib/manifest\.cpp|ckpt/src/lib/object_manifest\.cpp|ckpt/src/control/image_summary\.cpp|restart/src/read_manifest\.cpp|restart/src/read_objects\.cpp):'
 # Exact literals, and literals that begin with an image prefix or variable name.
-words='"(ckpt-|\.tmp-|latest|\.ckpt-status|ckpt-images|core|manifest\.json|exe|files|files/|parent|ckptsim-image|format_version|manifest_xxh3|written|stopped_ns)"|"(files/|CKPT_)[^"]*"'
+words='"(ckpt-|\.tmp-|latest|\.ckpt-status|ckpt-images|core|manifest\.json|exe|files|files/|parent|ckptsim-image|format_version|manifest_xxh3|written|stopped_ns|tree\.json|ckptsim-tree|proc-)"|"(files/|CKPT_)[^"]*"'
 modules=(util ckpt restart calib slurm experiment apps)
 
 fail=0

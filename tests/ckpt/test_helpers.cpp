@@ -298,4 +298,54 @@ ImageReport check_image(const fs::path& image) {
   return rep;
 }
 
+const nlohmann::json* TreeReport::process(pid_t pid) const {
+  for (const auto& p : tree.at("processes"))
+    if (p.at("pid") == pid) return &p;
+  return nullptr;
+}
+
+TreeReport check_tree_image(const fs::path& image) {
+  TreeReport rep;
+  INFO("tree image " << image.string());
+  REQUIRE(fs::is_regular_file(image / "tree.json"));
+  CHECK(mode_of(image) == 0700);
+  CHECK(mode_of(image / "tree.json") == 0600);
+  const std::string text = read_file(image / "tree.json");
+  const std::string key = ",\"manifest_xxh3\":\"";
+  const size_t at = text.rfind(key);
+  REQUIRE(at != std::string::npos);
+  CHECK(text.substr(at + key.size(), 16) == hex16(XXH3_64bits(text.data(), at)));
+  rep.tree = nlohmann::json::parse(text);
+  CHECK(rep.tree.at("format") == "ckptsim-tree");
+  CHECK(rep.tree.at("format_version") == 1);
+  const auto& procs = rep.tree.at("processes");
+  REQUIRE(!procs.empty());
+  CHECK(procs[0].at("pid") == rep.tree.at("root"));
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < procs.size(); ++i) {
+    const auto& p = procs[i];
+    bool parent_before = i == 0;  // tree order: a parent comes before its children
+    for (size_t j = 0; j < i; ++j) parent_before |= procs[j].at("pid") == p.at("ppid");
+    CHECK(parent_before);
+    if (p.at("state") == "zombie") {
+      CHECK(p.contains("exit_status"));
+      CHECK(!p.contains("image"));
+      continue;
+    }
+    CHECK(p.at("state") == "live");
+    const std::string dir = p.at("image");
+    CHECK(dir == "proc-" + std::to_string(p.at("pid").get<long>()));
+    dirs.push_back(dir);
+    rep.images.push_back(check_image(image / dir));
+    CHECK(rep.images.back().manifest.at("pid") == p.at("pid"));
+    CHECK(rep.images.back().manifest.at("seq") == rep.tree.at("seq"));
+  }
+  dirs.push_back("tree.json");
+  for (const auto& e : fs::directory_iterator(image)) {  // nothing else at the top
+    INFO(e.path().string());
+    CHECK(std::find(dirs.begin(), dirs.end(), e.path().filename().string()) != dirs.end());
+  }
+  return rep;
+}
+
 }  // namespace ckpttest

@@ -69,6 +69,16 @@ struct ImageReport {
 // order, one PT_LOAD per manifest mapping, every checksum.
 ImageReport check_image(const fs::path& image);
 
+// A process tree's image (docs/image-format.md "Process trees"): tree.json
+// (format, version, its own checksum, tree order), 0700/0600 throughout, and
+// every live process's proc-PID through check_image.
+struct TreeReport {
+  nlohmann::json tree;
+  std::vector<ImageReport> images;  // in tree.json's order, live processes only
+  const nlohmann::json* process(pid_t pid) const;  // its entry in tree.json, or nullptr
+};
+TreeReport check_tree_image(const fs::path& image);
+
 std::vector<std::string> image_names(const fs::path& dir);  // the ckpt-* entries, sorted
 
 // Waits until dir holds at least `count` complete images, whatever their

@@ -116,8 +116,9 @@ void CheckpointTimer::poll(clock::time_point now) {
     double cost = image_cost_s(st.rest, &size_note);
     // The status's figure runs to the end of the dump; the manifest's had to
     // stop before the manifest itself was written (and committed, and old
-    // images removed), so it is only the fallback (an older library).
-    if (cost >= 0 && st.stopped_s >= 0) cost = st.stopped_s;
+    // images removed), so it is only the fallback (an older library). A
+    // process tree's image has no manifest at its top: the status says it all.
+    if (st.stopped_s >= 0) cost = st.stopped_s;
     if (cost < 0) {
       return retry_later(now, st.rest + " has no readable dump cost", "keeping");
     }

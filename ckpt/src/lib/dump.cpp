@@ -4,6 +4,7 @@
 
 #include "dump.h"
 #include "sys.h"
+#include "tree.h"
 
 namespace ckptlib {
 
@@ -19,13 +20,6 @@ namespace {
 // in-process image is written); the first call counts.
 bool note_job_resumes(Dump& d) {
   if (!d.stopped_ns) d.stopped_ns = monotonic_ns() - d.started_mono_ns;
-  return true;
-}
-
-bool stop_threads(Dump& d) {
-  const char* why = nullptr;
-  int err = 0;
-  if (!threads::stop_others(d.sig, d.uc, &d.roster, &why, &err)) return d.fail(why, -err);
   return true;
 }
 
@@ -100,6 +94,23 @@ bool fork_writer(Dump& d, bool* forked) {
 
 }  // namespace
 
+bool stop_threads(Dump& d) {
+  const char* why = nullptr;
+  int err = 0;
+  if (!threads::stop_others(d.sig, d.uc, &d.roster, &why, &err)) return d.fail(why, -err);
+  return true;
+}
+
+void end_dump(Dump& d) {
+  if (d.filesfd >= 0) sys::close(d.filesfd);
+  if (d.tmpfd >= 0) sys::close(d.tmpfd);
+  if (d.treefd >= 0) sys::close(d.treefd);
+  if (d.dirfd >= 0) sys::close(d.dirfd);
+  d.filesfd = d.tmpfd = d.treefd = d.dirfd = -1;
+  unmap_scratch(d);
+  threads::release_all();
+}
+
 void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   Dump d{};
   d.cfg = &cfg;
@@ -115,8 +126,15 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   // then the image, which becomes visible only in commit_image.
   reap_previous_writer();
   d.writer_pid = g_writer_pid;
-  bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && refuse_process_tree(d) && read_fd_table(d) &&
-            begin_image(d);
+  // A job with descendants is dumped as a tree (tree_dump.cpp); a single
+  // process as it always was.
+  Tree& tree = the_tree();
+  bool ok = stop_threads(d) && map_scratch(d) && read_process(d) && scan_job(d, tree);
+  if (ok && tree.n > 1) {
+    run_tree_checkpoint(d, tree);
+    return end_dump(d);
+  }
+  ok = ok && read_fd_table(d) && begin_image(d);
   // After begin_image: it waited for the previous writer, so the parent is
   // complete (or was abandoned) by now.
   if (ok && cfg.incremental) ok = plan_incremental(d);
@@ -132,11 +150,7 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   }
   if (!ok) abandon_image(d);
   if (!ok && lineage_moved) lineage_abandon();
-  if (d.filesfd >= 0) sys::close(d.filesfd);
-  if (d.tmpfd >= 0) sys::close(d.tmpfd);
-  if (d.dirfd >= 0) sys::close(d.dirfd);
-  unmap_scratch(d);
-  threads::release_all();
+  end_dump(d);
 }
 
 }  // namespace ckptlib

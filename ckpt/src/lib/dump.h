@@ -218,6 +218,15 @@ struct Dump {
   int fail_err;
   bool refused;  // not a failure: this process cannot be checkpointed as it is (process_tree.cpp)
 
+  // A process tree's dump (tree.h): the top temp directory holds tree.json and
+  // proc-PID/, this process's image being its proc-PID; the pipes whose ends are
+  // all in the tree (recorded even at fd 0..2, their bytes saved by each reader).
+  bool in_tree;
+  int treefd = -1;
+  const uint64_t* tree_pipes;
+  size_t ntree_pipes;
+  int skip_fd[2] = {-1, -1};  // the tree dump's own connection and directory: not the job's fds
+
   bool fail(const char* what, long neg_errno) {
     if (!fail_what) {
       fail_what = what;
@@ -235,9 +244,8 @@ bool map_scratch(Dump& d);
 void unmap_scratch(Dump& d);
 bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm, exe, cwd, regs
 bool read_fd_table(Dump& d);   // fd_table.cpp
-// process_tree.cpp: refuses a process with children, or one of a job of
-// several (its parent, group or session holds more of it), naming them.
-bool refuse_process_tree(Dump& d);
+bool stop_threads(Dump& d);     // dump.cpp: threads.h's stop_others
+void end_dump(Dump& d);        // dump.cpp: closes the image's fds, unmaps the scratch, releases the threads
 bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir
 bool write_core(Dump& d);      // core_writer.cpp
 bool save_kernel_objects(Dump& d);  // kernel_objects.cpp: object state, bytes in pipes/sockets
@@ -247,9 +255,12 @@ bool plan_incremental(Dump& d);   // incremental.cpp: the parent image, or a ful
 bool write_page_hashes(Dump& d);  // incremental.cpp: the `pages` file (and `parent`)
 void lineage_begin(const Dump& d);  // incremental.cpp: the memory now descends from this image
 void lineage_abandon();             // ...or not, the dump failed in-process
+void lineage_reset();               // a tree's image: the next dump starts a new chain
 // The parent's checksum of the page at addr; 0 if it has none (0 = "unknown").
 uint64_t parent_page_hash(Dump& d, uint64_t addr);
 bool commit_image(Dump& d);    // image_dir.cpp: fsync, rename, latest, status ok
+// image_dir.cpp: creates top/proc-PID (and its files/), this process's image in a tree's.
+bool open_proc_image(Dump& d, int top);
 void abandon_image(Dump& d);   // image_dir.cpp: remove the temp dir, status fail, stderr line
 
 // Writes the one-line status to DIR/.ckpt-status (256 bytes, in place), and

@@ -21,6 +21,8 @@ bool all_digits(const char* s) {
 }
 
 // Removes dirfd/name and what it holds (at most `depth` levels of directories).
+// An image is at most three deep: a tree's ckpt-NNNN/proc-PID/files/x.
+constexpr int kImageDepth = 3;
 void remove_tree(int dirfd, const char* name, int depth) {
   if (sys::unlinkat(dirfd, name, 0) == 0) return;
   long fd = sys::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -34,10 +36,9 @@ void remove_tree(int dirfd, const char* name, int depth) {
         auto* de = reinterpret_cast<const sys::LinuxDirent64*>(buf + pos);
         pos += de->d_reclen;
         if (cstr_eq(de->d_name, ".") || cstr_eq(de->d_name, "..")) continue;
-        if (de->d_type == DT_DIR) {
+        // DT_UNKNOWN (some file systems): a directory is known by unlink's EISDIR.
+        if (de->d_type == DT_DIR || (sys::unlinkat(int(fd), de->d_name, 0) == -EISDIR && de->d_type == DT_UNKNOWN)) {
           if (depth > 0) remove_tree(int(fd), de->d_name, depth - 1);
-        } else {
-          sys::unlinkat(int(fd), de->d_name, 0);
         }
         removed = true;
       }
@@ -185,7 +186,7 @@ static void remove_old_images(Dump& d) {
     Text t;
     t.reset(name, sizeof name);
     t.str(fmt::kImagePrefix).dec_width(numbers[i] & kNumber, 4);
-    remove_tree(d.dirfd, name, 2);
+    remove_tree(d.dirfd, name, kImageDepth);
   }
 }
 
@@ -229,7 +230,7 @@ bool begin_image(Dump& d) {
       }
     }
   }
-  for (size_t i = 0; i < nstale; ++i) remove_tree(d.dirfd, stale[i], 2);
+  for (size_t i = 0; i < nstale; ++i) remove_tree(d.dirfd, stale[i], kImageDepth);
 
   d.seq = highest + 1;
   Text t;
@@ -239,9 +240,13 @@ bool begin_image(Dump& d) {
   t.str(fmt::kPartialPrefix).str(d.image_name).ch('-').dec(uint64_t(d.pid));
   status_line(d, "busy", nullptr);
 
-  remove_tree(d.dirfd, d.tmp_name, 2);  // our own leftover, if a previous life of this pid died here
+  remove_tree(d.dirfd, d.tmp_name, kImageDepth);  // our own leftover, if a previous life of this pid died here
   long fd = open_subdir(d.dirfd, d.tmp_name);
   if (fd < 0) return d.fail("creating the image directory", fd);
+  if (d.in_tree) {
+    d.treefd = int(fd);
+    return open_proc_image(d, d.treefd);
+  }
   d.tmpfd = int(fd);
   fd = open_subdir(d.tmpfd, fmt::kFilesDir);
   if (fd < 0) return d.fail("creating the image directory", fd);
@@ -249,13 +254,28 @@ bool begin_image(Dump& d) {
   return true;
 }
 
+bool open_proc_image(Dump& d, int top) {
+  char name[32];
+  Text t;
+  t.reset(name, sizeof name);
+  t.str(fmt::kProcDirPrefix).dec(uint64_t(d.pid));
+  long fd = open_subdir(top, name);
+  if (fd < 0) return d.fail("creating the process's image directory", fd);
+  d.tmpfd = int(fd);
+  fd = open_subdir(d.tmpfd, fmt::kFilesDir);
+  if (fd < 0) return d.fail("creating the process's image directory", fd);
+  d.filesfd = int(fd);
+  return true;
+}
+
 bool commit_image(Dump& d) {
   long r;
   if (d.cfg->fsync && (r = sys::fsync(d.tmpfd)) < 0) return d.fail("syncing the image directory", r);
+  if (d.cfg->fsync && d.treefd >= 0 && (r = sys::fsync(d.treefd)) < 0) return d.fail("syncing the image directory", r);
   r = sys::renameat(d.dirfd, d.tmp_name, d.dirfd, d.image_name);
   if (r < 0) return d.fail("renaming the image into place", r);
   if (d.cfg->fsync && (r = sys::fsync(d.dirfd)) < 0) {
-    remove_tree(d.dirfd, d.image_name, 2);  // not known to be durable: not an image
+    remove_tree(d.dirfd, d.image_name, kImageDepth);  // not known to be durable: not an image
     return d.fail("syncing the checkpoint directory", r);
   }
 
@@ -269,7 +289,7 @@ bool commit_image(Dump& d) {
   if (r < 0) {
     // The image itself is complete and durable; only the pointer failed.
     sys::unlinkat(d.dirfd, tmp_link, 0);
-    remove_tree(d.dirfd, d.image_name, 2);
+    remove_tree(d.dirfd, d.image_name, kImageDepth);
     return d.fail("switching latest", r);
   }
   if (d.cfg->fsync && (r = sys::fsync(d.dirfd)) < 0) return d.fail("syncing the checkpoint directory", r);
@@ -285,8 +305,9 @@ bool commit_image(Dump& d) {
 void abandon_image(Dump& d) {
   if (d.filesfd >= 0) sys::close(d.filesfd);
   if (d.tmpfd >= 0) sys::close(d.tmpfd);
-  d.filesfd = d.tmpfd = -1;
-  if (d.dirfd >= 0 && d.tmp_name[0]) remove_tree(d.dirfd, d.tmp_name, 2);
+  if (d.treefd >= 0) sys::close(d.treefd);
+  d.filesfd = d.tmpfd = d.treefd = -1;
+  if (d.dirfd >= 0 && d.tmp_name[0]) remove_tree(d.dirfd, d.tmp_name, kImageDepth);
 
   char errbuf[24];
   const char* why = d.fail_err ? errno_text(d.fail_err, errbuf) : nullptr;

@@ -102,6 +102,10 @@ void lineage_begin(const Dump& d) {
 // The image was not written (in-process): the old parent is still the parent.
 void lineage_abandon() { g_lineage = g_before; }
 
+// A tree's image is never a single process's parent (its memory is under
+// proc-PID, and a later single dump of this process starts a chain of its own).
+void lineage_reset() { g_lineage = g_before = Lineage{}; }
+
 uint64_t parent_page_hash(Dump& d, uint64_t addr) {
   if (!d.incremental) return 0;
   while (d.parent_cursor < d.parent_nranges && d.parent_ranges[d.parent_cursor].end <= addr) ++d.parent_cursor;

@@ -272,6 +272,13 @@ bool pipe_has_writer(const Dump& d, uint64_t id) {
   return false;
 }
 
+bool tree_pipe(const Dump& d, const FdEntry& e) {
+  if (!d.in_tree || e.kind != FdKind::pipe) return false;
+  for (size_t i = 0; i < d.ntree_pipes; ++i)
+    if (d.tree_pipes[i] == e.ino) return true;
+  return false;
+}
+
 bool save_bytes(Dump& d) {
   for (size_t i = 0; i < d.nfds; ++i) {
     FdEntry& e = d.fds[i];
@@ -281,8 +288,9 @@ bool save_bytes(Dump& d) {
       for (size_t j = 0; j < i && first_reader; ++j)
         if (d.fds[j].obj.kind == ObjKind::pipe && d.fds[j].obj.id == e.obj.id && is_reader(d.fds[j]))
           first_reader = false;
-      // A pipe with an end in another process cannot come back: its bytes are not needed.
-      if (first_reader && pipe_has_writer(d, e.obj.id) && !save_pipe_bytes(d, e)) return false;
+      // A pipe with an end in another process cannot come back: its bytes are
+      // not needed. In a tree dump, every pipe recorded has its ends in the tree.
+      if (first_reader && (d.in_tree || pipe_has_writer(d, e.obj.id)) && !save_pipe_bytes(d, e)) return false;
     } else if (e.obj.kind == ObjKind::unix_socket && first_with_id(d, i) && !save_socket_bytes(d, e)) {
       return false;
     }
@@ -297,8 +305,9 @@ bool save_kernel_objects(Dump& d) {
     FdEntry& e = d.fds[i];
     e.obj = KernelObject{};
     e.obj.dup_of = -1;
-    // 0-2 are whoever started the job (fd_plan's stdio rule): not captured.
-    if (e.fd <= 2 && (e.kind == FdKind::pipe || e.kind == FdKind::socket)) continue;
+    // 0-2 are whoever started the job (fd_plan's stdio rule): not captured,
+    // unless a tree dump found the pipe's ends all inside the tree.
+    if (e.fd <= 2 && (e.kind == FdKind::pipe || e.kind == FdKind::socket) && !tree_pipe(d, e)) continue;
     e.obj.kind = object_kind(e);
     if (e.obj.kind == ObjKind::none) continue;
     e.obj.id = e.ino;

@@ -190,8 +190,9 @@ bool write_manifest(Dump& d) {
   t.ch(',').key(fmt::key::kSeq).dec(d.seq);
   t.ch(',').key(fmt::key::kCreatedNs).dec(d.created_ns).ch(',').key(fmt::key::kStoppedNs).dec(d.stopped_ns);
   t.ch(',').key(fmt::key::kPid).dec(uint64_t(d.pid));
-  // One process, no children: refuse_process_tree saw to it. A restarter
-  // refuses an image whose children it would not restore.
+  // One process, no children: a job with descendants is a tree image, each
+  // process in an image of its own and the links in tree.json (tree_dump.cpp).
+  // A restarter refuses an image whose children it would not restore.
   t.ch(',').key(fmt::key::kProcess).str("{\"ppid\":").dec(uint64_t(d.ppid)).str(",\"pgid\":").dec(uint64_t(d.pgid));
   t.str(",\"sid\":").dec(uint64_t(d.sid)).str(",\"children\":[]}");
   t.str(",\"signal\":").dec(unsigned(d.sig));

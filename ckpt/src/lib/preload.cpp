@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "signal_guard.h"
 #include "sys.h"
+#include "tree.h"
 
 namespace {
 
@@ -66,11 +67,19 @@ int parse_signal(const char* s) {
   return 0;
 }
 
-void on_checkpoint_signal(int sig, siginfo_t*, void* context) {
+void on_checkpoint_signal(int sig, siginfo_t* info, void* context) {
   auto* uc = static_cast<ucontext_t*>(context);
   // The first thread to take the signal dumps; every other one parks here
-  // until the dump is over (threads.h).
-  if (ckptlib::threads::lead_or_park(uc)) ckptlib::run_checkpoint(g_config, sig, uc);
+  // until the dump is over (threads.h). A member request (an ancestor's tree
+  // dump, tree.h) makes it a member's dump; anything else is a dump of its own.
+  if (ckptlib::threads::lead_or_park(uc)) {
+    long coordinator = 0;
+    uint32_t nonce = 0;
+    if (ckptlib::member_request(info, &coordinator, &nonce))
+      ckptlib::run_member_checkpoint(g_config, sig, uc, coordinator, nonce);
+    else
+      ckptlib::run_checkpoint(g_config, sig, uc);
+  }
   // Requests that arrived during the dump are served by it, and so is the
   // leader's own request to stop this thread: drop them.
   const uint64_t set = 1ull << (sig - 1);

@@ -1,18 +1,17 @@
-// Refusing a dump that would restore to a wrong result without a word: the
-// process has children (a shell and its pipeline, make and its jobs, a pool
-// and its workers), or it is one member of such a job (its parent, or another
-// process of its group or session, runs under the library with the same
-// image directory). An image holds one process; restoring it alone would lose
-// the others, and the job would go on without them. Until process trees are
-// captured whole, such a checkpoint is refused naming the processes.
+// The processes around the one being checkpointed. A checkpoint comes to the
+// job's first process (the one `ckptsim run` started): its descendants are
+// captured with it as a tree (tree_collect.cpp). A checkpoint sent to another
+// process of a job (a pipeline's stage: its parent, or another process of its
+// group or session, runs under the library with the same image directory) is
+// refused naming them: an image of that part alone would restore without the
+// rest, and the job would go on wrong without a word.
 //
-// One scan of /proc (this kernel's /proc/PID/task/TID/children would list
-// children only): its stat gives parent, group and session; a candidate member
-// is one that maps this library and whose CKPT_DIR is this process's.
+// A candidate job member is one that maps this library and whose CKPT_DIR is
+// this process's.
 #include <fcntl.h>
 
-#include "dump.h"
 #include "sys.h"
+#include "tree.h"
 
 namespace ckptlib {
 
@@ -21,14 +20,10 @@ namespace {
 constexpr size_t kDentsSize = 64u << 10;
 constexpr size_t kMaxNamed = 6;  // named in the refusal; the rest are counted
 
-struct ProcStat {
-  long pid, ppid, pgrp, session;
-  char state;
-  char comm[32];
-};
-
 // Parses /proc/PID/stat: "pid (comm) state ppid pgrp session ...".
-bool parse_proc_stat(const char* t, size_t n, ProcStat* s) {
+}  // namespace
+
+bool parse_proc_stat(const char* t, size_t n, ProcInfo* s) {
   size_t open = 0, close = n;
   while (open < n && t[open] != '(') ++open;
   while (close > 0 && t[close - 1] != ')') --close;
@@ -40,10 +35,10 @@ bool parse_proc_stat(const char* t, size_t n, ProcStat* s) {
   if (p + 1 >= n) return false;
   s->state = t[p];
   p += 2;
-  long* fields[] = {&s->ppid, &s->pgrp, &s->session};
-  for (long* f : fields) {
+  int32_t* fields[] = {&s->ppid, &s->pgrp, &s->sid};
+  for (int32_t* f : fields) {
     size_t q = p;
-    *f = long(parse_unsigned(t, n, &q, 10));
+    *f = int32_t(parse_unsigned(t, n, &q, 10));
     if (q == p) return false;
     p = q + 1;
   }
@@ -51,6 +46,8 @@ bool parse_proc_stat(const char* t, size_t n, ProcStat* s) {
 }
 
 void proc_path(Text& t, long pid, const char* leaf) { t.str("/proc/").dec(uint64_t(pid)).ch('/').str(leaf); }
+
+namespace {
 
 bool contains(const char* text, size_t n, const char* needle, size_t len) {
   if (len == 0 || len > n) return false;
@@ -60,14 +57,6 @@ bool contains(const char* text, size_t n, const char* needle, size_t len) {
     if (i == len) return true;
   }
   return false;
-}
-
-// The path of the file this library was loaded from, as /proc/self/maps says it.
-const char* library_path(const Dump& d) {
-  const uint64_t self = uint64_t(reinterpret_cast<uintptr_t>(&refuse_process_tree));
-  for (size_t i = 0; i < d.nmaps; ++i)
-    if (d.maps[i].start <= self && self < d.maps[i].end && d.maps[i].path_len) return d.maps[i].path;
-  return nullptr;
 }
 
 struct Scan {
@@ -143,70 +132,87 @@ struct Found {
   size_t count;
 };
 
-void name(Found& f, const ProcStat& p, const char* relation) {
+void name(Found& f, const ProcInfo& p, const char* relation) {
   if (f.count++ >= kMaxNamed) return;
   f.names.str(f.count > 1 ? ", " : "").str(relation).ch(' ').dec(uint64_t(p.pid)).str(" (").str(p.comm);
   if (p.state == 'Z') f.names.str(", exited, not reaped");
   f.names.ch(')');
 }
 
-void look_at(Scan& s, Found& f, long pid, long my_pgrp, long my_sid) {
-  char path[64];
-  Text t;
-  t.reset(path, sizeof path);
-  proc_path(t, pid, "stat");
-  const long n = read_small_file(AT_FDCWD, path, s.buf, s.cap);
-  ProcStat p{};
-  if (n < 0 || !parse_proc_stat(s.buf, size_t(n), &p)) return;  // gone meanwhile
-  p.pid = pid;
-  // A previous forked dump's writer and its core writer task are the dump's own.
-  if (s.d.writer_pid > 0 && p.ppid == s.d.writer_pid) return;
-  if (p.ppid == s.d.pid) return name(f, p, "child");
+// A process of the job that is not one of ours: the parent, or a process of
+// our group or session (a pipeline's other stage).
+void look_at(Scan& s, Found& f, const ProcInfo& p, long my_pgrp, long my_sid) {
   if (p.state == 'Z') return;
   // A group or session led from outside our pid namespace reads as 0 for all
   // of its members there: 0 says nothing about who belongs to the job, so a
   // sibling (a pipeline's other stage) is also looked at by its parent.
-  const bool near = pid == s.d.ppid || (s.d.ppid > 1 && p.ppid == s.d.ppid) || (my_pgrp > 0 && p.pgrp == my_pgrp) ||
-                    (my_sid > 0 && p.session == my_sid);
-  if (near && same_job(s, pid)) name(f, p, pid == s.d.ppid ? "parent" : "job member");  // not an image name
+  const bool near = p.pid == s.d.ppid || (s.d.ppid > 1 && p.ppid == s.d.ppid) ||
+                    (my_pgrp > 0 && p.pgrp == my_pgrp) || (my_sid > 0 && p.sid == my_sid);
+  if (near && same_job(s, p.pid)) name(f, p, p.pid == s.d.ppid ? "parent" : "job member");  // not an image name
+}
+
+// The highest ancestor of this process that is of the job (the one to checkpoint), or 0.
+long first_of_job(Scan& s, const ProcTable& pt) {
+  long top = 0;
+  for (long pid = s.d.ppid, depth = 0; pid > 1 && depth < 64; ++depth) {
+    if (!same_job(s, pid)) break;
+    top = pid;
+    long next = 0;
+    for (size_t i = 0; i < pt.n && !next; ++i)
+      if (pt.p[i].pid == pid) next = pt.p[i].ppid;
+    pid = next;
+  }
+  return top;
 }
 
 }  // namespace
 
-bool refuse_process_tree(Dump& d) {
+// The path of the file this library was loaded from, as /proc/self/maps says it.
+const char* library_path(const Dump& d) {
+  const uint64_t self = uint64_t(reinterpret_cast<uintptr_t>(&refuse_outsiders));
+  for (size_t i = 0; i < d.nmaps; ++i)
+    if (d.maps[i].start <= self && self < d.maps[i].end && d.maps[i].path_len) return d.maps[i].path;
+  return nullptr;
+}
+
+// True when process `pid` maps `lib` (also when its mapping list is too long
+// to read: a large runtime's, which then answers the signal or times out).
+bool maps_library(Dump& d, long pid, const char* lib) {
+  if (!lib) return true;
+  char path[64];
+  Text t;
+  t.reset(path, sizeof path);
+  proc_path(t, pid, "maps");
+  char* buf = d.io_buf + kDentsSize;
+  const long n = read_small_file(AT_FDCWD, path, buf, kIoBufSize - kDentsSize);
+  if (n == -E2BIG) return true;
+  return n >= 0 && contains(buf, size_t(n), lib, cstr_len(lib));
+}
+
+bool refuse_outsiders(Dump& d, const ProcTable& pt) {
   const long my_pgrp = d.pgid = sys::getpgid(0), my_sid = d.sid = sys::getsid(0);
   Scan s{d, d.io_buf + kDentsSize, kIoBufSize - kDentsSize, library_path(d)};
   char names[512];
   Found f{{}, 0};
   f.names.reset(names, sizeof names);
-
-  const long dir = sys::openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return d.fail("reading /proc", dir);
-  long n;
-  while ((n = sys::getdents64(int(dir), d.io_buf, kDentsSize)) > 0) {
-    for (long at = 0; at < n;) {
-      const auto* de = reinterpret_cast<const sys::LinuxDirent64*>(d.io_buf + at);
-      at += de->d_reclen;
-      const char* entry = de->d_name;
-      size_t pos = 0;
-      const long pid = long(parse_unsigned(entry, cstr_len(entry), &pos, 10));
-      if (pos == 0 || entry[pos] || pid == d.pid || pid == d.writer_pid) continue;
-      look_at(s, f, pid, my_pgrp, my_sid);
-    }
+  for (size_t i = 0; i < pt.n; ++i) {
+    const ProcInfo& p = pt.p[i];
+    if (pt.desc[i] || p.pid == d.pid || p.pid == d.writer_pid) continue;
+    if (d.writer_pid > 0 && p.ppid == d.writer_pid) continue;  // a previous forked dump's core writer task
+    look_at(s, f, p, my_pgrp, my_sid);
   }
-  sys::close(int(dir));
-  // Not knowing the job's processes must not pass for knowing there are none.
-  if (n < 0) return d.fail("listing /proc for the job's other processes", n);
   if (!f.count) return true;
   if (f.count > kMaxNamed) f.names.str(" and ").dec(f.count - kMaxNamed).str(" more");
+  const long first = first_of_job(s, pt);
   // The names first: the status record (256 bytes) keeps only the start.
   Text why;
   char* what = d.pool + d.pool_used;
   why.reset(what, kPoolSize - d.pool_used);
-  why.str("process ").dec(uint64_t(d.pid)).str(" (").str(d.comm).str(") is one of a job of ").dec(f.count + 1);
-  why.str(" processes: ").str(names).str("; a process tree is not captured yet (restored alone, it would go on ");
-  why.str("without the others)");
-  if (why.overflow) return d.fail("the job is more than one process (a process tree is not captured yet)", 0);
+  why.str("process ").dec(uint64_t(d.pid)).str(" (").str(d.comm).str(") is not the first process of its job: ");
+  why.str(names).str("; an image of it alone would restore without the others: checkpoint ");
+  if (first > 0) why.str("process ").dec(uint64_t(first)).str(", the job's first process, instead");
+  else why.str("the job's first process instead");
+  if (why.overflow) return d.fail("the process is not the first of its job", 0);
   d.pool_used += why.len + 1;
   d.refused = true;
   return d.fail(what, 0);

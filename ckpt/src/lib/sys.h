@@ -7,6 +7,8 @@
 
 namespace ckptlib::sys {
 
+constexpr long AT_FDCWD_ = -100;  // AT_FDCWD, without <fcntl.h>
+
 inline long call6(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
                   long a6 = 0) {
   long ret;
@@ -93,6 +95,28 @@ inline long getsockopt(int fd, int level, int name, void* val, uint32_t* len) {
 }
 inline long setsockopt(int fd, int level, int name, const void* val, uint32_t len) {
   return call6(SYS_setsockopt, fd, level, name, L(val), len);
+}
+inline long bind(int fd, const void* addr, uint32_t len) { return call6(SYS_bind, fd, L(addr), len); }
+inline long listen(int fd, int backlog) { return call6(SYS_listen, fd, backlog); }
+inline long accept4(int fd, int flags) { return call6(SYS_accept4, fd, 0, 0, flags); }
+inline long connect(int fd, const void* addr, uint32_t len) { return call6(SYS_connect, fd, L(addr), len); }
+inline long sendmsg(int fd, const void* msg, int flags) { return call6(SYS_sendmsg, fd, L(msg), flags); }
+inline long recvmsg(int fd, void* msg, int flags) { return call6(SYS_recvmsg, fd, L(msg), flags); }
+// poll(2) with a timeout in ms (-1: none), through ppoll.
+inline long poll(void* fds, unsigned long n, long timeout_ms) {
+  struct {
+    long sec, nsec;
+  } ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000};
+  return call6(SYS_ppoll, L(fds), L(n), timeout_ms < 0 ? 0 : L(&ts), 0, 8);
+}
+inline long rt_sigqueueinfo(int pid, int sig, void* info) { return call6(SYS_rt_sigqueueinfo, pid, sig, L(info)); }
+inline long stat_path(const char* path, void* st) { return call6(SYS_newfstatat, AT_FDCWD_, L(path), L(st), 0); }
+inline long getrandom(void* buf, size_t n, unsigned flags) { return call6(SYS_getrandom, L(buf), L(n), flags); }
+inline long nanosleep_ns(long ns) {
+  struct {
+    long sec, nsec;
+  } ts{ns / 1000000000, ns % 1000000000};
+  return call6(SYS_nanosleep, L(&ts), 0);
 }
 inline long getpid() { return call6(SYS_getpid); }
 inline long getppid() { return call6(SYS_getppid); }

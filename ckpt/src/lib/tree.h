@@ -1,0 +1,109 @@
+// A process tree's checkpoint (docs/internals.md "Process trees"): the
+// coordinator (the process the checkpoint signal came to from outside) finds
+// its descendants, has each of them stop in its own handler (a member request:
+// rt_sigqueueinfo with a magic value), and only when all are stopped has each
+// write its ordinary image into DIR/.tmp-.../proc-PID; then it writes
+// tree.json, commits, and lets them all go on. The tree's state lives in the
+// library's data (one dump at a time per process) and in the dump's pool.
+#pragma once
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dump.h"
+
+namespace ckptlib {
+
+constexpr size_t kMaxMembers = 512;      // processes of one tree
+constexpr size_t kMaxTreeFds = 16384;    // open fds of all its processes together
+constexpr size_t kMaxTreePipes = 1024;   // pipes with both ends inside it
+constexpr size_t kMaxProcs = 65536;      // processes in /proc, for one scan
+constexpr uint64_t kTreeMagic = 0x434B5054ull;  // "CKPT": the high half of a member request's si_value
+constexpr long kTreeStopBudgetNs = 10'000'000'000;  // every member stopped by then, or the dump is refused
+
+// One line of /proc/PID/stat, as the job's pid namespace sees it.
+struct ProcInfo {
+  int32_t pid, ppid, pgrp, sid;
+  char state;
+  char comm[16];
+};
+
+struct ProcTable {
+  ProcInfo* p;
+  size_t n;
+  bool* desc;  // p[i] descends from the coordinator
+};
+
+struct Member {
+  ProcInfo info;
+  int exit_status;  // a zombie's raw wait status
+  int sock;         // the coordinator's end of its connection, -1 until it connects
+  int sock_fd;      // that connection's fd in the member's own table
+  bool zombie, signalled, stopped, dumping, replied, ok;
+};
+
+// One open fd of a live member, for the tree-wide analysis (tree_fds.cpp).
+struct FdRef {
+  int32_t pid, fd;
+  uint64_t dev, ino;
+  uint32_t mode;  // st_mode of what it points to
+  int acc;        // O_ACCMODE of the fd (pipes only)
+  int32_t group;  // shared_files group, or -1
+  bool listed;    // the first fd of its process in its group (tree.json names it)
+};
+
+struct Tree {
+  Member m[kMaxMembers];  // m[0] is the coordinator
+  size_t n;
+  uint32_t order[kMaxMembers];  // tree order: root, then breadth-first, siblings by pid
+  uint32_t nonce;
+  int listener;
+  ProcTable procs;
+  FdRef* refs;  // in the dump's pool
+  size_t nrefs;
+  uint32_t ngroups;
+  uint64_t pipes[kMaxTreePipes];  // inodes of the pipes whose ends are all in the tree
+  size_t npipes;
+  long deadline_ns;  // CLOCK_MONOTONIC: the stop budget's end
+};
+
+// process_tree.cpp
+bool parse_proc_stat(const char* t, size_t n, ProcInfo* s);
+void proc_path(Text& t, long pid, const char* leaf);
+const char* library_path(const Dump& d);
+bool maps_library(Dump& d, long pid, const char* lib);
+// Refuses a checkpoint of a process that is not its job's first one (its
+// parent, or a group/session member that is not its descendant, is of the job).
+bool refuse_outsiders(Dump& d, const ProcTable& pt);
+
+// tree_collect.cpp
+bool scan_job(Dump& d, Tree& t);  // the table, the refusals, the members found
+bool rescan_members(Dump& d, Tree& t, bool* added);  // new descendants, exits
+bool check_member(Dump& d, Tree& t, Member& m);  // carries the library, catches the signal, not a vfork child
+int find_member(const Tree& t, long pid);
+void name_member(Text& t, const Member& m);  // "process N (comm)"
+bool refuse_member(Dump& d, const Member& m, const char* why);
+
+// tree_protocol.cpp
+bool member_request(const siginfo_t* info, long* coordinator, uint32_t* nonce);
+bool open_listener(Dump& d, Tree& t);
+bool signal_member(Dump& d, Tree& t, Member& m);
+bool serve_connections(Dump& d, Tree& t, long timeout_ms);  // accepts, reads "stopped"
+bool send_text(int sock, const char* text, size_t n, int pass_fd = -1);
+long recv_text(int sock, char* buf, size_t cap, long timeout_ms, int* passed_fd = nullptr);
+void close_connections(Tree& t, const char* last_word);
+int connect_coordinator(long coordinator, uint32_t nonce);
+
+// tree_fds.cpp: the fds of every member, pipes to outside refused, shared_files groups
+bool analyse_tree_fds(Dump& d, Tree& t);
+
+// tree_manifest.cpp
+void tree_order(Tree& t);
+bool write_tree_manifest(Dump& d, const Tree& t);
+
+// tree_dump.cpp
+bool run_tree_checkpoint(Dump& d, Tree& t);
+void run_member_checkpoint(const Config& cfg, int sig, ucontext_t* uc, long coordinator, uint32_t nonce);
+Tree& the_tree();
+
+}  // namespace ckptlib

@@ -1,0 +1,233 @@
+// The processes of a tree dump: every descendant of the coordinator (by ppid,
+// from one scan of /proc; a previous forked dump's writer and its task are the
+// dump's own, not the job's), and what each must be before it is asked to
+// stop: carrying this library, catching the checkpoint signal (a process
+// between its exec and the library's constructor does not yet, and SIGQUIT's
+// default would kill it), not a vfork child sharing its parent's memory.
+#include <fcntl.h>
+#include <linux/kcmp.h>
+
+#include "sys.h"
+#include "tree.h"
+
+namespace ckptlib {
+
+namespace {
+
+constexpr size_t kDentsSize = 64u << 10;  // the start of io_buf (process_tree.cpp reads files after it)
+constexpr long kLibraryGraceNs = 300'000'000;  // a process just exec'd maps its preloads within this
+constexpr long kVforkWaitNs = 2'000'000'000;   // a vfork child execs (or exits) within this
+
+long now_ns() { return long(monotonic_ns()); }
+
+void read_one(Dump& d, ProcTable& pt, long pid) {
+  char path[64];
+  Text t;
+  t.reset(path, sizeof path);
+  proc_path(t, pid, "stat");
+  char buf[1024];
+  const long n = read_small_file(AT_FDCWD, path, buf, sizeof buf);
+  ProcInfo p{};
+  if (n < 0 || !parse_proc_stat(buf, size_t(n), &p)) return;  // gone meanwhile
+  p.pid = int32_t(pid);
+  if (pt.n < kMaxProcs) pt.p[pt.n++] = p;
+  (void)d;
+}
+
+// Descendants: repeated sweeps (a tree is a few levels deep), each parent
+// looked up among the few found so far.
+void mark_descendants(const Dump& d, ProcTable& pt) {
+  int32_t found[kMaxMembers];
+  size_t nfound = 0;
+  for (size_t i = 0; i < pt.n; ++i) pt.desc[i] = false;
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t i = 0; i < pt.n; ++i) {
+      if (pt.desc[i] || pt.p[i].pid == d.pid || pt.p[i].pid == d.writer_pid) continue;
+      bool parent_in = pt.p[i].ppid == d.pid;
+      for (size_t j = 0; j < nfound && !parent_in; ++j) parent_in = found[j] == pt.p[i].ppid;
+      if (!parent_in) continue;
+      pt.desc[i] = more = true;
+      if (nfound < kMaxMembers) found[nfound++] = pt.p[i].pid;  // more: scan_job says "too many"
+    }
+  }
+}
+
+// Every process in /proc, and which of them descend from this one.
+bool read_table(Dump& d, ProcTable& pt) {
+  if (!pt.p) {
+    const size_t start = (d.pool_used + 7) & ~size_t(7);
+    const size_t need = kMaxProcs * (sizeof(ProcInfo) + sizeof(bool));
+    if (start + need > kPoolSize) return d.fail("listing the job's processes", -ENOMEM);
+    pt.p = reinterpret_cast<ProcInfo*>(d.pool + start);
+    pt.desc = reinterpret_cast<bool*>(d.pool + start + kMaxProcs * sizeof(ProcInfo));
+    d.pool_used = start + need;
+  }
+  pt.n = 0;
+  const long dir = sys::openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return d.fail("reading /proc", dir);
+  long n;
+  while ((n = sys::getdents64(int(dir), d.io_buf, kDentsSize)) > 0) {
+    for (long at = 0; at < n;) {
+      const auto* de = reinterpret_cast<const sys::LinuxDirent64*>(d.io_buf + at);
+      at += de->d_reclen;
+      size_t pos = 0;
+      const long pid = long(parse_unsigned(de->d_name, cstr_len(de->d_name), &pos, 10));
+      if (pos == 0 || de->d_name[pos]) continue;
+      read_one(d, pt, pid);
+    }
+  }
+  sys::close(int(dir));
+  // Not knowing the job's processes must not pass for knowing there are none.
+  if (n < 0) return d.fail("listing /proc for the job's other processes", n);
+  mark_descendants(d, pt);
+  return true;
+}
+
+// A zombie's raw wait status: field 52 (exit_code) of its stat line.
+int zombie_status(long pid) {
+  char path[64], buf[1024];
+  Text t;
+  t.reset(path, sizeof path);
+  proc_path(t, pid, "stat");
+  const long n = read_small_file(AT_FDCWD, path, buf, sizeof buf);
+  if (n <= 0) return 0;
+  size_t p = size_t(n);
+  while (p > 0 && buf[p - 1] != ')') --p;
+  for (int field = 2; field < 52 && p < size_t(n); ++p)  // each blank after ")" starts the next field
+    if (buf[p] == ' ') ++field;
+  size_t q = p;
+  return int(parse_unsigned(buf, size_t(n), &q, 10));
+}
+
+void take(Tree& t, Member& m, const ProcInfo& p) {
+  m = Member{};
+  m.info = p;
+  m.sock = m.sock_fd = -1;
+  m.zombie = p.state == 'Z' || p.state == 'X';
+  if (m.zombie) m.exit_status = zombie_status(p.pid);
+  (void)t;
+}
+
+// Whether `pid` catches `sig` ("SigCgt:" in its status); false if it is gone.
+bool catches(long pid, int sig, bool* gone) {
+  char path[64], buf[4096];
+  Text t;
+  t.reset(path, sizeof path);
+  proc_path(t, pid, "status");
+  const long n = read_small_file(AT_FDCWD, path, buf, sizeof buf);
+  *gone = n < 0;
+  if (n < 0) return false;
+  for (size_t i = 0; i < size_t(n);) {
+    size_t eol = i;
+    while (eol < size_t(n) && buf[eol] != '\n') ++eol;
+    if (starts_with(buf + i, eol - i, "SigCgt:")) {
+      size_t p = i + 7;
+      while (p < eol && (buf[p] == ' ' || buf[p] == '\t')) ++p;
+      return (parse_unsigned(buf, eol, &p, 16) >> (sig - 1)) & 1;
+    }
+    i = eol + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+int find_member(const Tree& t, long pid) {
+  for (size_t i = 0; i < t.n; ++i)
+    if (t.m[i].info.pid == pid) return int(i);
+  return -1;
+}
+
+void name_member(Text& t, const Member& m) {
+  t.str("process ").dec(uint64_t(m.info.pid)).str(" (").str(m.info.comm).ch(')');
+}
+
+// Refused: one line naming the process (kept in the pool for the status line).
+bool refuse_member(Dump& d, const Member& m, const char* why) {
+  Text t;
+  char* what = d.pool + d.pool_used;
+  t.reset(what, kPoolSize - d.pool_used);
+  name_member(t, m);
+  t.str(" of the job ").str(why);
+  if (t.overflow) return d.fail(why, 0);
+  d.pool_used += t.len + 1;
+  d.refused = true;
+  return d.fail(what, 0);
+}
+
+bool scan_job(Dump& d, Tree& t) {
+  t.n = 0;
+  t.procs = ProcTable{};
+  if (!read_table(d, t.procs) || !refuse_outsiders(d, t.procs)) return false;
+  Member& c = t.m[t.n++];
+  c = Member{};
+  c.info.pid = int32_t(d.pid);
+  c.info.ppid = int32_t(d.ppid);
+  c.info.pgrp = int32_t(d.pgid);
+  c.info.sid = int32_t(d.sid);
+  c.info.state = 'R';
+  for (size_t i = 0; i + 1 < sizeof c.info.comm && d.comm[i]; ++i) c.info.comm[i] = d.comm[i];
+  c.sock = c.sock_fd = -1;
+  c.stopped = true;
+  for (size_t i = 0; i < t.procs.n; ++i) {
+    if (!t.procs.desc[i]) continue;
+    if (t.n >= kMaxMembers) return d.fail("the job has too many processes", -E2BIG);
+    take(t, t.m[t.n++], t.procs.p[i]);
+  }
+  return true;
+}
+
+bool rescan_members(Dump& d, Tree& t, bool* added) {
+  *added = false;
+  if (!read_table(d, t.procs)) return false;
+  for (size_t i = 1; i < t.n; ++i) {  // exits since the last scan
+    Member& m = t.m[i];
+    if (m.zombie || m.stopped) continue;
+    bool found = false;
+    for (size_t k = 0; k < t.procs.n && !found; ++k) {
+      if (t.procs.p[k].pid != m.info.pid) continue;
+      found = true;
+      if (t.procs.p[k].state == 'Z' || t.procs.p[k].state == 'X') take(t, m, t.procs.p[k]);
+      else m.info = t.procs.p[k];  // an exec changed its comm
+    }
+    if (found) continue;
+    if (m.sock >= 0) sys::close(m.sock);
+    t.m[i--] = t.m[--t.n];  // reaped by its parent before that stopped
+  }
+  for (size_t k = 0; k < t.procs.n; ++k) {
+    if (!t.procs.desc[k] || find_member(t, t.procs.p[k].pid) >= 0) continue;
+    if (t.n >= kMaxMembers) return d.fail("the job has too many processes", -E2BIG);
+    take(t, t.m[t.n++], t.procs.p[k]);
+    *added = true;
+  }
+  return true;
+}
+
+bool check_member(Dump& d, Tree& t, Member& m) {
+  if (m.zombie || m.signalled) return true;
+  const long started = now_ns();
+  const char* lib = library_path(d);
+  // A vfork child shares its parent's memory until it execs: its image would be its parent's.
+  while (m.info.ppid > 0 && sys::kcmp(m.info.pid, m.info.ppid, KCMP_VM, 0, 0) == 0) {
+    if (now_ns() - started > kVforkWaitNs || now_ns() > t.deadline_ns)
+      return refuse_member(d, m, "is a vfork child that has not exec'd (it shares its parent's memory)");
+    sys::nanosleep_ns(1'000'000);
+  }
+  while (!maps_library(d, m.info.pid, lib)) {
+    if (now_ns() - started > kLibraryGraceNs)
+      return refuse_member(d, m, "does not carry the checkpoint library (a static program, or started without "
+                                 "LD_PRELOAD): the tree cannot be captured whole");
+    sys::nanosleep_ns(2'000'000);
+  }
+  for (;;) {
+    bool gone = false;
+    if (catches(m.info.pid, d.sig, &gone)) return true;
+    if (gone) return true;  // exited: the next scan sees it as a zombie, or not at all
+    if (now_ns() > t.deadline_ns)
+      return refuse_member(d, m, "does not catch the checkpoint signal (it may be starting up): try again");
+    sys::nanosleep_ns(2'000'000);
+  }
+}
+
+}  // namespace ckptlib
