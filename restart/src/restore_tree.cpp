@@ -109,6 +109,11 @@ std::vector<Restored> restore_all(TreeBuild& b, pid_t init, std::vector<ChildGua
     wait_exec_stop(live[k].second, p.pid);
     Tracee& t = out[k].main.emplace(live[k].second);
     t.ns_pid = p.pid;
+    // The exec event stops it inside execve's return: a single-step from there
+    // traps at the syscall's exit before running anything, so the remote calls'
+    // first step would not run its `syscall`. Leave the syscall first (it runs
+    // at most the loader's first instruction, whose memory is about to go).
+    t.resume_until_stop(PTRACE_SINGLESTEP);
     restore_memory(t, *p.img, *p.plan);
     restore_kernel_state(t, *p.img);
     restore_objects(t, *p.img);

@@ -54,14 +54,14 @@ TEST_CASE("tree: the root gets its pid back, reaps its zombie, and its status co
 TEST_CASE("tree: image show lists the processes, flatten refuses a tree in one line") {
   TreeFixture fx;
   const fs::path out = fx.dir / "show.txt", err = fx.dir / "show-err.txt";
-  CHECK(run({ckptsim_exe(), "image", "show", fx.tree.string()}, fx.dir, Redirect{"/dev/null", out.string(), err.string()}) == 0);
+  CHECK(run({ckptsim_exe(), "image", "show", fx.tree.string()}, fx.dir.path(), Redirect{"/dev/null", out.string(), err.string()}) == 0);
   const std::string shown = read_file(out);
   INFO(shown << read_file(err));
   CHECK(shown.find("2 processes (1 live, 1 zombie)") != std::string::npos);
   CHECK(shown.find(std::to_string(fx.zombie)) != std::string::npos);
   CHECK(shown.find("zombie(" + std::to_string(fx.zombie_status) + ")") != std::string::npos);
   const fs::path ferr = fx.dir / "flatten-err.txt";
-  CHECK(run({ckptsim_exe(), "image", "flatten", fx.tree.string()}, fx.dir, Redirect{"/dev/null", "/dev/null", ferr.string()}) == 2);
+  CHECK(run({ckptsim_exe(), "image", "flatten", fx.tree.string()}, fx.dir.path(), Redirect{"/dev/null", "/dev/null", ferr.string()}) == 2);
   const std::string said = read_file(ferr);
   CHECK(std::count(said.begin(), said.end(), '\n') == 1);
   CHECK(said.find("process tree") != std::string::npos);
