@@ -190,11 +190,17 @@ util::OwnedFd ObjectFactory::open(const FdEntry& fd) {
   return f;
 }
 
+// In a tree, processes that map one deleted file shared (a POSIX semaphore
+// made before a fork, as multiprocessing's locks are) must map one file again,
+// or each would lock its own copy. The image does not name the inode: one
+// path with the same bytes in several processes is taken for one file.
 util::OwnedFd ObjectFactory::open_mapped(const Image& img, const SharedFile& sf) {
   FdEntry fd;
   fd.fd = -1;
   fd.path = sf.path;
-  return new_file(fd, sf.path, img.files->get(sf.copy), sf.size, 0);
+  util::OwnedFd& made = mapped_[{sf.path, sf.xxh3}];
+  if (!made) made = new_file(fd, sf.path, img.files->get(sf.copy), sf.size, 0);
+  return checked(fd, ::fcntl(made.get(), F_DUPFD_CLOEXEC, 0), "dup");
 }
 
 }  // namespace ckptsim::restart

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,7 @@ class ObjectFactory {
   std::map<uint64_t, util::OwnedFd> pipes_;    // pipe id -> a read end of the new pipe
   std::map<uint64_t, util::OwnedFd> sockets_;  // socket id -> the new socket
   std::map<uint64_t, util::OwnedFd> files_;    // memfd/unlinked id -> the new file
+  std::map<std::pair<std::string, std::string>, util::OwnedFd> mapped_;  // (path, xxh3) -> a mapped-only file
 };
 
 }  // namespace ckptsim::restart

@@ -75,6 +75,23 @@ void check_shared_files(const TreeImage& tree) {
     }
 }
 
+// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, SysV) inherited
+// through fork is one object in several processes; the image holds each
+// process's copy and no identity, so restored each would have its own and the
+// processes would silently stop seeing each other's writes: refused.
+void check_shared_memory(const TreeImage& tree) {
+  std::map<uint64_t, pid_t> first;  // a shared anonymous mapping's start -> its first holder
+  for (const auto& img : tree.images)
+    for (const auto& m : img.mappings) {
+      if (!m.shared || m.kind != "anon") continue;
+      auto [it, fresh] = first.emplace(m.start, img.pid);
+      if (!fresh)
+        throw ImageError("processes " + std::to_string(it->second) + " and " + std::to_string(img.pid) +
+                         " share anonymous memory at " + hex_range(m.start, m.end) +
+                         " (MAP_SHARED, inherited through fork), which a tree restore cannot share again");
+    }
+}
+
 }  // namespace
 
 void verify_tree(TreeImage& tree, const RestartOptions& opts) {
@@ -92,6 +109,7 @@ void verify_tree(TreeImage& tree, const RestartOptions& opts) {
     tree.images.push_back(std::move(img));
   }
   check_shared_files(tree);
+  check_shared_memory(tree);
 }
 
 }  // namespace ckptsim::restart

@@ -124,3 +124,27 @@ TEST_CASE("bad tree: the root's image does not record the tree's children") {
   fx.write_tree(m);
   fx.expect_refused("records the children");
 }
+
+TEST_CASE("bad tree: a parent that is not in the tree") {
+  TreeFixture fx;
+  json m = fx.manifest;
+  m["processes"][1]["ppid"] = fx.zombie + 7;
+  fx.write_tree(m);
+  fx.expect_refused("is not in the tree");
+}
+
+TEST_CASE("bad tree: a shared open file naming a process the tree does not have") {
+  TreeFixture fx;
+  json m = fx.manifest;
+  m["shared_files"] = json::array({json::array({{{"pid", fx.root}, {"fd", 1}}, {{"pid", fx.zombie + 7}, {"fd", 1}}})});
+  fx.write_tree(m);
+  fx.expect_refused("not a live process of the tree");
+}
+
+TEST_CASE("bad tree: a shared open file naming a zombie") {
+  TreeFixture fx;
+  json m = fx.manifest;
+  m["shared_files"] = json::array({json::array({{{"pid", fx.root}, {"fd", 1}}, {{"pid", fx.zombie}, {"fd", 1}}})});
+  fx.write_tree(m);
+  fx.expect_refused("not a live process of the tree");  // a zombie holds no descriptors
+}
