@@ -23,13 +23,13 @@ bool is_stdio_endpoint(const Image& img, const FdEntry& fd, const TreeFdView* tr
   // restored job talks to whoever starts the restarter instead. In a tree, a
   // pipe or socket pair whose other end is in the tree is the tree's own.
   if (fd.fd > 2 || (fd.kind != "tty" && fd.kind != "pipe" && fd.kind != "socket")) return false;
-  return !tree || !fd.object || !object_unrestorable_reason(img, fd, tree->images).empty();
+  return !tree || !fd.object || !object_unrestorable_reason(img, fd, tree->images, true).empty();
 }
 
 // Why this descriptor cannot be reopened, or "" if it can.
 std::string unrestorable_reason(const Image& img, const FdEntry& fd, const TreeFdView* tree) {
   if (is_stdio_endpoint(img, fd, tree)) return "";
-  if (fd.object) return tree ? object_unrestorable_reason(img, fd, tree->images) : object_unrestorable_reason(img, fd);
+  if (fd.object) return tree ? object_unrestorable_reason(img, fd, tree->images, true) : object_unrestorable_reason(img, fd);
   if (fd.kind == "regular") return is_deleted_path(fd.path) ? "a deleted file" : "";
   if (fd.kind == "directory" || fd.kind == "devnull" || fd.kind == "chardev") return "";
   if (fd.kind == "tty" && !fd.path.empty()) return "";

@@ -51,8 +51,11 @@ void check_objects(const Image& img);
 // in another process).
 std::string object_unrestorable_reason(const Image& img, const FdEntry& fd);
 // The same with the other end looked for in every image of `images` (a
-// process tree's: a pipe between two of its processes is restorable).
-std::string object_unrestorable_reason(const Image& img, const FdEntry& fd, const std::vector<const Image*>& images);
+// process tree's: a pipe between two of its processes is restorable, and so is
+// one whose missing end no process held: the tree's writer records a pipe
+// object only then, docs/image-format.md "Process trees").
+std::string object_unrestorable_reason(const Image& img, const FdEntry& fd, const std::vector<const Image*>& images,
+                                       bool tree = false);
 // Whether the tree's descriptors hold a read end and a write end of pipe `id`;
 // whether one of them is socket `peer`.
 bool pipe_has_both_ends(uint64_t id, const std::vector<const Image*>& images);

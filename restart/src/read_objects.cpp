@@ -178,14 +178,15 @@ bool socket_has_peer(uint64_t peer, const std::vector<const Image*>& images) {
   return false;
 }
 
-std::string object_unrestorable_reason(const Image& img, const FdEntry& fd, const std::vector<const Image*>& images) {
+std::string object_unrestorable_reason(const Image& img, const FdEntry& fd, const std::vector<const Image*>& images,
+                                       bool tree) {
   const FdEntry* base = &fd;
   if (fd.object->dup_of >= 0) base = find_fd(img, fd.object->dup_of);
   const KernelObject& o = *base->object;
   const std::string what = "a " + fd.kind + " (" + fd.path + ")";
   if (!o.unrestorable.empty()) return what + " that " + o.unrestorable;
   const char* where = images.size() > 1 ? "this process tree" : "this process";
-  if (o.type == "pipe" && !pipe_has_both_ends(o.id, images)) return what + " whose other end is not in " + where;
+  if (o.type == "pipe" && !tree && !pipe_has_both_ends(o.id, images)) return what + " whose other end is not in " + where;
   if (o.type == "unix_socket" && !socket_has_peer(o.peer, images)) return what + " whose peer is not in " + where;
   return "";
 }
