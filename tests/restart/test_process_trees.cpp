@@ -79,6 +79,20 @@ TEST_CASE("trees: python | tee log | awk") {
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
+TEST_CASE("trees: a parent with an unreaped zombie child reaps it after the restore, under the same pid") {
+  TreeJob j;
+  j.argv = {"/usr/bin/python3", "-c",
+            "import os, sys, time\n"
+            "child = os.fork()\n"
+            "if child == 0:\n    os._exit(5)\n"
+            "with open('out', 'w') as o:\n"
+            "    for i in range(300):\n        o.write('%d\\n' % i); o.flush(); time.sleep(0.01)\n"
+            "    pid, status = os.waitpid(child, 0)\n"
+            "    o.write('same pid %s, exit %d\\n' % (pid == child, os.waitstatus_to_exitcode(status)))\n"
+            "sys.exit(4)\n"};
+  CHECK(check_tree_job(j) == TreeOutcome::restored);
+}
+
 TEST_CASE("trees: multiprocessing.Pool(2) comes back right or is refused in one line, never wrong") {
   TreeJob j;
   j.argv = {"/usr/bin/python3", "-c",
