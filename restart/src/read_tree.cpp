@@ -55,6 +55,12 @@ pid_t pid_field(const json& j, const char* key, const std::string& where) {
   return static_cast<pid_t>(v);
 }
 
+pid_t group_field(const json& j, const char* key, const std::string& where) {
+  const uint64_t v = u64(j, key, where);
+  if (v > kMaxPid) bad("field " + where + key + " is not a pid (" + std::to_string(v) + ")");
+  return static_cast<pid_t>(v);
+}
+
 TreeProcess read_process(const json& p, size_t i) {
   const std::string where = "processes[" + std::to_string(i) + "].";
   if (!p.is_object()) bad(where + " is not an object");
@@ -65,8 +71,10 @@ TreeProcess read_process(const json& p, size_t i) {
     bad("the tree records pid 1 (an init of its own): a tree whose process was pid 1 cannot be restored under "
         "the restarter's init");
   t.ppid = static_cast<pid_t>(std::min<uint64_t>(u64(p, "ppid", where), INT_MAX));
-  t.pgid = pid_field(p, "pgid", where);
-  t.sid = pid_field(p, "sid", where);
+  // 0: a group or session led from outside the job's pid namespace (a
+  // restored tree's, checkpointed again): it stays its parent's on restore.
+  t.pgid = group_field(p, "pgid", where);
+  t.sid = group_field(p, "sid", where);
   t.comm = text(p, "comm", where);
   const std::string state = text(p, "state", where);
   if (state == "zombie") {
