@@ -4,6 +4,8 @@
 // with exit status 0.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include "tree_jobs.h"
 
 using namespace restart_test;
@@ -105,4 +107,39 @@ TEST_CASE("trees: multiprocessing.Pool(2) comes back right or is refused in one 
   j.may_refuse = true;
   const TreeOutcome outcome = check_tree_job(j);
   WARN("multiprocessing.Pool: " << (outcome == TreeOutcome::restored ? "restored" : "refused in one line"));
+}
+
+// A restored tree is checkpointed again through its init's pid, killed whole
+// (its init: the namespace goes with it), and restored from that image: three
+// times, then the last restore runs to the end with the uninterrupted output.
+TEST_CASE("trees: a 3-cycle checkpoint, kill, restart chain of python | gzip | sha256sum") {
+  const std::string script = slow_lines(3000, 10, "0.01", "2> progress") + "| gzip -1 | sha256sum > out\n";
+  TempDir ref, dir;
+  write_file(ref / "job.sh", script);
+  REQUIRE(run({"/bin/bash", "job.sh"}, ref.path(), Redirect{}) == 0);
+  const fs::path cwd = dir / "run";
+  fs::create_directories(cwd);
+  write_file(cwd / "job.sh", script);
+  auto progress = [&] { return read_file(cwd / "progress").size(); };
+  Job job = start_job(dir / "img", {"/bin/bash", "job.sh"}, cwd, Redirect{});
+  REQUIRE(eventually([&] { return progress() >= 30; }));
+  REQUIRE(eventually([&] { return checkpoint(job.pid); }));
+  kill_job_tree(job);
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    INFO("cycle " << cycle);
+    const fs::path pid_file = dir / ("restart-" + std::to_string(cycle) + ".pid");
+    const pid_t restarter = spawn({ckptsim_exe(), "restart", (dir / "img" / "latest").string(), "--pid-file",
+                                   pid_file.string()}, cwd, Redirect{});
+    REQUIRE(eventually([&] { return fs::exists(pid_file) && fs::file_size(pid_file) > 0; }));
+    const pid_t init = std::stoi(read_file(pid_file));
+    const size_t at = progress();
+    REQUIRE(eventually([&] { return progress() >= at + 20; }));
+    REQUIRE(eventually([&] { return checkpoint(init); }));
+    ::kill(init, SIGKILL);
+    CHECK(wait_status(restarter) == 128 + SIGKILL);
+  }
+  RestartResult r = restart({(dir / "img" / "latest").string()}, cwd);
+  INFO("restart stderr: " << r.stderr_text);
+  CHECK(r.status == 0);
+  CHECK(read_file(cwd / "out") == read_file(ref / "out"));
 }
