@@ -198,8 +198,9 @@ const char* library_path(const Dump& d) {
   for (size_t i = 0; i < d.nmaps; ++i) {
     const auto& m = d.maps[i];
     if (m.start > self || self >= m.end || !m.path_len) continue;
-    if (names_a_core(m.path, m.path_len)) return g_library_path[0] ? g_library_path : nullptr;
-    if (!g_library_path[0] && m.path_len < kPathMax) {
+    const bool restored = names_a_core(m.path, m.path_len);
+    if (restored && g_library_path[0]) return g_library_path;
+    if (!restored && !g_library_path[0] && m.path_len < kPathMax) {
       for (size_t k = 0; k < m.path_len; ++k) g_library_path[k] = m.path[k];
       g_library_path[m.path_len] = 0;
     }
