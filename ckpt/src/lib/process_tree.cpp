@@ -47,6 +47,14 @@ bool parse_proc_stat(const char* t, size_t n, ProcInfo* s) {
 
 void proc_path(Text& t, long pid, const char* leaf) { t.str("/proc/").dec(uint64_t(pid)).ch('/').str(leaf); }
 
+long read_proc_stat(long pid, char* buf, size_t cap) {
+  char path[64];
+  Text t;
+  t.reset(path, sizeof path);
+  proc_path(t, pid, "stat");
+  return read_small_file(AT_FDCWD, path, buf, cap);
+}
+
 namespace {
 
 bool contains(const char* text, size_t n, const char* needle, size_t len) {
