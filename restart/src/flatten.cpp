@@ -121,6 +121,7 @@ fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
       if (fd.object && fd.object->data) copies.insert(fd.object->data->file);
     }
     for (const auto& sf : img.shared_files) copies.insert(sf.copy);
+    for (const auto& wf : img.written_files) copies.insert(wf.copy);
     const fs::path files = out / fmt::kFilesDir;
     if (::mkdir(files.c_str(), 0700) != 0 || ::chmod(files.c_str(), 0700) != 0) fail(files, "create");
     for (const auto& rel : copies) copy_file(img, rel, out);

@@ -126,6 +126,9 @@ struct Image {
   std::vector<Mapping> mappings;
   std::vector<FdEntry> fds;
   std::vector<SharedFile> shared_files;
+  // Files the job wrote that no fd or mapping held at the checkpoint (`>> out`
+  // from a process that has ended): put back like the others.
+  std::vector<SharedFile> written_files;
   std::vector<pid_t> children;  // a tree's process only: its children as its manifest records them
 
   std::vector<uint8_t> auxv;    // NT_AUXV, from the core

@@ -67,6 +67,10 @@ void prepare_files(const Image& img, std::set<std::string>& done) {
     if (is_deleted_path(sf.path) || !done.insert(sf.path).second) continue;
     restore_content(img, sf.path, sf.copy, sf.size, sf.xxh3);
   }
+  for (const auto& wf : img.written_files) {
+    if (!done.insert(wf.path).second) continue;
+    restore_content(img, wf.path, wf.copy, wf.size, wf.xxh3);
+  }
 }
 
 }  // namespace ckptsim::restart

@@ -324,6 +324,12 @@ Image read_manifest(ImageFiles& files) {
     for (const json& s : *it)
       img.shared_files.push_back({path_field(s, "path", "shared_files[]."), copy_field(s, "copy", "shared_files[]."),
                                   hash_field(s, "xxh3", "shared_files[]."), u64(s, "size", "shared_files[].")});
+  if (auto it = j.find("written_files"); it != j.end()) {
+    if (!it->is_array()) bad("written_files is not an array");
+    for (const json& w : *it)
+      img.written_files.push_back({path_field(w, "path", "written_files[]."), copy_field(w, "copy", "written_files[]."),
+                                   hash_field(w, "xxh3", "written_files[]."), u64(w, "size", "written_files[].")});
+  }
   const json& exe = field(j, "exe_copy", "");
   img.exe_copy = str(exe, "file", "exe_copy.");
   if (img.exe_copy != fmt::kExeCopy) bad("exe_copy.file is \"" + img.exe_copy + "\", not \"" + fmt::kExeCopy + "\"");

@@ -157,6 +157,7 @@ Image verify_image(std::shared_ptr<ImageFiles> files, Verify mode) {
       check_file_copy(img, fd.object->data->file, fd.object->data->size, fd.object->data->xxh3,
                       "bytes queued in fd " + std::to_string(fd.fd) + ", " + fd.path);
   for (const auto& sf : img.shared_files) check_file_copy(img, sf.copy, sf.size, sf.xxh3, "copy of " + sf.path);
+  for (const auto& wf : img.written_files) check_file_copy(img, wf.copy, wf.size, wf.xxh3, "copy of " + wf.path);
   return img;
 }
 

@@ -42,24 +42,21 @@ TEST_CASE("trees: a pipeline python | gzip | sha256sum with bytes in flight") {
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
-// Known gap (hidden from CI, run with "[closed-output-files]"): the three jobs
-// below append to `out` from short-lived processes (`>> out`), so at the
-// checkpoint no process holds `out` open and the image cannot know its size
-// then; the lines written between the checkpoint and the kill are written
-// again after the restore. Needs the library to record the files a job has
-// written (issue 19, see the closing note), not a change to these tests.
-TEST_CASE("trees: a shell loop running short pipelines", "[.closed-output-files]") {
+// The three jobs below append to `out` from short-lived processes (`>> out`):
+// at the checkpoint no process holds `out` open, and the library's journal of
+// written files is what lets the restore undo the lines written after it.
+TEST_CASE("trees: a shell loop running short pipelines") {
   TreeJob j = bash_job("for i in $(seq 1 100); do echo \"line $i\" | sha256sum | cut -c1-16 >> out; sleep 0.02; done\n");
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
-TEST_CASE("trees: xargs -P2 running shells that run sleep", "[.closed-output-files]") {
+TEST_CASE("trees: xargs -P2 running shells that run sleep") {
   TreeJob j = bash_job("seq 1 120 | xargs -P2 -n1 sh -c 'sleep 0.05; echo \"item $0\" >> out'\n");
   j.sort_lines = true;
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
-TEST_CASE("trees: make -j2 (its jobserver is a pipe shared by make and its children)", "[.closed-output-files]") {
+TEST_CASE("trees: make -j2 (its jobserver is a pipe shared by make and its children)") {
   TreeJob j = bash_job(
       "cat > Makefile <<'MK'\nT := $(addprefix t,$(shell seq 1 60))\n.PHONY: all $(T)\nall: $(T)\n\t@echo done >> out\n"
       "$(T):\n\t@sleep 0.1; echo $@ >> out\nMK\nmake -s -j2 all\n");

@@ -21,6 +21,9 @@ inline constexpr char kStatusFile[] = ".ckpt-status";
 // Who is restoring the chain of this directory, or runs its restored job
 // (restart/restore_lock.h). Not an image: every image reader passes it over.
 inline constexpr char kRestoreLock[] = ".ckpt-restore-lock";
+// The files the job's processes have opened for writing, by absolute path,
+// NUL-ended (ckpt/src/lib/written_files.h). Not an image either.
+inline constexpr char kWrittenJournal[] = ".ckpt-written";
 inline constexpr char kDefaultDir[] = "ckpt-images";  // CKPT_DIR when unset, relative to the job's cwd
 
 // Inside one image.
@@ -31,6 +34,7 @@ inline constexpr char kFilesDir[] = "files";          // copies of open files (f
 inline constexpr char kFdCopyPrefix[] = "files/fd-";
 inline constexpr char kMapCopyPrefix[] = "files/map-";
 inline constexpr char kObjCopyPrefix[] = "files/obj-";  // a kernel object's data (a pipe's bytes, ...)
+inline constexpr char kWrittenCopyPrefix[] = "files/wr-";  // a file the job wrote, open nowhere now or not
 inline constexpr char kParentFile[] = "parent";  // an incremental image's parent's name, for CKPT_KEEP
 
 // A process tree's image (docs/image-format.md "Process trees"): instead of

@@ -113,6 +113,13 @@ struct SharedFile {
   uint32_t copy_index;  // files/map-K
 };
 
+// A file named by the journal of written files (written_files.h), copied as files/wr-K.
+struct WrittenFile {
+  const char* path;
+  uint32_t path_len;
+  uint64_t size, xxh3;
+};
+
 // Sizes of the per-dump scratch mapping's regions (MAP_NORESERVE: only the
 // pages actually touched cost memory).
 constexpr size_t kIoBufSize = 4u << 20;
@@ -120,6 +127,7 @@ constexpr size_t kWriterStackSize = 64u << 10;
 constexpr size_t kMaxMappings = 65000;  // must fit e_phnum (< PN_XNUM) with the note
 constexpr size_t kMaxFds = 8192;
 constexpr size_t kMaxShared = 1024;
+constexpr size_t kMaxWritten = 8192;  // distinct files in the journal of written files
 constexpr size_t kMapsTextSize = 8u << 20;
 constexpr size_t kPoolSize = 16u << 20;
 constexpr size_t kHeaderSize = 16u << 20;
@@ -163,6 +171,8 @@ struct Dump {
   size_t nfds;
   SharedFile* shared;
   size_t nshared;
+  WrittenFile* written;  // in the pool (written_files.cpp)
+  size_t nwritten;
 
   // Process facts.
   long pid, ppid;  // the job's (a forked writer has its own)
@@ -222,6 +232,7 @@ struct Dump {
   // proc-PID/, this process's image being its proc-PID; the pipes whose ends are
   // all in the tree (recorded even at fd 0..2, their bytes saved by each reader).
   bool in_tree;
+  bool tree_member;  // a member's dump: the coordinator copies the job's written files
   int treefd = -1;
   const uint64_t* tree_pipes;
   size_t ntree_pipes;

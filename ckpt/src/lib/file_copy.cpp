@@ -1,5 +1,6 @@
 // Copies into the image: every open regular file (files/fd-N), every file
-// behind a MAP_SHARED mapping not already copied (files/map-K), the executable
+// behind a MAP_SHARED mapping not already copied (files/map-K), every other
+// file the job has written (files/wr-K, written_files.cpp), the executable
 // (exe). Each copy is hashed while it is written.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 
 #include "dump.h"
 #include "sys.h"
+#include "written_files.h"
 
 namespace ckptlib {
 
@@ -141,6 +143,8 @@ bool copy_files(Dump& d) {
     const Mapping& m = d.maps[i];
     if (m.shared && m.kind == MapKind::file && !copy_shared_mapping(d, m)) return false;
   }
+  // A tree's coordinator copies the files the whole job wrote, once.
+  if (!d.tree_member && !copy_written_files(d)) return false;
   long exe = sys::openat(AT_FDCWD, "/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (exe < 0) return d.fail("opening the executable", exe);
   bool ok = copy_file(d, int(exe), d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3);

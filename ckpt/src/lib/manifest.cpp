@@ -148,6 +148,19 @@ void write_shared(Text& t, const Dump& d) {
   t.ch(']');
 }
 
+// Files the job wrote that no fd or mapping holds (written_files.h).
+void write_written(Text& t, const Dump& d) {
+  t.ch(',').key("written_files").ch('[');
+  for (size_t i = 0; i < d.nwritten; ++i) {
+    const WrittenFile& w = d.written[i];
+    if (i) t.ch(',');
+    t.str("{\"path\":").json_str(w.path, w.path_len);
+    t.str(",\"copy\":\"").str(fmt::kWrittenCopyPrefix).dec(uint64_t(i)).ch('"');
+    t.str(",\"size\":").dec(w.size).str(",\"xxh3\":").json_hash(w.xxh3).ch('}');
+  }
+  t.ch(']');
+}
+
 }  // namespace
 
 const char* map_kind_name(MapKind k) {
@@ -230,6 +243,7 @@ bool write_manifest(Dump& d) {
   write_fds(t, d);
   t.str(",\n");
   write_shared(t, d);
+  write_written(t, d);
   t.str(",\n\"exe_copy\":{\"file\":").json_str(fmt::kExeCopy).str(",\"size\":").dec(d.exe_size);
   t.str(",\"xxh3\":").json_hash(d.exe_xxh3).ch('}');
   // Last, the checksum of every byte before this key (restart checks it).

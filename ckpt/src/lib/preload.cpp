@@ -22,6 +22,7 @@
 #include "signal_guard.h"
 #include "sys.h"
 #include "tree.h"
+#include "written_files.h"
 
 namespace {
 
@@ -165,6 +166,7 @@ __attribute__((constructor)) void ckpt_start() {
   const int blocked_for_exec = ckptlib::exec_guard::take_mark();
   const int sig = install();
   ckptlib::exec_guard::start(sig, g_dir_ok ? g_config.dir : nullptr);
+  ckptlib::written_files::start(sig && g_dir_ok ? g_config.dir : nullptr);
   if (blocked_for_exec) {
     const uint64_t bit = 1ull << (blocked_for_exec - 1);
     ckptlib::sys::rt_sigprocmask(SIG_UNBLOCK, &bit, nullptr);

@@ -102,6 +102,15 @@ void take(Tree& t, Member& m, const ProcInfo& p) {
   (void)t;
 }
 
+// Whether `pid` has ended since the scan (a zombie, or reaped already): its
+// memory, and so the library in it, is gone; the next scan takes its status.
+bool ended(long pid) {
+  char buf[1024];
+  ProcInfo p{};
+  const long n = read_proc_stat(pid, buf, sizeof buf);
+  return n <= 0 || !parse_proc_stat(buf, size_t(n), &p) || p.state == 'Z' || p.state == 'X';
+}
+
 // Whether `pid` catches `sig` ("SigCgt:" in its status); false if it is gone.
 bool catches(long pid, int sig, bool* gone) {
   char path[64], buf[4096];
@@ -208,6 +217,7 @@ bool check_member(Dump& d, Tree& t, Member& m) {
     sys::nanosleep_ns(1'000'000);
   }
   while (!maps_library(d, m.info.pid, lib)) {
+    if (ended(m.info.pid)) return true;
     if (now_ns() - started > kLibraryGraceNs)
       return refuse_member(d, m, "does not carry the checkpoint library (a static program, or started without "
                                  "LD_PRELOAD): the tree cannot be captured whole");

@@ -190,6 +190,7 @@ void run_member_checkpoint(const Config& cfg, int sig, ucontext_t* uc, long coor
   d.uc = uc;
   d.cfg = tree_config(d, false);
   d.in_tree = true;
+  d.tree_member = true;
   struct timespec now {};
   sys::clock_gettime(CLOCK_REALTIME, &now);
   d.created_ns = uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec);
