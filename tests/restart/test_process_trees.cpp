@@ -5,6 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "tree_jobs.h"
 
@@ -145,4 +150,80 @@ TEST_CASE("trees: a 3-cycle checkpoint, kill, restart chain of python | gzip | s
   INFO("restart stderr: " << r.stderr_text);
   CHECK(r.status == 0);
   CHECK(read_file(cwd / "out") == read_file(ref / "out"));
+}
+
+namespace {
+
+// A process that holds `pid` on the host (ns_last_pid, as root), pausing until
+// killed; -1 when another process took it first every time.
+pid_t hold_pid(pid_t pid) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    {
+      std::ofstream last("/proc/sys/kernel/ns_last_pid");
+      last << pid - 1;
+      if (!last.flush()) return -1;
+    }
+    const pid_t c = ::fork();
+    if (c == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the test
+      for (;;) ::pause();
+    }
+    if (c < 0) return -1;
+    if (c == pid) return c;
+    ::kill(c, SIGKILL);
+    wait_status(c);
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("trees: a job whose pids are taken on the host gets its own back inside the restore") {
+  if (::geteuid() != 0) {
+    WARN("skipped: taking a given pid on the host (ns_last_pid) and a tree restore need root");
+    return;
+  }
+  TempDir dir;
+  const fs::path cwd = dir / "run";
+  fs::create_directories(cwd);
+  const std::string job =
+      "import os, time\n"
+      "def wait_go():\n    while not os.path.exists('go'):\n        time.sleep(0.01)\n"
+      "child = os.fork()\n"
+      "if child == 0:\n    wait_go()\n    open('child.txt', 'w').write('%d\\n' % os.getpid())\n    os._exit(0)\n"
+      "open('before.txt', 'w').write('%d %d\\n' % (os.getpid(), child))\n"
+      "open('ready', 'w').close()\n"
+      "wait_go()\n"
+      "pid, status = os.waitpid(child, 0)\n"
+      "open('after.txt', 'w').write('%d %d %d\\n' % (os.getpid(), pid, os.waitstatus_to_exitcode(status)))\n";
+  Job j = start_job(dir / "img", {"/usr/bin/python3", "-c", job}, cwd, Redirect{});
+  REQUIRE(eventually([&] { return fs::exists(cwd / "ready"); }));
+  REQUIRE(checkpoint(j.pid));
+  kill_job_tree(j);
+  pid_t root = 0, child = 0;
+  {
+    std::istringstream before(read_file(cwd / "before.txt"));
+    before >> root >> child;
+  }
+  REQUIRE(root > 0);
+  REQUIRE(child > 0);
+  // The killed processes are reaped by whoever inherited them: their pids are free once /proc says so.
+  REQUIRE(eventually([&] { return !fs::exists("/proc/" + std::to_string(root)) && !fs::exists("/proc/" + std::to_string(child)); }));
+  const pid_t holder_root = hold_pid(root), holder_child = hold_pid(child);
+  INFO("root " << root << ", child " << child);
+  REQUIRE(holder_root == root);
+  REQUIRE(holder_child == child);
+  write_file(cwd / "go", "");
+  RestartResult r = restart({(dir / "img" / "latest").string()}, cwd);
+  INFO("restart stderr: " << r.stderr_text);
+  CHECK(r.status == 0);
+  CHECK(read_file(cwd / "after.txt") == std::to_string(root) + " " + std::to_string(child) + " 0\n");
+  CHECK(read_file(cwd / "child.txt") == std::to_string(child) + "\n");
+  // Both pids were the host's processes' all along.
+  CHECK(::kill(holder_root, 0) == 0);
+  CHECK(::kill(holder_child, 0) == 0);
+  ::kill(holder_root, SIGKILL);
+  ::kill(holder_child, SIGKILL);
+  wait_status(holder_root);
+  wait_status(holder_child);
 }
