@@ -81,6 +81,7 @@ inline constexpr char kFork[] = "CKPT_FORK";
 inline constexpr char kFsync[] = "CKPT_FSYNC";
 inline constexpr char kIncremental[] = "CKPT_INCREMENTAL";
 inline constexpr char kMaxChain[] = "CKPT_MAX_CHAIN";
+inline constexpr char kDirty[] = "CKPT_DIRTY";  // auto | kernel | checksum
 }  // namespace env
 
 // ckpt-NNNN -> NNNN; 0 for any other name (and for more than 18 digits, which
