@@ -1,0 +1,81 @@
+// A job that writes known pages between its own incremental checkpoints, for
+// the kernel's dirty-page tracking (CKPT_DIRTY) against checksums. It maps
+// MIB MiB, fills the first 7/8 (the last 1/8 is never touched), writes
+// OUTDIR/layout ("START END"), then for k = 1..CHECKPOINTS: from k = 2 on it
+// changes a known set of pages (stores from user space; one page filled by
+// read(2) from a pipe, a write by the kernel; one page dropped with
+// MADV_DONTNEED, zeros again without a write), lists their indices in
+// OUTDIR/changed-K, raises the checkpoint signal, and writes the checksum of
+// the whole mapping to OUTDIR/sum-K. A job restored from image K finds sum-K,
+// writes sum-K-restored instead and exits.
+// Usage: prog_dirty OUTDIR MIB CHECKPOINTS
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096
+
+static uint64_t checksum(const unsigned char* p, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+static FILE* open_out(const char* dir, const char* name, int k) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s-%d", dir, name, k);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  return fd < 0 ? NULL : fdopen(fd, "w");
+}
+
+int main(int argc, char** argv) {
+  if (argc != 4) return 2;
+  const size_t pages = (size_t)atoi(argv[2]) * 256, used = pages / 8 * 7;
+  const int checkpoints = atoi(argv[3]);
+  const char* sig = getenv("CKPT_SIGNAL");
+  const int ckpt_signal = sig && strcmp(sig, "QUIT") != 0 ? atoi(sig) : SIGQUIT;
+  unsigned char* buf = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int pfd[2];
+  if (buf == MAP_FAILED || ckpt_signal <= 0 || pipe(pfd) != 0) return 1;
+  for (size_t i = 0; i < used * PAGE; ++i) buf[i] = (unsigned char)(i * 31 + i / PAGE);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/layout", argv[1]);
+  FILE* f = fopen(path, "w");
+  if (!f) return 1;
+  fprintf(f, "%lu %lu\n", (unsigned long)(uintptr_t)buf, (unsigned long)(uintptr_t)(buf + pages * PAGE));
+  fclose(f);
+  for (int k = 1; k <= checkpoints; ++k) {
+    if (k > 1) {
+      FILE* out = open_out(argv[1], "changed", k);
+      if (!out) return 1;
+      for (size_t p = (size_t)k; p < used; p += 37 + (size_t)k) {  // stores
+        buf[p * PAGE + (size_t)k * 8] ^= 0x5a;
+        fprintf(out, "%zu\n", p);
+      }
+      const size_t by_kernel = used - 1, dropped = used - 3 * (size_t)k - 1;
+      unsigned char bytes[PAGE];
+      memset(bytes, 0x40 + k, sizeof bytes);
+      if (write(pfd[1], bytes, PAGE) != PAGE || read(pfd[0], buf + by_kernel * PAGE, PAGE) != PAGE) return 1;
+      fprintf(out, "%zu\n", by_kernel);
+      if (dropped % (37 + (size_t)k) != (size_t)k % (37 + (size_t)k)) {
+        if (madvise(buf + dropped * PAGE, PAGE, MADV_DONTNEED) != 0) return 1;
+        fprintf(out, "%zu\n", dropped);
+      }
+      fclose(out);
+    }
+    raise(ckpt_signal);  // the checkpoint: a restored job resumes here
+    FILE* sum = open_out(argv[1], "sum", k);
+    const int restored = sum == NULL;
+    if (restored) sum = open_out(argv[1], "sum-restored", k);
+    if (!sum) return 3;
+    fprintf(sum, "%016llx\n", (unsigned long long)checksum(buf, pages * PAGE));
+    fclose(sum);
+    if (restored) return 0;
+  }
+  return 0;
+}
