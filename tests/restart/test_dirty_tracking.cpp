@@ -52,16 +52,19 @@ std::set<uint64_t> held_pages(const fs::path& image, uint64_t start, uint64_t en
 
 // prog_dirty under `run --incremental --dirty MODE`, to its end; then each
 // image's buffer pages checked and each image restored. The sums it wrote.
-std::vector<std::string> chain_of(const std::string& mode, const std::string& method) {
+std::vector<std::string> chain_of(const std::string& mode, const std::string& method, bool no_uffd = false,
+                                  std::string* job_stderr = nullptr) {
   TempDir dir;
   fs::create_directories(dir / "run");
   Redirect io;
   io.err = (dir / "job-stderr.txt").string();
-  Job job = start_job(dir / "img", {prog("prog_dirty"), dir.path().string(), "32", std::to_string(kCheckpoints)},
-                      dir / "run", io, {"--incremental", "--keep", "100", "--dirty", mode});
+  std::vector<std::string> argv{prog("prog_dirty"), dir.path().string(), "32", std::to_string(kCheckpoints)};
+  if (no_uffd) argv.push_back("no-uffd");
+  Job job = start_job(dir / "img", argv, dir / "run", io, {"--incremental", "--keep", "100", "--dirty", mode});
   const fs::path last_sum = dir / ("sum-" + std::to_string(kCheckpoints));
   REQUIRE(eventually([&] { return fs::exists(last_sum) && file_contains(last_sum, "\n"); }));
   kill_job(job);
+  if (job_stderr) *job_stderr = read_file(dir / "job-stderr.txt");
   INFO(mode << ": " << read_file(dir / "job-stderr.txt"));
   // Which way ran, from the library's status line.
   CHECK(file_contains(dir / "img" / ".ckpt-status", "ok " + std::to_string(kCheckpoints) + " " +
@@ -93,6 +96,20 @@ TEST_CASE("dirty tracking: kernel and checksum chains hold exactly the changed p
   const std::vector<std::string> kernel = chain_of("kernel", "kernel");
   const std::vector<std::string> checksum = chain_of("checksum", "checksums");
   CHECK(kernel == checksum);
+}
+
+// Tracking unavailable (userfaultfd denied, as without the kernel's support):
+// auto falls back to checksums by itself, silently; kernel says so, once.
+TEST_CASE("dirty tracking: without userfaultfd, auto and kernel fall back to checksums with the same images") {
+  std::string said_auto, said_kernel;
+  const std::vector<std::string> fallback = chain_of("auto", "checksums", true, &said_auto);
+  CHECK(said_auto.find("userfaultfd") == std::string::npos);
+  CHECK(chain_of("kernel", "checksums", true, &said_kernel) == fallback);
+  const std::string line = "ckpt: CKPT_DIRTY=kernel: userfaultfd failed (errno 1): changed pages found by checksums\n";
+  INFO(said_kernel);
+  CHECK(said_kernel.find(line) != std::string::npos);
+  CHECK(said_kernel.find(line) == said_kernel.rfind(line));
+  CHECK(chain_of("auto", "kernel") == fallback);  // the same memory, tracked by the kernel
 }
 
 // A restored process has its memory back but none of the kernel's

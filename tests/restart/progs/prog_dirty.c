@@ -7,9 +7,17 @@
 // MADV_DONTNEED, zeros again without a write), lists their indices in
 // OUTDIR/changed-K, raises the checkpoint signal, and writes the checksum of
 // the whole mapping to OUTDIR/sum-K. A job restored from image K finds sum-K,
-// writes sum-K-restored instead and exits.
-// Usage: prog_dirty OUTDIR MIB CHECKPOINTS
+// writes sum-K-restored instead and exits. With a fourth argument "no-uffd"
+// it first denies itself userfaultfd(2) (seccomp, EPERM), as a kernel or a
+// container without it would: the library must fall back to checksums.
+// Usage: prog_dirty OUTDIR MIB CHECKPOINTS [no-uffd]
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,8 +41,23 @@ static FILE* open_out(const char* dir, const char* name, int k) {
   return fd < 0 ? NULL : fdopen(fd, "w");
 }
 
+static int deny_userfaultfd(void) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_userfaultfd, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1 /* EPERM */),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
 int main(int argc, char** argv) {
-  if (argc != 4) return 2;
+  if (argc != 4 && !(argc == 5 && strcmp(argv[4], "no-uffd") == 0)) return 2;
+  if (argc == 5 && deny_userfaultfd() != 0) return 4;
   const size_t pages = (size_t)atoi(argv[2]) * 256, used = pages / 8 * 7;
   const int checkpoints = atoi(argv[3]);
   const char* sig = getenv("CKPT_SIGNAL");
