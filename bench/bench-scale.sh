@@ -2,9 +2,10 @@
 # The simulator at cluster scale (issue 21): one replication of case IV with
 # node failures (--mtbf 20000, order 2100) at 1k, 2k, 4k, 10k, 30k nodes x 100
 # jobs and 100k nodes x 10 jobs, one worker. For each: wall time, the story
-# events the run simulated and their rate, peak memory per node (simulate's
-# own cost line, --log ckptsim.thres:warning), and the time per node-job as a
-# ratio to the 1k run's (1.00 = linear in nodes). The raw limit beside it: the
+# events the run simulated and their rate, peak memory per node, the CPU time
+# (simulate's own cost line, --log ckptsim.thres:warning), and the time per
+# node-job as a ratio to the 1k run's (1.00 = linear in nodes), by wall time
+# and by CPU time (on a shared machine the wall time follows the others' load). The raw limit beside it: the
 # same 1k run in case I (compute only, no failures or checkpoints).
 # Env: CKPTSIM; BENCH_NODES (default "1000 2000 4000 10000 30000"), BENCH_BIG
 # (default 100000; empty: skip the 100k x 10 row), BENCH_TIMEOUT (s per run,
@@ -15,7 +16,7 @@ NODES="${BENCH_NODES:-1000 2000 4000 10000 30000}"
 BIG="${BENCH_BIG-100000}"
 LIMIT="${BENCH_TIMEOUT:-1800}"
 
-# nodes jobs_per_node case -> "wall events rate peak_MB kB_per_node" (or "timeout")
+# nodes jobs_per_node case -> "wall events rate peak_MB kB_per_node cpu" (or "timeout")
 run() {
   local out
   if ! out=$(timeout "$LIMIT" "$CKPTSIM" simulate --nodes "$1" --jobs-per-node "$2" --mtbf 20000 --case "$3" \
@@ -23,25 +24,29 @@ run() {
     echo "timeout"
     return
   fi
-  # "[simulate] order 2100 case IV: E events in T s (R events/s), peak memory M MB (K KB per node)"
-  echo "$out" | awk -v want="case $3:" '$0 ~ want { gsub(/[()]/, ""); print $9, $6, $11, $15, $17 }'
+  # "[simulate] order 2100 case IV: E events in T s (R events/s), peak memory M MB (K KB per node), CPU C s"
+  echo "$out" | awk -v want="case $3:" '$0 ~ want { gsub(/[()]/, ""); print $9, $6, $11, $15, $17, $22 }'
 }
 
-printf "%8s %5s %10s %10s %10s %9s %12s %12s\n" nodes jobs wall_s events events/s peak_MB KB_per_node per_job_vs_1k
-base=""
+printf "%8s %5s %10s %8s %10s %10s %9s %12s %10s %10s\n" nodes jobs wall_s cpu_s events events/s peak_MB KB_per_node \
+  wall_vs_1k cpu_vs_1k
+base="" cbase=""
 row() {
-  local n=$1 j=$2 r wall events rate peak kb per
+  local n=$1 j=$2 r wall events rate peak kb cpu per cper
   r=$(run "$n" "$j" IV)
   if [ "$r" = timeout ]; then printf "%8s %5s  over %s s\n" "$n" "$j" "$LIMIT"; return; fi
-  read -r wall events rate peak kb <<<"$r"
+  read -r wall events rate peak kb cpu <<<"$r"
   per=$(awk -v w="$wall" -v n="$n" -v j="$j" 'BEGIN { printf "%.3g", w / (n * j) * 1e6 }')  # us per node-job
-  [ -z "$base" ] && base=$per
-  printf "%8s %5s %10s %10s %10s %9s %12s %12s\n" "$n" "$j" "$wall" "$events" "$rate" "$peak" "$kb" \
-    "$(awk -v a="$per" -v b="$base" 'BEGIN { printf "%.2f", a / b }')"
+  cper=$(awk -v w="$cpu" -v n="$n" -v j="$j" 'BEGIN { printf "%.3g", w / (n * j) * 1e6 }')
+  [ -z "$base" ] && base=$per && cbase=$cper
+  printf "%8s %5s %10s %8s %10s %10s %9s %12s %10s %10s\n" "$n" "$j" "$wall" "$cpu" "$events" "$rate" "$peak" "$kb" \
+    "$(awk -v a="$per" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="$cper" -v b="$cbase" 'BEGIN { printf "%.2f", a / b }')"
 }
 for n in $NODES; do row "$n" 100; done
 [ -n "$BIG" ] && row "$BIG" 10
 
 raw=$(run 1000 100 I)
-echo "raw limit (case I, 1000 x 100, compute only): $(echo "$raw" | awk '{ print $1 " s, " $3 " events/s" }')"
+echo "raw limit (case I, 1000 x 100, compute only): $(echo "$raw" | awk '{ print $1 " s (CPU " $6 " s), " $3 " events/s" }')"
+echo "machine: $(nproc) cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "targets (issue 21): per node-job within 1.3x from 1k to 100k; 10,000 x 100 <= 12 s; 100,000 x 10 <= 60 s; <= 40 KB per node"

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <utility>
 
 #include "commands.h"
@@ -72,18 +71,15 @@ void add_restart(CLI::App& app, int& exit_code) {
                 "(the job still runs as the image's owner)");
   cmd->add_option("--pid-file", *pid_file, "write the restored process's pid to this file once it runs");
   cmd->add_flag("--timing", opts->report_timing, "print how long each restore phase took on stderr");
-  auto force = std::make_shared<bool>(false);
-  cmd->add_flag("--force", *force,
+  cmd->add_flag("--force", opts->force,
                 "restore even while another restore of the same job runs (the job then runs twice, "
                 "writing its files twice)");
-  cmd->callback([&exit_code, opts, verify, pid_file, force] {
+  cmd->callback([&exit_code, opts, verify, pid_file] {
     opts->verify = *verify == "quick" ? restart::Verify::Quick : restart::Verify::Full;
     PidFile pid_out(*pid_file);
     pid_t pid;
-    std::optional<restart::RestoreLock> one_at_a_time;  // held until the job ends
     try {
-      if (!*force) one_at_a_time.emplace(opts->image);
-      pid = restart::restore_process(*opts);
+      pid = restart::restore_process(*opts);  // one restore of a chain at a time, unless --force
     } catch (const restart::RestoreBusy& e) {
       throw Exit(4, std::string("restart: ") + e.what());
     } catch (const restart::ImageError& e) {

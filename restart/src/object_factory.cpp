@@ -84,10 +84,14 @@ util::OwnedFd new_file(const FdEntry& fd, const std::string& path, int copy, uin
 util::OwnedFd timer(const FdEntry& fd, const KernelObject& o) {
   util::OwnedFd f = checked(fd, ::timerfd_create(o.clockid, TFD_CLOEXEC), "timerfd_create");
   // Relative to now: the time the process spent dead does not count.
+  // A periodic timer whose expiry is pending (not read yet) shows it_value 0
+  // (the kernel moves it on only when it is read): it was still armed, its
+  // next expiry at most one interval away. Left disarmed, the job would block.
+  const uint64_t value_ns = o.value_ns ? o.value_ns : o.interval_ns;
   itimerspec its{};
-  its.it_value = {static_cast<time_t>(o.value_ns / 1000000000), static_cast<long>(o.value_ns % 1000000000)};
+  its.it_value = {static_cast<time_t>(value_ns / 1000000000), static_cast<long>(value_ns % 1000000000)};
   its.it_interval = {static_cast<time_t>(o.interval_ns / 1000000000), static_cast<long>(o.interval_ns % 1000000000)};
-  if (o.value_ns && ::timerfd_settime(f.get(), 0, &its, nullptr) != 0) fail(fd, "timerfd_settime");
+  if (value_ns && ::timerfd_settime(f.get(), 0, &its, nullptr) != 0) fail(fd, "timerfd_settime");
   unsigned long long ticks = o.ticks;
   if (ticks && ::ioctl(f.get(), kTfdIocSetTicks, &ticks) != 0) fail(fd, "TFD_IOC_SET_TICKS");
   return f;

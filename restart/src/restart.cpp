@@ -9,6 +9,7 @@
 
 #include "image_files.h"
 #include "phases.h"
+#include "restart/restore_lock.h"
 #include "tracee.h"
 
 namespace ckptsim::restart {
@@ -35,6 +36,7 @@ class PhaseClock {
 }  // namespace
 
 pid_t restore_process(const RestartOptions& opts) {
+  RestoreClaim one_at_a_time(opts.image, opts.force);  // restart/restore_lock.h
   PhaseClock clock(opts.report_timing);
   Image img = verify_image(opts.image, opts.verify);
   img.owner = image_owner(img.files->owner(), img.files->group(), opts.allow_foreign_files);
@@ -56,13 +58,14 @@ pid_t restore_process(const RestartOptions& opts) {
   clock.done("threads");
   resume(tracee, threads, img);
   clock.done("resume");
-  return child.release();
+  return one_at_a_time.job(child.release());
 }
 
 int wait_for_exit(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) throw RestoreError("waitpid: lost the restored process");
+  restore_ended(pid);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
 }

@@ -1,10 +1,10 @@
 // The story of one replication, in simulated time:
-//  - the head node runs one queue actor per compute node, which starts that
-//    node's jobs one after the other (round robin submission, one job at a time);
-//  - a job attempt is an actor on its node: compute (exec), checkpoint (the
-//    dump written to the node's disk), compute...; killing it loses the work
-//    since its last complete checkpoint;
-//  - a failure is either the job actor's kill time (--failure-rate: each job
+//  - one queue actor per compute node starts that node's jobs one after the
+//    other (round robin submission, one job at a time);
+//  - a job attempt (attempt.h) is run by that queue actor, on its node:
+//    compute (exec), checkpoint (the dump written to the node's disk),
+//    compute...; killing it loses the work since its last complete checkpoint;
+//  - a failure is either the attempt's kill time (--failure-rate: each job
 //    once, with probability p, uniformly over its failure-free run) or a
 //    node-failure actor that kills whatever runs on its node and keeps the
 //    node down for the reboot time (--mtbf);
@@ -16,6 +16,7 @@
 //    (share), at the front of the next node's queue (queue), or on a free
 //    spare node (spare); NodeSlots keeps queue and spare at one job per node.
 #include "cluster_model.h"
+#include "attempt.h"
 #include "job_costs.h"
 #include "node_slots.h"
 
@@ -60,11 +61,8 @@ struct Node {
   s4u::Host* host = nullptr;
   s4u::Disk* disk = nullptr;
   double down_until = -std::numeric_limits<double>::infinity();
-  std::vector<s4u::ActorPtr> running;  // job attempts on this node now
-  void forget(const s4u::Actor* a) {
-    running.erase(std::remove_if(running.begin(), running.end(), [a](const s4u::ActorPtr& p) { return p.get() == a; }),
-                  running.end());
-  }
+  std::vector<Attempt*> running;  // job attempts on this node now
+  void forget(const Attempt* a) { running.erase(std::remove(running.begin(), running.end(), a), running.end()); }
 };
 
 // All the state of one replication; its methods are the actors' bodies.
@@ -112,8 +110,10 @@ class Replication {
   }
 
   void start(int replication) {
+    // On its node's host: its dumps and restores sleep there, as the attempt
+    // actors' did (the head's CPU would hold every node's sleeps).
     for (int node = 0; node < compute_nodes_; ++node)
-      s4u::Actor::create("queue-" + std::to_string(node + 1), head_, [this, node] { node_queue(node); });
+      s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host, [this, node] { node_queue(node); });
     // Case V's spares fail like the other nodes (their own streams, past the
     // compute nodes'); in other cases nothing runs on them.
     const int n = s_.c == Case::V ? static_cast<int>(nodes_.size()) : compute_nodes_;
@@ -149,15 +149,14 @@ class Replication {
     for (;;) {
       wait_until_up(node);
       Node& where = nodes_[node];
-      s4u::ActorPtr attempt = s4u::Actor::create("job-" + std::to_string(job.id), where.host,
-                                                 [this, &job, node, from, restore] { attempt_body(job, node, from, restore); });
-      where.running.push_back(attempt);
-      if (first_attempt && job.doomed)
-        attempt->set_kill_time(job.start + job.kill_fraction * costs_.failure_free_s);
+      Attempt attempt;
+      where.running.push_back(&attempt);
+      if (first_attempt && job.doomed) attempt.kill_at(job.start + job.kill_fraction * costs_.failure_free_s);
       first_attempt = false;
       const double began = now();
-      attempt->join();
-      where.forget(attempt.get());
+      run_attempt(attempt, job, node, from, restore);
+      attempt.disarm();
+      where.forget(&attempt);
       if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, now() - t0_});
       if (job.done) {
         const double turnaround = now() - job.start;
@@ -263,42 +262,43 @@ class Replication {
     return node;
   }
 
-  // One attempt of a job, on its node: restore, then compute and checkpoints.
-  void attempt_body(Job& job, int node, double from, bool restore) {
-    const double speed = s4u::this_actor::get_host()->get_speed();
+  // One attempt of a job, on its node: restore, then compute and checkpoints,
+  // until the job is done or the attempt killed (it stops where it is).
+  void run_attempt(Attempt& a, Job& job, int node, double from, bool restore) {
+    s4u::Host* host = nodes_[node].host;
+    const double speed = host->get_speed();
     if (restore) {
+      if (a.killed()) return;
       STORY("job %d restores from its checkpoint at %.1f s of compute", job.id, from);
-      image_io(node, costs_.restore_s, false);
+      if (!image_io(a, node, costs_.restore_s, false)) return;
     }
     double at = from;
     for (size_t k = 0; k < costs_.checkpoints.size(); ++k) {
       const double cp = costs_.checkpoints[k];
       if (cp <= at) continue;
-      s4u::this_actor::execute((cp - at) * speed);
+      if (!a.exec(host, (cp - at) * speed)) return;
       at = cp;
       STORY("job %d checkpoints (%.1f s)", job.id, costs_.dump_s[k]);
-      image_io(node, costs_.dump_s[k], true);
+      if (!image_io(a, node, costs_.dump_s[k], true)) return;
       job.checkpointed = cp;
       job.image_node = node;
     }
-    if (costs_.work_s > at) s4u::this_actor::execute((costs_.work_s - at) * speed);
+    if (costs_.work_s > at && !a.exec(host, (costs_.work_s - at) * speed)) return;
     job.done = true;
-    nodes_[node].forget(s4u::Actor::self());
   }
 
   // A dump (write) or restore of what costs `seconds` on the node's disk:
   // there, or the same bytes to or from the shared file system, over the
   // node's link (its per-client limit, cluster_platform.cpp) and the file
   // system's, shared with every other transfer.
-  void image_io(int node, double seconds, bool write) {
+  // False once the attempt is killed.
+  bool image_io(Attempt& a, int node, double seconds, bool write) {
     const double bps = write ? write_bps_[node] : read_bps_[node];
-    if (!storage_) return disk_time(nodes_[node].disk, seconds, bps, write, sole_disk_user_);
+    if (!storage_) return disk_time(a, nodes_[node].disk, seconds, bps, write, sole_disk_user_);
     const auto bytes = static_cast<uint64_t>(std::llround(seconds * bps));
-    if (bytes == 0) return;
-    if (write)
-      s4u::Comm::sendto(nodes_[node].host, storage_, bytes);
-    else
-      s4u::Comm::sendto(storage_, nodes_[node].host, bytes);
+    if (bytes == 0) return true;
+    s4u::Host* host = nodes_[node].host;
+    return a.wait(write ? s4u::Comm::sendto_async(host, storage_, bytes) : s4u::Comm::sendto_async(storage_, host, bytes));
   }
 
   // A dump or restore is disk I/O sized so that, alone on the disk, it takes
@@ -307,17 +307,11 @@ class Replication {
   // bytes/bandwidth, and a sleep that long is the same thing: SimGrid 3.32's
   // disk model has only the full update (every disk action looked at, at every
   // event), which made the simulator's cost grow as nodes^1.6.
-  static void disk_time(const s4u::Disk* disk, double seconds, double bps, bool write, bool sole_user) {
+  static bool disk_time(Attempt& a, const s4u::Disk* disk, double seconds, double bps, bool write, bool sole_user) {
     const auto bytes = static_cast<sg_size_t>(std::llround(seconds * bps));
-    if (bytes == 0) return;
-    if (sole_user) {
-      s4u::this_actor::sleep_for(static_cast<double>(bytes) / bps);
-      return;
-    }
-    if (write)
-      disk->write(bytes);
-    else
-      disk->read(bytes);
+    if (bytes == 0) return true;
+    if (sole_user) return a.sleep(static_cast<double>(bytes) / bps);
+    return a.wait(write ? disk->write_async(bytes) : disk->read_async(bytes));
   }
 
   // The failures of nodes 0..count-1, all from one actor (an actor per node
@@ -350,7 +344,7 @@ class Replication {
           n.running.size());
     auto victims = std::move(n.running);
     n.running.clear();
-    for (auto& a : victims) a->kill();
+    for (Attempt* a : victims) a->kill();
   }
 
   const Scenario& s_;

@@ -56,17 +56,28 @@ std::vector<std::string> engine_arguments(const std::string& log) {
   return args;
 }
 
+// This process's CPU time so far (user and system), in seconds.
+double cpu_seconds() {
+  struct rusage use {};
+  ::getrusage(RUSAGE_SELF, &use);
+  return static_cast<double>(use.ru_utime.tv_sec + use.ru_stime.tv_sec) +
+         static_cast<double>(use.ru_utime.tv_usec + use.ru_stime.tv_usec) / 1e6;
+}
+
 // With the story told: what the cell cost this machine, so a user sees how
 // the run scales (story events per second, the worker's peak memory per node).
-void report_cost(const Scenario& s, long events, std::chrono::steady_clock::duration wall) {
+// The CPU time beside the wall time: on a machine shared with other work the
+// wall time says more about the others than about the run.
+void report_cost(const Scenario& s, long events, std::chrono::steady_clock::duration wall, double cpu) {
   const double seconds = std::chrono::duration<double>(wall).count();
   struct rusage use {};
   ::getrusage(RUSAGE_SELF, &use);
   const double peak_kB = static_cast<double>(use.ru_maxrss);
   std::fprintf(stderr,
-               "[simulate] %s: %ld events in %.2f s (%.0f events/s), peak memory %.0f MB (%.1f KB per node)\n",
+               "[simulate] %s: %ld events in %.2f s (%.0f events/s), peak memory %.0f MB (%.1f KB per node), "
+               "CPU %.2f s\n",
                describe(s).c_str(), events, seconds, seconds > 0 ? events / seconds : 0.0, peak_kB / 1024,
-               peak_kB / (s.nodes + s.spares));
+               peak_kB / (s.nodes + s.spares), cpu);
 }
 
 // Every replication of one cell, simulated in this process (a worker: one
@@ -89,6 +100,7 @@ nlohmann::json simulate_replications(const Scenario& s) {
   const ClusterModel model(s, platform);
   nlohmann::json reps = nlohmann::json::array(), uses = nlohmann::json::array();
   const auto started = std::chrono::steady_clock::now();
+  const double cpu_before = cpu_seconds();
   long events = 0;
   for (int r = 0; r < s.replications; ++r) {
     const ReplicationResult rep = model.run_replication(engine, r);
@@ -99,7 +111,7 @@ nlohmann::json simulate_replications(const Scenario& s) {
                     rep.migration_wait_s});
     for (const NodeUse& u : rep.node_use) uses.push_back({u.replication, u.node, u.job, u.start_s, u.end_s});
   }
-  if (!s.log.empty()) report_cost(s, events, std::chrono::steady_clock::now() - started);
+  if (!s.log.empty()) report_cost(s, events, std::chrono::steady_clock::now() - started, cpu_seconds() - cpu_before);
   return {{"replications", reps}, {"node_use", uses}};
 }
 

@@ -1,11 +1,11 @@
 // Picking the image a requeued job resumes from, and resuming or starting it.
 #include <algorithm>
 #include <cstdio>
-#include <optional>
 
 #include "ckpt/control.h"
 #include "ckpt/image_summary.h"
 #include "restart/restart.h"
+#include "restart/restore_lock.h"
 #include "slurm/resume.h"
 
 namespace fs = std::filesystem;
@@ -102,9 +102,6 @@ ResumePlan plan_resume(const fs::path& dir_in, const std::vector<std::string>& a
 int run_or_resume(const ckpt::RunOptions& opts) {
   const ResumePlan plan = plan_resume(opts.dir, opts.argv);
   for (const auto& line : plan.notes) note(line);
-  // A job resumed from these images must not run twice: held until it ends.
-  std::optional<restart::RestoreLock> one_at_a_time;
-  if (!plan.images.empty()) one_at_a_time.emplace(plan.images.front());
   for (size_t i = 0; i < plan.images.size(); ++i) {
     ckpt::RelayMask mask(opts.signal);  // before the restore: a SIGTERM meanwhile waits for supervise
     restart::RestartOptions ro;
@@ -119,7 +116,11 @@ int run_or_resume(const ckpt::RunOptions& opts) {
       continue;
     }
     note("resumed from " + plan.images[i].string() + " (pid " + std::to_string(pid) + ")");
-    return ckpt::supervise(pid, opts);
+    // restore_process refused (RestoreBusy) if a restore of this chain runs; once this job has
+    // ended its claim is cleared (a requeued run on another node need not wait for this host).
+    const int status = ckpt::supervise(pid, opts);
+    restart::restore_ended(pid);
+    return status;
   }
   return ckpt::run_preloaded(opts);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
@@ -144,10 +145,9 @@ TEST_CASE("a pipeline seq | gate; gzip | sha256sum under bash with bytes in flig
 TEST_CASE("a process of the job without the library: refused naming it, no image, the job runs on") {
   TempDir t;
   const fs::path img = t / "img", go = t / "go", ready = t / "ready";
-  const std::string gate = "while [ ! -e " + go.string() + " ]; do sleep 0.05; done";
   RunningJob job(img,
                  {"/bin/bash", "-c",
-                  "env -u LD_PRELOAD /bin/sh -c 'touch " + ready.string() + "; " + gate + "'; echo done-$?"},
+                  std::string(CKPT_STATIC_GATE) + " " + go.string() + " " + ready.string() + "; echo done-$?"},
                  t / "out", t / "err");
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_for_file(ready));
@@ -159,7 +159,7 @@ TEST_CASE("a process of the job without the library: refused naming it, no image
   INFO(r.err);
   CHECK(r.status != 0);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.err.find("checkpoint refused: process " + std::to_string(kids[0]) + " (sh) of the job does not carry the "
+  CHECK(r.err.find("checkpoint refused: process " + std::to_string(kids[0]) + " (ckpt_static_gat) of the job does not carry the "
                    "checkpoint library") != std::string::npos);
   CHECK(no_image(img));
   CHECK(read_file(t / "err").find("ckpt: checkpoint refused: process " + std::to_string(kids[0])) != std::string::npos);
@@ -174,12 +174,22 @@ TEST_CASE("a refused tree lets the members already stopped go on: a stage with t
   const std::string gate = "while [ ! -e " + go.string() + " ]; do sleep 0.05; done";
   RunningJob job(img,
                  {"/bin/bash", "-c",
-                  "{ " + gate + "; echo first; } | env -u LD_PRELOAD /bin/sh -c '" + gate + "; cat'; echo done"},
+                  "{ " + gate + "; echo first; } | " + std::string(CKPT_STATIC_GATE) + " " + go.string() + " --cat; echo done"},
                  t / "out", t / "err");
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
   const auto kids = wait_children(job.job_pid, 2);
   REQUIRE(kids.size() == 2);
+  // The stage without the library is so only once it has exec'd.
+  const auto runs_gate = [&kids] {
+    for (pid_t k : kids) {
+      std::error_code ec;
+      if (fs::read_symlink("/proc/" + std::to_string(k) + "/exe", ec) == fs::path(CKPT_STATIC_GATE)) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 200 && !runs_gate(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(runs_gate());
   CmdResult r;
   CHECK(checkpoint_wait(job.job_pid, &r).empty());
   INFO(r.err);

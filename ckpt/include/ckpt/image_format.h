@@ -18,6 +18,9 @@ inline constexpr char kImagePrefix[] = "ckpt-";  // + decimal sequence number, 4
 inline constexpr char kPartialPrefix[] = ".tmp-";
 inline constexpr char kLatest[] = "latest";
 inline constexpr char kStatusFile[] = ".ckpt-status";
+// Who is restoring the chain of this directory, or runs its restored job
+// (restart/restore_lock.h). Not an image: every image reader passes it over.
+inline constexpr char kRestoreLock[] = ".ckpt-restore-lock";
 inline constexpr char kDefaultDir[] = "ckpt-images";  // CKPT_DIR when unset, relative to the job's cwd
 
 // Inside one image.
@@ -82,6 +85,9 @@ inline constexpr char kFsync[] = "CKPT_FSYNC";
 inline constexpr char kIncremental[] = "CKPT_INCREMENTAL";
 inline constexpr char kMaxChain[] = "CKPT_MAX_CHAIN";
 inline constexpr char kDirty[] = "CKPT_DIRTY";  // auto | kernel | checksum
+// Set by the library's exec guard, taken out by the new image's library: the
+// checkpoint signal the guard blocked for the exec (the new image unblocks it).
+inline constexpr char kExecBlocked[] = "CKPT_EXEC_BLOCKED";
 }  // namespace env
 
 // ckpt-NNNN -> NNNN; 0 for any other name (and for more than 18 digits, which

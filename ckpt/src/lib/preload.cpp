@@ -18,6 +18,7 @@
 
 #include "ckpt/signal_rule.h"
 #include "dump.h"
+#include "exec_guard.h"
 #include "hash.h"
 #include "signal_guard.h"
 #include "sys.h"
@@ -32,6 +33,7 @@ using ckptlib::Config;
 constexpr size_t kAltStackSize = 256 << 10;
 
 Config g_config;
+bool g_dir_ok = false;  // g_config.dir is resolved
 
 void say(const char* a, const char* b = "", const char* c = "") {
   ckptlib::write_all(2, a, strlen(a));
@@ -121,8 +123,9 @@ bool configure_dir() {
   return stat(out, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-__attribute__((constructor)) void ckpt_start() {
-  const int saved_errno = errno;
+// The configuration, the signal stack and the handler; the signal it is
+// installed for, or 0 when checkpoints are disabled.
+int install() {
   ckptlib::choose_hash_ops();
   g_config.glibc_version = gnu_get_libc_version();
   g_config.page_size = uint64_t(sysconf(_SC_PAGESIZE));
@@ -139,13 +142,13 @@ __attribute__((constructor)) void ckpt_start() {
   g_config.signal = signame && *signame ? parse_signal(signame) : SIGQUIT;
   if (!g_config.signal) {
     say("ckpt: unknown or unusable CKPT_SIGNAL '", signame, "'; checkpoints disabled\n");
-    errno = saved_errno;
-    return;
+    return 0;
   }
   if (!configure_dir()) {
     say("ckpt: cannot use checkpoint directory ", g_config.dir[0] ? g_config.dir : getenv(fmt::env::kDir),
         ": checkpoints will fail\n");
   } else {
+    g_dir_ok = true;
     char path[ckptlib::kPathMax + 32];
     snprintf(path, sizeof path, "%s/%s", g_config.dir, fmt::kStatusFile);
     if (access(path, F_OK) != 0) ckptlib::write_status(g_config, "idle 0", 6);
@@ -156,16 +159,31 @@ __attribute__((constructor)) void ckpt_start() {
   ss.ss_size = kAltStackSize;
   if (ss.ss_sp == MAP_FAILED || sigaltstack(&ss, nullptr) != 0) {
     say("ckpt: cannot set up the signal stack; checkpoints disabled\n");
-    errno = saved_errno;
-    return;
+    return 0;
   }
   struct sigaction sa {};
   sa.sa_sigaction = on_checkpoint_signal;
   sa.sa_flags = SA_RESTART | SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
   ckptlib::signal_guard::SigactionFn real = ckptlib::signal_guard::real_sigaction();
-  if (real && real(g_config.signal, &sa, nullptr) == 0) ckptlib::signal_guard::guard(g_config.signal);
+  if (!real || real(g_config.signal, &sa, nullptr) != 0) return 0;
+  ckptlib::signal_guard::guard(g_config.signal);
   pthread_atfork(nullptr, nullptr, ckptlib::dirty_after_fork);
+  return g_config.signal;
+}
+
+__attribute__((constructor)) void ckpt_start() {
+  const int saved_errno = errno;
+  // The exec guard of the image before this one may have blocked a signal for
+  // the exec (exec_guard.cpp): unblocked once the handler is in, so one that
+  // came meanwhile is taken now. A block the program made itself stays.
+  const int blocked_for_exec = ckptlib::exec_guard::take_mark();
+  const int sig = install();
+  ckptlib::exec_guard::start(sig, g_dir_ok ? g_config.dir : nullptr);
+  if (blocked_for_exec) {
+    const uint64_t bit = 1ull << (blocked_for_exec - 1);
+    ckptlib::sys::rt_sigprocmask(SIG_UNBLOCK, &bit, nullptr);
+  }
   errno = saved_errno;
 }
 

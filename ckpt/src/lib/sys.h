@@ -55,6 +55,10 @@ inline long readlinkat(int dirfd, const char* path, char* buf, size_t n) {
   return call6(SYS_readlinkat, dirfd, L(path), L(buf), L(n));
 }
 inline long fstat(int fd, void* st) { return call6(SYS_fstat, fd, L(st)); }
+inline long fstatat(int dirfd, const char* path, void* st, int flags) {
+  return call6(SYS_newfstatat, dirfd, L(path), L(st), flags);
+}
+inline long faccessat(int dirfd, const char* path, int mode) { return call6(SYS_faccessat, dirfd, L(path), mode); }
 inline long fcntl(int fd, int cmd, long arg = 0) { return call6(SYS_fcntl, fd, cmd, arg); }
 inline long lseek(int fd, long off, int whence) { return call6(SYS_lseek, fd, off, whence); }
 inline long mkdirat(int dirfd, const char* path, int mode) {
@@ -124,6 +128,8 @@ inline long getpgid(int pid) { return call6(SYS_getpgid, pid); }
 inline long getsid(int pid) { return call6(SYS_getsid, pid); }
 inline long getuid() { return call6(SYS_getuid); }
 inline long getgid() { return call6(SYS_getgid); }
+inline long geteuid() { return call6(SYS_geteuid); }
+inline long getegid() { return call6(SYS_getegid); }
 inline long kill(int pid, int sig) { return call6(SYS_kill, pid, sig); }
 inline long rt_sigaction(int sig, const void* act, void* old) {
   return call6(SYS_rt_sigaction, sig, L(act), L(old), 8);

@@ -40,6 +40,8 @@ struct RestartOptions {
   // Root restoring another user's image: write and open files that are not
   // the owner's too (docs/restarting.md, "Security"). The job still runs as its owner.
   bool allow_foreign_files = false;
+  // Restore even while another restore of the same chain runs (restart/restore_lock.h).
+  bool force = false;
 };
 
 // Verifies the image, forks, restores the child and lets it run. Returns the
@@ -48,24 +50,6 @@ pid_t restore_process(const RestartOptions& opts);
 
 // restore_process + wait: returns a shell-style status (exit code or 128+signal).
 int restart_and_wait(const RestartOptions& opts);
-
-// One restore of a job at a time: an exclusive lock on the job's image
-// directory (its .ckpt-status; an image copied without one, its own
-// directory), held while this object lives; keep it until the restored job
-// has ended. Throws RestoreBusy naming the process that holds it, ImageError
-// when there is no image there. (restore_lock.cpp)
-class RestoreLock {
- public:
-  explicit RestoreLock(const std::filesystem::path& image);
-  ~RestoreLock();
-  RestoreLock(RestoreLock&& o) noexcept;
-  RestoreLock& operator=(RestoreLock&& o) noexcept;
-  RestoreLock(const RestoreLock&) = delete;
-  RestoreLock& operator=(const RestoreLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 // Writes a standalone full image of `image` (an incremental image's chain
 // assembled, or a full image copied) into `out`, a new directory (0700);
