@@ -1,6 +1,7 @@
 // `ckptsim image flatten DIR [--out DIR2]`: a standalone full image (an ELF
 // core gdb opens, a manifest without a parent) from an incremental image and
-// its chain, or a copy of a full image.
+// its chain, or a copy of a full image. `ckptsim image show DIR`: what an
+// image holds (a process tree's: one line per process).
 #include <cstdio>
 
 #include "commands.h"
@@ -25,6 +26,17 @@ void add_image(CLI::App& app, int& exit_code) {
       throw Exit(2, std::string("image flatten: ") + e.what());
     } catch (const restart::FlattenError& e) {
       throw Exit(1, std::string("image flatten: ") + e.what());
+    }
+    exit_code = 0;
+  });
+  auto* show = cmd->add_subcommand("show", "Say what an image holds (a process tree's image: its processes)");
+  auto shown = std::make_shared<std::string>();
+  show->add_option("image", *shown, "image directory, or DIR/latest")->required();
+  show->callback([&exit_code, shown] {
+    try {
+      for (const auto& line : restart::describe_image(*shown)) std::printf("%s\n", line.c_str());
+    } catch (const restart::ImageError& e) {
+      throw Exit(2, std::string("image show: ") + e.what());
     }
     exit_code = 0;
   });

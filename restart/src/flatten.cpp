@@ -20,6 +20,7 @@
 #include "file_hash.h"
 #include "image_files.h"
 #include "phases.h"
+#include "tree.h"
 #include "util/owned_fd.h"
 
 namespace ckptsim::restart {
@@ -101,6 +102,9 @@ std::string standalone_manifest(Image& img) {
 }  // namespace
 
 fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
+  if (is_tree_image(image))
+    throw ImageError(image.string() + " is the image of a process tree: flatten writes one process's image, and "
+                     "a tree's processes are restored together (ckptsim image show lists them)");
   Image img = verify_image(image, Verify::Full);
   const fs::path out = out_given.empty() ? img.dir.parent_path() / (img.name() + "-full") : out_given;
   if (::mkdir(out.c_str(), 0700) != 0) {

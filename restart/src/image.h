@@ -126,6 +126,7 @@ struct Image {
   std::vector<Mapping> mappings;
   std::vector<FdEntry> fds;
   std::vector<SharedFile> shared_files;
+  std::vector<pid_t> children;  // a tree's process only: its children as its manifest records them
 
   std::vector<uint8_t> auxv;    // NT_AUXV, from the core
 

@@ -89,6 +89,20 @@ ImageFiles::ImageFiles(const fs::path& image) {
   check_not_writable_by_others(pst, parent);
 }
 
+ImageFiles::ImageFiles(const ImageFiles& tree, const std::string& name)
+    : dir_(tree.dir_ / name), owner_(tree.owner_), group_(tree.group_), tree_member_(true) {
+  if (!is_plain_name(name)) throw ImageError(std::string(fmt::kTreeManifest) + ": \"" + name + "\" is not a plain name");
+  dirfd_ = util::OwnedFd(::openat(tree.dirfd_.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dirfd_) {
+    if (errno == ELOOP || errno == ENOTDIR) throw ImageError(dir_.string() + " is not an image directory");
+    throw ImageError("missing " + dir_.string() + " (" + std::strerror(errno) + ")");
+  }
+  struct stat st {};
+  ::fstat(dirfd_.get(), &st);
+  check_one_owner(st.st_uid, dir_);
+  check_not_writable_by_others(st, dir_);
+}
+
 void ImageFiles::check_one_owner(uid_t uid, const fs::path& p) const {
   if (uid != owner_)
     throw ImageError(p.string() + " belongs to uid " + std::to_string(uid) + ", the image to uid " +
@@ -112,7 +126,7 @@ int ImageFiles::get(const std::string& rel) {
       check_not_writable_by_others(st, files);
     }
     base = filesfd_.get();
-  } else if (rel != fmt::kManifest && rel != fmt::kCore && rel != fmt::kExeCopy) {
+  } else if (rel != fmt::kManifest && rel != fmt::kCore && rel != fmt::kExeCopy && rel != fmt::kTreeManifest) {
     throw ImageError("manifest.json: \"" + rel + "\" is not a file of the image (exe, core or files/NAME)");
   }
   const fs::path path = dir_ / rel;

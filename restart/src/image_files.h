@@ -22,14 +22,19 @@ class ImageFiles {
   // `ckpt-NNNN` in DIR). Checks the image directory and the one holding it.
   // Throws ImageError.
   explicit ImageFiles(const std::filesystem::path& image);
+  // A process's image inside a tree image (proc-PID): opened through the
+  // tree's directory, never following a link; one owner with the tree.
+  ImageFiles(const ImageFiles& tree, const std::string& name);
   ImageFiles(const ImageFiles&) = delete;
   ImageFiles& operator=(const ImageFiles&) = delete;
 
   const std::filesystem::path& dir() const { return dir_; }  // for messages
   uid_t owner() const { return owner_; }
+  int dir_fd() const { return dirfd_.get(); }  // to list the directory (read_tree)
+  bool tree_member() const { return tree_member_; }
   gid_t group() const { return group_; }
 
-  // "manifest.json", "core", "exe" or "files/NAME": opened the first time
+  // "manifest.json", "core", "exe", "tree.json" or "files/NAME": opened the first time
   // (no links followed, a regular file, owned like the image, writable by
   // its owner only), the same descriptor every time after. Throws ImageError.
   int get(const std::string& rel);
@@ -42,6 +47,7 @@ class ImageFiles {
   std::filesystem::path dir_;
   uid_t owner_ = 0;
   gid_t group_ = 0;
+  bool tree_member_ = false;
   util::OwnedFd dirfd_, filesfd_;
   std::map<std::string, util::OwnedFd> open_;
 };

@@ -50,6 +50,16 @@ void check_objects(const Image& img);
 // Why fd's object cannot be recreated here, or "" (e.g. a pipe with one end
 // in another process).
 std::string object_unrestorable_reason(const Image& img, const FdEntry& fd);
+// The same with the other end looked for in every image of `images` (a
+// process tree's: a pipe between two of its processes is restorable, and so is
+// one whose missing end no process held: the tree's writer records a pipe
+// object only then, docs/image-format.md "Process trees").
+std::string object_unrestorable_reason(const Image& img, const FdEntry& fd, const std::vector<const Image*>& images,
+                                       bool tree = false);
+// Whether the tree's descriptors hold a read end and a write end of pipe `id`;
+// whether one of them is socket `peer`.
+bool pipe_has_both_ends(uint64_t id, const std::vector<const Image*>& images);
+bool socket_has_peer(uint64_t peer, const std::vector<const Image*>& images);
 // The deleted path of a memfd / unlinked file ("/memfd:x (deleted)"), or false.
 bool is_deleted_path(const std::string& path);
 

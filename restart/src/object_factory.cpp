@@ -99,10 +99,19 @@ util::OwnedFd timer(const FdEntry& fd, const KernelObject& o) {
 
 }  // namespace
 
-const FdEntry* ObjectFactory::holder_of_data(const std::string& type, uint64_t id) const {
-  for (const auto& f : img_.fds)
-    if (f.object && f.object->type == type && f.object->dup_of < 0 && f.object->id == id && f.object->data) return &f;
-  return nullptr;
+std::pair<const Image*, const FdEntry*> ObjectFactory::holder_of_data(const std::string& type, uint64_t id) const {
+  for (const Image* img : images_)
+    for (const auto& f : img->fds)
+      if (f.object && f.object->type == type && f.object->dup_of < 0 && f.object->id == id && f.object->data)
+        return {img, &f};
+  return {nullptr, nullptr};
+}
+
+const Image& ObjectFactory::image_of(const FdEntry& fd) const {
+  for (const Image* img : images_)
+    for (const auto& f : img->fds)
+      if (&f == &fd) return *img;
+  throw RestoreError("internal: fd " + std::to_string(fd.fd) + " of no image of this restore");
 }
 
 util::OwnedFd ObjectFactory::pipe_end(const FdEntry& fd) {
@@ -120,7 +129,7 @@ util::OwnedFd ObjectFactory::pipe_end(const FdEntry& fd) {
     }
     if (fd.object->pipe_size && ::fcntl(wr.get(), F_SETPIPE_SZ, static_cast<int>(fd.object->pipe_size)) < 0)
       fail(fd, "F_SETPIPE_SZ");
-    if (const FdEntry* h = holder_of_data("pipe", id)) write_data(fd, img_, *h->object->data, wr.get());
+    if (auto [img, h] = holder_of_data("pipe", id); h) write_data(fd, *img, *h->object->data, wr.get());
     pipes_[id] = std::move(rd);
   }
   return reopen(fd, pipes_[id].get());
@@ -134,8 +143,8 @@ util::OwnedFd ObjectFactory::socket(const FdEntry& fd) {
     sockets_[o.id] = util::OwnedFd(sv[0]);
     sockets_[o.peer] = util::OwnedFd(sv[1]);
     // What was queued for one end is sent again from the other.
-    if (const FdEntry* h = holder_of_data("unix_socket", o.id)) write_data(fd, img_, *h->object->data, sv[1]);
-    if (const FdEntry* h = holder_of_data("unix_socket", o.peer)) write_data(fd, img_, *h->object->data, sv[0]);
+    if (auto [img, h] = holder_of_data("unix_socket", o.id); h) write_data(fd, *img, *h->object->data, sv[1]);
+    if (auto [img, h] = holder_of_data("unix_socket", o.peer); h) write_data(fd, *img, *h->object->data, sv[0]);
   }
   return checked(fd, ::fcntl(sockets_[o.id].get(), F_DUPFD_CLOEXEC, 0), "dup");
 }
@@ -143,7 +152,7 @@ util::OwnedFd ObjectFactory::socket(const FdEntry& fd) {
 util::OwnedFd ObjectFactory::file(const FdEntry& fd) {
   const uint64_t id = fd.object->id;
   if (!files_.count(id)) {
-    files_[id] = new_file(fd, fd.path, img_.files->get(fd.copy), fd.size, fd.object->seals);
+    files_[id] = new_file(fd, fd.path, image_of(fd).files->get(fd.copy), fd.size, fd.object->seals);
     // An O_TMPFILE description keeps O_TMPFILE in its flags, which a reopen
     // through procfs would lose: its first description is the created one.
     if (fd.flags & O_TMPFILE & ~O_DIRECTORY) {
@@ -185,11 +194,17 @@ util::OwnedFd ObjectFactory::open(const FdEntry& fd) {
   return f;
 }
 
-util::OwnedFd ObjectFactory::open_mapped(const SharedFile& sf) {
+// In a tree, processes that map one deleted file shared (a POSIX semaphore
+// made before a fork, as multiprocessing's locks are) must map one file again,
+// or each would lock its own copy. The image does not name the inode: one
+// path with the same bytes in several processes is taken for one file.
+util::OwnedFd ObjectFactory::open_mapped(const Image& img, const SharedFile& sf) {
   FdEntry fd;
   fd.fd = -1;
   fd.path = sf.path;
-  return new_file(fd, sf.path, img_.files->get(sf.copy), sf.size, 0);
+  util::OwnedFd& made = mapped_[{sf.path, sf.xxh3}];
+  if (!made) made = new_file(fd, sf.path, img.files->get(sf.copy), sf.size, 0);
+  return checked(fd, ::fcntl(made.get(), F_DUPFD_CLOEXEC, 0), "dup");
 }
 
 }  // namespace ckptsim::restart

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,10 +38,15 @@ void read_core_at(const Image& link, uint64_t off, size_t len, uint8_t* buf);
 // verify_image.cpp: resolve DIR/latest, check ownership/permissions, kernel,
 // executable, sizes and checksums. Throws ImageError; touches nothing.
 Image verify_image(const std::filesystem::path& image, Verify mode);
+// The same on an image already opened (a tree's proc-PID, read_tree.cpp).
+Image verify_image(std::shared_ptr<ImageFiles> files, Verify mode);
 
 // prepare_files.cpp: put regular files back to their checkpoint content and
 // recreate the cwd and missing parent directories.
 void prepare_files(const Image& img);
+// The same for one process of a tree: a file several processes had open is
+// put back once (`done` holds the paths already restored).
+void prepare_files(const Image& img, std::set<std::string>& done);
 
 // fd_plan.cpp: what the child gets at each descriptor number, opened here in
 // the restarter (so a failure is reported before anything is started).
@@ -52,6 +59,9 @@ struct FdPlan {
   std::vector<FdSlot> slots;
   std::vector<int> close_in_child;  // 0..2 that were closed at checkpoint time
   int core_in_child = -1;           // the image's core, open in the child at this number (spawn_child)
+  // A tree's process cannot see the restarter in its own /proc: it gets the
+  // restarter's /proc/self/fd directory at this number instead (build_tree).
+  int proc_fds_in_child = -1;
   // Recreated memfds/unlinked files by their deleted path: MAP_SHARED
   // mappings of them map these (restore_memory opens /proc/<restarter>/fd/N).
   std::map<std::string, int> mapped_objects;  // path -> index into opened
@@ -60,6 +70,18 @@ struct FdPlan {
 // (socket, pipe... at fd >= 3) unless skip_unrestorable. Runs before prepare_files.
 void check_fds_restorable(const Image& img, bool skip_unrestorable);
 FdPlan plan_fds(const Image& img, bool skip_unrestorable);
+
+// A process tree's view for the same two (tree_plan.cpp): every live
+// process's image (a pipe between two of them is restorable, and at 0..2 it is
+// not a stdio endpoint), and the open file descriptions several processes share.
+class ObjectFactory;
+struct TreeFdView {
+  std::vector<const Image*> images;                  // tree order
+  std::map<std::pair<pid_t, int>, size_t> group_of;  // shared_files: (pid, fd) -> group
+  std::map<size_t, int> group_fd;                    // group -> the restarter's descriptor of it, once opened
+};
+void check_fds_restorable(const Image& img, bool skip_unrestorable, const TreeFdView& tree);
+FdPlan plan_fds(const Image& img, bool skip_unrestorable, ObjectFactory& objects, TreeFdView* tree);
 
 // spawn_child.cpp: fork, PTRACE_TRACEME, descriptors, exec; returns stopped at
 // the exec with the ptrace options set.

@@ -50,11 +50,15 @@ void restore_content(const Image& img, const fs::path& target, const std::string
 }  // namespace
 
 void prepare_files(const Image& img) {
+  std::set<std::string> done;
+  prepare_files(img, done);
+}
+
+void prepare_files(const Image& img, std::set<std::string>& done) {
   AsImageOwner as_owner(img.owner);
   std::error_code ec;
   fs::create_directories(img.cwd, ec);
   if (ec) throw RestoreError("cannot recreate the working directory " + img.cwd + ": " + ec.message());
-  std::set<std::string> done;
   for (const auto& fd : img.fds) {
     if (fd.kind != "regular" || is_deleted_path(fd.path) || !done.insert(fd.path).second) continue;
     restore_content(img, fd.path, fd.copy, fd.size, fd.xxh3);

@@ -139,13 +139,22 @@ void check_own_checksum(const std::string& text) {
 // The processes around the dumped one (images from the library that refuses a
 // process tree; older ones have no "process"). An image holds one process: one
 // that records children would restore without them, a wrong result unsaid.
-static void check_process_links(const json& j) {
+// In a tree image the children are the tree's (read_tree checks them against
+// tree.json): they are kept in Image::children.
+static void check_process_links(const json& j, bool tree_member, Image& img) {
   auto it = j.find(fmt::key::kProcess);
   if (it == j.end()) return;
   if (!it->is_object()) bad("field process is not an object");
   for (const char* key : {"ppid", "pgid", "sid"}) ranged(*it, key, "process.", 0, 4194304);
   const json& kids = field(*it, "children", "process.");
   if (!kids.is_array()) bad("field process.children is not an array");
+  if (tree_member) {
+    for (const json& k : kids) {
+      if (!k.is_number_unsigned() || k.get<uint64_t>() > 4194304) bad("field process.children holds a bad pid");
+      img.children.push_back(static_cast<pid_t>(k.get<uint64_t>()));
+    }
+    return;
+  }
   if (kids.empty()) return;
   std::string pids;
   for (size_t i = 0; i < kids.size() && i < 6; ++i)
@@ -307,7 +316,7 @@ Image read_manifest(ImageFiles& files) {
                               u64(s, "flags", "sigactions[]."), u64(s, "restorer", "sigactions[]."),
                               u64(s, "mask", "sigactions[].")});
   img.pid = pid_field(j, fmt::key::kPid, "");
-  check_process_links(j);
+  check_process_links(j, files.tree_member(), img);
   read_threads(j, version, img);
   for (const json& m : array(j, fmt::key::kMappings)) img.mappings.push_back(read_mapping(m, img));
   for (const json& f : array(j, "fds")) img.fds.push_back(read_fd(f));

@@ -146,31 +146,53 @@ void check_objects(const Image& img) {
     if (fd.object) check_one(img, fd);
 }
 
-std::string object_unrestorable_reason(const Image& img, const FdEntry& fd) {
+namespace {
+
+// The object behind `other` when it is a `type` (its dup_of's, for a dup).
+const KernelObject* object_of(const Image& img, const FdEntry& other, const char* type) {
+  if (!other.object || other.object->type != type) return nullptr;
+  const FdEntry* b = other.object->dup_of >= 0 ? find_fd(img, other.object->dup_of) : &other;
+  return b && b->object ? &*b->object : nullptr;
+}
+
+}  // namespace
+
+bool pipe_has_both_ends(uint64_t id, const std::vector<const Image*>& images) {
+  bool reader = false, writer = false;
+  for (const Image* img : images)
+    for (const auto& other : img->fds) {
+      const KernelObject* o = object_of(*img, other, "pipe");
+      if (!o || o->id != id) continue;
+      reader |= (other.flags & O_ACCMODE) != O_WRONLY;
+      writer |= (other.flags & O_ACCMODE) != O_RDONLY;
+    }
+  return reader && writer;
+}
+
+bool socket_has_peer(uint64_t peer, const std::vector<const Image*>& images) {
+  for (const Image* img : images)
+    for (const auto& other : img->fds)
+      if (peer && other.object && other.object->type == "unix_socket" && other.object->dup_of < 0 &&
+          other.object->id == peer)
+        return true;
+  return false;
+}
+
+std::string object_unrestorable_reason(const Image& img, const FdEntry& fd, const std::vector<const Image*>& images,
+                                       bool tree) {
   const FdEntry* base = &fd;
   if (fd.object->dup_of >= 0) base = find_fd(img, fd.object->dup_of);
   const KernelObject& o = *base->object;
   const std::string what = "a " + fd.kind + " (" + fd.path + ")";
   if (!o.unrestorable.empty()) return what + " that " + o.unrestorable;
-  if (o.type == "pipe") {
-    bool reader = false, writer = false;
-    for (const auto& other : img.fds) {
-      if (!other.object || other.object->type != "pipe") continue;
-      const FdEntry* b = other.object->dup_of >= 0 ? find_fd(img, other.object->dup_of) : &other;
-      if (b->object->id != o.id) continue;
-      reader |= (other.flags & O_ACCMODE) != O_WRONLY;
-      writer |= (other.flags & O_ACCMODE) != O_RDONLY;
-    }
-    if (!reader || !writer) return what + " whose other end is not in this process";
-  }
-  if (o.type == "unix_socket") {
-    bool found = false;
-    for (const auto& other : img.fds)
-      found |= o.peer && other.object && other.object->type == "unix_socket" && other.object->dup_of < 0 &&
-               other.object->id == o.peer;
-    if (!found) return what + " whose peer is not in this process";
-  }
+  const char* where = images.size() > 1 ? "this process tree" : "this process";
+  if (o.type == "pipe" && !tree && !pipe_has_both_ends(o.id, images)) return what + " whose other end is not in " + where;
+  if (o.type == "unix_socket" && !socket_has_peer(o.peer, images)) return what + " whose peer is not in " + where;
   return "";
+}
+
+std::string object_unrestorable_reason(const Image& img, const FdEntry& fd) {
+  return object_unrestorable_reason(img, fd, {&img});
 }
 
 }  // namespace ckptsim::restart

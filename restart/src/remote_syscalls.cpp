@@ -34,6 +34,7 @@ long RemoteSyscalls::syscall(long nr, uint64_t a1, uint64_t a2, uint64_t a3, uin
     // tid): the call itself is still under way, so step on to its end.
     unsigned long msg = 0;
     ::ptrace(PTRACE_GETEVENTMSG, t_.pid(), nullptr, &msg);
+    if ((status >> 16) == PTRACE_EVENT_CLONE) t_.cloned = static_cast<pid_t>(msg);
     status = t_.resume_until_stop(PTRACE_SINGLESTEP);
   }
   if (WSTOPSIG(status) != SIGTRAP) throw RestoreError("remote syscall: unexpected stop after the call");

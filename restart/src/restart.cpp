@@ -11,6 +11,7 @@
 #include "phases.h"
 #include "restart/restore_lock.h"
 #include "tracee.h"
+#include "tree.h"
 
 namespace ckptsim::restart {
 
@@ -37,6 +38,7 @@ class PhaseClock {
 
 pid_t restore_process(const RestartOptions& opts) {
   RestoreClaim one_at_a_time(opts.image, opts.force);  // restart/restore_lock.h
+  if (is_tree_image(opts.image)) return one_at_a_time.job(restore_tree(opts));
   PhaseClock clock(opts.report_timing);
   Image img = verify_image(opts.image, opts.verify);
   img.owner = image_owner(img.files->owner(), img.files->group(), opts.allow_foreign_files);

@@ -120,13 +120,23 @@ void map_and_fill(RemoteSyscalls& remote, const Image& img, const Mapping& m, in
   remote.check("cannot set permissions of " + describe(m), SYS_mprotect, m.start, m.size(), m.prot());
 }
 
+// The file behind the restarter's descriptor `fd`, opened anew in the child:
+// through /proc/<restarter>/fd/N, or, in a process tree (whose /proc does not
+// show the restarter), through the restarter's fd directory handed over at exec.
+long open_restarter_fd(RemoteSyscalls& remote, const FdPlan& plan, int fd, int flags, const std::string& what) {
+  if (plan.proc_fds_in_child >= 0)
+    return remote.check(what, SYS_openat, plan.proc_fds_in_child, remote.push_str(std::to_string(fd)), flags);
+  const std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd);
+  return remote.check(what, SYS_openat, AT_FDCWD, remote.push_str(path), flags);
+}
+
 // The cores of a chain, open in the child: the image's own was handed over at
 // exec (spawn_child); a parent's is opened through our descriptor of it
 // (/proc/<restarter>/fd/N: the very file that was verified, not its path).
 class ChildCores {
  public:
-  ChildCores(RemoteSyscalls& remote, const Image& img, long own)
-      : remote_(remote), img_(img), fds_(img.ancestors.size() + 1, -1) {
+  ChildCores(RemoteSyscalls& remote, const Image& img, const FdPlan& plan, long own)
+      : remote_(remote), img_(img), plan_(plan), fds_(img.ancestors.size() + 1, -1) {
     fds_[0] = own;
   }
   // Once every segment is mapped (after a failure the child is killed anyway).
@@ -137,17 +147,16 @@ class ChildCores {
   ChildCores(const ChildCores&) = delete;
   ChildCores& operator=(const ChildCores&) = delete;
   long get(size_t link) {
-    if (fds_[link] < 0) {
-      const std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(img_.core_fd(link));
-      fds_[link] = remote_.check("cannot open the core of parent image " + img_.link(link).name(), SYS_openat,
-                                 AT_FDCWD, remote_.push_str(path), O_RDONLY | O_CLOEXEC);
-    }
+    if (fds_[link] < 0)
+      fds_[link] = open_restarter_fd(remote_, plan_, img_.core_fd(link), O_RDONLY | O_CLOEXEC,
+                                     "cannot open the core of parent image " + img_.link(link).name());
     return fds_[link];
   }
 
  private:
   RemoteSyscalls& remote_;
   const Image& img_;
+  const FdPlan& plan_;
   std::vector<long> fds_;
 };
 
@@ -161,12 +170,10 @@ void map_segment(RemoteSyscalls& remote, const Image& img, const Mapping& m, Chi
     const int access = m.perms[1] == 'w' ? O_RDWR : O_RDONLY;
     // A deleted file or memfd was recreated in the restarter: the child opens ours.
     auto object = fds.mapped_objects.find(m.path);
-    const std::string path = object == fds.mapped_objects.end()
-                                 ? m.path
-                                 : "/proc/" + std::to_string(::getpid()) + "/fd/" +
-                                       std::to_string(fds.opened[object->second].get());
-    const long fd = remote.check("cannot open " + m.path + " for its shared mapping", SYS_openat, AT_FDCWD,
-                                 remote.push_str(path), access | O_CLOEXEC);
+    const std::string what = "cannot open " + m.path + " for its shared mapping";
+    const long fd = object == fds.mapped_objects.end()
+                        ? remote.check(what, SYS_openat, AT_FDCWD, remote.push_str(m.path), access | O_CLOEXEC)
+                        : open_restarter_fd(remote, fds, fds.opened[object->second].get(), access | O_CLOEXEC, what);
     const long r = remote.syscall(SYS_mmap, m.start, m.size(), m.prot(), MAP_SHARED | MAP_FIXED_NOREPLACE, fd,
                                   m.file_offset);
     remote.syscall(SYS_close, fd);
@@ -235,13 +242,14 @@ void restore_memory(Tracee& t, const Image& img, const FdPlan& fds) {
 
   // The child holds the verified core at fds.core_in_child (spawn_child):
   // nothing is reopened by path.
-  ChildCores cores(remote, img, fds.core_in_child);
+  ChildCores cores(remote, img, fds, fds.core_in_child);
   for (const auto& m : img.mappings) {
     if (m.is_kernel_special() || m.kind == "vsyscall") continue;
     remote.forget_pushed();
     map_segment(remote, img, m, cores, fds);
   }
   cores.close_all();
+  if (fds.proc_fds_in_child >= 0) remote.check("close", SYS_close, fds.proc_fds_in_child);
 }
 
 }  // namespace ckptsim::restart

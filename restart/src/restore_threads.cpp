@@ -93,7 +93,7 @@ void restore_thread_state(RemoteSyscalls& remote, const ThreadImage& ti) {
 
 void adopt_main_thread_id(RemoteSyscalls& remote, const ThreadImage& main) {
   if (!main.clear_child_tid) return;  // images before format 2 do not record it
-  const int32_t tid = remote.tracee().pid();
+  const int32_t tid = remote.tracee().own_pid();
   remote.tracee().write_mem(main.clear_child_tid, &tid, sizeof tid);
   remote.check("cannot restore the main thread's clear_child_tid", SYS_set_tid_address, main.clear_child_tid);
 }
@@ -107,6 +107,7 @@ std::vector<Tracee> create_threads(Tracee& main, ChildGuard& guard, const Image&
     uint64_t flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
     if (ti.clear_child_tid) flags |= CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
     long tid;
+    main.cloned = 0;
     {
       RemoteSyscalls remote(main);
       // No stack of its own: the new thread runs no instruction before its
@@ -124,9 +125,13 @@ std::vector<Tracee> create_threads(Tracee& main, ChildGuard& guard, const Image&
       else if (tid < 0)
         throw RestoreError("cannot create " + thread_name(ti) + ": " + std::strerror(static_cast<int>(-tid)));
     }
-    guard.add_thread(static_cast<pid_t>(tid));
-    wait_first_stop(static_cast<pid_t>(tid));
-    Tracee t(static_cast<pid_t>(tid));
+    // `tid` is the id in the process's own pid namespace; ptrace reported
+    // the same task's id in ours (they differ in a tree's namespace).
+    const pid_t ours = main.cloned ? main.cloned : static_cast<pid_t>(tid);
+    guard.add_thread(ours);
+    wait_first_stop(ours);
+    Tracee t(ours);
+    if (ours != tid) t.ns_pid = static_cast<pid_t>(tid);
     t.syscall_insn = main.syscall_insn;
     t.scratch = main.scratch;
     t.scratch_size = main.scratch_size;

@@ -62,6 +62,13 @@ class Tracee {
   // area for their arguments lives (see RemoteSyscalls).
   uint64_t syscall_insn = 0;
   uint64_t scratch = 0, scratch_size = 0;
+  // The task's id in its own pid namespace, where that is not ours (a tree's
+  // process): what the program itself must see. 0: the same as pid().
+  pid_t ns_pid = 0;
+  pid_t own_pid() const { return ns_pid ? ns_pid : pid_; }
+  // The id, in our namespace, of the task a remote clone just created
+  // (PTRACE_EVENT_CLONE's message); 0 when none was reported.
+  pid_t cloned = 0;
 
  private:
   pid_t pid_;

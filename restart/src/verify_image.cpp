@@ -122,10 +122,14 @@ void check_core_header(const Image& img) {
     throw ImageError("core: header checksum mismatch (ELF header, program headers or notes are corrupt)");
 }
 
-Image verify_image(const fs::path& image, Verify mode) {
-  auto files = std::make_shared<ImageFiles>(image);
+Image verify_image(const fs::path& image, Verify mode) { return verify_image(std::make_shared<ImageFiles>(image), mode); }
+
+Image verify_image(std::shared_ptr<ImageFiles> files, Verify mode) {
   Image img = read_manifest(*files);
   img.files = files;
+  // A tree is dumped whole by every process (docs/image-format.md "Process trees").
+  if (files->tree_member() && img.parent)
+    throw ImageError(img.dir.string() + " is an incremental image: a process of a tree image must be a full one");
   utsname uts{};
   ::uname(&uts);
   if (img.kernel_release != uts.release)

@@ -348,4 +348,13 @@ TreeReport check_tree_image(const fs::path& image) {
   return rep;
 }
 
+bool no_image(const fs::path& img) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(img, ec)) {
+    const std::string n = e.path().filename();
+    if (n.rfind("ckpt-", 0) == 0 || n.rfind(".tmp-", 0) == 0 || n == "latest") return false;
+  }
+  return true;
+}
+
 }  // namespace ckpttest

@@ -80,6 +80,8 @@ struct TreeReport {
 TreeReport check_tree_image(const fs::path& image);
 
 std::vector<std::string> image_names(const fs::path& dir);  // the ckpt-* entries, sorted
+// No image, finished or begun (ckpt-*, .tmp-*, latest), in DIR.
+bool no_image(const fs::path& img);
 
 // Waits until dir holds at least `count` complete images, whatever their
 // numbers: retention (--keep) removes old ones while periodic dumps go on, so a

@@ -45,15 +45,6 @@ std::vector<pid_t> wait_children(pid_t job, size_t n) {
   return {};
 }
 
-bool no_image(const fs::path& img) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(img, ec)) {
-    const std::string n = e.path().filename();
-    if (n.rfind("ckpt-", 0) == 0 || n.rfind(".tmp-", 0) == 0 || n == "latest") return false;
-  }
-  return true;
-}
-
 struct PipeUse {
   std::set<long> readers, writers;  // pids
   uint64_t data = 0;                // bytes saved by its first reader that saved any

@@ -120,7 +120,8 @@ struct CheckpointResult {
 
 // Sends the job's checkpoint signal (read from its environment) and, if wait,
 // returns once a new image is complete. Throws CkptError on failure/timeout and
-// for a timeout outside (0, kMaxDurationS].
+// for a timeout outside (0, kMaxDurationS]. The pid of a restored tree's init
+// (what `ckptsim restart` of a process tree returns) stands for the tree's root.
 CheckpointResult request_checkpoint(pid_t pid, bool wait,
                                     std::chrono::milliseconds timeout = std::chrono::minutes(10));
 

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "ckpt/control.h"
 #include "status.h"
@@ -93,6 +94,29 @@ bool process_ended(pid_t pid) {
   return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
 }
 
+// A restored process tree runs under an init of its own (pid 1 of its PID
+// namespace, started by `ckptsim restart`, docs/restarting.md "Process
+// trees"): asked for that init, the job is its first child, the tree's root.
+// Any other pid is the job itself.
+pid_t job_of(pid_t pid) {
+  bool ok = false;
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status", &ok));
+  std::string line;
+  std::vector<long> nspid;
+  while (ok && std::getline(status, line))
+    if (line.rfind("NSpid:", 0) == 0) {
+      std::istringstream fields(line.substr(6));
+      for (long p; fields >> p;) nspid.push_back(p);
+    }
+  if (nspid.size() < 2 || nspid.back() != 1) return pid;  // not the init of a namespace below ours
+  const std::string task = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children";
+  std::istringstream children(read_file(task, &ok));
+  long root = 0;
+  if (!ok || !(children >> root) || root <= 0)
+    throw CkptError("process " + std::to_string(pid) + " is the init of a restored process tree whose root has ended");
+  return static_cast<pid_t>(root);
+}
+
 }  // namespace
 
 bool catches_signal(pid_t pid, int sig) {
@@ -110,6 +134,7 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
   if (timeout <= std::chrono::milliseconds::zero() ||
       timeout > std::chrono::milliseconds(static_cast<long long>(kMaxDurationS * 1000)))
     throw CkptError("the timeout must be between 0.001 and 1000000 seconds");
+  pid = job_of(pid);
   const JobSettings job = job_settings(pid);
   const unsigned long before = highest_image(job.dir);
   const DumpStatus old = read_dump_status(job.dir);

@@ -14,7 +14,6 @@
 // constructor unblocks it once its handler is in, taking the signal then. If
 // the exec returns, the mask is restored. A program that will not load the
 // library (static, 32-bit, set-user-ID) is exec'd without the block.
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "exec_guard.h"
+#include "libc_next.h"
 #include "sys.h"
 
 namespace ckptlib::exec_guard {
@@ -49,16 +49,6 @@ ExecvpeFn g_execvpe;
 SpawnFn g_spawn, g_spawnp;
 PopenFn g_popen;
 SystemFn g_system;
-
-template <class Fn>
-Fn real(Fn* cache, const char* name) {
-  Fn f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (!f) {
-    f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-    __atomic_store_n(cache, f, __ATOMIC_RELEASE);
-  }
-  return f;
-}
 
 // Calls call(env, marked) with envp completed (marked: the mark for
 // `mark_sig` is in it), or with envp itself when that cannot be done.
@@ -183,7 +173,7 @@ int run_shell(const char* line) {
   const char* argv[] = {"sh", "-c", "--", line, nullptr};
   pid_t pid = -1;
   int status = -1;
-  const int ret = guarded_spawn(real(&g_spawn, "posix_spawn"), loads_library(AT_FDCWD, kShell, 0), &pid, kShell,
+  const int ret = guarded_spawn(libc_next(&g_spawn, "posix_spawn"), loads_library(AT_FDCWD, kShell, 0), &pid, kShell,
                                 nullptr, &attr, const_cast<char* const*>(argv), environ);
   posix_spawnattr_destroy(&attr);
   if (ret == 0) {
@@ -208,35 +198,36 @@ int run_shell(const char* line) {
 }  // namespace
 
 void lookup_all() {
-  real(&g_execve, "execve");
-  real(&g_execveat, "execveat");
-  real(&g_fexecve, "fexecve");
-  real(&g_execvpe, "execvpe");
-  real(&g_spawn, "posix_spawn");
-  real(&g_spawnp, "posix_spawnp");
-  real(&g_popen, "popen");
-  real(&g_system, "system");
+  libc_next(&g_execve, "execve");
+  libc_next(&g_execveat, "execveat");
+  libc_next(&g_fexecve, "fexecve");
+  libc_next(&g_execvpe, "execvpe");
+  libc_next(&g_spawn, "posix_spawn");
+  libc_next(&g_spawnp, "posix_spawnp");
+  libc_next(&g_popen, "popen");
+  libc_next(&g_system, "system");
 }
 
 }  // namespace ckptlib::exec_guard
 
 using namespace ckptlib::exec_guard;
+using ckptlib::libc_next;
 
 extern "C" int execve(const char* path, char* const argv[], char* const envp[]) {
-  ExecveFn fn = real(&g_execve, "execve");
+  ExecveFn fn = libc_next(&g_execve, "execve");
   if (!fn) return errno = ENOSYS, -1;
   return guarded_exec(envp, loads_library(AT_FDCWD, path, 0), [&](char* const* env) { return fn(path, argv, env); });
 }
 
 extern "C" int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {
-  ExecveatFn fn = real(&g_execveat, "execveat");
+  ExecveatFn fn = libc_next(&g_execveat, "execveat");
   if (!fn) return errno = ENOSYS, -1;
   return guarded_exec(envp, loads_library(dirfd, path, flags),
                       [&](char* const* env) { return fn(dirfd, path, argv, env, flags); });
 }
 
 extern "C" int fexecve(int fd, char* const argv[], char* const envp[]) {
-  FexecveFn fn = real(&g_fexecve, "fexecve");
+  FexecveFn fn = libc_next(&g_fexecve, "fexecve");
   if (!fn) return errno = ENOSYS, -1;
   return guarded_exec(envp, loads_library(fd, "", AT_EMPTY_PATH), [&](char* const* env) { return fn(fd, argv, env); });
 }
@@ -244,7 +235,7 @@ extern "C" int fexecve(int fd, char* const argv[], char* const envp[]) {
 extern "C" int execv(const char* path, char* const argv[]) { return execve(path, argv, environ); }
 
 extern "C" int execvpe(const char* file, char* const argv[], char* const envp[]) {
-  ExecvpeFn fn = real(&g_execvpe, "execvpe");
+  ExecvpeFn fn = libc_next(&g_execvpe, "execvpe");
   if (!fn) return errno = ENOSYS, -1;
   return guarded_exec(envp, found_loads_library(file), [&](char* const* env) { return fn(file, argv, env); });
 }
@@ -277,13 +268,13 @@ extern "C" int execlp(const char* file, const char* arg, ...) {
 
 extern "C" int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                            const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-  return guarded_spawn(real(&g_spawn, "posix_spawn"), loads_library(AT_FDCWD, path, 0), pid, path, actions, attr,
+  return guarded_spawn(libc_next(&g_spawn, "posix_spawn"), loads_library(AT_FDCWD, path, 0), pid, path, actions, attr,
                        argv, envp);
 }
 
 extern "C" int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-  return guarded_spawn(real(&g_spawnp, "posix_spawnp"), found_loads_library(file), pid, file, actions, attr, argv,
+  return guarded_spawn(libc_next(&g_spawnp, "posix_spawnp"), found_loads_library(file), pid, file, actions, attr, argv,
                        envp);
 }
 
@@ -291,7 +282,7 @@ extern "C" int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file
 // completed copy for the moment of the call (another thread's setenv in that
 // moment would be lost), and the signal is blocked by this thread meanwhile.
 extern "C" FILE* popen(const char* command, const char* mode) {
-  PopenFn fn = real(&g_popen, "popen");
+  PopenFn fn = libc_next(&g_popen, "popen");
   if (!fn) return errno = ENOSYS, nullptr;
   if (!active()) return fn(command, mode);
   FILE* f = nullptr;
@@ -306,7 +297,7 @@ extern "C" FILE* popen(const char* command, const char* mode) {
 }
 
 extern "C" int system(const char* line) {
-  SystemFn fn = real(&g_system, "system");
+  SystemFn fn = libc_next(&g_system, "system");
   if (!active() || !line) return fn ? fn(line) : -1;
   return run_shell(line);
 }

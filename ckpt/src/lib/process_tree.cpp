@@ -47,6 +47,14 @@ bool parse_proc_stat(const char* t, size_t n, ProcInfo* s) {
 
 void proc_path(Text& t, long pid, const char* leaf) { t.str("/proc/").dec(uint64_t(pid)).ch('/').str(leaf); }
 
+long read_proc_stat(long pid, char* buf, size_t cap) {
+  char path[64];
+  Text t;
+  t.reset(path, sizeof path);
+  proc_path(t, pid, "stat");
+  return read_small_file(AT_FDCWD, path, buf, cap);
+}
+
 namespace {
 
 bool contains(const char* text, size_t n, const char* needle, size_t len) {
@@ -167,16 +175,52 @@ long first_of_job(Scan& s, const ProcTable& pt) {
 
 }  // namespace
 
-// The path of the file this library was loaded from, as /proc/self/maps says it.
+namespace {
+
+// A restored process's memory is mapped from its image's core (restart maps
+// every segment from it): its maps name IMAGE/.../core, not this library.
+bool names_a_core(const char* path, size_t len) {
+  const size_t n = cstr_len(fmt::kCore);
+  return len > n && path[len - n - 1] == '/' && starts_with(path + len - n, n, fmt::kCore);
+}
+
+// The library's own path, remembered the first time it is seen under it: it
+// is in the memory an image holds, so a restored job still knows it.
+char g_library_path[kPathMax];
+
+bool maps_a_core(const char* maps, size_t n) {
+  for (size_t at = 0, line = 0; at <= n; ++at)
+    if (at == n || maps[at] == '\n') {
+      if (names_a_core(maps + line, at - line)) return true;
+      line = at + 1;
+    }
+  return false;
+}
+
+}  // namespace
+
+// The path of the file this library was loaded from, as /proc/self/maps says
+// it (or said it, before this process was restored).
 const char* library_path(const Dump& d) {
   const uint64_t self = uint64_t(reinterpret_cast<uintptr_t>(&refuse_outsiders));
-  for (size_t i = 0; i < d.nmaps; ++i)
-    if (d.maps[i].start <= self && self < d.maps[i].end && d.maps[i].path_len) return d.maps[i].path;
+  for (size_t i = 0; i < d.nmaps; ++i) {
+    const auto& m = d.maps[i];
+    if (m.start > self || self >= m.end || !m.path_len) continue;
+    const bool restored = names_a_core(m.path, m.path_len);
+    if (restored && g_library_path[0]) return g_library_path;
+    if (!restored && !g_library_path[0] && m.path_len < kPathMax) {
+      for (size_t k = 0; k < m.path_len; ++k) g_library_path[k] = m.path[k];
+      g_library_path[m.path_len] = 0;
+    }
+    return m.path;
+  }
   return nullptr;
 }
 
 // True when process `pid` maps `lib` (also when its mapping list is too long
-// to read: a large runtime's, which then answers the signal or times out).
+// to read: a large runtime's, which then answers the signal or times out), or
+// was restored from an image (its memory, the library's included, is mapped
+// from a core: it carried the library when it was checkpointed).
 bool maps_library(Dump& d, long pid, const char* lib) {
   if (!lib) return true;
   char path[64];
@@ -186,7 +230,7 @@ bool maps_library(Dump& d, long pid, const char* lib) {
   char* buf = d.io_buf + kDentsSize;
   const long n = read_small_file(AT_FDCWD, path, buf, kIoBufSize - kDentsSize);
   if (n == -E2BIG) return true;
-  return n >= 0 && contains(buf, size_t(n), lib, cstr_len(lib));
+  return n >= 0 && (contains(buf, size_t(n), lib, cstr_len(lib)) || maps_a_core(buf, size_t(n)));
 }
 
 bool refuse_outsiders(Dump& d, const ProcTable& pt) {

@@ -15,7 +15,8 @@
 // raw rt_sigprocmask/rt_sigaction system call made by the program itself.
 #include "signal_guard.h"
 
-#include <dlfcn.h>
+#include "libc_next.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -30,18 +31,8 @@ struct sigaction g_job_action;  // what the job asked for on it (never installed
 // This thread's own request: is our signal blocked, as far as it knows?
 __thread bool t_job_blocks __attribute__((tls_model("initial-exec")));
 
-// libc's function `name`, looked up once. The lookups are made at start-up
-// (guard), so a handler calling sigprocmask later never runs dlsym.
-template <class Fn>
-Fn next(Fn* cache, const char* name) {
-  Fn f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (!f) {
-    f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-    __atomic_store_n(cache, f, __ATOMIC_RELEASE);
-  }
-  return f;
-}
-
+// libc's functions behind ours (libc_next.h), looked up at start-up (guard),
+// so a handler calling sigprocmask later never runs dlsym.
 SigactionFn g_sigaction;
 using SignalFn = sighandler_t (*)(int, sighandler_t);
 SignalFn g_signal, g_sysv_signal;
@@ -102,24 +93,24 @@ sighandler_t swap_job_handler(sighandler_t handler) {
 
 }  // namespace
 
-SigactionFn real_sigaction() { return next(&g_sigaction, "sigaction"); }
+SigactionFn real_sigaction() { return libc_next(&g_sigaction, "sigaction"); }
 
 void guard(int sig) {
   // Every lookup now, while no handler of ours can be running.
   real_sigaction();
-  next(&g_signal, "signal");
-  next(&g_sysv_signal, "sysv_signal");
-  next(&g_sigprocmask, "sigprocmask");
-  next(&g_pthread_sigmask, "pthread_sigmask");
-  next(&g_sigsuspend, "sigsuspend");
-  next(&g_sigwait, "sigwait");
-  next(&g_sigwaitinfo, "sigwaitinfo");
-  next(&g_sigtimedwait, "sigtimedwait");
-  next(&g_signalfd, "signalfd");
-  next(&g_ppoll, "ppoll");
-  next(&g_pselect, "pselect");
-  next(&g_epoll_pwait, "epoll_pwait");
-  next(&g_epoll_pwait2, "epoll_pwait2");
+  libc_next(&g_signal, "signal");
+  libc_next(&g_sysv_signal, "sysv_signal");
+  libc_next(&g_sigprocmask, "sigprocmask");
+  libc_next(&g_pthread_sigmask, "pthread_sigmask");
+  libc_next(&g_sigsuspend, "sigsuspend");
+  libc_next(&g_sigwait, "sigwait");
+  libc_next(&g_sigwaitinfo, "sigwaitinfo");
+  libc_next(&g_sigtimedwait, "sigtimedwait");
+  libc_next(&g_signalfd, "signalfd");
+  libc_next(&g_ppoll, "ppoll");
+  libc_next(&g_pselect, "pselect");
+  libc_next(&g_epoll_pwait, "epoll_pwait");
+  libc_next(&g_epoll_pwait2, "epoll_pwait2");
   g_job_action = {};
   g_job_action.sa_handler = SIG_DFL;
   g_sig = sig;
@@ -128,6 +119,7 @@ void guard(int sig) {
 }  // namespace ckptlib::signal_guard
 
 using namespace ckptlib::signal_guard;
+using ckptlib::libc_next;
 
 extern "C" int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
   if (g_sig && sig == g_sig) {
@@ -148,7 +140,7 @@ extern "C" int sigaction(int sig, const struct sigaction* act, struct sigaction*
 
 extern "C" sighandler_t signal(int sig, sighandler_t handler) {
   if (g_sig && sig == g_sig) return swap_job_handler(handler);
-  SignalFn real = next(&g_signal, "signal");
+  SignalFn real = libc_next(&g_signal, "signal");
   return real ? real(sig, handler) : SIG_ERR;
 }
 
@@ -156,70 +148,70 @@ extern "C" sighandler_t bsd_signal(int sig, sighandler_t handler) { return signa
 
 extern "C" sighandler_t sysv_signal(int sig, sighandler_t handler) {
   if (g_sig && sig == g_sig) return swap_job_handler(handler);
-  SignalFn real = next(&g_sysv_signal, "sysv_signal");
+  SignalFn real = libc_next(&g_sysv_signal, "sysv_signal");
   return real ? real(sig, handler) : SIG_ERR;
 }
 
 extern "C" int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
-  return guarded_mask(next(&g_sigprocmask, "sigprocmask"), how, set, old, true);
+  return guarded_mask(libc_next(&g_sigprocmask, "sigprocmask"), how, set, old, true);
 }
 
 extern "C" int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
-  return guarded_mask(next(&g_pthread_sigmask, "pthread_sigmask"), how, set, old, false);
+  return guarded_mask(libc_next(&g_pthread_sigmask, "pthread_sigmask"), how, set, old, false);
 }
 
 extern "C" int sigsuspend(const sigset_t* mask) {
-  SuspendFn real = next(&g_sigsuspend, "sigsuspend");
+  SuspendFn real = libc_next(&g_sigsuspend, "sigsuspend");
   sigset_t room;
   return real ? real(without_ours(mask, &room)) : (errno = ENOSYS, -1);
 }
 
 extern "C" int sigwait(const sigset_t* set, int* sig) {
-  SigwaitFn real = next(&g_sigwait, "sigwait");
+  SigwaitFn real = libc_next(&g_sigwait, "sigwait");
   sigset_t room;
   return real ? real(without_ours(set, &room), sig) : ENOSYS;
 }
 
 extern "C" int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
-  SigwaitinfoFn real = next(&g_sigwaitinfo, "sigwaitinfo");
+  SigwaitinfoFn real = libc_next(&g_sigwaitinfo, "sigwaitinfo");
   sigset_t room;
   return real ? real(without_ours(set, &room), info) : (errno = ENOSYS, -1);
 }
 
 extern "C" int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct timespec* timeout) {
-  SigtimedwaitFn real = next(&g_sigtimedwait, "sigtimedwait");
+  SigtimedwaitFn real = libc_next(&g_sigtimedwait, "sigtimedwait");
   sigset_t room;
   return real ? real(without_ours(set, &room), info, timeout) : (errno = ENOSYS, -1);
 }
 
 extern "C" int signalfd(int fd, const sigset_t* mask, int flags) {
-  SignalfdFn real = next(&g_signalfd, "signalfd");
+  SignalfdFn real = libc_next(&g_signalfd, "signalfd");
   sigset_t room;
   return real ? real(fd, without_ours(mask, &room), flags) : (errno = ENOSYS, -1);
 }
 
 extern "C" int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask) {
-  PpollFn real = next(&g_ppoll, "ppoll");
+  PpollFn real = libc_next(&g_ppoll, "ppoll");
   sigset_t room;
   return real ? real(fds, n, timeout, without_ours(mask, &room)) : (errno = ENOSYS, -1);
 }
 
 extern "C" int pselect(int n, fd_set* r, fd_set* w, fd_set* e, const struct timespec* timeout,
                        const sigset_t* mask) {
-  PselectFn real = next(&g_pselect, "pselect");
+  PselectFn real = libc_next(&g_pselect, "pselect");
   sigset_t room;
   return real ? real(n, r, w, e, timeout, without_ours(mask, &room)) : (errno = ENOSYS, -1);
 }
 
 extern "C" int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeout, const sigset_t* mask) {
-  EpollPwaitFn real = next(&g_epoll_pwait, "epoll_pwait");
+  EpollPwaitFn real = libc_next(&g_epoll_pwait, "epoll_pwait");
   sigset_t room;
   return real ? real(epfd, events, max, timeout, without_ours(mask, &room)) : (errno = ENOSYS, -1);
 }
 
 extern "C" int epoll_pwait2(int epfd, struct epoll_event* events, int max, const struct timespec* timeout,
                             const sigset_t* mask) {
-  EpollPwait2Fn real = next(&g_epoll_pwait2, "epoll_pwait2");
+  EpollPwait2Fn real = libc_next(&g_epoll_pwait2, "epoll_pwait2");
   sigset_t room;
   return real ? real(epfd, events, max, timeout, without_ours(mask, &room)) : (errno = ENOSYS, -1);
 }

@@ -70,6 +70,8 @@ struct Tree {
 // process_tree.cpp
 bool parse_proc_stat(const char* t, size_t n, ProcInfo* s);
 void proc_path(Text& t, long pid, const char* leaf);
+// /proc/PID/stat into buf: its length, or -errno.
+long read_proc_stat(long pid, char* buf, size_t cap);
 const char* library_path(const Dump& d);
 bool maps_library(Dump& d, long pid, const char* lib);
 // Refuses a checkpoint of a process that is not its job's first one (its

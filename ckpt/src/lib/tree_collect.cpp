@@ -21,12 +21,8 @@ constexpr long kVforkWaitNs = 2'000'000'000;   // a vfork child execs (or exits)
 long now_ns() { return long(monotonic_ns()); }
 
 void read_one(Dump& d, ProcTable& pt, long pid) {
-  char path[64];
-  Text t;
-  t.reset(path, sizeof path);
-  proc_path(t, pid, "stat");
   char buf[1024];
-  const long n = read_small_file(AT_FDCWD, path, buf, sizeof buf);
+  const long n = read_proc_stat(pid, buf, sizeof buf);
   ProcInfo p{};
   if (n < 0 || !parse_proc_stat(buf, size_t(n), &p)) return;  // gone meanwhile
   p.pid = int32_t(pid);
@@ -86,11 +82,8 @@ bool read_table(Dump& d, ProcTable& pt) {
 
 // A zombie's raw wait status: field 52 (exit_code) of its stat line.
 int zombie_status(long pid) {
-  char path[64], buf[1024];
-  Text t;
-  t.reset(path, sizeof path);
-  proc_path(t, pid, "stat");
-  const long n = read_small_file(AT_FDCWD, path, buf, sizeof buf);
+  char buf[1024];
+  const long n = read_proc_stat(pid, buf, sizeof buf);
   if (n <= 0) return 0;
   size_t p = size_t(n);
   while (p > 0 && buf[p - 1] != ')') --p;

@@ -93,6 +93,47 @@ const Member* member_of(const Tree& t, int32_t pid) {
   return i >= 0 ? &t.m[i] : nullptr;
 }
 
+// Whether process `pid` has an fd on the pipe (dev, ino). A process whose
+// fds we may not read (another user's) is taken not to hold it.
+bool holds_pipe(Dump& d, long pid, uint64_t dev, uint64_t ino) {
+  char path[64];
+  Text p;
+  p.reset(path, sizeof path);
+  proc_path(p, pid, "fd");
+  const long dir = sys::openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  bool found = false;
+  long n;
+  while (!found && (n = sys::getdents64(int(dir), d.io_buf, kDentsSize)) > 0) {
+    for (long at = 0; at < n && !found;) {
+      const auto* de = reinterpret_cast<const sys::LinuxDirent64*>(d.io_buf + at);
+      at += de->d_reclen;
+      if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+      char fd_path[96];
+      Text f;
+      f.reset(fd_path, sizeof fd_path);
+      proc_path(f, pid, "fd/");
+      f.str(de->d_name);
+      struct stat st {};
+      found = sys::stat_path(fd_path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+    }
+  }
+  sys::close(int(dir));
+  return found;
+}
+
+// An end the tree lacks may be held by no process at all: closed by everyone
+// (xargs's exec-error pipe once its child has exec'd, a pipe to a $(shell)
+// that make has finished reading). Such a pipe is restorable with that end
+// closed, as it is now. Only for pipes about to be refused: a /proc scan.
+bool held_outside(Dump& d, const Tree& t, uint64_t dev, uint64_t ino) {
+  for (size_t i = 0; i < t.procs.n; ++i) {
+    const long pid = t.procs.p[i].pid;
+    if (find_member(t, pid) < 0 && holds_pipe(d, pid, dev, ino)) return true;
+  }
+  return false;
+}
+
 // Pipes: restorable, a stdio endpoint, or refused.
 bool sort_pipes(Dump& d, Tree& t) {
   for (size_t i = 0; i < t.nrefs; ++i) {
@@ -107,7 +148,10 @@ bool sort_pipes(Dump& d, Tree& t) {
       writer |= g.acc != O_RDONLY;
     }
     if (!first) continue;
-    if (reader && writer) {
+    bool beyond_stdio = false;
+    for (size_t j = i; j < t.nrefs && !(reader && writer); ++j)
+      beyond_stdio |= t.refs[j].dev == f.dev && t.refs[j].ino == f.ino && t.refs[j].fd > 2;
+    if ((reader && writer) || (beyond_stdio && !held_outside(d, t, f.dev, f.ino))) {
       if (t.npipes >= kMaxTreePipes) return d.fail("the job has too many pipes", -EMFILE);
       t.pipes[t.npipes++] = f.ino;
       continue;

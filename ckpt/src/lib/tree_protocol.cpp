@@ -32,11 +32,8 @@ socklen_t tree_address(sockaddr_un* a, long coordinator, uint32_t nonce) {
 
 // The parent of `pid` (its stat line), or 0.
 long parent_of(long pid) {
-  char path[64], buf[1024];
-  Text t;
-  t.reset(path, sizeof path);
-  proc_path(t, pid, "stat");
-  const long n = read_small_file(AT_FDCWD, path, buf, sizeof buf);
+  char buf[1024];
+  const long n = read_proc_stat(pid, buf, sizeof buf);
   ProcInfo p{};
   return n > 0 && parse_proc_stat(buf, size_t(n), &p) ? p.ppid : 0;
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ckptsim::restart {
 
@@ -45,7 +46,10 @@ struct RestartOptions {
 };
 
 // Verifies the image, forks, restores the child and lets it run. Returns the
-// pid of the running restored process (a child of the caller).
+// pid of the running restored process (a child of the caller). A process
+// tree's image (tree.json) is restored whole under an init of its own (pid 1
+// of a new PID namespace, docs/restarting.md "Process trees"): its pid is
+// returned, and it ends the way the tree's root ends.
 pid_t restore_process(const RestartOptions& opts);
 
 // restore_process + wait: returns a shell-style status (exit code or 128+signal).
@@ -57,6 +61,11 @@ int restart_and_wait(const RestartOptions& opts);
 // (ImageError, nothing written); FlattenError if the output cannot be written
 // (nothing left behind). Returns the directory written.
 std::filesystem::path flatten_image(const std::filesystem::path& image, const std::filesystem::path& out);
+
+// `image show`: one line saying what `image` is (one process's image, or a
+// process tree's), and for a tree a header and one line per process (pid,
+// parent, group, session, state, command). ImageError if it is unusable.
+std::vector<std::string> describe_image(const std::filesystem::path& image);
 
 // Waits for a process restore_process returned: its exit code, or 128+signal.
 int wait_for_exit(pid_t pid);

@@ -1,6 +1,6 @@
 // fd 3 is the read end of a pipe whose writer is a process outside the job: a
-// shell without the checkpoint library, detached (double fork, so it is no
-// child of the job), that exits once GO exists. The checkpoint of the job is
+// shell detached (double fork and a session of its own, so it is no child of
+// the job nor in its group), that exits once GO exists. The checkpoint of the job is
 // not refused (the writer is not one of its processes), but the pipe cannot
 // come back: the restarter refuses it, or makes it /dev/null with
 // --skip-unrestorable.
@@ -19,10 +19,11 @@ int main(int argc, char** argv) {
   pid_t child = fork();
   if (child == 0) {
     if (fork() == 0) {
+      setsid();  // a session of its own: no member of the job's group or session
       close(p[0]);
       char script[4096];
       snprintf(script, sizeof script, "while [ ! -e '%s' ]; do sleep 0.01; done", argv[2]);
-      char* env[] = {"PATH=/usr/bin:/bin", NULL};  // no LD_PRELOAD: not a process of the job
+      char* env[] = {"PATH=/usr/bin:/bin", NULL};  // the exec guard puts the library back; no matter
       execle("/bin/sh", "sh", "-c", script, (char*)NULL, env);
       _exit(127);
     }

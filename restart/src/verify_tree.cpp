@@ -1,0 +1,115 @@
+// A tree image is checked whole before anything starts: each process's image
+// as a single image is (verify_image, opened through the tree's directory),
+// each against the tree, and what the restore will rebuild (sessions, groups,
+// shared descriptors) possible to rebuild.
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "image_files.h"
+#include "phases.h"
+#include "tree.h"
+
+namespace ckptsim::restart {
+namespace {
+
+std::string pid_list(std::vector<pid_t> pids) {
+  std::sort(pids.begin(), pids.end());
+  std::string s;
+  for (pid_t p : pids) s += (s.empty() ? "" : ", ") + std::to_string(p);
+  return s.empty() ? "none" : s;
+}
+
+// Its pid, and the children its manifest records (the library writes none:
+// tree.json holds the links) among the tree's.
+void check_against_tree(const TreeImage& tree, const TreeProcess& p, const Image& img) {
+  if (img.pid != p.pid)
+    throw ImageError(img.dir.string() + " holds the image of process " + std::to_string(img.pid) + ", not of " +
+                     std::to_string(p.pid));
+  std::vector<pid_t> kids;
+  for (size_t c : p.children) kids.push_back(tree.procs[c].pid);
+  std::vector<pid_t> recorded = img.children;
+  std::sort(kids.begin(), kids.end());
+  std::sort(recorded.begin(), recorded.end());
+  if (!std::includes(kids.begin(), kids.end(), recorded.begin(), recorded.end()))
+    throw ImageError(img.dir.string() + " records the children " + pid_list(recorded) + ", " + fmt::kTreeManifest +
+                     " the children " + pid_list(kids));
+}
+
+// Sessions and groups are rebuilt from inside the tree: a session leader
+// calls setsid, a process joins a group whose leader is an earlier process
+// of its session. What cannot be rebuilt so is refused; a group or session
+// outside the tree is left to the restarter's (docs/restarting.md).
+void check_sessions(const TreeImage& tree) {
+  std::map<pid_t, size_t> index;
+  for (size_t i = 0; i < tree.procs.size(); ++i) index[tree.procs[i].pid] = i;
+  for (size_t i = 0; i < tree.procs.size(); ++i) {
+    const TreeProcess& p = tree.procs[i];
+    const std::string who = "process " + std::to_string(p.pid);
+    if (p.sid == p.pid && p.pgid != p.pid)
+      throw ImageError(fmt::kTreeManifest + std::string(": ") + who + " leads a session but not its process group");
+    if (p.sid != p.pid && p.parent >= 0 && tree.procs[p.parent].sid != p.sid)
+      throw ImageError(fmt::kTreeManifest + std::string(": ") + who + " is in session " + std::to_string(p.sid) +
+                       ", its parent in session " + std::to_string(tree.procs[p.parent].sid) +
+                       ": such a tree cannot be rebuilt");
+    if (p.pgid == p.pid || !index.count(p.pgid)) continue;
+    const TreeProcess& leader = tree.procs[index[p.pgid]];
+    if (index[p.pgid] > i || leader.sid != p.sid)
+      throw ImageError(fmt::kTreeManifest + std::string(": ") + who + " is in process group " +
+                       std::to_string(p.pgid) + ", whose leader comes after it or is in another session");
+  }
+}
+
+void check_shared_files(const TreeImage& tree) {
+  std::map<pid_t, const Image*> by_pid;
+  for (const auto& img : tree.images) by_pid[img.pid] = &img;
+  for (const auto& group : tree.shared_files)
+    for (const auto& [pid, fd] : group) {
+      const Image& img = *by_pid.at(pid);
+      const bool open = std::any_of(img.fds.begin(), img.fds.end(), [fd = fd](const FdEntry& e) { return e.fd == fd; });
+      if (!open)
+        throw ImageError(fmt::kTreeManifest + std::string(": shared_files names fd ") + std::to_string(fd) +
+                         " of process " + std::to_string(pid) + ", which it did not have open");
+    }
+}
+
+// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, SysV) inherited
+// through fork is one object in several processes; the image holds each
+// process's copy and no identity, so restored each would have its own and the
+// processes would silently stop seeing each other's writes: refused.
+void check_shared_memory(const TreeImage& tree) {
+  std::map<uint64_t, pid_t> first;  // a shared anonymous mapping's start -> its first holder
+  for (const auto& img : tree.images)
+    for (const auto& m : img.mappings) {
+      if (!m.shared || m.kind != "anon") continue;
+      auto [it, fresh] = first.emplace(m.start, img.pid);
+      if (!fresh)
+        throw ImageError("processes " + std::to_string(it->second) + " and " + std::to_string(img.pid) +
+                         " share anonymous memory at " + hex_range(m.start, m.end) +
+                         " (MAP_SHARED, inherited through fork), which a tree restore cannot share again");
+    }
+}
+
+}  // namespace
+
+void verify_tree(TreeImage& tree, const RestartOptions& opts) {
+  if (::geteuid() != 0)
+    throw ImageError("restoring a process tree needs root: its processes get back their pids in a new PID "
+                     "namespace (CAP_SYS_ADMIN); run ckptsim restart as root");
+  check_sessions(tree);
+  for (auto& p : tree.procs) {
+    if (p.zombie) continue;
+    auto files = std::make_shared<ImageFiles>(*tree.files, fmt::kProcDirPrefix + std::to_string(p.pid));
+    Image img = verify_image(files, opts.verify);
+    img.owner = image_owner(files->owner(), files->group(), opts.allow_foreign_files);
+    check_against_tree(tree, p, img);
+    p.image = static_cast<int>(tree.images.size());
+    tree.images.push_back(std::move(img));
+  }
+  check_shared_files(tree);
+  check_shared_memory(tree);
+}
+
+}  // namespace ckptsim::restart
