@@ -10,7 +10,14 @@
 // writes sum-K-restored instead and exits. With a fourth argument "no-uffd"
 // it first denies itself userfaultfd(2) (seccomp, EPERM), as a kernel or a
 // container without it would: the library must fall back to checksums.
-// Usage: prog_dirty OUTDIR MIB CHECKPOINTS [no-uffd]
+// With "fork" instead, from k = 3 on it first forks two children, one with
+// fork(3) and one with the raw system call (no atfork handler runs): each
+// rewrites every page of its copy of the mapping (no longer registered in
+// the child: the library's userfaultfd has no UFFD_FEATURE_EVENT_FORK) and
+// checks what it reads back; the fork(3) child also checks that it does not
+// hold the library's userfaultfd. Both are reaped before the checkpoint, and
+// the parent's images must hold only the parent's own changes.
+// Usage: prog_dirty OUTDIR MIB CHECKPOINTS [no-uffd|fork]
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -24,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dirent.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -55,9 +64,40 @@ static int deny_userfaultfd(void) {
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
+static int holds_userfaultfd(void) {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return 1;
+  int found = 0;
+  for (struct dirent* e; (e = readdir(d)) != NULL && !found;) {
+    char link[300], target[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+    const ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n > 0) target[n] = 0;
+    found = n > 0 && strcmp(target, "anon_inode:[userfaultfd]") == 0;
+  }
+  closedir(d);
+  return found;
+}
+
+// A child that rewrites its copy of [buf, buf + used pages) and reads it back:
+// 0 when all is well.
+static int child_writes(unsigned char* buf, size_t used, int check_fd) {
+  if (check_fd && holds_userfaultfd()) return 6;
+  for (size_t p = 0; p < used; ++p) memset(buf + p * PAGE, (int)(p & 0xff), PAGE);
+  for (size_t p = 0; p < used; ++p)
+    if (buf[p * PAGE] != (unsigned char)(p & 0xff) || buf[p * PAGE + PAGE - 1] != (unsigned char)(p & 0xff)) return 7;
+  return 0;
+}
+
+static int reaped_ok(pid_t pid) {
+  int status = 0;
+  return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 4 && !(argc == 5 && strcmp(argv[4], "no-uffd") == 0)) return 2;
-  if (argc == 5 && deny_userfaultfd() != 0) return 4;
+  const int no_uffd = argc == 5 && strcmp(argv[4], "no-uffd") == 0, forks = argc == 5 && strcmp(argv[4], "fork") == 0;
+  if (argc != 4 && !no_uffd && !forks) return 2;
+  if (no_uffd && deny_userfaultfd() != 0) return 4;
   const size_t pages = (size_t)atoi(argv[2]) * 256, used = pages / 8 * 7;
   const int checkpoints = atoi(argv[3]);
   const char* sig = getenv("CKPT_SIGNAL");
@@ -73,6 +113,13 @@ int main(int argc, char** argv) {
   fprintf(f, "%lu %lu\n", (unsigned long)(uintptr_t)buf, (unsigned long)(uintptr_t)(buf + pages * PAGE));
   fclose(f);
   for (int k = 1; k <= checkpoints; ++k) {
+    if (forks && k > 2) {
+      const pid_t c1 = fork();
+      if (c1 == 0) _exit(child_writes(buf, used, 1));
+      const pid_t c2 = (pid_t)syscall(SYS_fork);
+      if (c2 == 0) _exit(child_writes(buf, used, 0));
+      if (!reaped_ok(c1) || !reaped_ok(c2)) return 5;
+    }
     if (k > 1) {
       FILE* out = open_out(argv[1], "changed", k);
       if (!out) return 1;
