@@ -22,6 +22,7 @@ struct RunArgs {
   bool fork = false;
   bool incremental = false;
   unsigned max_chain = 8;
+  std::string dirty;
   bool resume = false;
   bool checkpoint_on_term = false;
   bool requeue = false;
@@ -56,6 +57,12 @@ void add_run_options(CLI::App* cmd, RunArgs& a) {
       ->check(CLI::Range(1u, 1000000u))
       ->capture_default_str()
       ->needs(incremental);
+  cmd->add_option("--dirty", a.dirty,
+                  "how an incremental dump finds the changed pages: kernel (the kernel's write tracking, "
+                  "userfaultfd + PAGEMAP_SCAN, Linux >= 6.7), checksum (every page hashed while the job is "
+                  "stopped), auto (the kernel where it works; the default)")
+      ->check(CLI::IsMember({"auto", "kernel", "checksum"}))
+      ->needs(incremental);
   cmd->add_flag("--resume", a.resume,
                 "restore the job from DIR's newest complete image of this same command, if there is one, "
                 "else start it (one batch script for the first run and every requeue)");
@@ -88,6 +95,7 @@ ckpt::RunOptions run_options(const RunArgs& a) {
   opts.fork = a.fork;
   opts.incremental = a.incremental;
   opts.max_chain = a.max_chain;
+  opts.dirty = a.dirty;
   opts.argv = a.argv;
   opts.checkpoint_on_term = a.checkpoint_on_term;
   return opts;

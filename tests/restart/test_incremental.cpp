@@ -152,6 +152,10 @@ TEST_CASE("incremental + forked: five images of a job writing hard during each d
   scribble_consistent({"--fork", "--incremental", "--keep", "100"}, 5);
 }
 
+TEST_CASE("incremental + forked + kernel dirty tracking: five images of a job writing hard, restored consistent") {
+  scribble_consistent({"--fork", "--incremental", "--dirty", "kernel", "--keep", "100"}, 5);
+}
+
 TEST_CASE("incremental: --max-chain 2 --keep 2 leaves the two newest images and the parents they need") {
   const int n = 1000;
   TempDir refdir, dir;

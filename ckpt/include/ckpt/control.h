@@ -68,6 +68,7 @@ struct RunOptions {
   bool fork = false;                          // CKPT_FORK: memory written by a forked copy
   bool incremental = false;                   // CKPT_INCREMENTAL: only pages changed since the parent image
   unsigned max_chain = 8;                     // CKPT_MAX_CHAIN: incremental images before a full one (>= 1)
+  std::string dirty;                          // CKPT_DIRTY: auto, kernel, checksum ("": the library's default, auto)
   // SIGTERM (a scheduler's preemption or scancel) or the checkpoint signal sent
   // to `run` itself means: checkpoint now, wait for the image, kill the job and
   // return kExitCheckpointed. Without it SIGTERM is relayed to the job and the

@@ -88,6 +88,7 @@ inline constexpr char kFork[] = "CKPT_FORK";
 inline constexpr char kFsync[] = "CKPT_FSYNC";
 inline constexpr char kIncremental[] = "CKPT_INCREMENTAL";
 inline constexpr char kMaxChain[] = "CKPT_MAX_CHAIN";
+inline constexpr char kDirty[] = "CKPT_DIRTY";  // auto | kernel | checksum
 // Set by the library's exec guard, taken out by the new image's library: the
 // checkpoint signal the guard blocked for the exec (the new image unblocks it).
 inline constexpr char kExecBlocked[] = "CKPT_EXEC_BLOCKED";

@@ -153,6 +153,7 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
     if (opts.incremental) {
       ::setenv(env::kIncremental, "1", 1);
       ::setenv(env::kMaxChain, max_chain.c_str(), 1);
+      if (!opts.dirty.empty()) ::setenv(env::kDirty, opts.dirty.c_str(), 1);
     }
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
     // The job starts with a clean fd table, as a batch system would start it:

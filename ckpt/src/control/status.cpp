@@ -85,6 +85,11 @@ DumpStatus read_dump_status(const fs::path& dir) {
   words >> st.word >> st.seq;
   std::getline(words >> std::ws, st.rest);
   while (!st.rest.empty() && st.rest.back() == ' ') st.rest.pop_back();
+  // "ok N ckpt-NNNN dirty: kernel": the image name, then a note.
+  if (const size_t space = st.rest.find(' '); st.word == "ok" && space != std::string::npos) {
+    st.note = st.rest.substr(space + 1);
+    st.rest.resize(space);
+  }
   struct stat sb;
   if (st.stamp.empty() && ::lstat(path.c_str(), &sb) == 0) st.mtime = sb.st_mtim;
   return st;

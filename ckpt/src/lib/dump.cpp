@@ -138,6 +138,8 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
   // After begin_image: it waited for the previous writer, so the parent is
   // complete (or was abandoned) by now.
   if (ok && cfg.incremental) ok = plan_incremental(d);
+  // Before any memory is copied (a forked writer's copy included).
+  if (ok && cfg.incremental) dirty_prepare(d);
   const bool lineage_moved = ok && cfg.incremental;
   if (lineage_moved) lineage_begin(d);
   bool forked = false;

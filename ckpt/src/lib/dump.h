@@ -10,6 +10,7 @@
 #include <ucontext.h>
 
 #include "ckpt/image_format.h"
+#include "dirty_tracking.h"
 #include "text.h"
 #include "threads.h"
 
@@ -30,6 +31,7 @@ struct Config {
   bool fork;      // CKPT_FORK=1: the memory is written by a forked copy (dump.cpp)
   bool incremental;    // CKPT_INCREMENTAL=1: only pages changed since the parent image (incremental.cpp)
   uint32_t max_chain;  // CKPT_MAX_CHAIN=N: incremental images on one full one, then a full dump (default 8)
+  DirtyMode dirty;     // CKPT_DIRTY: changed pages from the kernel or by checksums (dirty_tracking.h)
   const char* glibc_version;
   uint64_t page_size;
 };
@@ -53,12 +55,17 @@ struct Mapping {
   bool delta;
   uint32_t runs_first, nruns;
   uint64_t delta_xxh3;
+  bool dirty_known;  // the kernel listed its pages written since the parent (dirty_tracking.cpp)
 };
 
 // Per-page checksums of the anonymous memory an image holds (its `pages`
 // file, read back by the next incremental dump; incremental.cpp).
 struct PageRange {
   uint64_t start, end, first;  // [start, end) and the index of its first page's checksum
+};
+// One run of pages PAGEMAP_SCAN reports written (the kernel's struct page_region).
+struct DirtyRegion {
+  uint64_t start, end, categories;
 };
 struct PageRun {
   uint32_t first, count;  // pages of a mapping, from its start
@@ -136,6 +143,7 @@ constexpr size_t kSmallTextSize = 4u << 20;  // cmdline, auxv, stat
 constexpr size_t kBounceSize = 1u << 20;  // writable private file mappings, read safely (core_writer.cpp)
 constexpr size_t kMaxTrackedPages = 8u << 20;  // 32 GiB of anonymous memory (64 MiB of checksums)
 constexpr size_t kMaxRuns = 4u << 20;
+constexpr size_t kMaxDirtyRegions = 1u << 20;  // more: that mapping is checksummed
 constexpr size_t kPagesFileMax = 64 + kMaxMappings * sizeof(PageRange) + kMaxTrackedPages * 8;
 
 struct Dump {
@@ -222,6 +230,9 @@ struct Dump {
   bool can_read_self;              // process_vm_readv works on ourselves
   uint64_t zero_page_xxh3;         // a never-touched page's checksum (the `pages` file)
   uint64_t memory_bytes, full_memory_bytes;  // written / what a full dump writes
+  DirtyRegion* dirty;              // written since the parent, by the kernel, in address order
+  size_t ndirty, dirty_cursor;
+  bool dirty_kernel;               // some mapping's changes came from the kernel, not checksums
 
   // First failure: what failed and the errno (0: `what` says it all).
   const char* fail_what;

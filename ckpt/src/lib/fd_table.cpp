@@ -65,6 +65,7 @@ bool describe_fd(Dump& d, int fd) {
 }  // namespace
 
 bool read_fd_table(Dump& d) {
+  dirty_settle();
   long dirfd = sys::openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0) return d.fail("opening /proc/self/fd", dirfd);
   // The names are read completely first: describing an fd must not disturb the listing.
@@ -91,7 +92,7 @@ bool read_fd_table(Dump& d) {
     if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
     size_t p = 0;
     const int fd = int(parse_unsigned(de->d_name, cstr_len(de->d_name), &p, 10));
-    if (fd == dirfd || fd == d.skip_fd[0] || fd == d.skip_fd[1]) continue;
+    if (fd == dirfd || fd == d.skip_fd[0] || fd == d.skip_fd[1] || dirty_own_fd(fd)) continue;
     ok = describe_fd(d, fd);
   }
   sys::close(int(dirfd));

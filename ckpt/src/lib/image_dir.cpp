@@ -298,7 +298,14 @@ bool commit_image(Dump& d) {
   // an in-process dump has also stopped the job for the manifest, the commit
   // and the retention since, and `run --interval auto` should charge it all.
   const uint64_t stopped = d.in_writer ? d.stopped_ns : monotonic_ns() - d.started_mono_ns;
-  status_line(d, "ok", d.image_name, stopped ? stopped : 1);
+  // Which way the changed pages were found, for whoever tunes the job.
+  char rest[64];
+  Text rt;
+  rt.reset(rest, sizeof rest);
+  rt.str(d.image_name);
+  if (d.cfg->incremental) rt.str(" dirty: ").str(dirty_method(d));
+  rest[rt.len < sizeof rest ? rt.len : sizeof rest - 1] = 0;
+  status_line(d, "ok", rest, stopped ? stopped : 1);
   return true;
 }
 

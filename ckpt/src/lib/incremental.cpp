@@ -1,9 +1,9 @@
-// Incremental images (CKPT_INCREMENTAL=1). Change detection is by per-page
-// checksums: every image keeps, in its `pages` file, the XXH3 of each page of
-// the anonymous memory it holds; the next dump hashes each page again and
-// writes only those whose checksum differs (docs/image-format.md "Incremental
-// images" says why not soft-dirty or userfaultfd). The image's manifest names
-// its parent and the checksum of the parent's manifest.
+// Incremental images (CKPT_INCREMENTAL=1). Every image keeps, in its `pages`
+// file, the XXH3 of each page of the private memory it holds; the next dump
+// writes only the pages whose checksum differs, hashing each page again, or,
+// where the kernel tracked the writes (dirty_tracking.cpp), only the pages it
+// reports written (docs/image-format.md "Incremental images"). The image's
+// manifest names its parent and the checksum of the parent's manifest.
 //
 // Which image is this process's parent is kept here, in the library's data:
 // the image holds it too, so a job restored from ckpt-0005 continues its chain
@@ -100,11 +100,17 @@ void lineage_begin(const Dump& d) {
 }
 
 // The image was not written (in-process): the old parent is still the parent.
-void lineage_abandon() { g_lineage = g_before; }
+void lineage_abandon() {
+  g_lineage = g_before;
+  dirty_forget();
+}
 
 // A tree's image is never a single process's parent (its memory is under
 // proc-PID, and a later single dump of this process starts a chain of its own).
-void lineage_reset() { g_lineage = g_before = Lineage{}; }
+void lineage_reset() {
+  g_lineage = g_before = Lineage{};
+  dirty_forget();
+}
 
 uint64_t parent_page_hash(Dump& d, uint64_t addr) {
   if (!d.incremental) return 0;

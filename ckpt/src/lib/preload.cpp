@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,18 @@ uint32_t env_count(const char* name, uint32_t fallback, const char* otherwise) {
   say(v, "' is not a count from 1 to 1000000; ", otherwise);
   say("\n");
   return fallback;
+}
+
+// CKPT_DIRTY: auto (default), kernel, checksum; anything else is said and
+// taken as auto.
+ckptlib::DirtyMode dirty_mode() {
+  const char* v = getenv(fmt::env::kDirty);
+  if (!v || !*v || strcmp(v, "auto") == 0) return ckptlib::DirtyMode::automatic;
+  if (strcmp(v, "kernel") == 0) return ckptlib::DirtyMode::kernel;
+  if (strcmp(v, "checksum") == 0) return ckptlib::DirtyMode::checksum;
+  say("ckpt: ", fmt::env::kDirty, " '");
+  say(v, "' is not auto, kernel or checksum; auto\n");
+  return ckptlib::DirtyMode::automatic;
 }
 
 // "QUIT", "SIGQUIT", "quit", "3" -> 3; 0 when unknown or unusable.
@@ -123,6 +136,7 @@ int install() {
   g_config.fork = forked && strcmp(forked, "1") == 0;
   const char* incremental = getenv(fmt::env::kIncremental);
   g_config.incremental = incremental && strcmp(incremental, "1") == 0;
+  g_config.dirty = dirty_mode();
   g_config.max_chain = env_count(fmt::env::kMaxChain, 8, "chains of 8");
   g_config.keep = env_count(fmt::env::kKeep, 0, "every image is kept");
   const char* signame = getenv(fmt::env::kSignal);
@@ -155,6 +169,7 @@ int install() {
   ckptlib::signal_guard::SigactionFn real = ckptlib::signal_guard::real_sigaction();
   if (!real || real(g_config.signal, &sa, nullptr) != 0) return 0;
   ckptlib::signal_guard::guard(g_config.signal);
+  pthread_atfork(nullptr, nullptr, ckptlib::dirty_after_fork);
   return g_config.signal;
 }
 

@@ -174,7 +174,8 @@ bool map_scratch(Dump& d) {
   const bool inc = d.cfg->incremental;
   const size_t parent_pages = inc ? take(kPagesFileMax, page) : 0,
                ranges = inc ? take(kMaxMappings * sizeof(PageRange), page) : 0,
-               hashes = inc ? take(kMaxTrackedPages * 8, page) : 0, runs = inc ? take(kMaxRuns * sizeof(PageRun), page) : 0;
+               hashes = inc ? take(kMaxTrackedPages * 8, page) : 0, runs = inc ? take(kMaxRuns * sizeof(PageRun), page) : 0,
+               dirty = inc ? take(kMaxDirtyRegions * sizeof(DirtyRegion), page) : 0;
   d.scratch_size = align_up(off, page);
   long addr = sys::mmap(nullptr, d.scratch_size, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -213,6 +214,7 @@ bool map_scratch(Dump& d) {
     d.ranges = reinterpret_cast<PageRange*>(base + ranges);
     d.page_hashes = reinterpret_cast<uint64_t*>(base + hashes);
     d.runs = reinterpret_cast<PageRun*>(base + runs);
+    d.dirty = reinterpret_cast<DirtyRegion*>(base + dirty);
   }
   return true;
 }

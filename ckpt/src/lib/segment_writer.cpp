@@ -169,9 +169,15 @@ bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* stat
     for (size_t i = 0; i < pages; ++i) {
       const uint64_t page = addr + i * kPage;
       const char* bytes = src + i * kPage;
-      const bool touched = !known || ((entries[i] >> 62) & 3);  // bit 63 present, bit 62 swapped
+      bool touched = !known || ((entries[i] >> 62) & 3);  // bit 63 present, bit 62 swapped
       const bool live = page < d.live_hi && page + kPage > d.live_lo;
-      const uint64_t h = touched ? hash.once(bytes, kPage) : d.zero_page_xxh3;
+      // A page the kernel saw no write to since the parent is the parent's:
+      // its checksum is the parent's, and it is not hashed on its own.
+      const bool clean = touched && m.dirty_known && !live && !dirty_page_written(d, page);
+      const uint64_t h = clean ? parent_page_hash(d, page) : touched ? hash.once(bytes, kPage) : d.zero_page_xxh3;
+      // Zeros are a hole: a page protected before it was ever touched reads as
+      // "swapped" (the kernel's marker), not as never touched.
+      if (h == d.zero_page_xxh3) touched = false;
       if (hashes) hashes[(page - m.start) / kPage] = live ? 0 : h;
       if (touched) d.full_memory_bytes += kPage;
       const uint64_t before = m.delta ? parent_page_hash(d, page) : 0;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# How long an in-process incremental dump stops the job, with the changed pages
+# from the kernel (run --dirty kernel: userfaultfd write-protect + PAGEMAP_SCAN)
+# against checksums of every page (--dirty checksum) and against a full dump,
+# same job, same run. The job (tests/restart/prog_dirty) maps MB MiB, fills 7/8
+# of it and, before each of its own checkpoints after the first, changes about
+# one page in 38 of it; the stop time is the image's stopped_ns (signal to
+# image committed, fsync on). Figures: the mean over the incremental images of
+# a chain (full: over plain full dumps), best of BENCH_REPEAT runs.
+# Target (issue 23): an incremental dump stops the job <= 0.3x a full one.
+# Env: BUILD, CKPTSIM (bench/run-all.sh sets them); BENCH_SIZES (MiB, default
+# "200 1024"), BENCH_REPEAT (default 2), BENCH_DUMPS (checkpoints per run, default 5).
+set -euo pipefail
+: "${BUILD:?}" "${CKPTSIM:=$BUILD/ckptsim}"
+PROG="$BUILD/tests/restart/prog_dirty"
+[ -x "$PROG" ] || { echo "bench-dirty: $PROG missing (build target prog_dirty)" >&2; exit 2; }
+SIZES="${BENCH_SIZES:-200 1024}"
+REPEAT="${BENCH_REPEAT:-2}"
+DUMPS="${BENCH_DUMPS:-5}"
+WORK=$(mktemp -d /tmp/ckptsim-bench-dirty-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null || true; done
+
+# One run of the job; prints the mean stop time (s) of its images 2..DUMPS
+# (incremental modes) or 1..DUMPS (full), and the mean bytes written.
+stops() {  # mib mode (kernel|checksum|full)
+  local mib=$1 mode=$2 out="$WORK/out" img="$WORK/img"
+  rm -rf "$out" "$img"; mkdir -p "$out"
+  local opts=(--keep 100)
+  [ "$mode" = full ] || opts+=(--incremental --dirty "$mode")
+  "$CKPTSIM" run --dir "$img" "${opts[@]}" -- "$PROG" "$out" "$mib" "$DUMPS" > /dev/null 2> "$WORK/err"
+  if [ "$mode" != full ] && ! grep -q "dirty: ${mode/checksum/checksums}" "$img/.ckpt-status"; then
+    echo "bench-dirty: $mode did not run: $(head -1 "$img/.ckpt-status")" >&2; exit 1
+  fi
+  python3 - "$img" "$DUMPS" "$mode" <<'PY'
+import json, os, sys
+img, dumps, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+first = 1 if mode == "full" else 2
+s = w = 0.0
+for i in range(first, dumps + 1):
+    m = json.load(open(os.path.join(img, f"ckpt-{i:04d}", "manifest.json")))
+    s += m["stopped_ns"] / 1e9
+    w += m["written"]["memory_bytes"] / 1e6
+n = dumps + 1 - first
+print(f"{s / n:.4f} {w / n:.1f}")
+PY
+}
+
+best() { sort -g | head -1; }
+printf '%-7s %10s %10s %10s %12s %12s %10s %s\n' job full_s checksum_s kernel_s checksum/full kernel/full k/c target
+for mib in $SIZES; do
+  : > "$WORK/full"; : > "$WORK/checksum"; : > "$WORK/kernel"
+  for _ in $(seq "$REPEAT"); do  # interleaved, so a slow moment hits all three
+    for mode in full checksum kernel; do stops "$mib" "$mode" >> "$WORK/$mode"; done
+  done
+  full=$(best < "$WORK/full" | cut -d' ' -f1)
+  cs=$(best < "$WORK/checksum" | cut -d' ' -f1)
+  kn=$(best < "$WORK/kernel" | cut -d' ' -f1)
+  awk -v m="$mib" -v f="$full" -v c="$cs" -v k="$kn" 'BEGIN {
+    printf "%-7s %10.4f %10.4f %10.4f %11.3fx %11.3fx %9.3fx %s\n", m "MB", f, c, k, c / f, k / f, k / c,
+      (k / f <= 0.3) ? "ok (kernel <= 0.3x full)" : "ABOVE 0.3x" }'
+  printf '        MB written per dump: full %s, checksum %s, kernel %s\n' \
+    "$(best < "$WORK/full" | cut -d' ' -f2)" "$(best < "$WORK/checksum" | cut -d' ' -f2)" "$(best < "$WORK/kernel" | cut -d' ' -f2)"
+done
+echo "stop time: the image's stopped_ns (the checkpoint signal to the image committed, fsync on), mean over the"
+echo "incremental images of one chain (full: over full dumps); kernel tracking still reads every page once for the"
+echo "segment's whole-content checksum (docs/checkpointing.md)."
