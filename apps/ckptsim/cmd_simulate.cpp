@@ -1,6 +1,7 @@
 // `ckptsim simulate`: the paper's cluster and its five cases in SimGrid, driven
 // by a profile. A thin shell over sim/simulate.h: options in, cells run, print.
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +43,8 @@ struct SimulateArgs {
   int max_chain = 0;
   bool max_chain_given = false;
   StorageArgs storage;
+  double requeue_delay = 0;
+  std::optional<double> requeue_delay_given;  // --requeue-delay, if given
 };
 
 void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool shape_given, bool interval_given,
@@ -70,6 +73,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   set_v_placement(base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
   set_incremental(base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
   set_storage(base, a.storage.choice());
+  set_requeue_delay(base, a.requeue_delay_given);
   if (mtbf_given) {
     base.failures.kind = FailureModel::Kind::Node;
     base.failures.mtbf_s = a.mtbf;
@@ -114,6 +118,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                             std::to_string(a.jobs_per_node) + " jobs, " + failures + ", " + policy + ", " +
                             (shows_v ? "case V " + describe_v_placement(base) + ", " : "") +
                             (base.storage.shared ? describe_storage(base.storage) + ", " : "") +
+                            (requeue_delay_s(base) > 0 ? describe_requeue_delay(base) + ", " : "") +
                             std::to_string(a.replications) + " replications, seed " + std::to_string(a.seed);
   if (a.format == "csv") {
     std::cout << format_csv(rows);
@@ -132,6 +137,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                              {"interval_s", a.interval},
                              {"failures", mtbf_given ? nlohmann::json{{"mtbf_s", a.mtbf}, {"weibull_shape", a.weibull_shape}}
                                                      : nlohmann::json{{"failure_rate", a.failure_rate}}}};
+    if (requeue_delay_s(base) > 0) params["requeue_delay_s"] = requeue_delay_s(base);
     if (base.storage.shared)
       params["shared_storage"] = {{"total_Bps", base.storage.total_Bps}, {"client_Bps", base.storage.client_Bps}};
     std::cout << to_json(rows, params).dump(2) << "\n";
@@ -170,8 +176,10 @@ void add_simulate(CLI::App& app, int& exit_code) {
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
   add_storage_options(cmd, args->storage);
-  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, cmd] {
+  auto* requeue = add_requeue_delay_option(cmd, args->requeue_delay);
+  cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, requeue, cmd] {
     if (cmd->count("--log") && args->log.empty()) args->log = "ckptsim.thres:info";
+    args->requeue_delay_given = if_given(requeue, args->requeue_delay);
     args->max_chain_given = max_chain->count() > 0;
     run(*args, mtbf->count() > 0, rate->count() > 0, shape->count() > 0, interval->count() > 0, at->count() > 0,
         spares->count() > 0);

@@ -47,6 +47,8 @@ struct SweepArgs {
   int max_chain = 0;
   bool max_chain_given = false;
   StorageArgs storage;
+  double requeue_delay = 0;
+  std::optional<double> requeue_delay_given;  // --requeue-delay, if given
   int workers = 0;
   std::string shard;
   std::vector<std::string> merge;
@@ -125,6 +127,7 @@ SweepOptions build_options(const SweepArgs& a, bool mtbf_given, bool spares_give
     set_v_placement(o.base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
     set_incremental(o.base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
     set_storage(o.base, a.storage.choice());
+    set_requeue_delay(o.base, a.requeue_delay_given);
   } catch (const SimError& e) {
     throw SweepError(e.what());
   }
@@ -168,6 +171,7 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given, bo
   if (storage.measured) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", "measured"});
   if (storage.total_MBps) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", exact(*storage.total_MBps)});
   if (storage.client_MBps) s.sweep_args.insert(s.sweep_args.end(), {"--shared-client", exact(*storage.client_MBps)});
+  if (a.requeue_delay_given) s.sweep_args.insert(s.sweep_args.end(), {"--requeue-delay", exact(*a.requeue_delay_given)});
   if (!a.profile.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--profile", absolute(a.profile)});
   if (!a.platform.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--platform", absolute(a.platform)});
   if (a.workers > 0) s.sweep_args.insert(s.sweep_args.end(), {"--workers", std::to_string(a.workers)});
@@ -257,6 +261,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
   add_storage_options(cmd, args->storage);
+  auto* requeue = add_requeue_delay_option(cmd, args->requeue_delay);
   add_workers_option(cmd, args->workers, "Points run");
   cmd->add_option("--shard", args->shard, "Run only shard K/N of the points and write a shard file");
   cmd->add_option("--merge", args->merge, "Combine shard files into the unsplit result")->expected(1, -1);
@@ -276,8 +281,9 @@ void add_sweep(CLI::App& app, int& exit_code) {
   cmd->add_flag("--print-sbatch", args->print_sbatch, "--slurm: print the job scripts and sbatch commands, submit nothing")
       ->needs(on_slurm)
       ->excludes(no_wait);
-  cmd->callback([args, mtbf, shape, spares, max_chain, &exit_code] {
+  cmd->callback([args, mtbf, shape, spares, max_chain, requeue, &exit_code] {
     args->max_chain_given = max_chain->count() > 0;
+    args->requeue_delay_given = if_given(requeue, args->requeue_delay);
     try {
       run_sweep(*args, mtbf->count() > 0, shape->count() > 0, spares->count() > 0);
     } catch (const slurm::SlurmError& e) {

@@ -29,6 +29,30 @@ inline CLI::Validator PositiveFinite() {
       "> 0");
 }
 
+// A finite number >= 0 (CLI::NonNegativeNumber lets NaN through).
+inline CLI::Validator NonNegativeFinite() {
+  return CLI::Validator(
+      [](std::string& input) -> std::string {
+        const char* begin = input.c_str();
+        char* end = nullptr;
+        const double v = std::strtod(begin, &end);
+        if (input.empty() || end != begin + input.size() || !std::isfinite(v) || !(v >= 0))
+          return "'" + input + "' is not a finite number >= 0";
+        return std::string();
+      },
+      ">= 0");
+}
+
+// --requeue-delay of simulate and sweep: the scheduler's queue wait after a
+// failure, overriding the profile's scheduler.requeue_delay_s; mapped to the
+// scenario by sim::set_requeue_delay(scenario, if_given(option, value)).
+inline CLI::Option* add_requeue_delay_option(CLI::App* cmd, double& seconds) {
+  return cmd->add_option("--requeue-delay", seconds,
+                         "cases III-V: a killed job's next attempt starts this many seconds later (a scheduler's "
+                         "queue wait after a requeue; >= 0; default: the profile's scheduler.requeue_delay_s, else 0)")
+      ->check(NonNegativeFinite());
+}
+
 // How jobs fail, for simulate and sweep (and --failure-rate alone for
 // experiment): a kill probability per job, or node failures with an MTBF and
 // a Weibull shape; the two are exclusive and the shape needs the MTBF.

@@ -20,6 +20,8 @@ sim::Scenario scenario_of(const Options& o, const models::Profile& profile, cons
   s.seed = o.seed;
   s.v_placement = o.v_placement;
   s.spares = o.spares;
+  // Like for like: the real runs' requeue delay, not the profile's.
+  s.requeue_delay_s = o.requeue_delay_s;
   return s;
 }
 

@@ -200,6 +200,8 @@ void check_options(const Options& o, std::vector<std::string>& warnings) {
   if (!(o.failure_rate >= 0 && o.failure_rate <= 1)) throw ExperimentError("--failure-rate must be within 0 to 1");
   if (!(o.checkpoint_at > 0 && o.checkpoint_at < 1)) throw ExperimentError("--checkpoint-at must be within 0 and 1");
   if (!(o.reboot_s >= 0 && o.reboot_s <= 3600)) throw ExperimentError("--reboot-s must be within 0 to 3600");
+  if (!(o.requeue_delay_s >= 0) || !std::isfinite(o.requeue_delay_s))
+    throw ExperimentError("the requeue delay must be a finite number of seconds >= 0");
   try {
     sim::check_v_placement(o.v_placement, o.spares);
   } catch (const sim::SimError& e) {
@@ -295,6 +297,7 @@ nlohmann::json describe_parameters(const Options& o, const CopyChannel* copy, co
                       {"replications", o.replications},
                       {"seed", o.seed},
                       {"reboot_s", o.reboot_s},
+                      {"requeue_delay_s", o.requeue_delay_s},
                       {"v_placement", sim::to_string(o.v_placement)},
                       {"copy", o.copy},
                       {"cpus", usable_cpus().size()},

@@ -155,6 +155,22 @@ SharedStorage shared_storage_from_json(const json& j) {
   return s;
 }
 
+json scheduler_to_json(const Scheduler& s) {
+  json j = json::object();
+  if (s.requeue_delay_s) j["requeue_delay_s"] = *s.requeue_delay_s;
+  if (!s.why.empty()) j["why"] = s.why;
+  return j;
+}
+
+Scheduler scheduler_from_json(const json& j) {
+  if (!j.is_object()) bad("scheduler", "expected an object");
+  Scheduler s;
+  if (auto it = j.find("requeue_delay_s"); it != j.end())
+    s.requeue_delay_s = number(*it, "scheduler.requeue_delay_s", true);
+  s.why = optional_string(j, "why", "scheduler.why");
+  return s;
+}
+
 }  // namespace
 
 json to_json(const Profile& p) {
@@ -177,6 +193,8 @@ json to_json(const Profile& p) {
   if (p.memory.known()) j["memory"] = memory_to_json(p.memory);
   if (p.incremental.known()) j["incremental"] = incremental_to_json(p.incremental);
   if (p.shared_storage.known()) j["shared_storage"] = shared_storage_to_json(p.shared_storage);
+  // Likewise the scheduler: written only when the profile has one.
+  if (p.scheduler.known()) j["scheduler"] = scheduler_to_json(p.scheduler);
   return j;
 }
 
@@ -222,6 +240,7 @@ Profile profile_from_json(const json& j) {
   if (auto it = j.find("memory"); it != j.end()) p.memory = memory_from_json(*it);
   if (auto it = j.find("incremental"); it != j.end()) p.incremental = incremental_from_json(*it);
   if (auto it = j.find("shared_storage"); it != j.end()) p.shared_storage = shared_storage_from_json(*it);
+  if (auto it = j.find("scheduler"); it != j.end()) p.scheduler = scheduler_from_json(*it);
   if (auto it = j.find("measurements"); it != j.end()) {
     if (!it->is_array()) bad("measurements", "expected an array");
     p.measurements = *it;

@@ -12,6 +12,10 @@
 //    after a reboot (IIIp), restore in place (IV), or send the image to
 //    another node and restore it there (V, run by a separate migration actor
 //    so that the failed node's queue goes on);
+//  - with a requeue delay (a scheduler's queue wait after a requeue), a killed
+//    job's next attempt starts that much later: on its node once the node is
+//    up again (III, IIIp, IV, V restored in place), or before its image moves
+//    (V's migration);
 //  - case V's placement says where and when: beside the next node's job
 //    (share), at the front of the next node's queue (queue), or on a free
 //    spare node (spare); NodeSlots keeps queue and spare at one job per node.
@@ -203,7 +207,18 @@ class Replication {
         default:
           break;
       }
+      requeue_wait(job, node);
     }
+  }
+
+  // The scheduler's queue wait after a requeue: the job's next attempt starts
+  // requeue_delay_s later than it could (after its node is back up, if it was
+  // down). Its node waits with it: nothing else starts there meanwhile.
+  void requeue_wait(const Job& job, int node) {
+    if (!(requeue_delay_ > 0)) return;
+    if (node >= 0) wait_until_up(node);
+    STORY("job %d requeued: waits %.1f s for the scheduler", job.id, requeue_delay_);
+    s4u::this_actor::sleep_for(requeue_delay_);
   }
 
   // Case V: the image goes from the node that holds it to `target` over the
@@ -211,8 +226,14 @@ class Replication {
   // spare: the spare is taken (or waited for) before the copy, as the image
   // goes to its disk; queue: the job joins the front of the target's queue
   // once its image has arrived; share: it starts beside the target's job.
+  // With a requeue delay the job first waits that long in the scheduler's
+  // queue (its image stays where it is meanwhile).
   void migrate(Job& job, int target, double killed_at) {
     const VPlacement placement = s_.v_placement;
+    if (requeue_delay_ > 0) {
+      requeue_wait(job, -1);
+      killed_at = now();  // spare: the wait for a spare counts from here
+    }
     if (placement == VPlacement::Spare) {
       target = slots_.take_spare();
       note_wait(job, now() - killed_at);
@@ -352,6 +373,7 @@ class Replication {
   s4u::Host* storage_;  // the shared file system, or nullptr: each node's disk
   const JobCosts costs_;
   const double t0_;
+  const double requeue_delay_ = requeue_delay_s(s_);  // 0: none
   const int replication_;
   const int compute_nodes_;  // nodes_[0..compute_nodes_) compute, the rest spares
   NodeSlots slots_;

@@ -170,6 +170,9 @@ void validate(const Scenario& s) {
   if (!(work > 0) || !std::isfinite(work))
     bad("the profile gives no positive compute time at order " + std::to_string(s.order));
   if (!(s.profile.reboot_s >= 0)) bad("the profile's reboot_s must not be negative");
+  if (const double d = requeue_delay_s(s); !(d >= 0) || !std::isfinite(d))
+    bad(s.requeue_delay_s ? "--requeue-delay must be a finite number of seconds >= 0"
+                          : "the profile's scheduler.requeue_delay_s must be a finite number of seconds >= 0");
   if (!s.platform_file.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(s.platform_file, ec))

@@ -73,6 +73,8 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
     t.M = f.mtbf_s;
     t.D = prof.reboot_s;
   }
+  // A scheduler's requeue delay is downtime after every failure, as a reboot is.
+  t.D += requeue_delay_s(o.base);
   if (o.base.incremental) {
     // A chain's mean cost depends on the interval (an incremental dump writes
     // what changed in it): the fixed point of τ = Daly(C(τ)), from the full cost.
@@ -164,9 +166,15 @@ SweepPlan build_plan(const SweepOptions& o) {
   // And shared storage: sweeps of local disks keep theirs.
   if (b.storage.shared)
     plan.options["shared_storage"] = {{"total_Bps", b.storage.total_Bps}, {"client_Bps", b.storage.client_Bps}};
+  // And a requeue delay given as an option that differs from the profile's
+  // (the profile's own is in its hash): sweeps without one keep theirs.
+  const double profile_delay = b.profile.scheduler.requeue_delay_s.value_or(0.0);
+  if (b.requeue_delay_s && *b.requeue_delay_s != profile_delay) plan.options["requeue_delay_s"] = *b.requeue_delay_s;
   plan.hash = util::xxh3_hex(plan.options.dump());
   // Shown, not hashed: the same profile read from another path is the same sweep.
   plan.options["profile_label"] = o.profile_label;
+  // Shown: the delay the points run with, wherever it came from.
+  if (requeue_delay_s(b) > 0) plan.options["requeue_delay_s"] = requeue_delay_s(b);
 
   int index = 0;
   for (int order : o.orders) {

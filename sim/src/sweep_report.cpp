@@ -41,6 +41,12 @@ std::string describe_plan_storage(const nlohmann::json& o) {
   return describe_storage(st) + ", ";
 }
 
+// ", requeue delay 30 s" for plans with one, else nothing.
+std::string describe_plan_requeue(const nlohmann::json& o) {
+  const double d = o.value("requeue_delay_s", 0.0);
+  return d > 0 ? "requeue delay " + fmt("%g", d) + " s, " : "";
+}
+
 std::string describe_failures(const nlohmann::json& o) {
   const auto& f = o.at("failures");
   if (f.at("model") == "per-job") return "each job killed with probability " + fmt("%g", f.at("p").get<double>());
@@ -131,7 +137,7 @@ void write_table(std::ostream& out, const SweepResult& r) {
     placement += ")";
   }
   out << "Sweep " << r.plan.hash << ": case " << o.at("case").get<std::string>() << placement << ", "
-      << describe_failures(o) << ", " << describe_plan_storage(o)
+      << describe_failures(o) << ", " << describe_plan_storage(o) << describe_plan_requeue(o)
       << o.at("nodes").get<int>() << " nodes x " << o.at("jobs_per_node").get<int>() << " jobs, "
       << o.at("replications").get<int>() << " replications, seed " << o.at("seed").get<uint64_t>();
   const std::string label = o.value("profile_label", "");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -159,6 +160,17 @@ TEST_CASE("more slots than cores is allowed, with a warning") {
   REQUIRE_NOTHROW(experiment::check_options(o, warnings));
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("share CPUs") != std::string::npos);
+}
+
+TEST_CASE("the requeue delay the real runs include (none on the slots) must be a finite number >= 0") {
+  experiment::Options o = small_options();
+  std::vector<std::string> warnings;
+  CHECK(o.requeue_delay_s == 0);  // the slots restart a killed job at once
+  REQUIRE_NOTHROW(experiment::check_options(o, warnings));
+  for (double bad : {-1.0, std::nan(""), HUGE_VAL}) {
+    o.requeue_delay_s = bad;
+    CHECK_THROWS_AS(experiment::check_options(o, warnings), experiment::ExperimentError);
+  }
 }
 
 TEST_CASE("bad input is one line and exit 2, before anything runs") {

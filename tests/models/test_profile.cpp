@@ -89,6 +89,73 @@ TEST_CASE("profile validation names the field in one line") {
   CHECK(with([](auto& j) { j.erase("curves"); }).find('\n') == std::string::npos);
 }
 
+TEST_CASE("a profile's scheduler requeue delay round-trips; a profile without one loads and means none") {
+  TempDir dir;
+  // Without it: nothing written, nothing read back.
+  const Profile plain = small_profile();
+  CHECK_FALSE(to_json(plain).contains("scheduler"));
+  save_profile(plain, dir.path() / "plain.json");
+  const Profile q = load_profile(dir.path() / "plain.json");
+  CHECK_FALSE(q.scheduler.requeue_delay_s.has_value());
+  CHECK(q.scheduler.requeue_delay_s.value_or(0.0) == 0);
+  CHECK(to_json(q) == to_json(plain));
+
+  // With it: written as "scheduler": {"requeue_delay_s": X} and read back exactly.
+  Profile p = small_profile();
+  p.scheduler.requeue_delay_s = 12.75;
+  p.scheduler.why = "measured by experiment --slurm";
+  save_profile(p, dir.path() / "with.json");
+  nlohmann::json j;
+  std::ifstream(dir.path() / "with.json") >> j;
+  CHECK(j["scheduler"]["requeue_delay_s"] == 12.75);
+  CHECK(j["scheduler"]["why"] == "measured by experiment --slurm");
+  const Profile r = load_profile(dir.path() / "with.json");
+  REQUIRE(r.scheduler.requeue_delay_s.has_value());
+  CHECK(*r.scheduler.requeue_delay_s == 12.75);
+  CHECK(r.scheduler.why == p.scheduler.why);
+  CHECK(to_json(r) == to_json(p));
+
+  // An explicit 0 stays explicit.
+  p.scheduler = {};
+  p.scheduler.requeue_delay_s = 0.0;
+  const Profile z = profile_from_json(to_json(p));
+  REQUIRE(z.scheduler.requeue_delay_s.has_value());
+  CHECK(*z.scheduler.requeue_delay_s == 0);
+}
+
+TEST_CASE("a bad requeue delay in a profile is refused in one line naming the field") {
+  const nlohmann::json good = to_json(small_profile());
+  auto with = [&](const nlohmann::json& scheduler) {
+    nlohmann::json j = good;
+    j["scheduler"] = scheduler;
+    return error_of(j);
+  };
+  CHECK(with({{"requeue_delay_s", 0}}) == "no error");
+  CHECK(with({{"requeue_delay_s", 5.5}}) == "no error");
+  CHECK(with(nlohmann::json::object()) == "no error");
+  for (const nlohmann::json& bad :
+       {nlohmann::json{{"requeue_delay_s", -1}}, nlohmann::json{{"requeue_delay_s", "10"}},
+        nlohmann::json{{"requeue_delay_s", std::nan("")}}, nlohmann::json{{"requeue_delay_s", HUGE_VAL}}}) {
+    const std::string e = with(bad);
+    INFO(bad.dump() << " -> " << e);
+    CHECK_THAT(e, Catch::Contains("scheduler.requeue_delay_s"));
+    CHECK(e.find('\n') == std::string::npos);
+  }
+  CHECK_THAT(with(3), Catch::Contains("scheduler: expected an object"));
+  // In a file: a number too large for a double is refused (by the JSON parser).
+  TempDir dir;
+  std::string text = good.dump();
+  text.insert(text.rfind('}'), R"(,"scheduler":{"requeue_delay_s":1e999})");
+  std::ofstream(dir.path() / "inf.json") << text;
+  try {
+    load_profile(dir.path() / "inf.json");
+    FAIL("loaded a profile with an infinite requeue delay");
+  } catch (const ProfileError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("inf.json"));
+    CHECK(std::string(e.what()).find('\n') == std::string::npos);
+  }
+}
+
 TEST_CASE("loading a missing or broken file says which file, in one line") {
   TempDir dir;
   auto load_error = [](const fs::path& p) {

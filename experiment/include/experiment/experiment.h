@@ -37,6 +37,11 @@ struct Options {
   int replications = 3;
   uint64_t seed = 1;
   double reboot_s = 2;                  // case IIIp's downtime, scaled to the jobs
+  // The scheduler's queue wait after a requeue that the real runs include,
+  // given to the simulated side in place of the profile's
+  // scheduler.requeue_delay_s: none here (the slots' kill loop restarts a
+  // killed job at once); a run through a scheduler would measure it.
+  double requeue_delay_s = 0;
   sim::VPlacement v_placement = sim::kDefaultVPlacement;
   int spares = 0;                       // slots that only receive migrated jobs (spare)
   std::filesystem::path profile;        // empty: calibrate now at the experiment's orders

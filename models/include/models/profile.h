@@ -4,6 +4,7 @@
 #pragma once
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -97,6 +98,17 @@ struct SharedStorage {
   bool known() const { return write_Bps > 0; }
 };
 
+// What a batch scheduler (Slurm) adds to a failure, measured by the experiment
+// on a scheduler or written by hand: "scheduler": {"requeue_delay_s": X} in the
+// profile. requeue_delay_s: after a failure kills a job, its next attempt
+// starts this much later (the requeued job's wait in the queue); unset: 0, no
+// scheduler in the way (every profile written before it existed).
+struct Scheduler {
+  std::optional<double> requeue_delay_s;  // seconds, finite, >= 0
+  std::string why;                        // where the number comes from
+  bool known() const { return requeue_delay_s.has_value() || !why.empty(); }
+};
+
 struct Profile {
   std::string name;
   std::string source;              // "calibrate" or "paper-table"
@@ -118,6 +130,7 @@ struct Profile {
   Memory memory;                      // RAM, swap, the knee; unknown: curves alone
   Incremental incremental;            // unknown: full dumps only
   SharedStorage shared_storage;       // unknown: not measured
+  Scheduler scheduler;                // unknown: no requeue delay
   nlohmann::json measurements = nlohmann::json::array();  // raw rows
 
   // Costs of one job with these sizes: the curve plus the memory term.

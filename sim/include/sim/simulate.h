@@ -85,6 +85,11 @@ struct Scenario {
   bool incremental = false;
   int max_chain = 8;
   Storage storage;
+  // The scheduler's wait after a failure: a killed job's next attempt (cases
+  // III, IIIp, IV, V) starts this much later (docs/simulating.md, "Requeue
+  // delay"). Unset: the profile's scheduler.requeue_delay_s, else 0. Read it
+  // through requeue_delay_s(scenario); set it with set_requeue_delay.
+  std::optional<double> requeue_delay_s;
   int replications = 30;
   uint64_t seed = 1;
   // Tests: record every job attempt's stay on its node in CellResult::node_use.
@@ -170,6 +175,16 @@ double checkpoint_cost_s(const Scenario& s, int k, double since_s);
 // The mean over one chain (a full dump and max_chain incremental ones) at a
 // fixed interval: the C the interval formulas see.
 double mean_checkpoint_cost_s(const Scenario& s, double interval_s);
+
+// The requeue delay the scenario runs with: its own (--requeue-delay), else
+// the profile's (scheduler.requeue_delay_s), else 0.
+double requeue_delay_s(const Scenario& s);
+// --requeue-delay S on simulate and sweep (nullopt: not given, the profile's
+// applies): throws SimError (one line) unless S is a finite number >= 0.
+void set_requeue_delay(Scenario& s, std::optional<double> seconds);
+// "requeue delay 30 s (profile)", "requeue delay 12.5 s (--requeue-delay)",
+// or "" without one (delay 0): for titles and headers.
+std::string describe_requeue_delay(const Scenario& s);
 
 // Checks a scenario without running it (ranges, the profile at its order, the
 // platform file); throws SimError naming the problem. The event budget is
