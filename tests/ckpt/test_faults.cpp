@@ -5,9 +5,11 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "ckpt/image_format.h"
 #include "test_helpers.h"
 
 using namespace ckpttest;
+namespace fmt = ckptsim::image_format;
 
 namespace {
 // The job's child processes, as the kernel lists them ("" if none).
@@ -98,7 +100,7 @@ TEST_CASE("a full disk fails the checkpoint with one line and the job finishes c
   const std::string script =
       "mount -t tmpfs -o size=6m,mode=0700 tmpfs " + img.string() + " && " + shell_quote(kCkptsim) +
       " run --dir " + img.string() + " --interval 0.2 -- " + shell_quote(kMatmul) +
-      " --n 1800 --out " + out.string() + "; echo exit=$?; ls -A " + img.string() +
+      " --n 1800 --out " + out.string() + "; echo exit=$?; ls -A -I " + fmt::kWrittenJournal + " " + img.string() +
       "; head -n 1 " + img.string() + "/.ckpt-status";
   const CmdResult r = run_shell("unshare -m sh -c " + shell_quote(script));
   INFO("stdout: " << r.out << "\nstderr: " << r.err);

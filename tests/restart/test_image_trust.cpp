@@ -160,6 +160,8 @@ TEST_CASE("trust: root restoring another user image writes only that user files 
   REQUIRE(::chmod(fx.dir.path().c_str(), 0755) == 0);
   REQUIRE(::chown((fx.dir / "bin").c_str(), kNobody, kNobody) == 0);
   REQUIRE(::chown(fx.exe.c_str(), kNobody, kNobody) == 0);
+  // The gate marker is a file the job wrote (the image puts it back, as its owner).
+  REQUIRE(::chown((fx.dir / "marker").c_str(), kNobody, kNobody) == 0);
 
   SECTION("a manifest entry for a root-owned file is refused; the file is untouched") {
     const fs::path victim = fx.dir / "victim.txt";
