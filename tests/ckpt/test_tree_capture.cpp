@@ -15,9 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "ckpt/image_format.h"
 #include "test_helpers.h"
 
 using namespace ckpttest;
+namespace fmt = ckptsim::image_format;
 
 namespace {
 
@@ -122,6 +124,12 @@ TEST_CASE("a pipeline seq | gate; gzip | sha256sum under bash with bytes in flig
   // Every stage writes its errors to the job's stderr: one open file, in one group.
   CHECK(in_one_group(rep, {{job.job_pid, 2}, {seq, 2}, {sub, 2}, {sum, 2}}));
   CHECK(in_one_group(rep, {{job.job_pid, 1}, {sum, 1}}));
+  // The status line counts the tree's live processes: bash, its three stages
+  // (and the gate's `sleep` when one was running), as many as the images.
+  const std::string status = read_file(img / fmt::kStatusFile);
+  CHECK(rep.images.size() >= 4);
+  CHECK(status.substr(0, status.find('\n')) ==
+        "ok 1 " + fs::path(image).filename().string() + " processes: " + std::to_string(rep.images.size()));
   for (const auto& g : rep.tree.at("shared_files")) {  // one fd per process in a group
     std::set<long> pids;
     for (const auto& e : g) CHECK(pids.insert(e.at("pid").get<long>()).second);

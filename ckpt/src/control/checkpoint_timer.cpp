@@ -123,6 +123,7 @@ void CheckpointTimer::poll(clock::time_point now) {
       return retry_later(now, st.rest + " has no readable dump cost", "keeping");
     }
     char what[260];
+    if (!st.note.empty()) size_note += (size_note.empty() ? "" : ", ") + st.note;  // dirty method, a tree's processes
     std::snprintf(what, sizeof what, "%s stopped the job %.4f s%s%s%s", st.rest.c_str(), cost,
                   size_note.empty() ? "" : " (", size_note.c_str(), size_note.empty() ? "" : ")");
     double per_checkpoint = cost;

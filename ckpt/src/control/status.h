@@ -13,7 +13,8 @@ struct DumpStatus {
   std::string word;  // busy / ok / fail / idle ("" when there is no file)
   unsigned long seq = 0;
   std::string rest;  // the image name after "ok", the reason after "fail"
-  std::string note;  // after "ok" and the name: "dirty: kernel" / "dirty: checksums" (incremental mode)
+  std::string note;  // after "ok" and the name: "dirty: kernel" / "dirty: checksums" (incremental mode),
+                     // "processes: N[, zombies: Z]" (a process tree's image)
   std::string line;
   std::string stamp;        // the second line: when the library wrote it ("" from an older library)
   double stopped_s = -1;     // after "ok": how long the dump stopped the job, to the end (-1: not said)

@@ -244,6 +244,7 @@ struct Dump {
   // all in the tree (recorded even at fd 0..2, their bytes saved by each reader).
   bool in_tree;
   bool tree_member;  // a member's dump: the coordinator copies the job's written files
+  uint32_t tree_live, tree_zombies;  // a tree's processes, for the status line (the coordinator's)
   int treefd = -1;
   const uint64_t* tree_pipes;
   size_t ntree_pipes;

@@ -304,6 +304,11 @@ bool commit_image(Dump& d) {
   rt.reset(rest, sizeof rest);
   rt.str(d.image_name);
   if (d.cfg->incremental) rt.str(" dirty: ").str(dirty_method(d));
+  // A tree's size at this checkpoint, for `run`'s log and whoever reads the status.
+  if (d.treefd >= 0) {
+    rt.str(" processes: ").dec(d.tree_live);
+    if (d.tree_zombies) rt.str(", zombies: ").dec(d.tree_zombies);
+  }
   rest[rt.len < sizeof rest ? rt.len : sizeof rest - 1] = 0;
   status_line(d, "ok", rest, stopped ? stopped : 1);
   return true;

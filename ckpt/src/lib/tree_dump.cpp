@@ -139,6 +139,8 @@ bool run_tree_checkpoint(Dump& d, Tree& t) {
   d.ntree_pipes = t.npipes;
   ok = ok && begin_image(d) && send_dumps(d, t) && write_own_image(d);
   const bool replies = collect_replies(d, t);  // whatever happened here: they write into our temp dir
+  d.tree_live = d.tree_zombies = 0;
+  for (size_t i = 0; i < t.n; ++i) ++(t.m[i].zombie ? d.tree_zombies : d.tree_live);
   ok = ok && replies && write_tree_manifest(d, t) && commit_image(d);
   if (!ok) abandon_image(d);
   close_connections(t, "resume");
