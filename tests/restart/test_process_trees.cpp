@@ -69,6 +69,24 @@ TEST_CASE("trees: make -j2 (its jobserver is a pipe shared by make and its child
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
+// Runtimes that own the checkpoint signal (their threads block it, the JVM
+// handles SIGQUIT) as the working step of a batch script.
+TEST_CASE("trees: a batch script running node, then counting its lines") {
+  REQUIRE(fs::exists("/usr/bin/node"));
+  TreeJob j = bash_job("/usr/bin/node " + std::string(CKPTSIM_SOURCE_DIR) +
+                       "/tests/restart/progs/count_job.js out\nwc -l < out > total\n");
+  j.outputs = {"out", "total"};
+  CHECK(check_tree_job(j) == TreeOutcome::restored);
+}
+
+TEST_CASE("trees: a batch script running java -Xint, then counting its lines") {
+  INFO("CountJob.class is built from tests/restart/progs/CountJob.java when javac is found (openjdk-17-jdk-headless)");
+  REQUIRE(fs::exists(fs::path(COUNT_JOB_CLASS_DIR) / "CountJob.class"));
+  TreeJob j = bash_job("/usr/bin/java -Xint -cp " + std::string(COUNT_JOB_CLASS_DIR) + " CountJob out\nwc -l < out > total\n");
+  j.outputs = {"out", "total"};
+  CHECK(check_tree_job(j) == TreeOutcome::restored);
+}
+
 TEST_CASE("trees: Python reading a subprocess.Popen pipe") {
   TreeJob j;
   j.argv = {"/usr/bin/python3", "-c",
