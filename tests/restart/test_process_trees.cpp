@@ -87,6 +87,25 @@ TEST_CASE("trees: a batch script running java -Xint, then counting its lines") {
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
+TEST_CASE("trees: a parent reading what its child sends through a unix socket pair, bytes in flight") {
+  TreeJob j;
+  j.argv = {"/usr/bin/python3", "-c",
+            "import os, socket, time\n"
+            "a, b = socket.socketpair()\n"
+            "child = os.fork()\n"
+            "if child == 0:\n"
+            "    a.close()\n"
+            "    for i in range(300):\n"
+            "        b.sendall(b'%08d\\n' % (i * i)); time.sleep(0.01)\n"
+            "    b.close(); os._exit(0)\n"
+            "b.close()\n"
+            "with open('out', 'wb') as o:\n"
+            "    for line in a.makefile('rb'):\n"
+            "        o.write(line); o.flush(); time.sleep(0.002)\n"
+            "os.waitpid(child, 0)\n"};
+  CHECK(check_tree_job(j) == TreeOutcome::restored);
+}
+
 TEST_CASE("trees: Python reading a subprocess.Popen pipe") {
   TreeJob j;
   j.argv = {"/usr/bin/python3", "-c",
