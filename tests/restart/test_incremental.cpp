@@ -144,6 +144,36 @@ TEST_CASE("incremental: a chain of 5 images of ckpt-matmul restores byte-identic
   restores_to(dir, dir / "img" / "latest", expected);
 }
 
+TEST_CASE("incremental: the executable and unchanged copies are links to the parent's, changed ones new copies") {
+  const int n = 800;
+  TempDir refdir, dir;
+  const std::string expected = reference(refdir, n);
+  // Its progress (stderr, a file) may grow between images; its executable does not.
+  matmul_chain(dir, n, 3);
+  const fs::path img = dir / "img";
+  auto inode = [](const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    return st.st_ino;
+  };
+  for (int seq = 2; seq <= 3; ++seq) {
+    const fs::path image = img / image_name(seq), parent = img / image_name(seq - 1);
+    INFO(image);
+    CHECK(inode(image / "exe") == inode(parent / "exe"));
+    int linked = 0, copied = 0;
+    for (const auto& e : fs::directory_iterator(image / "files")) {
+      const fs::path same = parent / "files" / e.path().filename();
+      if (!fs::exists(same)) continue;
+      const bool unchanged = read_file(e.path()) == read_file(same);
+      INFO(e.path().filename() << (unchanged ? " unchanged" : " changed"));
+      CHECK((inode(e.path()) == inode(same)) == unchanged);
+      ++(unchanged ? linked : copied);
+    }
+    CHECK(linked > 0);
+  }
+  restores_to(dir, img / "latest", expected);
+}
+
 TEST_CASE("forked dumps: a job writing its memory hard during the dump gets the memory of the checkpoint") {
   scribble_consistent({"--fork"}, 2);
 }

@@ -214,6 +214,8 @@ struct Dump {
   uint32_t chain;
   char parent_name[32];
   uint64_t parent_manifest_xxh3;
+  size_t parent_manifest_len;      // its text is in `manifest` until write_manifest (copy_reuse.cpp)
+  int parent_dirfd = -1;           // the parent image, while copy_files runs
   const PageRange* parent_ranges;  // the parent's `pages` file, checked
   const uint64_t* parent_hashes;
   size_t parent_nranges, parent_cursor;
@@ -303,6 +305,10 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);
 // Writes dst_dir/name (0600) from `read` (bytes at offset off into buf, 0 at
 // the end, or -errno), hashing it; file_copy.cpp.
 using ChunkReader = long (*)(void* ctx, char* buf, size_t cap, uint64_t off);
+// The same for a whole file `src`, or a link to the parent image's copy of
+// `path` (nullptr: the executable) when its bytes are unchanged (copy_reuse.h).
+bool copy_file(Dump& d, int src, const char* path, size_t path_len, int dst_dir, const char* name, uint64_t* size,
+               uint64_t* hash);
 bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void* ctx, uint64_t* size,
                  uint64_t* hash);
 

@@ -9,6 +9,7 @@
 
 #include "dump.h"
 #include "sys.h"
+#include "copy_reuse.h"
 #include "written_files.h"
 
 namespace ckptlib {
@@ -22,10 +23,17 @@ long pread_chunk(void* ctx, char* buf, size_t cap, uint64_t off) {
   }
 }
 
-// Copies src (from offset 0 to EOF) to dst_dir/name, mode 0600.
-bool copy_file(Dump& d, int src, int dst_dir, const char* name, uint64_t* size, uint64_t* out_hash) {
+}  // namespace
+
+// Copies src (from offset 0 to EOF) to dst_dir/name, mode 0600, or links the
+// parent image's copy of `path` when the bytes are the same (copy_reuse.h).
+bool copy_file(Dump& d, int src, const char* path, size_t path_len, int dst_dir, const char* name, uint64_t* size,
+               uint64_t* out_hash) {
+  if (link_unchanged(d, src, path, path_len, dst_dir, name, size, out_hash)) return true;
   return copy_stream(d, dst_dir, name, pread_chunk, &src, size, out_hash);
 }
+
+namespace {
 
 bool copy_fd(Dump& d, FdEntry& e) {
   char src_path[32], name[32];
@@ -38,7 +46,7 @@ bool copy_fd(Dump& d, FdEntry& e) {
   // access mode (often O_WRONLY) stay untouched.
   long src = sys::openat(AT_FDCWD, src_path, O_RDONLY | O_CLOEXEC);
   if (src < 0) return d.fail("opening an open file for copying", src);
-  bool ok = copy_file(d, int(src), d.filesfd, name, &e.copy_size, &e.xxh3);
+  bool ok = copy_file(d, int(src), e.path, e.path_len, d.filesfd, name, &e.copy_size, &e.xxh3);
   sys::close(int(src));
   return ok;
 }
@@ -94,7 +102,7 @@ bool copy_shared_mapping(Dump& d, const Mapping& m) {
   char name[32];
   t.reset(name, sizeof name);
   t.str("map-").dec(s.copy_index);
-  bool ok = copy_file(d, int(src), d.filesfd, name, &s.size, &s.xxh3);
+  bool ok = copy_file(d, int(src), s.path, s.path_len, d.filesfd, name, &s.size, &s.xxh3);
   sys::close(int(src));
   if (ok) ++d.nshared;
   return ok;
@@ -136,7 +144,9 @@ bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void*
   return ok;
 }
 
-bool copy_files(Dump& d) {
+namespace {
+
+bool copy_all(Dump& d) {
   for (size_t i = 0; i < d.nfds; ++i)
     if (d.fds[i].kind == FdKind::regular && !copy_fd(d, d.fds[i])) return false;
   for (size_t i = 0; i < d.nmaps; ++i) {
@@ -147,10 +157,22 @@ bool copy_files(Dump& d) {
   if (!d.tree_member && !copy_written_files(d)) return false;
   long exe = sys::openat(AT_FDCWD, "/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (exe < 0) return d.fail("opening the executable", exe);
-  bool ok = copy_file(d, int(exe), d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3);
+  bool ok = copy_file(d, int(exe), nullptr, 0, d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3);
   sys::close(int(exe));
   long r;
   if (ok && d.cfg->fsync && !d.cfg->fork && (r = sys::fsync(d.filesfd)) < 0) ok = d.fail("syncing files/", r);
+  return ok;
+}
+
+}  // namespace
+
+bool copy_files(Dump& d) {
+  // An incremental image links what its parent holds unchanged (copy_reuse.h).
+  if (d.incremental && d.parent_name[0])
+    d.parent_dirfd = int(sys::openat(d.dirfd, d.parent_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  const bool ok = copy_all(d);
+  if (d.parent_dirfd >= 0) sys::close(d.parent_dirfd);
+  d.parent_dirfd = -1;
   return ok;
 }
 

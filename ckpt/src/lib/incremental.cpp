@@ -78,6 +78,7 @@ bool plan_incremental(Dump& d) {
     say_full(d, "has no readable manifest.json", n < 0 ? n : -ENODATA);
   } else {
     d.parent_manifest_xxh3 = hash_ops().once(d.manifest, size_t(n));
+    d.parent_manifest_len = size_t(n);
     n = read_whole(int(dir), "pages", d.parent_pages, kPagesFileMax, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (n < 0) say_full(d, "has no page checksums", n);
     else if (!take_parent_pages(d, size_t(n))) say_full(d, "has a damaged page checksum file", 0);

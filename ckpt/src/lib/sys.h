@@ -67,6 +67,9 @@ inline long mkdirat(int dirfd, const char* path, int mode) {
 inline long unlinkat(int dirfd, const char* path, int flags) {
   return call6(SYS_unlinkat, dirfd, L(path), flags);
 }
+inline long linkat(int olddir, const char* oldp, int newdir, const char* newp, int flags) {
+  return call6(SYS_linkat, olddir, L(oldp), newdir, L(newp), flags);
+}
 inline long renameat(int olddir, const char* oldp, int newdir, const char* newp) {
   return call6(SYS_renameat, olddir, L(oldp), newdir, L(newp));
 }

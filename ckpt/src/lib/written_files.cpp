@@ -84,13 +84,6 @@ bool copied_already(const Dump& d, uint64_t dev, uint64_t ino) {
   return false;
 }
 
-long pread_chunk(void* ctx, char* buf, size_t cap, uint64_t off) {
-  for (;;) {
-    long n = sys::pread(*static_cast<int*>(ctx), buf, cap, long(off));
-    if (n != -EINTR) return n;
-  }
-}
-
 // Copies d.written[i] as files/wr-K, K its place among the copies kept; false
 // only on a failure (a file gone, or no longer a regular file, is left out).
 bool copy_one(Dump& d, size_t i, size_t* kept) {
@@ -107,8 +100,7 @@ bool copy_one(Dump& d, size_t i, size_t* kept) {
     Text t;
     t.reset(name, sizeof name);
     t.str(fmt::kWrittenCopyPrefix + sizeof fmt::kFilesDir).dec(uint64_t(*kept));
-    int fd = int(src);
-    ok = copy_stream(d, d.filesfd, name, pread_chunk, &fd, &w.size, &w.xxh3);
+    ok = copy_file(d, int(src), w.path, w.path_len, d.filesfd, name, &w.size, &w.xxh3);
     if (ok) d.written[(*kept)++] = w;
   }
   sys::close(int(src));
