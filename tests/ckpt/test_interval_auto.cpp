@@ -127,7 +127,7 @@ TEST_CASE("run --interval auto --incremental follows the mean cost of the chain'
                  {"--interval", "auto", "--mtbf", "0.5", "--keep", "1000", "--incremental", "--max-chain", "3"});
   REQUIRE(wait_for_file(ready));
   static const std::regex line(
-      R"(interval auto: (ckpt-\d+) stopped the job ([0-9.]+) s \(([0-9.]+) MB of memory written, (full|incremental)\); mean of the last (\d+) dumps ([0-9.]+) s; next checkpoint after ([0-9.]+) s)");
+      R"(interval auto: (ckpt-\d+) stopped the job ([0-9.]+) s \(([0-9.]+) MB of memory written, (full|incremental)(?:, [^)]*)?\); mean of the last (\d+) dumps ([0-9.]+) s; next checkpoint after ([0-9.]+) s)");
   auto matches = [&] {
     const std::string err = read_file(t.path() / "err");
     return std::vector<std::smatch>(std::sregex_iterator(err.begin(), err.end(), line), std::sregex_iterator());

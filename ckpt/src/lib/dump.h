@@ -261,6 +261,8 @@ struct Dump {
   }
   // Copies n bytes into the string pool, NUL-terminated; nullptr if full.
   const char* keep(const char* s, size_t n);
+  // n bytes of the pool, 8-byte aligned; nullptr if full.
+  void* alloc(size_t n);
 };
 
 // Phases, in the order run_checkpoint calls them. Each returns false after

@@ -74,18 +74,11 @@ bool time_field(const char* text, size_t n, const char* key, uint64_t* ns) {
   return true;
 }
 
-void* pool_alloc(Dump& d, size_t n) {
-  const size_t start = (d.pool_used + 7) & ~size_t(7);
-  if (start + n > kPoolSize) return nullptr;
-  d.pool_used = start + n;
-  return d.pool + start;
-}
-
 bool epoll_items(Dump& d, KernelObject& o, const char* text, size_t n) {
   uint32_t count = 0;
   for (size_t i = 0; i + 4 <= n; ++i)
     if ((i == 0 || text[i - 1] == '\n') && starts_with(text + i, n - i, "tfd:")) ++count;
-  auto* items = static_cast<EpollItem*>(pool_alloc(d, count * sizeof(EpollItem)));
+  auto* items = static_cast<EpollItem*>(d.alloc(count * sizeof(EpollItem)));
   if (count && !items) return d.fail("reading an epoll interest list", -ENOMEM);
   uint32_t k = 0;
   for (size_t i = 0; i + 4 <= n && k < count; ++i) {

@@ -125,8 +125,9 @@ bool configure_dir() {
 }
 
 // The configuration, the signal stack and the handler; the signal it is
-// installed for, or 0 when checkpoints are disabled.
-int install() {
+// installed for, or 0 when checkpoints are disabled. The signal is left
+// blocked (*blocked: by us) until the constructor has done its lookups.
+int install(bool* blocked) {
   ckptlib::choose_hash_ops();
   g_config.glibc_version = gnu_get_libc_version();
   g_config.page_size = uint64_t(sysconf(_SC_PAGESIZE));
@@ -167,6 +168,13 @@ int install() {
   sa.sa_flags = SA_RESTART | SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
   ckptlib::signal_guard::SigactionFn real = ckptlib::signal_guard::real_sigaction();
+  // Not taken while the rest of the constructor runs: its dlsym and dladdr
+  // calls hold ld.so's recursive lock, which records its owner's thread id; a
+  // dump taken inside one restores (under another id) into a lock that no
+  // thread can release, and the restored job hangs at its next lookup.
+  const uint64_t bit = 1ull << (g_config.signal - 1);
+  uint64_t old = 0;
+  *blocked = ckptlib::sys::rt_sigprocmask(SIG_BLOCK, &bit, &old) == 0 && !(old & bit);
   if (!real || real(g_config.signal, &sa, nullptr) != 0) return 0;
   ckptlib::signal_guard::guard(g_config.signal);
   pthread_atfork(nullptr, nullptr, ckptlib::dirty_after_fork);
@@ -179,9 +187,15 @@ __attribute__((constructor)) void ckpt_start() {
   // the exec (exec_guard.cpp): unblocked once the handler is in, so one that
   // came meanwhile is taken now. A block the program made itself stays.
   const int blocked_for_exec = ckptlib::exec_guard::take_mark();
-  const int sig = install();
+  bool blocked_here = false;
+  const int sig = install(&blocked_here);
   ckptlib::exec_guard::start(sig, g_dir_ok ? g_config.dir : nullptr);
   ckptlib::written_files::start(sig && g_dir_ok ? g_config.dir : nullptr);
+  // Every lookup done: a checkpoint signal that came meanwhile is taken now.
+  if (blocked_here) {
+    const uint64_t bit = 1ull << (g_config.signal - 1);
+    ckptlib::sys::rt_sigprocmask(SIG_UNBLOCK, &bit, nullptr);
+  }
   if (blocked_for_exec) {
     const uint64_t bit = 1ull << (blocked_for_exec - 1);
     ckptlib::sys::rt_sigprocmask(SIG_UNBLOCK, &bit, nullptr);

@@ -153,6 +153,13 @@ const char* Dump::keep(const char* s, size_t n) {
   return out;
 }
 
+void* Dump::alloc(size_t n) {
+  const size_t start = (pool_used + 7) & ~size_t(7);
+  if (start + n > kPoolSize) return nullptr;
+  pool_used = start + n;
+  return pool + start;
+}
+
 bool map_scratch(Dump& d) {
   const size_t page = 4096;
   size_t off = 0;

@@ -14,13 +14,6 @@ constexpr size_t kSlots = 2 * kMaxWritten;  // open addressing, a power of two
 static_assert((kSlots & (kSlots - 1)) == 0);
 constexpr uint64_t kMaxJournal = 256ull << 20;  // more is not a journal this library wrote
 
-void* pool_take(Dump& d, size_t n) {
-  const size_t start = (d.pool_used + 7) & ~size_t(7);
-  if (start + n > kPoolSize) return nullptr;
-  d.pool_used = start + n;
-  return d.pool + start;
-}
-
 uint64_t fnv1a(const char* s, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (size_t i = 0; i < n; ++i) h = (h ^ uint8_t(s[i])) * 0x100000001b3ull;
@@ -36,8 +29,8 @@ bool same(const WrittenFile& w, const char* p, size_t n) {
 
 // The distinct paths of the journal (whose bytes are in `fd`, `size` long) into d.written.
 bool read_journal(Dump& d, int fd, uint64_t size) {
-  auto* slots = static_cast<uint32_t*>(pool_take(d, kSlots * sizeof(uint32_t)));
-  d.written = static_cast<WrittenFile*>(pool_take(d, kMaxWritten * sizeof(WrittenFile)));
+  auto* slots = static_cast<uint32_t*>(d.alloc(kSlots * sizeof(uint32_t)));
+  d.written = static_cast<WrittenFile*>(d.alloc(kMaxWritten * sizeof(WrittenFile)));
   if (!slots || !d.written) return d.fail("reading the journal of written files", -ENOMEM);
   for (size_t i = 0; i < kSlots; ++i) slots[i] = 0;
   d.nwritten = 0;
