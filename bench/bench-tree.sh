@@ -36,7 +36,7 @@ job_argv() {  # single|tree
     echo "$s wait"
   fi
 }
-nready() { ls "$WORK/run" | grep -c '^ready-' || true; }
+nready() { ls "${1:-$WORK/run}" | grep -c '^ready-' || true; }
 want() { [ "$1" = single ] && echo 1 || echo "$P"; }
 
 # One checkpoint, then the probes are told to end; prints "image_bytes stopped_s".
@@ -63,7 +63,7 @@ make_image() {  # single|tree
   rm -rf "$d"; mkdir -p "$d/run"
   ( cd "$d/run" && exec "$CKPTSIM" run --dir "$d/img" -- /bin/bash -c "$(job_argv "$kind")" ) > /dev/null 2>&1 &
   local run=$!; started "$run"
-  for _ in $(seq 6000); do [ "$(ls "$d/run" | grep -c '^ready-' || true)" -ge "$n" ] && break; sleep 0.01; done
+  for _ in $(seq 6000); do [ "$(nready "$d/run")" -ge "$n" ] && break; sleep 0.01; done
   local job; job=$(child_of "$run"); started "$job"
   "$CKPTSIM" checkpoint "$job" --wait > /dev/null
   pkill -KILL -f "^$PROBE alloc" || true

@@ -311,6 +311,8 @@ using ChunkReader = long (*)(void* ctx, char* buf, size_t cap, uint64_t off);
 // `path` (nullptr: the executable) when its bytes are unchanged (copy_reuse.h).
 bool copy_file(Dump& d, int src, const char* path, size_t path_len, int dst_dir, const char* name, uint64_t* size,
                uint64_t* hash);
+// Whether this dump copies the file dev/ino already, as an fd's or a shared mapping's.
+bool already_copied(const Dump& d, uint64_t dev, uint64_t ino);
 bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void* ctx, uint64_t* size,
                  uint64_t* hash);
 

@@ -33,6 +33,14 @@ bool copy_file(Dump& d, int src, const char* path, size_t path_len, int dst_dir,
   return copy_stream(d, dst_dir, name, pread_chunk, &src, size, out_hash);
 }
 
+bool already_copied(const Dump& d, uint64_t dev, uint64_t ino) {
+  for (size_t i = 0; i < d.nfds; ++i)
+    if (d.fds[i].kind == FdKind::regular && d.fds[i].dev == dev && d.fds[i].ino == ino) return true;
+  for (size_t i = 0; i < d.nshared; ++i)
+    if (d.shared[i].dev == dev && d.shared[i].ino == ino) return true;
+  return false;
+}
+
 namespace {
 
 bool copy_fd(Dump& d, FdEntry& e) {
@@ -49,14 +57,6 @@ bool copy_fd(Dump& d, FdEntry& e) {
   bool ok = copy_file(d, int(src), e.path, e.path_len, d.filesfd, name, &e.copy_size, &e.xxh3);
   sys::close(int(src));
   return ok;
-}
-
-bool already_copied(const Dump& d, uint64_t dev, uint64_t ino) {
-  for (size_t i = 0; i < d.nfds; ++i)
-    if (d.fds[i].kind == FdKind::regular && d.fds[i].dev == dev && d.fds[i].ino == ino) return true;
-  for (size_t i = 0; i < d.nshared; ++i)
-    if (d.shared[i].dev == dev && d.shared[i].ino == ino) return true;
-  return false;
 }
 
 bool copy_shared_mapping(Dump& d, const Mapping& m) {

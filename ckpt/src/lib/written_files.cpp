@@ -69,14 +69,6 @@ bool read_journal(Dump& d, int fd, uint64_t size) {
   return true;
 }
 
-bool copied_already(const Dump& d, uint64_t dev, uint64_t ino) {
-  for (size_t i = 0; i < d.nfds; ++i)
-    if (d.fds[i].kind == FdKind::regular && d.fds[i].dev == dev && d.fds[i].ino == ino) return true;
-  for (size_t i = 0; i < d.nshared; ++i)
-    if (d.shared[i].dev == dev && d.shared[i].ino == ino) return true;
-  return false;
-}
-
 // Copies d.written[i] as files/wr-K, K its place among the copies kept; false
 // only on a failure (a file gone, or no longer a regular file, is left out).
 bool copy_one(Dump& d, size_t i, size_t* kept) {
@@ -88,7 +80,7 @@ bool copy_one(Dump& d, size_t i, size_t* kept) {
   long r = sys::fstat(int(src), &st);
   bool ok = true;
   if (r < 0) ok = d.fail("opening a file the job has written", r);
-  else if (S_ISREG(st.st_mode) && !copied_already(d, st.st_dev, st.st_ino)) {
+  else if (S_ISREG(st.st_mode) && !already_copied(d, st.st_dev, st.st_ino)) {
     char name[32];
     Text t;
     t.reset(name, sizeof name);
