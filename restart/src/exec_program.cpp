@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
@@ -82,6 +83,8 @@ void raise_exec_high(ExecPrep& p, FdPlan& plan, int high) {
   for (int fd : plan.close_in_child) ::close(fd);
   for (int fd = 0; fd < high; ++fd)
     if (!p.keep[fd]) ::close(fd);
+  // Kept across the exec: orphans of the job come back to the process they came to.
+  if (img.child_subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) die(errno);
   if (int err = become_owner(img.owner)) die(err);
   ::syscall(SYS_close_range, p.proc_fds >= 0 ? high + 2 : high + 1, ~0U, CLOSE_RANGE_CLOEXEC);
   static char* const no_env[] = {nullptr};

@@ -130,6 +130,7 @@ struct Image {
   // from a process that has ended): put back like the others.
   std::vector<SharedFile> written_files;
   std::vector<pid_t> children;  // a tree's process only: its children as its manifest records them
+  bool child_subreaper = false;  // PR_SET_CHILD_SUBREAPER (the job's first process): set again before its exec
 
   std::vector<uint8_t> auxv;    // NT_AUXV, from the core
 

@@ -148,6 +148,11 @@ static void check_process_links(const json& j, bool tree_member, Image& img) {
   for (const char* key : {"ppid", "pgid", "sid"}) ranged(*it, key, "process.", 0, 4194304);
   const json& kids = field(*it, "children", "process.");
   if (!kids.is_array()) bad("field process.children is not an array");
+  // Recorded since orphans are reparented to the job's first process; older images have none.
+  if (auto sub = it->find("child_subreaper"); sub != it->end()) {
+    if (!sub->is_boolean()) bad("field process.child_subreaper is not true or false");
+    img.child_subreaper = sub->get<bool>();
+  }
   if (tree_member) {
     for (const json& k : kids) {
       if (!k.is_number_unsigned() || k.get<uint64_t>() > 4194304) bad("field process.children holds a bad pid");

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,6 +157,14 @@ pid_t spawn_with_mask(const RunOptions& opts, const sigset_t* child_mask) {
       if (!opts.dirty.empty()) ::setenv(env::kDirty, opts.dirty.c_str(), 1);
     }
     if (child_mask) ::sigprocmask(SIG_SETMASK, child_mask, nullptr);
+    // The job's first process is a child subreaper (kept across the exec): a
+    // descendant that detaches itself (double fork, setsid) is reparented to
+    // it instead of to init, and so stays in the tree a checkpoint collects.
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+      int err = errno;
+      (void)!::write(pipefd[1], &err, sizeof err);
+      ::_exit(127);
+    }
     // The job starts with a clean fd table, as a batch system would start it:
     // descriptors the caller happened to inherit (a harness's pipes, say) are
     // not the job's, and an image holding them could not be restored elsewhere.

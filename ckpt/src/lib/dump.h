@@ -185,6 +185,7 @@ struct Dump {
   // Process facts.
   long pid, ppid;  // the job's (a forked writer has its own)
   long pgid, sid;
+  bool child_subreaper;  // PR_SET_CHILD_SUBREAPER: orphaned descendants come to it (the job's first process)
   long writer_pid;  // a previous forked dump's writer still running: our child, not the job's
   char comm[32];
   const char* exe_path;

@@ -207,7 +207,8 @@ bool write_manifest(Dump& d) {
   // process in an image of its own and the links in tree.json (tree_dump.cpp).
   // A restarter refuses an image whose children it would not restore.
   t.ch(',').key(fmt::key::kProcess).str("{\"ppid\":").dec(uint64_t(d.ppid)).str(",\"pgid\":").dec(uint64_t(d.pgid));
-  t.str(",\"sid\":").dec(uint64_t(d.sid)).str(",\"children\":[]}");
+  t.str(",\"sid\":").dec(uint64_t(d.sid)).str(",\"children\":[]");
+  t.str(",\"child_subreaper\":").json_bool(d.child_subreaper).ch('}');
   t.str(",\"signal\":").dec(unsigned(d.sig));
   t.str(",\n").key(fmt::key::kProgram).ch('{').key(fmt::key::kProgramPath).json_str(d.exe_path);
   t.ch(',').key(fmt::key::kProgramArgv);

@@ -1,6 +1,7 @@
 // Gathering the process's own description from /proc/self and the signal
 // context: mappings, mm fields, auxv, argv, comm, exe, cwd and registers.
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <sys/mman.h>
 
 #include "dump.h"
@@ -271,6 +272,8 @@ long write_all(int fd, const void* buf, size_t n) {
 bool read_process(Dump& d) {
   d.pid = sys::getpid();
   d.ppid = sys::getppid();
+  int subreaper = 0;
+  d.child_subreaper = sys::prctl(PR_GET_CHILD_SUBREAPER, long(&subreaper)) == 0 && subreaper;
   long n = read_small_file(AT_FDCWD, "/proc/self/maps", d.maps_text, kMapsTextSize);
   if (n < 0) return d.fail("reading /proc/self/maps", n);
   d.maps_len = size_t(n);

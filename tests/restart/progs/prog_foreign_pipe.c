@@ -1,12 +1,15 @@
 // fd 3 is the read end of a pipe whose writer is a process outside the job: a
 // shell detached (double fork and a session of its own, so it is no child of
-// the job nor in its group), that exits once GO exists. The checkpoint of the job is
+// the job nor in its group), that exits once GO exists. `ckptsim run` makes
+// the job's first process a child subreaper, which would keep the shell in the
+// job: this program gives that up first, so the shell goes to init. The checkpoint of the job is
 // not refused (the writer is not one of its processes), but the pipe cannot
 // come back: the restarter refuses it, or makes it /dev/null with
 // --skip-unrestorable.
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
+  if (prctl(PR_SET_CHILD_SUBREAPER, 0) != 0) return 1;
   int p[2];
   if (pipe(p) != 0 || p[0] != 3) return 1;
   pid_t child = fork();
