@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -52,9 +53,12 @@ namespace {
   }
   (void)!::write(sync, "s", 1);
   ::close(sync);
-  if (me.zombie) become_zombie(me.exit_status);
-  for (size_t c : me.children)
+  // Before the children: a session helper's children come to it when the helper exits.
+  if (me.subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) report_failure(b, me.pid, BuildStep::Subreaper, errno);
+  for (size_t c : me.children)  // a zombie has some only as its session's helper
     if (create_process(b, c) < 0) report_failure(b, me.pid, BuildStep::Create, errno);
+  if (me.zombie) become_zombie(me.exit_status);
+  if (me.helper) ::_exit(0);  // its children are its creator's now; the creator reaps it
   const BuildReport ready{me.pid, BuildStep::Ready, 0};
   if (::write(b.report_w.get(), &ready, sizeof ready) != sizeof ready) ::_exit(127);
   char go = 0;
@@ -89,6 +93,7 @@ std::string step_name(BuildStep s) {
     case BuildStep::Create: return "create a child under its recorded pid (clone3 set_tid)";
     case BuildStep::Mount: return "make its mounts private";
     case BuildStep::Proc: return "mount a /proc of its own";
+    case BuildStep::Subreaper: return "become a child subreaper";
     default: return "start";
   }
 }
@@ -128,6 +133,15 @@ pid_t create_process(const TreeBuild& b, size_t i) {
     while (::waitid(P_PID, static_cast<id_t>(r), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR) {
     }
   }
+  if (b.procs[i].helper) {  // reaped before this process is restored: the job never sees it
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(r), &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {  // it said why
+      errno = ECHILD;
+      return -1;
+    }
+  }
   return static_cast<pid_t>(r);
 }
 
@@ -146,10 +160,11 @@ TreeBuild::TreeBuild(const TreeImage& tree, std::vector<FdPlan>& plans) {
   proc_fds = util::OwnedFd(::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!proc_fds) throw RestoreError("cannot open /proc/self/fd: " + std::string(std::strerror(errno)));
   for (const auto& p : tree.procs) {
-    BuildProcess bp{p.pid, p.pgid, p.sid, p.zombie, p.exit_status, false, p.children};
+    BuildProcess bp{p.pid, p.pgid, p.sid, p.zombie, p.exit_status, false, false, false, p.children};
     bp.join_group = p.pgid != p.pid && index.count(p.pgid);
     if (p.image >= 0) {
       bp.img = &tree.images[p.image];
+      bp.subreaper = bp.img->child_subreaper;
       bp.plan = &plans[p.image];
       execs.push_back(prepare_exec(*bp.img, *bp.plan, 0, proc_fds.get()));
       bp.exec = &execs.back();
@@ -157,9 +172,36 @@ TreeBuild::TreeBuild(const TreeImage& tree, std::vector<FdPlan>& plans) {
     }
     procs.push_back(std::move(bp));
   }
+  add_session_helpers(tree);
   const int high = highest_open_fd() + 1;
   for (auto& bp : procs)
     if (bp.exec) raise_exec_high(*bp.exec, *bp.plan, high);
+}
+
+// A process whose session leader has exited is created by a helper under the
+// leader's pid, one per such session, in its place among its parent's
+// children; a leader that is a zombie of the tree is the helper itself.
+void TreeBuild::add_session_helpers(const TreeImage& tree) {
+  std::map<pid_t, size_t> helper_of;  // session -> its helper's index in procs
+  for (size_t i = 0; i < tree.procs.size(); ++i)
+    if (tree.procs[i].zombie && tree.procs[i].sid == tree.procs[i].pid) helper_of[tree.procs[i].pid] = i;
+  for (size_t i = 0; i < tree.procs.size(); ++i) {
+    const pid_t sid = tree.procs[i].session_helper;
+    if (!sid) continue;
+    if (!helper_of.count(sid)) {
+      BuildProcess h;
+      h.pid = h.pgid = h.sid = sid;
+      h.helper = true;
+      helper_of[sid] = procs.size();
+      procs.push_back(std::move(h));
+    }
+    const size_t h = helper_of[sid];
+    std::vector<size_t>& siblings = procs[static_cast<size_t>(tree.procs[i].parent)].children;
+    const auto at = std::find(siblings.begin(), siblings.end(), i);
+    if (std::find(siblings.begin(), siblings.end(), h) == siblings.end()) *at = h;
+    else siblings.erase(at);
+    procs[h].children.push_back(i);
+  }
 }
 
 void TreeBuild::started() {

@@ -25,6 +25,12 @@ struct TreeProcess {
   int parent = -1;               // index in TreeImage::procs; -1 for the root
   std::vector<size_t> children;  // indexes, in tree order
   int image = -1;                // a live process's index in TreeImage::images
+  // Its session's leader has exited (a daemon's double fork: the leader forked
+  // it and exited, and it was reparented to its parent, a child subreaper): a
+  // helper takes this pid, calls setsid, creates the process and exits; an
+  // unreaped leader, a zombie of the tree, is that helper itself
+  // (verify_tree.cpp decides, build_tree.cpp does it). 0: no helper.
+  pid_t session_helper = 0;
 };
 
 struct TreeImage {

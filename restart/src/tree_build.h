@@ -18,6 +18,10 @@ struct BuildProcess {
   bool zombie = false;
   int exit_status = 0;
   bool join_group = false;  // setpgid to pgid: its leader is an earlier process of the tree
+  bool subreaper = false;   // a child subreaper before it creates its children (its image says so)
+  // Not of the tree: a session helper (TreeProcess::session_helper) that
+  // creates its children and exits; its creator reaps it.
+  bool helper = false;
   std::vector<size_t> children;
   const Image* img = nullptr;  // a live process's image, plan and exec
   FdPlan* plan = nullptr;
@@ -25,7 +29,7 @@ struct BuildProcess {
 };
 
 // What a builder (or init) tells the restarter: ready, or the step that failed.
-enum class BuildStep : int32_t { Ready, Session, Group, Create, Mount, Proc };
+enum class BuildStep : int32_t { Ready, Session, Group, Create, Mount, Proc, Subreaper };
 struct BuildReport {
   int32_t pid = 0;  // in the tree's namespace
   BuildStep step = BuildStep::Ready;
@@ -46,11 +50,14 @@ class TreeBuild {
   // Every builder may exec its program.
   void go();
 
-  std::vector<BuildProcess> procs;  // tree order
+  std::vector<BuildProcess> procs;  // tree order, then the session helpers
   std::vector<ExecPrep> execs;
   util::OwnedFd report_r, report_w, go_r, go_w;
   util::OwnedFd proc_fds;  // our /proc/self/fd, handed to each program (FdPlan::proc_fds_in_child)
   size_t live = 0;
+
+ private:
+  void add_session_helpers(const TreeImage& tree);
 };
 
 // In init or a builder: procs[i] under its recorded pid, with its session and

@@ -40,25 +40,54 @@ void check_against_tree(const TreeImage& tree, const TreeProcess& p, const Image
 
 // Sessions and groups are rebuilt from inside the tree: a session leader
 // calls setsid, a process joins a group whose leader is an earlier process
-// of its session. What cannot be rebuilt so is refused; a group or session
-// outside the tree is left to the restarter's (docs/restarting.md).
-void check_sessions(const TreeImage& tree) {
+// of its session. A session whose leader has exited (a daemon's double fork)
+// is recreated by a helper that takes the leader's pid, calls setsid, creates
+// the process and exits, so the process ends up its parent's child again:
+// only when that parent was a child subreaper (as the job's first process
+// is), and the pid names no process of the tree but that leader as an
+// unreaped zombie of the same parent (which is then the helper, and stays a
+// zombie). What cannot be rebuilt so is
+// refused; a group or session outside the tree is left to the restarter's
+// (docs/restarting.md).
+void check_sessions(TreeImage& tree) {
   std::map<pid_t, size_t> index;
   for (size_t i = 0; i < tree.procs.size(); ++i) index[tree.procs[i].pid] = i;
+  std::map<pid_t, size_t> helper_parent;  // a helper's pid -> the process that creates it
   for (size_t i = 0; i < tree.procs.size(); ++i) {
-    const TreeProcess& p = tree.procs[i];
-    const std::string who = "process " + std::to_string(p.pid);
-    if (p.sid == p.pid && p.pgid != p.pid)
-      throw ImageError(fmt::kTreeManifest + std::string(": ") + who + " leads a session but not its process group");
-    if (p.sid != p.pid && p.parent >= 0 && tree.procs[p.parent].sid != p.sid)
-      throw ImageError(fmt::kTreeManifest + std::string(": ") + who + " is in session " + std::to_string(p.sid) +
-                       ", its parent in session " + std::to_string(tree.procs[p.parent].sid) +
-                       ": such a tree cannot be rebuilt");
+    TreeProcess& p = tree.procs[i];
+    const std::string who = fmt::kTreeManifest + std::string(": process ") + std::to_string(p.pid);
+    if (p.sid == p.pid && p.pgid != p.pid) throw ImageError(who + " leads a session but not its process group");
+    if (p.sid != p.pid && p.parent >= 0 && tree.procs[p.parent].sid != p.sid) {
+      const TreeProcess& parent = tree.procs[p.parent];
+      const std::string where = who + " is in session " + std::to_string(p.sid) + ", its parent " +
+                                std::to_string(parent.pid) + " in session " + std::to_string(parent.sid);
+      if (auto it = index.find(p.sid); it != index.end() && tree.procs[it->second].sid != p.sid)
+        throw ImageError(where + ", and pid " + std::to_string(p.sid) + " is a process of the tree that does not "
+                         "lead that session: it cannot be recreated");
+      // The leader exited unreaped, a sibling: as that zombie it creates the process first.
+      const auto leader = index.find(p.sid);
+      const bool zombie_leader = leader != index.end() && tree.procs[leader->second].zombie &&
+                                 tree.procs[leader->second].parent == p.parent;
+      if (p.sid == 0 || p.sid == 1 || (leader != index.end() && !zombie_leader))
+        throw ImageError(where + ": such a tree cannot be rebuilt");
+      if (!tree.images[parent.image].child_subreaper)
+        throw ImageError(where + ", whose leader has exited, and the parent was no child subreaper: such a tree "
+                         "cannot be rebuilt");
+      if (p.pgid != p.sid && p.pgid != p.pid)
+        throw ImageError(who + " is in process group " + std::to_string(p.pgid) + " of session " +
+                         std::to_string(p.sid) + ", whose leader has exited: only that session's own group, or one "
+                         "the process leads, can be recreated");
+      if (auto [it, fresh] = helper_parent.emplace(p.sid, p.parent); !fresh && it->second != size_t(p.parent))
+        throw ImageError(who + " and a process of another parent are in session " + std::to_string(p.sid) +
+                         ", whose leader has exited: it can be recreated under one parent only");
+      p.session_helper = p.sid;
+      continue;
+    }
     if (p.pgid == p.pid || !index.count(p.pgid)) continue;
     const TreeProcess& leader = tree.procs[index[p.pgid]];
     if (index[p.pgid] > i || leader.sid != p.sid)
-      throw ImageError(fmt::kTreeManifest + std::string(": ") + who + " is in process group " +
-                       std::to_string(p.pgid) + ", whose leader comes after it or is in another session");
+      throw ImageError(who + " is in process group " + std::to_string(p.pgid) +
+                       ", whose leader comes after it or is in another session");
   }
 }
 
@@ -98,7 +127,6 @@ void verify_tree(TreeImage& tree, const RestartOptions& opts) {
   if (::geteuid() != 0)
     throw ImageError("restoring a process tree needs root: its processes get back their pids in a new PID "
                      "namespace (CAP_SYS_ADMIN); run ckptsim restart as root");
-  check_sessions(tree);
   for (auto& p : tree.procs) {
     if (p.zombie) continue;
     auto files = std::make_shared<ImageFiles>(*tree.files, fmt::kProcDirPrefix + std::to_string(p.pid));
@@ -108,6 +136,7 @@ void verify_tree(TreeImage& tree, const RestartOptions& opts) {
     p.image = static_cast<int>(tree.images.size());
     tree.images.push_back(std::move(img));
   }
+  check_sessions(tree);  // after the images: a parent's child_subreaper is in its manifest
   check_shared_files(tree);
   check_shared_memory(tree);
 }

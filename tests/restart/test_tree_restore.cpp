@@ -148,3 +148,77 @@ TEST_CASE("bad tree: a shared open file naming a zombie") {
   fx.write_tree(m);
   fx.expect_refused("not a live process of the tree");  // a zombie holds no descriptors
 }
+
+// A daemon's double fork leaves a process whose session leader is gone; its
+// parent is the job's first process, a child subreaper under `ckptsim run`
+// (its manifest says so). Here the zombie stands for it: a helper under the
+// gone leader's pid recreates the session, creates it and exits, and the root
+// still reaps it under its pid with its status.
+TEST_CASE("tree: a zombie whose session leader is gone comes back, still the root's child") {
+  TreeFixture fx;
+  const json root_manifest = json::parse(read_file(fx.proc_dir() / fmt::kManifest));
+  CHECK(root_manifest[fmt::key::kProcess]["child_subreaper"] == true);
+  json m = fx.manifest;
+  m["processes"][1]["sid"] = 4300;
+  m["processes"][1]["pgid"] = 4300;
+  fx.write_tree(m);
+  write_file(fx.dir / "go2", "");
+  RestartResult r = restart({fx.tree.string()}, fx.dir / "run");
+  INFO("restart stderr: " << r.stderr_text);
+  CHECK(r.status == 42);
+  CHECK(read_file(fx.dir / "run" / "out.txt") ==
+        "pid " + std::to_string(fx.root) + " self " + std::to_string(fx.root) + "\nwaited " +
+            std::to_string(fx.zombie) + " status " + std::to_string(fx.zombie_status) + "\n");
+  CHECK(processes_running(fx.exe.string()).empty());
+}
+
+TEST_CASE("bad tree: a session named after a process of the tree that does not lead it") {
+  TreeFixture fx;
+  json m = fx.manifest;
+  m["processes"][1]["sid"] = fx.root;  // the root is in the session of whoever ran the job
+  m["processes"][1]["pgid"] = fx.root;
+  fx.write_tree(m);
+  fx.expect_refused("does not lead that session: it cannot be recreated");
+}
+
+TEST_CASE("bad tree: a session whose leader is gone, under a parent that was no child subreaper") {
+  TreeFixture fx;
+  json pm = json::parse(read_file(fx.proc_dir() / fmt::kManifest));
+  pm.erase(fmt::key::kOwnChecksum);
+  pm[fmt::key::kProcess]["child_subreaper"] = false;
+  write_signed_manifest(fx.proc_dir(), pm.dump());
+  json m = fx.manifest;
+  m["processes"][1]["sid"] = 4300;
+  m["processes"][1]["pgid"] = 4300;
+  fx.write_tree(m);
+  fx.expect_refused("no child subreaper");
+}
+
+TEST_CASE("bad tree: a manifest whose child_subreaper is not true or false") {
+  TreeFixture fx;
+  json pm = json::parse(read_file(fx.proc_dir() / fmt::kManifest));
+  pm.erase(fmt::key::kOwnChecksum);
+  pm[fmt::key::kProcess]["child_subreaper"] = 1;
+  write_signed_manifest(fx.proc_dir(), pm.dump());
+  fx.expect_refused("child_subreaper is not true or false");
+}
+
+// The leader of that session exited too and is still an unreaped zombie of the
+// root: that zombie creates the process in its session before it exits.
+TEST_CASE("tree: a zombie whose session leader is an unreaped zombie sibling comes back") {
+  TreeFixture fx;
+  json m = fx.manifest;
+  json leader = m["processes"][1];
+  leader["pid"] = leader["sid"] = leader["pgid"] = 4300;
+  leader["exit_status"] = 0;
+  m["processes"][1]["sid"] = 4300;
+  m["processes"][1]["pgid"] = 4300;
+  m["processes"].push_back(leader);
+  fx.write_tree(m);
+  write_file(fx.dir / "go2", "");
+  RestartResult r = restart({fx.tree.string()}, fx.dir / "run");
+  INFO("restart stderr: " << r.stderr_text);
+  CHECK(r.status == 42);
+  CHECK(read_file(fx.dir / "run" / "out.txt").find("waited " + std::to_string(fx.zombie) + " status " +
+                                                    std::to_string(fx.zombie_status)) != std::string::npos);
+}
