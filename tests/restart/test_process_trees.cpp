@@ -140,6 +140,63 @@ TEST_CASE("trees: a parent with an unreaped zombie child reaps it after the rest
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
+// The classic daemon: the job forks C1, C1 calls setsid and forks the daemon,
+// C1 exits. The daemon is reparented to the job's first process (a child
+// subreaper under `ckptsim run`), so it is in the tree; its session's leader
+// (C1) is gone, and the restore recreates that session with a helper under
+// C1's pid. The daemon writes `out` and, at its end, says its total through a
+// pipe to the first process, which waits for it and exits 6.
+TEST_CASE("trees: a daemonising double fork (fork, setsid, fork, exit) whose daemon writes the output") {
+  TreeJob j;
+  j.argv = {"/usr/bin/python3", "-c",
+            "import os, sys, time\n"
+            "root = os.getpid()\n"
+            "r, w = os.pipe()\n"
+            "c1 = os.fork()\n"
+            "if c1 == 0:\n"
+            "    os.close(r)\n"
+            "    os.setsid()\n"
+            "    if os.fork() > 0:\n        os._exit(0)\n"
+            "    sid, pgid = os.getsid(0), os.getpgid(0)\n"
+            "    total = 0\n"
+            "    with open('out', 'w') as o:\n"
+            "        for i in range(300):\n"
+            "            total += i * i\n"
+            "            o.write('%d %d\\n' % (i, total)); o.flush(); time.sleep(0.01)\n"
+            "    with open('ids', 'w') as f:\n"
+            "        f.write('%d %d %d %d %d %d\\n' % (root, sid, pgid, os.getsid(0), os.getpgid(0), os.getppid()))\n"
+            "    os.write(w, b'total %d\\n' % total)\n"
+            "    os._exit(0)\n"
+            "os.close(w)\n"
+            "os.waitpid(c1, 0)\n"
+            "open('c1', 'w').write('%d\\n' % c1)\n"
+            "said = b''\n"
+            "while True:\n"
+            "    b = os.read(r, 4096)\n"
+            "    if not b:\n        break\n"
+            "    said += b\n"
+            "open('result', 'wb').write(said)\n"
+            "sys.exit(6)\n"};
+  j.outputs = {"out", "result"};
+  // What the daemon saw before the checkpoint (its first process, its
+  // session and group: C1's pid) and after the restore: the same.
+  j.check_restored = [](const fs::path& cwd, pid_t root) {
+    std::istringstream ids(read_file(cwd / "ids"));
+    pid_t recorded_root = 0, sid = 0, pgid = 0, sid_now = 0, pgid_now = 0, ppid_now = 0;
+    ids >> recorded_root >> sid >> pgid >> sid_now >> pgid_now >> ppid_now;
+    const pid_t c1 = std::stoi(read_file(cwd / "c1"));
+    INFO("ids: " << read_file(cwd / "ids") << "root " << root << ", C1 " << c1);
+    CHECK(recorded_root == root);
+    CHECK(sid == c1);
+    CHECK(pgid == c1);
+    CHECK(sid_now == sid);
+    CHECK(pgid_now == pgid);
+    CHECK(ppid_now == root);
+    fs::remove(cwd / "ids");  // the next restore writes it again
+  };
+  CHECK(check_tree_job(j) == TreeOutcome::restored);
+}
+
 TEST_CASE("trees: multiprocessing.Pool(2) comes back right or is refused in one line, never wrong") {
   TreeJob j;
   j.argv = {"/usr/bin/python3", "-c",

@@ -110,6 +110,7 @@ TreeOutcome check_tree_job(const TreeJob& tj) {
     return TreeOutcome::refused_at_checkpoint;
   }
   REQUIRE(eventually([&] { return size_of(cwd / tj.progress) >= total * 6 / 10; }));
+  const pid_t root = job.pid;
   kill_job_tree(job);
   CHECK(at_checkpoint < total * 6 / 10);
 
@@ -127,6 +128,7 @@ TreeOutcome check_tree_job(const TreeJob& tj) {
       INFO("output " << out);
       CHECK(lines_sorted(read_file(cwd / out), tj.sort_lines) == lines_sorted(read_file(ref / out), tj.sort_lines));
     }
+    if (tj.check_restored) tj.check_restored(cwd, root);
   }
   return outcome;
 }

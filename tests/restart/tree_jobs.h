@@ -5,6 +5,7 @@
 // with the uninterrupted run's exit status and output, or fail loudly (one
 // line, non-zero) where the case allows it: never a silent wrong result.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct TreeJob {
   std::vector<std::string> outputs{"out"};
   bool sort_lines = false;         // outputs written by parallel workers in any order
   bool may_refuse = false;         // a loud refusal (checkpoint or restart) is an allowed outcome
+  // After each restore that ran to its end: what else must hold (`root`: the job's first process's pid).
+  std::function<void(const fs::path& cwd, pid_t root)> check_restored;
 };
 
 // What happened, for the test to say.
