@@ -163,6 +163,61 @@ TEST_CASE("a child that exited and is not yet reaped: recorded in the tree with 
   CHECK(read_file(t / "out") == "7\n");
 }
 
+// The daemon's double fork: the job forks C1, C1 calls setsid, forks the
+// daemon and exits. Under `ckptsim run` the job's first process is a child
+// subreaper, so the daemon is its child, and the tree records it so, in C1's
+// session and group; the first process's manifest says it is a subreaper.
+TEST_CASE("a daemon's double fork: the daemon is the first process's child in the tree, in its gone leader's session") {
+  TempDir t;
+  const fs::path img = t / "img";
+  const std::string script =
+      "import os, sys, time\n"
+      "d = sys.argv[1]\n"
+      "r, w = os.pipe()\n"
+      "c1 = os.fork()\n"
+      "if c1 == 0:\n"
+      "    os.setsid()\n"
+      "    if os.fork() > 0:\n"
+      "        os._exit(0)\n"
+      "    open(d + '/daemon', 'w').write(str(os.getpid()))\n"
+      "    while not os.path.exists(d + '/go'):\n"
+      "        time.sleep(0.05)\n"
+      "    os.write(w, b'daemon done\\n')\n"
+      "    os._exit(0)\n"
+      "os.close(w)\n"
+      "os.waitpid(c1, 0)\n"
+      "open(d + '/c1', 'w').write(str(c1))\n"
+      "while not os.path.exists(d + '/daemon'):\n"
+      "    time.sleep(0.05)\n"
+      "open(d + '/ready', 'w').close()\n"
+      "sys.stdout.write(os.read(r, 100).decode())\n";
+  std::ofstream(t / "job.py") << script;
+  RunningJob job(img, {"/usr/bin/python3", (t / "job.py").string(), t.path().string()}, t / "out", t / "err");
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(t / "ready"));
+  REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
+  const pid_t c1 = std::stoi(read_file(t / "c1")), daemon = std::stoi(read_file(t / "daemon"));
+  CmdResult r;
+  const std::string image = checkpoint_wait(job.job_pid, &r);
+  INFO(r.err);
+  REQUIRE(!image.empty());
+  const TreeReport rep = check_tree_image(image);
+  CHECK(rep.tree.at("processes").size() == 2);
+  const auto* d = rep.process(daemon);
+  REQUIRE(d);
+  CHECK(d->at("state") == "live");
+  CHECK(d->at("ppid") == job.job_pid);
+  CHECK(d->at("sid") == c1);
+  CHECK(d->at("pgid") == c1);
+  CHECK(!rep.process(c1));
+  REQUIRE(rep.images.size() == 2);
+  CHECK(rep.images[0].manifest.at("process").at("child_subreaper") == true);  // the first process
+  CHECK(rep.images[1].manifest.at("process").at("child_subreaper") == false);
+  std::ofstream(t / "go").put('\n');
+  CHECK(job.wait() == 0);
+  CHECK(read_file(t / "out") == "daemon done\n");
+}
+
 TEST_CASE("two independent jobs side by side are not one job: each checkpoints alone") {
   TempDir t;
   RunningJob a(t / "img-a", {"/bin/sh", "-c", "while [ ! -e " + (t / "go").string() + " ]; do :; done"}, t / "out-a",
