@@ -140,6 +140,39 @@ TEST_CASE("trees: a parent with an unreaped zombie child reaps it after the rest
   CHECK(check_tree_job(j) == TreeOutcome::restored);
 }
 
+// The job of the two tests below: C1's daemon writes `out`, says its total to
+// the first process through a pipe, and the first process writes it to
+// `result` and exits 6.
+const char* const kDaemonJob =
+    "import os, sys, time\n"
+    "root = os.getpid()\n"
+    "r, w = os.pipe()\n"
+    "c1 = os.fork()\n"
+    "if c1 == 0:\n"
+    "    os.close(r)\n"
+    "    os.setsid()\n"
+    "    if os.fork() > 0:\n        os._exit(0)\n"
+    "    sid, pgid = os.getsid(0), os.getpgid(0)\n"
+    "    total = 0\n"
+    "    with open('out', 'w') as o:\n"
+    "        for i in range(300):\n"
+    "            total += i * i\n"
+    "            o.write('%d %d\\n' % (i, total)); o.flush(); time.sleep(0.01)\n"
+    "    with open('ids', 'w') as f:\n"
+    "        f.write('%d %d %d %d %d %d\\n' % (root, sid, pgid, os.getsid(0), os.getpgid(0), os.getppid()))\n"
+    "    os.write(w, b'total %d\\n' % total)\n"
+    "    os._exit(0)\n"
+    "os.close(w)\n"
+    "os.waitpid(c1, 0)\n"
+    "open('c1', 'w').write('%d\\n' % c1)\n"
+    "said = b''\n"
+    "while True:\n"
+    "    b = os.read(r, 4096)\n"
+    "    if not b:\n        break\n"
+    "    said += b\n"
+    "open('result', 'wb').write(said)\n"
+    "sys.exit(6)\n";
+
 // The classic daemon: the job forks C1, C1 calls setsid and forks the daemon,
 // C1 exits. The daemon is reparented to the job's first process (a child
 // subreaper under `ckptsim run`), so it is in the tree; its session's leader
@@ -148,35 +181,7 @@ TEST_CASE("trees: a parent with an unreaped zombie child reaps it after the rest
 // pipe to the first process, which waits for it and exits 6.
 TEST_CASE("trees: a daemonising double fork (fork, setsid, fork, exit) whose daemon writes the output") {
   TreeJob j;
-  j.argv = {"/usr/bin/python3", "-c",
-            "import os, sys, time\n"
-            "root = os.getpid()\n"
-            "r, w = os.pipe()\n"
-            "c1 = os.fork()\n"
-            "if c1 == 0:\n"
-            "    os.close(r)\n"
-            "    os.setsid()\n"
-            "    if os.fork() > 0:\n        os._exit(0)\n"
-            "    sid, pgid = os.getsid(0), os.getpgid(0)\n"
-            "    total = 0\n"
-            "    with open('out', 'w') as o:\n"
-            "        for i in range(300):\n"
-            "            total += i * i\n"
-            "            o.write('%d %d\\n' % (i, total)); o.flush(); time.sleep(0.01)\n"
-            "    with open('ids', 'w') as f:\n"
-            "        f.write('%d %d %d %d %d %d\\n' % (root, sid, pgid, os.getsid(0), os.getpgid(0), os.getppid()))\n"
-            "    os.write(w, b'total %d\\n' % total)\n"
-            "    os._exit(0)\n"
-            "os.close(w)\n"
-            "os.waitpid(c1, 0)\n"
-            "open('c1', 'w').write('%d\\n' % c1)\n"
-            "said = b''\n"
-            "while True:\n"
-            "    b = os.read(r, 4096)\n"
-            "    if not b:\n        break\n"
-            "    said += b\n"
-            "open('result', 'wb').write(said)\n"
-            "sys.exit(6)\n"};
+  j.argv = {"/usr/bin/python3", "-c", kDaemonJob};
   j.outputs = {"out", "result"};
   // What the daemon saw before the checkpoint (its first process, its
   // session and group: C1's pid) and after the restore: the same.
@@ -195,6 +200,36 @@ TEST_CASE("trees: a daemonising double fork (fork, setsid, fork, exit) whose dae
     fs::remove(cwd / "ids");  // the next restore writes it again
   };
   CHECK(check_tree_job(j) == TreeOutcome::restored);
+}
+
+// A restored daemon's tree is checkpointed again through its init (the
+// daemon's session is the helper's now, inside the namespace), killed, and
+// restored from that image: it ends as the uninterrupted run does.
+TEST_CASE("trees: a daemonising double fork, checkpointed again after its restore, comes back again") {
+  TempDir ref, dir;
+  REQUIRE(run({"/usr/bin/python3", "-c", kDaemonJob}, ref.path(), Redirect{}) == 6);
+  const fs::path cwd = dir / "run";
+  fs::create_directories(cwd);
+  auto progress = [&] { return read_file(cwd / "out").size(); };
+  const size_t total = read_file(ref / "out").size();
+  Job job = start_job(dir / "img", {"/usr/bin/python3", "-c", kDaemonJob}, cwd, Redirect{});
+  REQUIRE(eventually([&] { return progress() >= total * 3 / 10; }));
+  REQUIRE(eventually([&] { return checkpoint(job.pid); }));
+  kill_job_tree(job);
+  const fs::path pid_file = dir / "restart.pid";
+  const pid_t restarter = spawn({ckptsim_exe(), "restart", (dir / "img" / "latest").string(), "--pid-file",
+                                 pid_file.string()}, cwd, Redirect{});
+  REQUIRE(eventually([&] { return fs::exists(pid_file) && fs::file_size(pid_file) > 0; }));
+  const pid_t init = std::stoi(read_file(pid_file));
+  REQUIRE(eventually([&] { return progress() >= total * 5 / 10; }));
+  REQUIRE(eventually([&] { return checkpoint(init); }));
+  ::kill(init, SIGKILL);
+  CHECK(wait_status(restarter) == 128 + SIGKILL);
+  RestartResult r = restart({(dir / "img" / "latest").string()}, cwd);
+  INFO("restart stderr: " << r.stderr_text);
+  CHECK(r.status == 6);
+  CHECK(read_file(cwd / "out") == read_file(ref / "out"));
+  CHECK(read_file(cwd / "result") == read_file(ref / "result"));
 }
 
 TEST_CASE("trees: multiprocessing.Pool(2) comes back right or is refused in one line, never wrong") {
