@@ -198,6 +198,13 @@ TEST_CASE("a daemon's double fork: the daemon is the first process's child in th
   REQUIRE(wait_for_file(t / "ready"));
   REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
   const pid_t c1 = std::stoi(read_file(t / "c1")), daemon = std::stoi(read_file(t / "daemon"));
+  // A failed check must not leave the daemon waiting for its gate (the job's end leaves it to init).
+  struct KillAtEnd {
+    pid_t pid;
+    ~KillAtEnd() {
+      if (pid > 0) ::kill(pid, SIGKILL);
+    }
+  } daemon_guard{daemon};
   CmdResult r;
   const std::string image = checkpoint_wait(job.job_pid, &r);
   INFO(r.err);
@@ -215,6 +222,7 @@ TEST_CASE("a daemon's double fork: the daemon is the first process's child in th
   CHECK(rep.images[0].manifest.at("process").at("child_subreaper") == true);  // the first process
   CHECK(rep.images[1].manifest.at("process").at("child_subreaper") == false);
   std::ofstream(t / "go").put('\n');
+  daemon_guard.pid = 0;  // it ends by itself now (its pid may soon be another process's)
   CHECK(job.wait() == 0);
   CHECK(read_file(t / "out") == "daemon done\n");
 }
