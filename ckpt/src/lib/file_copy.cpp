@@ -168,8 +168,7 @@ bool copy_all(Dump& d) {
 
 bool copy_files(Dump& d) {
   // An incremental image links what its parent holds unchanged (copy_reuse.h).
-  if (d.incremental && d.parent_name[0])
-    d.parent_dirfd = int(sys::openat(d.dirfd, d.parent_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (d.incremental && d.parent_name[0]) d.parent_dirfd = int(open_parent_image(d, d.parent_name));
   const bool ok = copy_all(d);
   if (d.parent_dirfd >= 0) sys::close(d.parent_dirfd);
   d.parent_dirfd = -1;
