@@ -4,7 +4,8 @@
 // restored from the newest image and from a middle one: the same outputs as
 // an uninterrupted run. Each process's core in image K names the same
 // process's core in image K-1 as its parent; a damaged parent core of one
-// process is refused naming it; --keep keeps the parents a kept tree image
+// process is refused naming it; `image flatten` of a tree chain restores the
+// same; --keep keeps the parents a kept tree image
 // needs; --interval checkpoints the tree as `checkpoint` does.
 #include <catch2/catch.hpp>
 
@@ -114,7 +115,7 @@ void make_chain(Chain& c, const std::vector<std::string>& options) {
 }
 
 void restores_identical(const Chain& c, const std::string& image) {
-  RestartResult r = restart({(c.img / image).string()}, c.cwd);
+  RestartResult r = restart({(c.img / image).lexically_normal().string()}, c.cwd);
   INFO("restart of " << image << ": " << r.stderr_text);
   CHECK(r.status == 0);
   for (const auto& out : kOutputs) {
@@ -145,6 +146,12 @@ void check_chain(const Chain& c) {
   CHECK(linked >= 3);  // the shell and both workers
   restores_identical(c, image_name(3));
   restores_identical(c, image_name(2));
+  // `image flatten` rebuilds each process's image from its chain: a full tree image.
+  const fs::path flat = c.dir / "flat";
+  REQUIRE(run({ckptsim_exe(), "image", "flatten", middle.string(), "--out", flat.string()}, c.dir.path(), Redirect{}) == 0);
+  for (const auto& p : procs_of(flat)) CHECK_FALSE(manifest(flat / p).contains("parent"));
+  CHECK(procs_of(flat) == before);
+  restores_identical(c, "../flat");
 }
 
 }  // namespace
