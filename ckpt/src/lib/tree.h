@@ -54,8 +54,9 @@ struct FdRef {
 };
 
 // A forked tree dump's writer: a member's copy writing its core, that
-// member's child (no exit signal) until the member reaps it at its next dump.
-// Never a process of the job; known by pid, parent and start time, so a later
+// member's child (no exit signal) until the member reaps it at its next dump,
+// or init's if the member ends first (a short-lived `sleep` of the job).
+// Never a process of the job; known by pid and start time, so a later
 // process given its pid (a restored job's) is not mistaken for it.
 struct WriterRef {
   int32_t member, writer;
@@ -75,7 +76,7 @@ struct Tree {
   uint64_t pipes[kMaxTreePipes];  // inodes of the pipes whose ends are all in the tree
   size_t npipes;
   long deadline_ns;  // CLOCK_MONOTONIC: the stop budget's end
-  WriterRef writers[kMaxMembers];  // the last forked tree dump's (kept from one dump to the next)
+  WriterRef writers[kMaxMembers];  // forked tree dumps' writers still running (kept from one dump to the next)
   size_t nwriters;
 };
 

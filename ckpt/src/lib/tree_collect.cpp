@@ -52,7 +52,7 @@ void mark_descendants(const Dump& d, ProcTable& pt) {
 bool listed_writer(const ProcInfo& p) {
   const Tree& t = the_tree();
   for (size_t i = 0; i < t.nwriters; ++i)
-    if (t.writers[i].writer == p.pid && t.writers[i].member == p.ppid && t.writers[i].start == p.start) return true;
+    if (t.writers[i].writer == p.pid && t.writers[i].start == p.start) return true;
   return false;
 }
 

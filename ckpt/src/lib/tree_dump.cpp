@@ -62,6 +62,20 @@ void choose_tree_parent(Dump& d) {
   d.tree_parent[i] = 0;
 }
 
+// The writers listed that the last scan no longer found: every member reaped
+// its previous writer before it said "stopped"; one whose member had ended
+// may still run (init's now), and stays listed.
+void forget_ended_writers(Tree& t) {
+  size_t kept = 0;
+  for (size_t i = 0; i < t.nwriters; ++i) {
+    bool running = false;
+    for (size_t k = 0; k < t.procs.n && !running; ++k)
+      running = t.procs.p[k].pid == t.writers[i].writer && t.procs.p[k].start == t.writers[i].start;
+    if (running) t.writers[kept++] = t.writers[i];
+  }
+  t.nwriters = kept;
+}
+
 // A member's failure, as the coordinator records it (the first is said).
 bool member_failed(Dump& d, Member& m, const char* buf, long n) {
   m.replied = true;
@@ -219,6 +233,7 @@ bool write_own_image(Dump& d) {
 // A forked dump's writer: the file copies' deferred sync, then the core.
 bool write_forked_core(Dump& d) {
   long r;
+  if (!copy_forked_exe(d)) return false;
   if (d.cfg->fsync && (r = sys::call6(SYS_syncfs, d.filesfd)) < 0) return d.fail("syncing the file copies", r);
   return write_core(d) && write_manifest(d);
 }
@@ -254,8 +269,7 @@ bool run_tree_checkpoint(Dump& d, Tree& t) {
   t.listener = -1;
   t.refs = nullptr;
   bool ok = read_fd_table(d) && open_listener(d, t) && stop_members(d, t);
-  // Every member reaped its previous writer before it said "stopped".
-  if (ok) t.nwriters = 0;
+  if (ok) forget_ended_writers(t);
   if (ok) {
     tree_order(t);
     ok = analyse_tree_fds(d, t);
