@@ -24,9 +24,11 @@ bool note_job_resumes(Dump& d) {
 namespace {
 
 // The writer's end: complete the image from the snapshot, or leave none.
-// After the file copies of a forked dump: their deferred sync, the core, the
-// manifest and the commit (in the writer, or in-process when the fork failed).
+// After the file copies of a forked dump: the executable's copy, their
+// deferred sync, the core, the manifest and the commit (in the writer, or
+// in-process when the fork failed).
 bool finish_forked_image(Dump& d) {
+  if (!copy_forked_exe(d)) return false;
   if (d.cfg->fsync) {
     const long r = sys::call6(SYS_syncfs, d.filesfd);
     if (r < 0) return d.fail("syncing the file copies", r);

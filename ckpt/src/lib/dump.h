@@ -284,7 +284,8 @@ void end_dump(Dump& d);        // dump.cpp: closes the image's fds, unmaps the s
 bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir
 bool write_core(Dump& d);      // core_writer.cpp
 bool save_kernel_objects(Dump& d);  // kernel_objects.cpp: object state, bytes in pipes/sockets
-bool copy_files(Dump& d);      // file_copy.cpp: fd copies, shared mappings, exe
+bool copy_files(Dump& d);      // file_copy.cpp: fd copies, shared mappings, exe (not forked: see next)
+bool copy_forked_exe(Dump& d);  // file_copy.cpp: a forked dump's writer copies the executable
 bool write_manifest(Dump& d);  // manifest.cpp
 bool plan_incremental(Dump& d);   // incremental.cpp: the parent image, or a full dump saying why
 bool write_page_hashes(Dump& d);  // incremental.cpp: the `pages` file (and `parent`)
