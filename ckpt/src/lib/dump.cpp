@@ -85,6 +85,17 @@ void reap_previous_writer(bool wait) {
   if (g_writer_pid > 0 && sys::wait4(int(g_writer_pid), nullptr, options) != 0) g_writer_pid = 0;
 }
 
+bool wait_previous_writer(Dump& d) {
+  for (int waited_ms = 0; g_writer_pid > 0; ++waited_ms) {
+    reap_previous_writer(false);
+    if (g_writer_pid <= 0) break;
+    if (waited_ms >= 2000) return d.fail("the previous checkpoint is still being written", -EBUSY);
+    sys::nanosleep_ns(1'000'000);
+  }
+  d.writer_pid = 0;
+  return true;
+}
+
 long clone_writer(Dump& d) {
   const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
   if (writer == 0) {

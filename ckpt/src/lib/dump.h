@@ -279,6 +279,8 @@ bool stop_threads(Dump& d);     // dump.cpp: threads.h's stop_others
 // `wait` for it to end).
 long clone_writer(Dump& d);
 void reap_previous_writer(bool wait);
+// The previous forked dump's writer ended (up to 2 s, polled), else a failure.
+bool wait_previous_writer(Dump& d);
 bool note_job_resumes(Dump& d);
 void end_dump(Dump& d);        // dump.cpp: closes the image's fds, unmaps the scratch, releases the threads
 bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir

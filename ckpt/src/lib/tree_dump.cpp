@@ -268,7 +268,9 @@ bool run_tree_checkpoint(Dump& d, Tree& t) {
   d.in_tree = true;
   t.listener = -1;
   t.refs = nullptr;
-  bool ok = read_fd_table(d) && open_listener(d, t) && stop_members(d, t);
+  // The previous forked tree dump's writer commits only once every member's
+  // writer said "done": once it has ended, each member reaps its own at once.
+  bool ok = wait_previous_writer(d) && read_fd_table(d) && open_listener(d, t) && stop_members(d, t);
   if (ok) forget_ended_writers(t);
   if (ok) {
     tree_order(t);
