@@ -4,7 +4,8 @@
 // ImageFiles (once, no links followed, one owner with the image), its manifest
 // must be the very one the child was written on (checksum of every byte), and
 // its core must be well formed. Then each mapping of the image is cut into
-// pieces, each read from the newest link that holds it.
+// pieces, each read from the newest link that holds it. A tree's process has
+// its chain of the same process: its parent is proc-PID of the parent tree image.
 #include <algorithm>
 #include <climits>
 #include <cstdio>
@@ -18,8 +19,15 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr size_t kMaxLinks = 4096;
 
+std::filesystem::path parent_dir(const Image& img, const ParentRef& ref) {
+  const std::filesystem::path top = img.dir.parent_path();
+  if (img.files->tree_member())
+    return top.parent_path() / ref.image / img.name();
+  return top / ref.image;
+}
+
 Image read_parent(const Image& img, const Image& child, const ParentRef& ref) {
-  auto files = std::make_shared<ImageFiles>(img.dir.parent_path() / ref.image);
+  auto files = std::make_shared<ImageFiles>(parent_dir(img, ref));
   Image parent = read_manifest(*files);
   parent.files = files;
   if (files->owner() != img.files->owner())

@@ -3,7 +3,9 @@
 // and notes byte for byte, every segment at its offset), filled with the
 // assembled bytes; zero pages stay holes, as the library leaves untouched
 // memory. The manifest is the image's, without its parent and deltas, with its
-// own checksum again. The image is verified first, as for a restore.
+// own checksum again. The image is verified first, as for a restore. A tree
+// image is flattened process by process (each proc-PID from its own chain),
+// with its tree.json as it is.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,18 +101,16 @@ std::string standalone_manifest(Image& img) {
   return ckpt::seal_manifest(std::move(text));
 }
 
-}  // namespace
-
-fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
-  if (is_tree_image(image))
-    throw ImageError(image.string() + " is the image of a process tree: flatten writes one process's image, and "
-                     "a tree's processes are restored together (ckptsim image show lists them)");
-  Image img = verify_image(image, Verify::Full);
-  const fs::path out = out_given.empty() ? img.dir.parent_path() / (img.name() + "-full") : out_given;
+void make_out_dir(const fs::path& out) {
   if (::mkdir(out.c_str(), 0700) != 0) {
     if (errno == EEXIST) throw FlattenError(out.string() + " already exists: name a new directory with --out");
     fail(out, "create");
   }
+}
+
+// `img`, verified, as a standalone image in `out` (created here).
+void flatten_one(Image& img, const fs::path& out) {
+  make_out_dir(out);
   try {
     if (::chmod(out.c_str(), 0700) != 0) fail(out, "chmod");
     write_core(img, out);
@@ -135,6 +135,44 @@ fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
     fs::remove_all(out, ec);  // no half image left behind
     throw;
   }
+}
+
+// Every live process's image verified first (nothing is written for a tree
+// that would not restore), then each flattened, then tree.json copied.
+fs::path flatten_tree(const fs::path& image, const fs::path& out_given) {
+  TreeImage tree = read_tree_manifest(image);
+  std::vector<std::pair<std::string, Image>> procs;
+  for (const auto& p : tree.procs) {
+    if (p.zombie) continue;
+    const std::string name = fmt::kProcDirPrefix + std::to_string(p.pid);
+    procs.emplace_back(name, verify_image(std::make_shared<ImageFiles>(*tree.files, name), Verify::Full));
+  }
+  const fs::path out = out_given.empty() ? tree.files->dir().parent_path() / (tree.files->dir().filename().string() + "-full")
+                                         : out_given;
+  make_out_dir(out);
+  try {
+    if (::chmod(out.c_str(), 0700) != 0) fail(out, "chmod");
+    for (auto& [name, img] : procs) flatten_one(img, out / name);
+    Image manifest_only;
+    manifest_only.files = tree.files;
+    copy_file(manifest_only, fmt::kTreeManifest, out);
+    util::OwnedFd dir(::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::fsync(dir.get()) != 0) fail(out, "sync");
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(out, ec);
+    throw;
+  }
+  return out;
+}
+
+}  // namespace
+
+fs::path flatten_image(const fs::path& image, const fs::path& out_given) {
+  if (is_tree_image(image)) return flatten_tree(image, out_given);
+  Image img = verify_image(image, Verify::Full);
+  const fs::path out = out_given.empty() ? img.dir.parent_path() / (img.name() + "-full") : out_given;
+  flatten_one(img, out);
   return out;
 }
 

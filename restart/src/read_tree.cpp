@@ -148,9 +148,11 @@ void read_shared_files(const json& groups, TreeImage& tree) {
   }
 }
 
-// The directory holds tree.json and one proc-PID directory per live process, nothing else.
+// The directory holds tree.json and one proc-PID directory per live process,
+// and, an incremental tree image, `parent` (its parent tree image's name); nothing else.
 void check_entries(const TreeImage& tree) {
   std::set<std::string> expected{fmt::kTreeManifest};
+  std::set<std::string> optional{fmt::kParentFile};
   for (const auto& p : tree.procs)
     if (!p.zombie) expected.insert(fmt::kProcDirPrefix + std::to_string(p.pid));
   const int fd = ::openat(tree.files->dir_fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -161,7 +163,7 @@ void check_entries(const TreeImage& tree) {
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
-    if (!expected.count(name) && extra.empty()) extra = name;
+    if (!expected.count(name) && !optional.count(name) && extra.empty()) extra = name;
     found.insert(name);
   }
   ::closedir(d);

@@ -4,37 +4,15 @@
 #include <sys/wait.h>
 
 #include <cerrno>
-#include <chrono>
-#include <cstdio>
 
 #include "image_files.h"
+#include "phase_clock.h"
 #include "phases.h"
 #include "restart/restore_lock.h"
 #include "tracee.h"
 #include "tree.h"
 
 namespace ckptsim::restart {
-
-namespace {
-
-// Prints how long each phase took, when asked (the benchmark and calibration
-// want to know where restore time goes).
-class PhaseClock {
- public:
-  explicit PhaseClock(bool on) : on_(on), last_(std::chrono::steady_clock::now()) {}
-  void done(const char* phase) {
-    if (!on_) return;
-    const auto now = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "restart: %-14s %.4f s\n", phase, std::chrono::duration<double>(now - last_).count());
-    last_ = now;
-  }
-
- private:
-  bool on_;
-  std::chrono::steady_clock::time_point last_;
-};
-
-}  // namespace
 
 pid_t restore_process(const RestartOptions& opts) {
   RestoreClaim one_at_a_time(opts.image, opts.force);  // restart/restore_lock.h

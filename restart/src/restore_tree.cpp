@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "phase_clock.h"
 #include "phases.h"
 #include "tracee.h"
 #include "tree.h"
@@ -90,7 +91,7 @@ struct Restored {
 
 // Seize every builder, let them exec, and restore each with the phases of
 // a single process, in tree order; `guards` kill them on any failure.
-std::vector<Restored> restore_all(TreeBuild& b, pid_t init, std::vector<ChildGuard>& guards) {
+std::vector<Restored> restore_all(TreeBuild& b, pid_t init, std::vector<ChildGuard>& guards, PhaseClock& clock) {
   const std::map<pid_t, pid_t> host = host_pids(init);
   std::vector<std::pair<size_t, pid_t>> live;  // procs index, pid here
   for (size_t i = 0; i < b.procs.size(); ++i) {
@@ -102,6 +103,7 @@ std::vector<Restored> restore_all(TreeBuild& b, pid_t init, std::vector<ChildGua
       throw RestoreError("cannot seize process " + std::to_string(b.procs[i].pid) + ": " + std::strerror(errno));
     live.emplace_back(i, it->second);
   }
+  clock.done("seize");
   b.go();
   std::vector<Restored> out(live.size());
   for (size_t k = 0; k < live.size(); ++k) {
@@ -114,10 +116,13 @@ std::vector<Restored> restore_all(TreeBuild& b, pid_t init, std::vector<ChildGua
     // first step would not run its `syscall`. Leave the syscall first (it runs
     // at most the loader's first instruction, whose memory is about to go).
     t.resume_until_stop(PTRACE_SINGLESTEP);
+    clock.done("exec");
     restore_memory(t, *p.img, *p.plan);
+    clock.done("memory");
     restore_kernel_state(t, *p.img);
     restore_objects(t, *p.img);
     out[k].threads = create_threads(t, guards[k], *p.img);
+    clock.done("kernel state");
   }
   return out;
 }
@@ -125,27 +130,32 @@ std::vector<Restored> restore_all(TreeBuild& b, pid_t init, std::vector<ChildGua
 }  // namespace
 
 pid_t restore_tree(const RestartOptions& opts) {
+  PhaseClock clock(opts.report_timing);
   TreeImage tree = read_tree_manifest(opts.image);
   verify_tree(tree, opts);
   TreeFdView view = tree_fd_view(tree);
   check_tree_fds(tree, view, opts.skip_unrestorable);
+  clock.done("verify");
   // From here on the image is known good; what fails now is this machine.
   std::set<std::string> done;
   for (const auto& img : tree.images) prepare_files(img, done);
   std::vector<FdPlan> plans = plan_tree_fds(tree, view, opts.skip_unrestorable);
+  clock.done("files");
   TreeBuild build(tree, plans);
   ChildGuard init(start_init(build));
   build.started();
   build.wait_ready(init.pid());
+  clock.done("build");
   std::vector<ChildGuard> guards;
   guards.reserve(build.live);
-  std::vector<Restored> restored = restore_all(build, init.pid(), guards);
+  std::vector<Restored> restored = restore_all(build, init.pid(), guards, clock);
   size_t k = 0;
   for (const auto& p : build.procs) {
     if (!p.img) continue;
     resume(*restored[k].main, restored[k].threads, *p.img);
     ++k;
   }
+  clock.done("resume");
   for (auto& g : guards) g.release();
   return init.release();
 }

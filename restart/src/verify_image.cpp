@@ -127,9 +127,6 @@ Image verify_image(const fs::path& image, Verify mode) { return verify_image(std
 Image verify_image(std::shared_ptr<ImageFiles> files, Verify mode) {
   Image img = read_manifest(*files);
   img.files = files;
-  // A tree is dumped whole by every process (docs/image-format.md "Process trees").
-  if (files->tree_member() && img.parent)
-    throw ImageError(img.dir.string() + " is an incremental image: a process of a tree image must be a full one");
   utsname uts{};
   ::uname(&uts);
   if (img.kernel_release != uts.release)

@@ -14,8 +14,6 @@ uint64_t monotonic_ns() {
   return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
 }
 
-namespace {
-
 // The job runs again from here on (a forked writer's clone returned, or the
 // in-process image is written); the first call counts.
 bool note_job_resumes(Dump& d) {
@@ -23,10 +21,14 @@ bool note_job_resumes(Dump& d) {
   return true;
 }
 
+namespace {
+
 // The writer's end: complete the image from the snapshot, or leave none.
-// After the file copies of a forked dump: their deferred sync, the core, the
-// manifest and the commit (in the writer, or in-process when the fork failed).
+// After the file copies of a forked dump: the executable's copy, their
+// deferred sync, the core, the manifest and the commit (in the writer, or
+// in-process when the fork failed).
 bool finish_forked_image(Dump& d) {
+  if (!copy_forked_exe(d)) return false;
   if (d.cfg->fsync) {
     const long r = sys::call6(SYS_syncfs, d.filesfd);
     if (r < 0) return d.fail("syncing the file copies", r);
@@ -51,11 +53,6 @@ bool finish_forked_image(Dump& d) {
 // If the fork fails, the caller writes in-process.
 long g_writer_pid = 0;  // the last forked writer, to reap
 
-void reap_previous_writer() {
-  if (g_writer_pid > 0 && sys::wait4(int(g_writer_pid), nullptr, 1 /* WNOHANG */ | 0x40000000 /* __WALL */) != 0)
-    g_writer_pid = 0;
-}
-
 bool g_said_no_room = false;  // said once while the room stays short
 
 bool fork_writer(Dump& d, bool* forked) {
@@ -75,13 +72,37 @@ bool fork_writer(Dump& d, bool* forked) {
     return true;
   }
   g_said_no_room = false;
+  const long writer = clone_writer(d);
+  if (writer == 0) finish_in_writer(d);
+  *forked = writer > 0;
+  return true;
+}
+
+}  // namespace
+
+void reap_previous_writer(bool wait) {
+  const int options = (wait ? 0 : 1 /* WNOHANG */) | 0x40000000 /* __WALL */;
+  if (g_writer_pid > 0 && sys::wait4(int(g_writer_pid), nullptr, options) != 0) g_writer_pid = 0;
+}
+
+bool wait_previous_writer(Dump& d) {
+  for (int waited_ms = 0; g_writer_pid > 0; ++waited_ms) {
+    reap_previous_writer(false);
+    if (g_writer_pid <= 0) break;
+    if (waited_ms >= 2000) return d.fail("the previous checkpoint is still being written", -EBUSY);
+    sys::nanosleep_ns(1'000'000);
+  }
+  d.writer_pid = 0;
+  return true;
+}
+
+long clone_writer(Dump& d) {
   const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
   if (writer == 0) {
     d.in_writer = true;
     note_job_resumes(d);
-    finish_in_writer(d);
+    return 0;
   }
-  *forked = writer > 0;
   if (writer > 0) {
     // The previous writer released the directory's lock (begin_image got it)
     // by exiting: reap it now, or it stays a zombie child of the job, which
@@ -89,10 +110,8 @@ bool fork_writer(Dump& d, bool* forked) {
     if (g_writer_pid > 0) sys::wait4(int(g_writer_pid), nullptr, 0x40000000 /* __WALL */);
     g_writer_pid = writer;
   }
-  return true;
+  return writer;
 }
-
-}  // namespace
 
 bool stop_threads(Dump& d) {
   const char* why = nullptr;
@@ -124,7 +143,7 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc) {
 
   // Facts first (before this dump opens anything the fd table would show),
   // then the image, which becomes visible only in commit_image.
-  reap_previous_writer();
+  reap_previous_writer(false);
   d.writer_pid = g_writer_pid;
   // A job with descendants is dumped as a tree (tree_dump.cpp); a single
   // process as it always was.

@@ -252,6 +252,7 @@ struct Dump {
   const uint64_t* tree_pipes;
   size_t ntree_pipes;
   int skip_fd[2] = {-1, -1};  // the tree dump's own connection and directory: not the job's fds
+  char tree_parent[32];       // the tree image every process's core descends from ("": a full one)
 
   bool fail(const char* what, long neg_errno) {
     if (!fail_what) {
@@ -273,17 +274,32 @@ void unmap_scratch(Dump& d);
 bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm, exe, cwd, regs
 bool read_fd_table(Dump& d);   // fd_table.cpp
 bool stop_threads(Dump& d);     // dump.cpp: threads.h's stop_others
+// dump.cpp, forked dumps: a copy of this process with no exit signal (the job
+// sees no SIGCHLD); 0 in the copy, its pid here, or -errno. The previous
+// writer is reaped once a new one exists (reap_previous_writer: before, and
+// `wait` for it to end).
+long clone_writer(Dump& d);
+void reap_previous_writer(bool wait);
+// The previous forked dump's writer ended (up to 2 s, polled), else a failure.
+bool wait_previous_writer(Dump& d);
+bool note_job_resumes(Dump& d);
 void end_dump(Dump& d);        // dump.cpp: closes the image's fds, unmaps the scratch, releases the threads
 bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir
 bool write_core(Dump& d);      // core_writer.cpp
 bool save_kernel_objects(Dump& d);  // kernel_objects.cpp: object state, bytes in pipes/sockets
-bool copy_files(Dump& d);      // file_copy.cpp: fd copies, shared mappings, exe
+bool copy_files(Dump& d);      // file_copy.cpp: fd copies, shared mappings, exe (not forked: see next)
+bool copy_forked_exe(Dump& d);  // file_copy.cpp: a forked dump's writer copies the executable
 bool write_manifest(Dump& d);  // manifest.cpp
 bool plan_incremental(Dump& d);   // incremental.cpp: the parent image, or a full dump saying why
 bool write_page_hashes(Dump& d);  // incremental.cpp: the `pages` file (and `parent`)
 void lineage_begin(const Dump& d);  // incremental.cpp: the memory now descends from this image
 void lineage_abandon();             // ...or not, the dump failed in-process
-void lineage_reset();               // a tree's image: the next dump starts a new chain
+// The parent image's directory (a tree's: this process's proc-PID in it), or -errno.
+long open_parent_image(const Dump& d, const char* name);
+// The coordinator of a tree: whether its lineage's image can be the tree's
+// parent (a tree image of this process, within CKPT_MAX_CHAIN, still there).
+bool tree_parent_usable(const Dump& d);
+const char* lineage_image();
 // The parent's checksum of the page at addr; 0 if it has none (0 = "unknown").
 uint64_t parent_page_hash(Dump& d, uint64_t addr);
 bool commit_image(Dump& d);    // image_dir.cpp: fsync, rename, latest, status ok
@@ -301,6 +317,8 @@ uint64_t monotonic_ns();
 // job's resident anonymous memory) is free, in the machine and in the job's
 // memory control group; both figures in bytes.
 bool fork_has_room(uint64_t* need, uint64_t* room);
+// The same for the processes `pids` of a tree forked together (their sum).
+bool tree_fork_has_room(const int32_t* pids, size_t n, uint64_t* need, uint64_t* room);
 
 // Runs one whole checkpoint for signal `sig` (from the handler).
 void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);

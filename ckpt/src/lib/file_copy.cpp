@@ -146,6 +146,17 @@ bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void*
 
 namespace {
 
+// The executable. A running program's file cannot be written (ETXTBSY), and
+// a forked writer's /proc/self/exe is the job's: a forked dump copies it in
+// its writer, after the job has resumed (copy_forked_exe).
+bool copy_exe(Dump& d) {
+  long exe = sys::openat(AT_FDCWD, "/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (exe < 0) return d.fail("opening the executable", exe);
+  const bool ok = copy_file(d, int(exe), nullptr, 0, d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3);
+  sys::close(int(exe));
+  return ok;
+}
+
 bool copy_all(Dump& d) {
   for (size_t i = 0; i < d.nfds; ++i)
     if (d.fds[i].kind == FdKind::regular && !copy_fd(d, d.fds[i])) return false;
@@ -155,10 +166,7 @@ bool copy_all(Dump& d) {
   }
   // A tree's coordinator copies the files the whole job wrote, once.
   if (!d.tree_member && !copy_written_files(d)) return false;
-  long exe = sys::openat(AT_FDCWD, "/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (exe < 0) return d.fail("opening the executable", exe);
-  bool ok = copy_file(d, int(exe), nullptr, 0, d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3);
-  sys::close(int(exe));
+  bool ok = d.cfg->fork || copy_exe(d);
   long r;
   if (ok && d.cfg->fsync && !d.cfg->fork && (r = sys::fsync(d.filesfd)) < 0) ok = d.fail("syncing files/", r);
   return ok;
@@ -168,9 +176,16 @@ bool copy_all(Dump& d) {
 
 bool copy_files(Dump& d) {
   // An incremental image links what its parent holds unchanged (copy_reuse.h).
-  if (d.incremental && d.parent_name[0])
-    d.parent_dirfd = int(sys::openat(d.dirfd, d.parent_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (d.incremental && d.parent_name[0]) d.parent_dirfd = int(open_parent_image(d, d.parent_name));
   const bool ok = copy_all(d);
+  if (d.parent_dirfd >= 0) sys::close(d.parent_dirfd);
+  d.parent_dirfd = -1;
+  return ok;
+}
+
+bool copy_forked_exe(Dump& d) {
+  if (d.incremental && d.parent_name[0]) d.parent_dirfd = int(open_parent_image(d, d.parent_name));
+  const bool ok = copy_exe(d);
   if (d.parent_dirfd >= 0) sys::close(d.parent_dirfd);
   d.parent_dirfd = -1;
   return ok;

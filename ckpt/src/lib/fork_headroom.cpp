@@ -141,13 +141,35 @@ uint64_t cgroup_room() {
 
 }  // namespace
 
-bool fork_has_room(uint64_t* need, uint64_t* room) {
-  *need = field_bytes("/proc/self/status", "RssAnon:");
+namespace {
+
+bool room_for(uint64_t* need, uint64_t* room) {
   *room = field_bytes("/proc/meminfo", "MemAvailable:");
   const uint64_t in_group = cgroup_room();
   if (in_group < *room) *room = in_group;  // kUnknown is the largest value
   if (*need == kUnknown || *room == kUnknown) return true;  // nothing to go by: fork (it falls back if it fails)
   return *need <= *room;
+}
+
+}  // namespace
+
+bool fork_has_room(uint64_t* need, uint64_t* room) {
+  *need = field_bytes("/proc/self/status", "RssAnon:");
+  return room_for(need, room);
+}
+
+// A tree's processes are all forked at once: their copies add up.
+bool tree_fork_has_room(const int32_t* pids, size_t n, uint64_t* need, uint64_t* room) {
+  *need = 0;
+  for (size_t i = 0; i < n && *need != kUnknown; ++i) {
+    char path[64];
+    Text t;
+    t.reset(path, sizeof path);
+    t.str("/proc/").dec(uint64_t(pids[i])).str("/status");
+    const uint64_t one = field_bytes(path, "RssAnon:");
+    *need = one == kUnknown ? kUnknown : *need + one;
+  }
+  return room_for(need, room);
 }
 
 }  // namespace ckptlib

@@ -7,7 +7,10 @@
 //
 // Which image is this process's parent is kept here, in the library's data:
 // the image holds it too, so a job restored from ckpt-0005 continues its chain
-// on ckpt-0005 whatever else the directory holds.
+// on ckpt-0005 whatever else the directory holds. A process of a tree has its
+// chain too: its core in tree image K names K-1 as its parent, where the same
+// process (by recorded pid) is K-1/proc-PID; which K-1, the coordinator says
+// (Dump::tree_parent), and a process new since then is written in full.
 #include <fcntl.h>
 
 #include "dump.h"
@@ -24,6 +27,8 @@ constexpr uint64_t kPagesMagic = 0x31304750504b4343ull;  // "CCKPPG01"
 struct Lineage {
   char name[32];   // the image this memory was last written to ("" if none)
   uint32_t chain;  // its incremental links since the last full image
+  long pid;        // whose memory (a child forked since inherits this, not the chain)
+  bool tree;       // name is a tree's image, this process's core in its proc-PID
 };
 Lineage g_lineage;  // what the memory being dumped descends from
 Lineage g_before;   // the value before this dump, for an in-process failure
@@ -62,14 +67,45 @@ bool take_parent_pages(Dump& d, size_t len) {
 
 }  // namespace
 
+long open_parent_image(const Dump& d, const char* name) {
+  const long top = sys::openat(d.dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (top < 0 || !d.in_tree) return top;
+  char proc[32];
+  Text t;
+  t.reset(proc, sizeof proc);
+  t.str(fmt::kProcDirPrefix).dec(uint64_t(d.pid));
+  const long dir = sys::openat(int(top), proc, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  sys::close(int(top));
+  return dir;
+}
+
+bool tree_parent_usable(const Dump& d) {
+  if (!g_lineage.name[0] || !g_lineage.tree || g_lineage.pid != d.pid) return false;
+  if (g_lineage.chain + 1 > d.cfg->max_chain) return false;
+  const long dir = sys::openat(d.dirfd, g_lineage.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) {
+    say_full(d, "is gone", dir);
+    return false;
+  }
+  sys::close(int(dir));
+  return true;
+}
+
+const char* lineage_image() { return g_lineage.name; }
+
 bool plan_incremental(Dump& d) {
   d.incremental = false;
   d.chain = 0;
   if (!g_lineage.name[0]) return true;  // the job's first image
+  // A tree's image is no single process's parent, nor a single one a tree's;
+  // in a tree, only the parent the coordinator chose, of this very process.
+  if (g_lineage.tree != d.in_tree) return true;
+  if (d.in_tree && (g_lineage.pid != d.pid || !cstr_eq(g_lineage.name, d.tree_parent))) return true;
   if (g_lineage.chain + 1 > d.cfg->max_chain) return true;  // the chain is long enough: a full one
-  const long dir = sys::openat(d.dirfd, g_lineage.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  const long dir = open_parent_image(d, g_lineage.name);
   if (dir < 0) {
-    say_full(d, "is gone", dir);
+    // A process of the tree new since the parent image has no core there.
+    if (!(d.in_tree && dir == -ENOENT)) say_full(d, "is gone", dir);
     return true;
   }
   // The manifest's checksum goes into ours, so a parent swapped later is refused.
@@ -98,18 +134,13 @@ void lineage_begin(const Dump& d) {
   g_before = g_lineage;
   for (size_t i = 0; i < sizeof g_lineage.name; ++i) g_lineage.name[i] = d.image_name[i];
   g_lineage.chain = d.chain;
+  g_lineage.pid = d.pid;
+  g_lineage.tree = d.in_tree;
 }
 
 // The image was not written (in-process): the old parent is still the parent.
 void lineage_abandon() {
   g_lineage = g_before;
-  dirty_forget();
-}
-
-// A tree's image is never a single process's parent (its memory is under
-// proc-PID, and a later single dump of this process starts a chain of its own).
-void lineage_reset() {
-  g_lineage = g_before = Lineage{};
   dirty_forget();
 }
 

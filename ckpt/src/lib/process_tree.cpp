@@ -42,6 +42,12 @@ bool parse_proc_stat(const char* t, size_t n, ProcInfo* s) {
     if (q == p) return false;
     p = q + 1;
   }
+  // starttime, the 22nd field (tty_nr..itrealvalue between may be negative):
+  // with the pid, it tells a process from a later one given the same pid.
+  for (int skip = 0; skip < 15 && p < n; ++p)
+    if (t[p] == ' ') ++skip;
+  size_t q = p;
+  s->start = parse_unsigned(t, n, &q, 10);
   return true;
 }
 
@@ -241,8 +247,7 @@ bool refuse_outsiders(Dump& d, const ProcTable& pt) {
   f.names.reset(names, sizeof names);
   for (size_t i = 0; i < pt.n; ++i) {
     const ProcInfo& p = pt.p[i];
-    if (pt.desc[i] || p.pid == d.pid || p.pid == d.writer_pid) continue;
-    if (d.writer_pid > 0 && p.ppid == d.writer_pid) continue;  // a previous forked dump's core writer task
+    if (pt.desc[i] || p.pid == d.pid || dump_writer(d, pt, p)) continue;  // a previous forked dump's writers
     look_at(s, f, p, my_pgrp, my_sid);
   }
   if (!f.count) return true;

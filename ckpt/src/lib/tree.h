@@ -26,6 +26,7 @@ struct ProcInfo {
   int32_t pid, ppid, pgrp, sid;
   char state;
   char comm[16];
+  uint64_t start;  // starttime, in clock ticks since boot
 };
 
 struct ProcTable {
@@ -52,6 +53,16 @@ struct FdRef {
   bool listed;    // the first fd of its process in its group (tree.json names it)
 };
 
+// A forked tree dump's writer: a member's copy writing its core, that
+// member's child (no exit signal) until the member reaps it at its next dump,
+// or init's if the member ends first (a short-lived `sleep` of the job).
+// Never a process of the job; known by pid and start time, so a later
+// process given its pid (a restored job's) is not mistaken for it.
+struct WriterRef {
+  int32_t member, writer;
+  uint64_t start;
+};
+
 struct Tree {
   Member m[kMaxMembers];  // m[0] is the coordinator
   size_t n;
@@ -65,6 +76,8 @@ struct Tree {
   uint64_t pipes[kMaxTreePipes];  // inodes of the pipes whose ends are all in the tree
   size_t npipes;
   long deadline_ns;  // CLOCK_MONOTONIC: the stop budget's end
+  WriterRef writers[kMaxMembers];  // forked tree dumps' writers still running (kept from one dump to the next)
+  size_t nwriters;
 };
 
 // process_tree.cpp
@@ -83,6 +96,9 @@ bool scan_job(Dump& d, Tree& t);  // the table, the refusals, the members found
 bool rescan_members(Dump& d, Tree& t, bool* added);  // new descendants, exits
 bool check_member(Dump& d, Tree& t, Member& m);  // carries the library, catches the signal, not a vfork child
 int find_member(const Tree& t, long pid);
+// A dump's own writer or its core-writing task, not the job's: this
+// process's (Dump::writer_pid), or a member's of the last forked tree dump.
+bool dump_writer(const Dump& d, const ProcTable& pt, const ProcInfo& p);
 void name_member(Text& t, const Member& m);  // "process N (comm)"
 bool refuse_member(Dump& d, const Member& m, const char* why);
 
@@ -105,6 +121,23 @@ bool write_tree_manifest(Dump& d, const Tree& t);
 
 // tree_dump.cpp
 bool run_tree_checkpoint(Dump& d, Tree& t);
+// Shared by both sides: the incremental plan of this process's own core (true
+// if the lineage moved), the in-process image, and a forked writer's part.
+bool begin_lineage(Dump& d);
+bool write_own_image(Dump& d);
+bool write_forked_core(Dump& d);
+// A tree's forked writer waits until its process runs again: the other
+// processes still have their stopped work to do, and writers that start early
+// take the CPU from them (the job is stopped until the last one has forked).
+// The process closes its end of a pipe when it resumes (or dies); the writer
+// waits for that EOF. Without a pipe, the writer starts at once.
+struct WriterGate {
+  int rd = -1, wr = -1;
+  void open();            // before the fork
+  void wait_in_writer();  // in the writer
+  void forked();          // in the process, after the fork
+  void release();         // in the process, when it resumes
+};
 void run_member_checkpoint(const Config& cfg, int sig, ucontext_t* uc, long coordinator, uint32_t nonce);
 Tree& the_tree();
 

@@ -39,7 +39,7 @@ void mark_descendants(const Dump& d, ProcTable& pt) {
   for (bool more = true; more;) {
     more = false;
     for (size_t i = 0; i < pt.n; ++i) {
-      if (pt.desc[i] || pt.p[i].pid == d.pid || pt.p[i].pid == d.writer_pid) continue;
+      if (pt.desc[i] || pt.p[i].pid == d.pid || dump_writer(d, pt, pt.p[i])) continue;
       bool parent_in = pt.p[i].ppid == d.pid;
       for (size_t j = 0; j < nfound && !parent_in; ++j) parent_in = found[j] == pt.p[i].ppid;
       if (!parent_in) continue;
@@ -48,6 +48,29 @@ void mark_descendants(const Dump& d, ProcTable& pt) {
     }
   }
 }
+
+bool listed_writer(const ProcInfo& p) {
+  const Tree& t = the_tree();
+  for (size_t i = 0; i < t.nwriters; ++i)
+    if (t.writers[i].writer == p.pid && t.writers[i].start == p.start) return true;
+  return false;
+}
+
+}  // namespace
+
+bool dump_writer(const Dump& d, const ProcTable& pt, const ProcInfo& p) {
+  if (p.pid == d.writer_pid || (d.writer_pid > 0 && p.ppid == d.writer_pid)) return true;
+  if (listed_writer(p)) return true;
+  const Tree& t = the_tree();
+  for (size_t i = 0; i < t.nwriters; ++i) {
+    if (t.writers[i].writer != p.ppid) continue;
+    for (size_t k = 0; k < pt.n; ++k)
+      if (pt.p[k].pid == p.ppid) return listed_writer(pt.p[k]);
+  }
+  return false;
+}
+
+namespace {
 
 // Every process in /proc, and which of them descend from this one.
 bool read_table(Dump& d, ProcTable& pt) {

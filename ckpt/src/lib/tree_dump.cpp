@@ -3,6 +3,11 @@
 // of the tree is stopped, so the images are of one moment (a pipe's bytes are
 // counted once, by its reader, and no process runs on with data its peer's
 // image does not know about); and nothing is kept unless every image is whole.
+// A forked tree dump (CKPT_FORK) has every member fork its writer while all
+// are still stopped, so the copies are of that same moment; then all run on,
+// the writers write the cores, and the coordinator's writer commits once every
+// one said "done". In an incremental tree image (CKPT_INCREMENTAL) each
+// process's core descends from that process's in the tree's parent image.
 #include <fcntl.h>
 #include <time.h>
 
@@ -15,23 +20,73 @@ namespace ckptlib {
 namespace {
 
 Tree g_tree;
-// The tree's settings: full and in-process (CKPT_FORK and CKPT_INCREMENTAL
-// apply to single processes for now; said once).
+// The settings the tree is dumped with: forked only where there is room.
 Config g_tree_cfg;
-bool g_said_tree_mode;
-constexpr long kMemberWaitMs = 60'000;   // a member waits this long for "dump" (the stop takes at most 10 s)
+bool g_said_no_room;  // said once while the tree's copies do not fit
 constexpr long kReplyWaitMs = 3'600'000;  // and the coordinator this long for a member's image
 
-const Config* tree_config(const Dump& d, bool say) {
-  g_tree_cfg = *d.cfg;
-  if ((g_tree_cfg.fork || g_tree_cfg.incremental) && !g_said_tree_mode && say) {
-    const char line[] = "ckpt: a process tree is checkpointed full and in-process (CKPT_FORK and CKPT_INCREMENTAL "
-                        "apply to single processes for now)\n";
-    write_all(2, line, sizeof line - 1);
-    g_said_tree_mode = true;
+// Forked only where the copies of all the tree's processes fit together;
+// otherwise the whole tree is written in-process, as the next ones until they do.
+bool tree_forks(Dump& d, const Tree& t) {
+  if (!d.cfg->fork) return false;
+  int32_t pids[kMaxMembers];
+  size_t n = 0;
+  for (size_t i = 0; i < t.n; ++i)
+    if (!t.m[i].zombie) pids[n++] = t.m[i].info.pid;
+  uint64_t need = 0, room = 0;
+  if (tree_fork_has_room(pids, n, &need, &room)) {
+    g_said_no_room = false;
+    return true;
   }
-  g_tree_cfg.fork = g_tree_cfg.incremental = false;
-  return &g_tree_cfg;
+  if (!g_said_no_room) {
+    char line[256];
+    Text w;
+    w.reset(line, sizeof line);
+    w.str("ckpt: checkpoint ").dec(d.seq).str(": no room for a forked dump of the job's ").dec(n);
+    w.str(" processes (their copies could take ").dec(need >> 20).str(" MiB, ").dec(room >> 20);
+    w.str(" MiB free): writing it in-process, as the next ones until there is room\n");
+    write_all(2, w.data, w.len);
+  }
+  g_said_no_room = true;
+  return false;
+}
+
+// The tree image every process's core descends from: the coordinator's last
+// one, if it is a tree image of this job still there and the chain has room.
+void choose_tree_parent(Dump& d) {
+  d.tree_parent[0] = 0;
+  if (!d.cfg->incremental || !tree_parent_usable(d)) return;
+  const char* name = lineage_image();
+  size_t i = 0;
+  for (; i + 1 < sizeof d.tree_parent && name[i]; ++i) d.tree_parent[i] = name[i];
+  d.tree_parent[i] = 0;
+}
+
+// The writers listed that the last scan no longer found: every member reaped
+// its previous writer before it said "stopped"; one whose member had ended
+// may still run (init's now), and stays listed.
+void forget_ended_writers(Tree& t) {
+  size_t kept = 0;
+  for (size_t i = 0; i < t.nwriters; ++i) {
+    bool running = false;
+    for (size_t k = 0; k < t.procs.n && !running; ++k)
+      running = t.procs.p[k].pid == t.writers[i].writer && t.procs.p[k].start == t.writers[i].start;
+    if (running) t.writers[kept++] = t.writers[i];
+  }
+  t.nwriters = kept;
+}
+
+// A member's failure, as the coordinator records it (the first is said).
+bool member_failed(Dump& d, Member& m, const char* buf, long n) {
+  m.replied = true;
+  m.ok = false;
+  Text w;
+  char* what = d.pool + d.pool_used;
+  w.reset(what, kPoolSize - d.pool_used);
+  name_member(w, m);
+  w.str(" of the job: ").str(n > 5 && starts_with(buf, size_t(n), "fail ") ? buf + 5 : "ended during its dump");
+  if (!w.overflow) d.pool_used += w.len + 1;
+  return d.fail(w.overflow ? "a process of the job failed its dump" : what, 0);
 }
 
 bool all_stopped(const Tree& t, size_t* straggler) {
@@ -72,7 +127,11 @@ bool stop_members(Dump& d, Tree& t) {
 bool send_dumps(Dump& d, Tree& t) {
   Text msg;
   msg.reset(d.io_buf, 64u << 10);
-  msg.str("dump ").dec(d.seq).ch(' ').str(d.tmp_name);
+  msg.str("dump ").dec(d.seq).ch(' ').str(d.tmp_name).ch(' ');
+  if (d.cfg->fork) msg.ch('f');
+  if (d.cfg->incremental) msg.ch('i');
+  if (!d.cfg->fork && !d.cfg->incremental) msg.ch('-');
+  msg.ch(' ').str(d.tree_parent[0] ? d.tree_parent : "-");
   for (size_t i = 0; i < t.npipes; ++i) msg.ch(' ').dec(t.pipes[i]);
   if (msg.overflow) return d.fail("telling the job's processes to write their images", -E2BIG);
   for (size_t i = 1; i < t.n; ++i) {
@@ -101,131 +160,162 @@ bool collect_replies(Dump& d, Tree& t) {
     const long n = recv_text(m.sock, buf, sizeof buf, kReplyWaitMs);
     m.replied = true;
     m.ok = n == 4 && cstr_eq(buf, "done");
-    if (m.ok) continue;
-    Text w;
-    char* what = d.pool + d.pool_used;
-    w.reset(what, kPoolSize - d.pool_used);
-    name_member(w, m);
-    w.str(" of the job: ").str(n > 5 && starts_with(buf, size_t(n), "fail ") ? buf + 5 : "ended during its dump");
-    if (!w.overflow) d.pool_used += w.len + 1;
-    ok = ok && d.fail(w.overflow ? "a process of the job failed its dump" : what, 0);
+    if (!m.ok) ok = member_failed(d, m, buf, n) && ok;
   }
   return ok;
 }
 
-void note_stopped(Dump& d) { d.stopped_ns = monotonic_ns() - d.started_mono_ns; }
+// A forked dump: every member asked to write says it forked its writer
+// ("forked <pid> <start time>", the writer's, for the next scans to leave
+// out), or why not; then the copies are all of one moment.
+bool hear_forked(Dump& d, Tree& t) {
+  bool ok = true;
+  char buf[512];
+  for (size_t i = 1; i < t.n; ++i) {
+    Member& m = t.m[i];
+    if (!m.dumping || m.replied) continue;
+    const long n = recv_text(m.sock, buf, sizeof buf, kReplyWaitMs);
+    if (n <= 7 || !starts_with(buf, size_t(n), "forked ")) {
+      ok = member_failed(d, m, buf, n) && ok;
+      continue;
+    }
+    size_t p = 7;
+    const auto writer = int32_t(parse_unsigned(buf, size_t(n), &p, 10));
+    ++p;
+    const uint64_t start = p < size_t(n) ? parse_unsigned(buf, size_t(n), &p, 10) : 0;
+    if (writer > 0 && t.nwriters < kMaxMembers) t.writers[t.nwriters++] = WriterRef{m.info.pid, writer, start};
+  }
+  return ok;
+}
 
-bool write_own_image(Dump& d) {
-  note_stopped(d);
-  return write_core(d) && save_kernel_objects(d) && copy_files(d) && write_manifest(d);
+// The tree image's `parent` (CKPT_KEEP keeps what a kept image needs, as for a single image's).
+bool write_tree_parent(Dump& d) {
+  if (!d.tree_parent[0]) return true;
+  const long fd = sys::openat(d.treefd, fmt::kParentFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return d.fail("creating parent", fd);
+  char line[40];
+  Text w;
+  w.reset(line, sizeof line);
+  w.str(d.tree_parent).ch('\n');
+  long r = write_all(int(fd), w.data, w.len);
+  if (r == 0 && d.cfg->fsync) r = sys::fsync(int(fd));
+  sys::close(int(fd));
+  return r == 0 ? true : d.fail("writing parent", r);
+}
+
+// Every member's answer, then tree.json and the commit; or no image at all.
+bool finish_tree_image(Dump& d, Tree& t, bool ok) {
+  const bool replies = collect_replies(d, t);  // whatever happened here: they write into our temp dir
+  d.tree_live = d.tree_zombies = 0;
+  for (size_t i = 0; i < t.n; ++i) ++(t.m[i].zombie ? d.tree_zombies : d.tree_live);
+  ok = ok && replies && write_tree_parent(d) && write_tree_manifest(d, t) && commit_image(d);
+  if (!ok) abandon_image(d);
+  return ok;
 }
 
 }  // namespace
+
+// The incremental plan of this process's own core, before any memory is
+// copied (a forked writer's copy included); true if the lineage moved.
+bool begin_lineage(Dump& d) {
+  if (!d.cfg->incremental) return false;
+  plan_incremental(d);
+  dirty_prepare(d);
+  lineage_begin(d);
+  return true;
+}
+
+bool write_own_image(Dump& d) {
+  d.stopped_ns = monotonic_ns() - d.started_mono_ns;
+  return write_core(d) && save_kernel_objects(d) && copy_files(d) && write_manifest(d);
+}
+
+// A forked dump's writer: the file copies' deferred sync, then the core.
+bool write_forked_core(Dump& d) {
+  long r;
+  if (!copy_forked_exe(d)) return false;
+  if (d.cfg->fsync && (r = sys::call6(SYS_syncfs, d.filesfd)) < 0) return d.fail("syncing the file copies", r);
+  return write_core(d) && write_manifest(d);
+}
+
+void WriterGate::open() {
+  int fds[2];
+  if (sys::pipe2(fds, O_CLOEXEC) == 0) rd = fds[0], wr = fds[1];
+}
+
+void WriterGate::wait_in_writer() {
+  if (wr >= 0) sys::close(wr);
+  char c;
+  while (rd >= 0 && sys::read(rd, &c, 1) == -EINTR) {
+  }
+  if (rd >= 0) sys::close(rd);
+}
+
+void WriterGate::forked() {
+  if (rd >= 0) sys::close(rd);
+  rd = -1;
+}
+
+void WriterGate::release() {
+  forked();
+  if (wr >= 0) sys::close(wr);
+  wr = -1;
+}
 
 Tree& the_tree() { return g_tree; }
 
 bool run_tree_checkpoint(Dump& d, Tree& t) {
   d.in_tree = true;
-  d.cfg = tree_config(d, true);
-  lineage_reset();
   t.listener = -1;
   t.refs = nullptr;
-  bool ok = read_fd_table(d) && open_listener(d, t) && stop_members(d, t);
+  // The previous forked tree dump's writer commits only once every member's
+  // writer said "done": once it has ended, each member reaps its own at once.
+  bool ok = wait_previous_writer(d) && read_fd_table(d) && open_listener(d, t) && stop_members(d, t);
+  if (ok) forget_ended_writers(t);
   if (ok) {
     tree_order(t);
     ok = analyse_tree_fds(d, t);
   }
   d.tree_pipes = t.pipes;
   d.ntree_pipes = t.npipes;
-  ok = ok && begin_image(d) && send_dumps(d, t) && write_own_image(d);
-  const bool replies = collect_replies(d, t);  // whatever happened here: they write into our temp dir
-  d.tree_live = d.tree_zombies = 0;
-  for (size_t i = 0; i < t.n; ++i) ++(t.m[i].zombie ? d.tree_zombies : d.tree_live);
-  ok = ok && replies && write_tree_manifest(d, t) && commit_image(d);
-  if (!ok) abandon_image(d);
-  close_connections(t, "resume");
+  ok = ok && begin_image(d);
+  g_tree_cfg = *d.cfg;
+  g_tree_cfg.fork = ok && tree_forks(d, t);
+  d.cfg = &g_tree_cfg;
+  if (ok) choose_tree_parent(d);
+  ok = ok && send_dumps(d, t);
+  const bool lineage_moved = ok && begin_lineage(d);
+  if (!d.cfg->fork) {
+    ok = ok && write_own_image(d);
+    ok = finish_tree_image(d, t, ok);
+  } else {
+    ok = ok && save_kernel_objects(d) && copy_files(d);
+    ok = hear_forked(d, t) && ok;
+    // Every member is forked (or failed): the copies are whole, the job may run on.
+    WriterGate gate;
+    if (ok) gate.open();
+    const long writer = ok ? clone_writer(d) : -1;
+    if (writer == 0) {
+      gate.wait_in_writer();
+      const bool done = finish_tree_image(d, t, write_forked_core(d));
+      sys::call6(SYS_exit_group, done ? 0 : 1);
+    }
+    gate.forked();
+    if (writer > 0) {
+      close_connections(t, "resume");
+      gate.release();
+      return true;
+    }
+    gate.release();
+    if (writer < 0) {
+      if (ok) ok = note_job_resumes(d) && write_forked_core(d);  // no fork: in-process
+      ok = finish_tree_image(d, t, ok);
+    }
+  }
+  if (!ok && lineage_moved) lineage_abandon();
+  // "abandon": no image was made, so the members' lineage goes back too.
+  close_connections(t, ok ? "resume" : "abandon");
   return ok;
-}
-
-namespace {
-
-// A member's own image, into top/proc-PID: as a single dump writes it, but no
-// lock, number, status line or commit (the coordinator's).
-bool member_image(Dump& d, const char* msg, size_t len, int top) {
-  size_t p = 5;  // "dump "
-  d.seq = parse_unsigned(msg, len, &p, 10);
-  while (p < len && msg[p] == ' ') ++p;
-  while (p < len && msg[p] != ' ') ++p;  // the temp dir's name: `top` is it
-  auto* pipes = reinterpret_cast<uint64_t*>(d.pool + ((d.pool_used + 7) & ~size_t(7)));
-  size_t n = 0;
-  while (p < len && n < kMaxTreePipes) {
-    ++p;
-    pipes[n++] = parse_unsigned(msg, len, &p, 10);
-  }
-  d.pool_used = ((d.pool_used + 7) & ~size_t(7)) + n * sizeof(uint64_t);
-  d.tree_pipes = pipes;
-  d.ntree_pipes = n;
-  d.pgid = sys::getpgid(0);
-  d.sid = sys::getsid(0);
-  bool ok = read_process(d) && read_fd_table(d) && open_proc_image(d, top) && write_own_image(d);
-  long r;
-  if (ok && d.cfg->fsync && (r = sys::fsync(d.tmpfd)) < 0) ok = d.fail("syncing the image directory", r);
-  return ok;
-}
-
-void say_failure(Dump& d, int sock) {
-  char line[512];
-  Text t;
-  t.reset(line, sizeof line);
-  char errbuf[24];
-  t.str("fail ").str(d.fail_what ? d.fail_what : "?");
-  if (d.fail_err) t.str(": ").str(errno_text(d.fail_err, errbuf));
-  send_text(sock, t.data, t.len);
-}
-
-}  // namespace
-
-void run_member_checkpoint(const Config& cfg, int sig, ucontext_t* uc, long coordinator, uint32_t nonce) {
-  Dump d{};
-  d.cfg = &cfg;
-  d.sig = sig;
-  d.uc = uc;
-  d.cfg = tree_config(d, false);
-  d.in_tree = true;
-  d.tree_member = true;
-  struct timespec now {};
-  sys::clock_gettime(CLOCK_REALTIME, &now);
-  d.created_ns = uint64_t(now.tv_sec) * 1000000000ull + uint64_t(now.tv_nsec);
-  d.started_mono_ns = monotonic_ns();
-  lineage_reset();
-  const int sock = connect_coordinator(coordinator, nonce);
-  bool ok = sock >= 0 && stop_threads(d) && map_scratch(d);
-  if (sock >= 0 && !ok) say_failure(d, sock);
-  if (ok) {
-    char word[32];
-    Text t;
-    t.reset(word, sizeof word);
-    t.str("stopped ").dec(unsigned(sock));
-    ok = send_text(sock, t.data, t.len);
-  }
-  char* msg = ok ? d.io_buf + kIoBufSize - (64u << 10) : nullptr;
-  int top = -1;
-  const long n = ok ? recv_text(sock, msg, 64u << 10, kMemberWaitMs, &top) : -1;
-  if (n > 5 && starts_with(msg, size_t(n), "dump ") && top >= 0) {
-    d.skip_fd[0] = sock;
-    d.skip_fd[1] = top;
-    // The message is copied: the dump uses io_buf.
-    char* kept = d.pool;
-    for (long i = 0; i <= n; ++i) kept[i] = msg[i];
-    d.pool_used = size_t(n) + 1;
-    if (member_image(d, kept, size_t(n), top)) send_text(sock, "done", 4);
-    else say_failure(d, sock);
-    char word[16];
-    recv_text(sock, word, sizeof word, -1);  // "resume", or EOF: the coordinator is gone
-  }
-  if (top >= 0) sys::close(top);
-  if (sock >= 0) sys::close(sock);
-  end_dump(d);
 }
 
 }  // namespace ckptlib

@@ -5,10 +5,13 @@
 // the checkpoint signal sent with rt_sigqueueinfo, si_code SI_QUEUE and
 // si_value = "CKPT" << 32 | nonce, from one of its ancestors.
 //   member -> coordinator: "stopped <fd>" (its end's fd, left out of the fd tables)
-//   coordinator -> member: "dump <seq> <tmp-name> <pipe inode>..." with the
+//   coordinator -> member: "dump <seq> <tmp-name> <f|i|fi|-> <parent|-> <pipe inode>..."
+//                          (forked, incremental; the parent tree image) with the
 //                          temp image directory's fd (SCM_RIGHTS); or "resume"
-//   member -> coordinator: "done", or "fail <reason>"
-//   coordinator -> member: "resume"
+//   member -> coordinator: forked: "forked <writer pid> <its start time>" first
+//                          (or "fail <reason>"), then from the writer:
+//                          "done", or "fail <reason>"
+//   coordinator -> member: "resume", or "abandon" (no image: the lineage goes back)
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
