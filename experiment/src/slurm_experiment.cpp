@@ -80,9 +80,6 @@ Result run_slurm_experiment(const Options& given, const SlurmOptions& slurm, std
   const SlurmNodes found = find_partition_nodes(slurm.partition);
   const std::vector<std::string> nodes = pick_nodes(o, found);
   o.nodes = static_cast<int>(nodes.size());
-  out << "experiment: Slurm cluster from " << found.cluster << "; partition " << found.partition << ", nodes";
-  for (const auto& n : nodes) out << " " << n;
-  out << "\n";
 
   util::install_stop_handlers();
   const util::ScratchDir work = work_dir_of(o);
@@ -90,6 +87,9 @@ Result run_slurm_experiment(const Options& given, const SlurmOptions& slurm, std
   if (nodes.size() >= 2) check_shared_dir(shared, found, nodes[0], nodes[1]);
   else if (std::error_code ec; !fs::is_directory(shared, ec))
     throw ExperimentError("--shared-dir " + shared.string() + " is not a directory");
+  out << "experiment: Slurm cluster from " << found.cluster << "; partition " << found.partition << ", nodes";
+  for (const auto& n : nodes) out << " " << n;
+  out << "\n";
   // The jobs' own directory on the shared one, removed with the work dir when it is inside it.
   util::ScratchDir jobs_dir;
   if (slurm.shared_dir.empty()) {
