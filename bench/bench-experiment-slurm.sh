@@ -8,6 +8,7 @@
 # real mean, and the requeue delay measured (fed to the simulator). Needs
 # root (slurmd). Real-time figures: run it on a quiet machine.
 #   ORDERS=2500,3000 JOBS=2 REPS=3 SEED=1 BUILD=build bash bench/bench-experiment-slurm.sh
+# PROFILE=p.json uses that profile instead of calibrating (saved as OUT/profile.json otherwise).
 set -euo pipefail
 : "${BUILD:?set BUILD to the build directory}"
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,10 +26,12 @@ trap '"$HERE/scripts/slurm-local.sh" stop >/dev/null 2>&1 || true' EXIT
 "$HERE/scripts/slurm-local.sh" start --nodes 2 >/dev/null
 mkdir -p "$OUT/shared"
 
+profile=(--save-profile "$OUT/profile.json")
+[ -n "${PROFILE:-}" ] && profile=(--profile "$PROFILE")
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 "$CKPTSIM" experiment --slurm --shared-dir "$OUT/shared" --sizes "$ORDERS" --jobs-per-node "$JOBS" \
   --replications "$REPS" --seed "$SEED" --failure-rate 0.46 --checkpoint-at 0.5 --reboot-s 2 --case all \
-  --save-profile "$OUT/profile.json" --format json --plot "$OUT/experiment-slurm.png" \
+  "${profile[@]}" --format json --plot "$OUT/experiment-slurm.png" \
   >"$OUT/result.json" 2>"$OUT/err.log"
 echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 
