@@ -12,6 +12,7 @@
 
 #include "experiment/experiment.h"
 #include "slurm/cluster.h"
+#include "util/stop.h"
 #include "util/subprocess.h"
 
 namespace fs = std::filesystem;
@@ -137,6 +138,7 @@ void check_shared_dir(const fs::path& dir, const SlurmNodes& nodes, const std::s
                             file.string() + " (" + w + ")");
     state = job_state(reader);
     if (finished(state)) break;
+    if (util::stop_requested()) throw ExperimentError("interrupted while probing --shared-dir " + dir.string());
     if (std::chrono::steady_clock::now() > give_up)
       throw ExperimentError("--shared-dir " + dir.string() + ": the probe jobs on " + a + " and " + b +
                             " did not finish within 300 s (" + state + ")");
