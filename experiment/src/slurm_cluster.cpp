@@ -76,12 +76,19 @@ struct ProbeJobs {
   }
 };
 
-std::string job_state(const std::string& id) {
+// One KEY=value field of `scontrol show job` (JobState, ExitCode).
+std::string job_field(const std::string& id, const std::string& key) {
   const std::string info = slurm_tool({"scontrol", "-o", "show", "job", id});
-  const auto at = info.find("JobState=");
+  const auto at = info.find(" " + key + "=");
   if (at == std::string::npos) return "";
-  return info.substr(at + 9, info.find(' ', at) - at - 9);
+  const auto from = at + key.size() + 2;
+  return info.substr(from, info.find(' ', from) - from);
 }
+
+std::string job_state(const std::string& id) { return job_field(id, "JobState"); }
+
+// The writer's exit code when the probe directory this host made is not there on its node.
+constexpr int kProbeDirMissing = 3;
 
 bool finished(const std::string& state) {
   return state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" ||
@@ -125,7 +132,9 @@ void check_shared_dir(const fs::path& dir, const SlurmNodes& nodes, const std::s
     jobs.ids.push_back(id);
     return id;
   };
-  const std::string writer = submit({"-w", a}, "printf %s " + shell_quoted(token) + " > " + q);
+  const std::string writer = submit({"-w", a}, "test -d " + shell_quoted(probe_dir) + " || exit " +
+                                                   std::to_string(kProbeDirMissing) + "; printf %s " +
+                                                   shell_quoted(token) + " > " + q);
   const std::string reader =
       submit({"-w", b, "--dependency=afterok:" + writer}, "test \"$(cat " + q + " 2>/dev/null)\" = " + shell_quoted(token));
   // Both should run within seconds on an idle cluster; a busy one may queue them.
@@ -133,9 +142,13 @@ void check_shared_dir(const fs::path& dir, const SlurmNodes& nodes, const std::s
   std::string state;
   for (;;) {
     const std::string w = job_state(writer);
-    if (finished(w) && w != "COMPLETED")
+    if (finished(w) && w != "COMPLETED") {
+      if (job_field(writer, "ExitCode") == std::to_string(kProbeDirMissing) + ":0")
+        throw ExperimentError("--shared-dir " + dir.string() + " is not shared: a directory made there on this host is "
+                              "not seen by a job on node " + a);
       throw ExperimentError("--shared-dir " + dir.string() + ": the probe job on node " + a + " could not write " +
                             file.string() + " (" + w + ")");
+    }
     state = job_state(reader);
     if (finished(state)) break;
     if (util::stop_requested()) throw ExperimentError("interrupted while probing --shared-dir " + dir.string());

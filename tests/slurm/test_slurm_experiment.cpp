@@ -2,11 +2,14 @@
 // and ports apart from the "slurm" fixture's and test_slurm_nodes'): cases I,
 // III, IV and V at two small orders, every job a batch job whose node is set
 // down at its drawn time; every row has real and simulated figures and the
-// scheduler's requeue cost was measured. Then its refusals of bad input.
+// scheduler's requeue cost was measured. Then its refusals of bad input,
+// among them a shared directory one node does not share (that node's slurmd
+// in a mount namespace of its own with a tmpfs over it: start --private-dir).
 // Skipped (one line) when not root: slurmd must run as root.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -26,7 +29,9 @@ class LocalCluster {
   LocalCluster(const fs::path& dir, int port)
       : dir_(dir), env_("CKPTSIM_SLURM_DIR=" + shell_quote(dir.string()) + " CKPTSIM_SLURM_PORT=" + std::to_string(port) + " ") {}
   ~LocalCluster() { run_shell(env_ + kScript + " stop"); }
-  CmdResult start(int nodes) { return run_shell(env_ + kScript + " start --nodes " + std::to_string(nodes)); }
+  CmdResult start(int nodes, const std::string& more = "") {
+    return run_shell(env_ + kScript + " start --nodes " + std::to_string(nodes) + more);
+  }
   // ckptsim against this cluster (found as a user would: by its directory).
   CmdResult ckptsim(const std::string& args) const {
     return run_shell("env -u SLURM_CONF CKPTSIM_SLURM_DIR=" + shell_quote(dir_.string()) + " " + kCkptsim + " " + args);
@@ -135,4 +140,46 @@ TEST_CASE("experiment --slurm: bad input is one line, exit 2, nothing of the exp
     refused("--case V --shared-dir /proc/1", "is not writable");
     refused("--case V --copy local", "excludes");
   }
+}
+
+// Every node of the local cluster sees the host's disk, so the directory is
+// made unshared for one node: its slurmd (and its jobs) in a mount namespace
+// with an empty tmpfs over it. Writer on n1 and reader on n2 are the probe's
+// two jobs; either one not seeing the directory is refused.
+TEST_CASE("experiment --slurm: a shared directory one node does not see is one line naming it and the node, only the probe submitted") {
+  if (!root()) return;
+  TempDir t;
+  const fs::path shared = t / "shared";
+  fs::create_directories(shared);
+  std::ofstream(shared / "written-on-host") << "host\n";
+  const std::string small = " --sizes 300 --replications 1 --profile " + kProfile;
+  const auto [node, other, says] = GENERATE(table<std::string, std::string, std::string>({
+      {"n2", "n1", "is not shared: a file written there by a job on node n1 is not seen by a job on node n2"},
+      {"n1", "n2", "is not shared: a directory made there on this host is not seen by a job on node n1"},
+  }));
+  INFO("private on " << node);
+  LocalCluster cluster(t / ("cluster-" + node), 7967);
+  const CmdResult started = cluster.start(2, " --private-dir " + node + ":" + shell_quote(shared.string()));
+  INFO(started.out << started.err);
+  REQUIRE(started.status == 0);
+  // The setup itself: a job on the private node sees an empty directory, one
+  // on the other node the host's file (a job step is in its slurmd's namespace).
+  auto ls_on = [&](const std::string& n) { return cluster.sh("srun -J private-check -w " + n + " ls -A " + shell_quote(shared.string())); };
+  REQUIRE(ls_on(node) == "");
+  REQUIRE(ls_on(other) == "written-on-host\n");
+
+  const CmdResult r =
+      cluster.ckptsim("experiment --slurm --case I,V" + small + " --shared-dir " + shell_quote(shared.string()));
+  INFO(r.out << r.err);
+  CHECK(r.status == 2);
+  CHECK(lines(r.err) == 1);
+  CHECK(r.err.find("--shared-dir " + shared.string() + " " + says) != std::string::npos);
+  CHECK(r.out == "");
+  // Nothing left queued; the only jobs ever submitted: the two checks above and
+  // the probe's two jobs (the local cluster keeps finished jobs 600 s).
+  CHECK(cluster.sh("squeue -h -o %i") == "");
+  CHECK(cluster.sh("scontrol -o show jobs | grep -o 'JobName=[^ ]*' | sort") ==
+        "JobName=ckptsim-shared-probe\nJobName=ckptsim-shared-probe\nJobName=private-check\nJobName=private-check\n");
+  // The probe cleaned up after itself on the host's side.
+  CHECK(cluster.sh("ls -A " + shell_quote(shared.string())) == "written-on-host\n");
 }
