@@ -142,7 +142,7 @@ start() {
   fi
   for d in $(daemons); do
     if running "$d"; then
-      echo "slurm-local: restarting: $d (pid $(pid_of "$d")) is up but the cluster is not usable" >&2
+      echo "slurm-local: restarting: $d (pid $(pid_of "$d")) is up but the cluster is not usable or not the one asked for (nodes, private directory)" >&2
       stop >/dev/null
       break
     fi
@@ -156,7 +156,7 @@ start() {
     --pid-file "$DIR/munged.pid" --log-file "$DIR/munged.log" --seed-file "$DIR/munge/munged.seed"
   # -c: start with no saved jobs (each start is a fresh cluster).
   SLURM_CONF=$CONF slurmctld -c -f "$CONF"
-  echo "$PRIVATE" > "$DIR/private-dir"
+  if [ -n "$PRIVATE" ]; then echo "$PRIVATE" > "$DIR/private-dir"; else rm -f "$DIR/private-dir"; fi
   local n core
   if [ "$NODES" -gt 1 ]; then
     for n in $(seq 1 "$NODES"); do
