@@ -5,6 +5,10 @@
 #   scripts/slurm-local.sh start    # writes DIR/slurm.conf, starts the daemons, waits for the node to be idle
 #   scripts/slurm-local.sh start --nodes N   # N nodes n1..nN on this host, one slurmd each (own port,
 #                                            # spool, pid and log), each pinned to a core in turn
+#   scripts/slurm-local.sh start --nodes N --private-dir NODE:PATH
+#                                   # NODE's slurmd (and so its jobs) in a mount namespace of
+#                                   # its own with an empty tmpfs over PATH: a directory the
+#                                   # other nodes share with the host but NODE does not
 #   scripts/slurm-local.sh status   # the daemons' pids and sinfo
 #   scripts/slurm-local.sh stop     # stops exactly the daemons it started (pid files in DIR)
 #   scripts/slurm-local.sh env      # prints `export SLURM_CONF=DIR/slurm.conf` (for sbatch, squeue...)
@@ -19,6 +23,7 @@ DIR=${CKPTSIM_SLURM_DIR:-/tmp/ckptsim-slurm}
 PORT=${CKPTSIM_SLURM_PORT:-6817}
 CONF=$DIR/slurm.conf
 NODES=1  # start --nodes N
+PRIVATE=  # start --private-dir NODE:PATH
 
 die() { echo "slurm-local: $*" >&2; exit 1; }
 pid_of() { [ -s "$DIR/$1.pid" ] && cat "$DIR/$1.pid"; }
@@ -127,7 +132,8 @@ start() {
   # Idempotent: our own daemons already up with the node usable is a start
   # (ctest --repeat runs this fixture again before each repetition); a partial
   # or stuck set of ours is stopped and started afresh.
-  if [ -s "$DIR/nodes" ] && [ "$(cat "$DIR/nodes")" = "$NODES" ] && all_running; then
+  if [ -s "$DIR/nodes" ] && [ "$(cat "$DIR/nodes")" = "$NODES" ] &&
+     [ "$(cat "$DIR/private-dir" 2>/dev/null)" = "$PRIVATE" ] && all_running; then
     case $(node_state) in
       idle|mixed|allocated|completing)
         echo "slurm-local: already running (slurmctld pid $(pid_of slurmctld)); export SLURM_CONF=$CONF"
@@ -136,7 +142,7 @@ start() {
   fi
   for d in $(daemons); do
     if running "$d"; then
-      echo "slurm-local: restarting: $d (pid $(pid_of "$d")) is up but the cluster is not usable" >&2
+      echo "slurm-local: restarting: $d (pid $(pid_of "$d")) is up but the cluster is not usable or not the one asked for (nodes, private directory)" >&2
       stop >/dev/null
       break
     fi
@@ -150,11 +156,24 @@ start() {
     --pid-file "$DIR/munged.pid" --log-file "$DIR/munged.log" --seed-file "$DIR/munge/munged.seed"
   # -c: start with no saved jobs (each start is a fresh cluster).
   SLURM_CONF=$CONF slurmctld -c -f "$CONF"
+  if [ -n "$PRIVATE" ]; then echo "$PRIVATE" > "$DIR/private-dir"; else rm -f "$DIR/private-dir"; fi
   local n core
   if [ "$NODES" -gt 1 ]; then
     for n in $(seq 1 "$NODES"); do
       core=$(( (n - 1) % $(nproc) ))
-      SLURM_CONF=$CONF taskset -c "$core" slurmd -f "$CONF" -N "n$n"
+      if [ -n "$PRIVATE" ] && [ "n$n" = "${PRIVATE%%:*}" ]; then
+        # Its own mount namespace (unshare without --fork: this shell, then
+        # slurmd, is the namespace's first process), the tmpfs mounted in it
+        # alone; slurmd still daemonizes and writes its own pid file, and its
+        # job steps inherit the namespace. The namespace and the tmpfs go
+        # with the last process in it: nothing to unmount at stop.
+        SLURM_CONF=$CONF unshare --mount --propagation private -- sh -ec \
+          'mount -t tmpfs -o mode=0700,size=16m ckptsim-private-dir "$1"; shift; exec "$@"' \
+          sh "${PRIVATE#*:}" taskset -c "$core" slurmd -f "$CONF" -N "n$n" ||
+          { stop >/dev/null; die "cannot start n$n with a private ${PRIVATE#*:}"; }
+      else
+        SLURM_CONF=$CONF taskset -c "$core" slurmd -f "$CONF" -N "n$n"
+      fi
     done
   else
     SLURM_CONF=$CONF slurmd -f "$CONF"
@@ -201,21 +220,35 @@ status() {
   for d in $(daemons); do
     if running "$d"; then echo "$d: running, pid $(pid_of "$d")"; else echo "$d: not running"; rc=1; fi
   done
+  [ -s "$DIR/private-dir" ] && echo "private directory (node:path): $(cat "$DIR/private-dir")"
   [ $rc -eq 0 ] && SLURM_CONF=$CONF sinfo
   return $rc
 }
 
 case ${1:-} in
   start)
-    if [ "${2:-}" = --nodes ]; then
-      [[ "${3:-}" =~ ^[1-9][0-9]?$ ]] || die "--nodes takes a count from 1 to 99, not '${3:-}'"
-      NODES=$3
-    elif [ -n "${2:-}" ]; then
-      die "start takes --nodes N, not '$2'"
+    shift
+    while [ $# -gt 0 ]; do
+      case $1 in
+        --nodes)
+          [[ "${2:-}" =~ ^[1-9][0-9]?$ ]] || die "--nodes takes a count from 1 to 99, not '${2:-}'"
+          NODES=$2; shift 2 ;;
+        --private-dir)
+          [[ "${2:-}" =~ ^n[1-9][0-9]?:/. ]] || die "--private-dir takes NODE:PATH (n2:/some/dir), not '${2:-}'"
+          PRIVATE=$2; shift 2 ;;
+        *) die "start takes --nodes N and --private-dir NODE:PATH, not '$1'" ;;
+      esac
+    done
+    if [ -n "$PRIVATE" ]; then
+      node=${PRIVATE%%:*} path=${PRIVATE#*:}
+      [ "$NODES" -gt 1 ] || die "--private-dir $PRIVATE needs --nodes 2 or more"
+      [ "${node#n}" -le "$NODES" ] || die "--private-dir $PRIVATE: no node $node among n1..n$NODES"
+      [ -d "$path" ] || die "--private-dir $PRIVATE: $path is not a directory"
+      command -v unshare >/dev/null || die "unshare not found; run scripts/install-deps.sh"
     fi
     start ;;
   stop) stop ;;
   status) status ;;
   env) echo "export SLURM_CONF=$CONF" ;;
-  *) echo "usage: $0 start [--nodes N]|stop|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--nodes N [--private-dir NODE:PATH]]|stop|status|env" >&2; exit 2 ;;
 esac

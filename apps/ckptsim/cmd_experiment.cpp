@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "sim_options.h"
 #include "experiment/experiment.h"
+#include "experiment/slurm_experiment.h"
 #include "models/profile.h"
 #include "sim/simulate.h"
 
@@ -22,9 +23,11 @@ struct ExperimentArgs {
   std::string placement;  // empty: the simulator's default
   std::string format = "table";
   std::string plot;
+  bool slurm = false;
+  experiment::SlurmOptions on_slurm;
 };
 
-void run(ExperimentArgs& a, bool spares_given, int& exit_code) {
+void run(ExperimentArgs& a, bool spares_given, bool nodes_given, int& exit_code) {
   if (a.format != "table" && a.format != "csv" && a.format != "json")
     throw experiment::ExperimentError("--format must be table, csv or json");
   a.opts.orders = models::parse_sizes(a.sizes);
@@ -36,7 +39,12 @@ void run(ExperimentArgs& a, bool spares_given, int& exit_code) {
   a.opts.spares = words.spares;
   experiment::Result r;
   try {
-    r = experiment::run_experiment(a.opts, std::cerr);
+    if (a.slurm) {
+      if (!nodes_given) a.opts.nodes = 0;  // all of the partition's
+      r = experiment::run_slurm_experiment(a.opts, a.on_slurm, std::cerr);
+    } else {
+      r = experiment::run_experiment(a.opts, std::cerr);
+    }
   } catch (const experiment::RunFailed& e) {
     throw Exit(1, std::string("experiment stopped: ") + e.what());
   }
@@ -61,7 +69,7 @@ void add_experiment(CLI::App& app, int& exit_code) {
       "experiment", "Run the paper's cases for real on this machine and compare with the simulator's prediction");
   auto& o = args->opts;
   o.nodes = experiment::default_nodes();
-  cmd->add_option("--nodes", o.nodes, "node slots, each pinned to its own core (default: the number of cores)")
+  auto* nodes = cmd->add_option("--nodes", o.nodes, "node slots, each pinned to its own core (default: the number of cores)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_option("--jobs-per-node", o.jobs_per_node, "jobs each slot runs, one after the other (1 to 1000)")
@@ -84,19 +92,30 @@ void add_experiment(CLI::App& app, int& exit_code) {
   cmd->add_option("--reboot-s", o.reboot_s, "case IIIp: the slot's downtime after a kill, scaled to the jobs (s)")
       ->capture_default_str()
       ->check(FiniteRange(0, 3600));
-  cmd->add_option("--v-placement", args->placement,
+  auto* placement = cmd->add_option("--v-placement", args->placement,
                   std::string("case V: share (beside the target's job), queue (front of its queue) or spare "
                               "(--spares slots); default ") + sim::to_string(sim::kDefaultVPlacement));
   auto* spares = cmd->add_option("--spares", o.spares, "spare slots that only receive migrated jobs (--v-placement spare)")
                      ->check(CLI::Range(0, 64));
   cmd->add_option("--profile", o.profile, "profile JSON of this machine (default: calibrate now, at these orders)");
   cmd->add_option("--save-profile", o.profile_out, "write the profile calibrated now to this file");
-  cmd->add_option("--copy", o.copy, "case V's copy: netns (shaped gigabit veth) or local (a plain file copy)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"netns", "local"}));
+  auto* copy = cmd->add_option("--copy", o.copy, "case V's copy: netns (shaped gigabit veth) or local (a plain file copy)")
+                   ->capture_default_str()
+                   ->check(CLI::IsMember({"netns", "local"}));
+  auto* slurm = cmd->add_flag("--slurm", args->slurm,
+                              "run every job as a Slurm batch job (`ckptsim run --resume`) and every failure as its "
+                              "node set down; --nodes: the partition's first N nodes (default: all)");
+  cmd->add_option("--partition", args->on_slurm.partition, "with --slurm: the partition (default: the cluster's default)")
+      ->needs(slurm);
+  cmd->add_option("--shared-dir", args->on_slurm.shared_dir,
+                  "with --slurm: where images and outputs go, a directory every node sees at this path "
+                  "(checked by a job on one node writing a file a job on another reads; default: the work dir)")
+      ->needs(slurm);
+  // On Slurm, case V's job is pinned to the next node and queued there (queue placement).
+  slurm->excludes(copy)->excludes(spares)->excludes(placement);
   add_format_option(cmd, args->format);
   cmd->add_option("--plot", args->plot, "draw real points over the simulated curves into FILE.png or FILE.svg");
-  cmd->callback([args, spares, &exit_code] { run(*args, spares->count() > 0, exit_code); });
+  cmd->callback([args, spares, nodes, &exit_code] { run(*args, spares->count() > 0, nodes->count() > 0, exit_code); });
 }
 
 }  // namespace ckptsim::cli

@@ -22,6 +22,10 @@ sim::Scenario scenario_of(const Options& o, const models::Profile& profile, cons
   s.spares = o.spares;
   // Like for like: the real runs' requeue delay, not the profile's.
   s.requeue_delay_s = o.requeue_delay_s;
+  if (const auto it = o.requeue_delay_by_case_s.find(cell.c); it != o.requeue_delay_by_case_s.end())
+    s.requeue_delay_s = it->second;
+  // Images on a directory every node reads: case V copies nothing.
+  if (o.shared_storage_Bps > 0) s.storage = sim::Storage{true, o.shared_storage_Bps, 0};
   return s;
 }
 
@@ -59,13 +63,18 @@ ReplicationPlan plan_replication(const Options& o, const Cell& cell, int r, cons
 
 }  // namespace
 
-RealRuns run_for_real(const Options& o, const std::vector<Cell>& cells, const std::vector<Slot>& slots,
-                      const CopyChannel* copy, const RunTools& tools, util::ProgressBar& progress) {
+double periodic_interval_s(const Options& o, const RealRuns& real, int order) {
+  const auto it = real.means.find({order, sim::Case::I});
+  return it == real.means.end() ? 0.0 : o.checkpoint_at * sim::mean(it->second);
+}
+
+RealRuns run_for_real(const Options& o, const std::vector<Cell>& cells, const ReplicationRunner& run_one,
+                      util::ProgressBar& progress) {
   RealRuns real;
   for (const Cell& cell : cells) {
     for (int r = 0; r < o.replications; ++r) {
-      const ReplicationOutcome rep = run_replication(plan_replication(o, cell, r, real), slots, copy, tools,
-                                                     [&](const std::string& s) { progress.status(s); });
+      const ReplicationOutcome rep =
+          run_one(plan_replication(o, cell, r, real), [&](const std::string& s) { progress.status(s); });
       if (rep.interrupted) {
         real.interrupted = true;
         return real;
@@ -90,7 +99,9 @@ std::vector<Row> compare_with_simulator(const Options& o, const models::Profile&
   std::vector<Cell> shown;
   for (const Cell& cell : real.finished) {
     if (!cell.shown) continue;
-    scenarios.push_back(scenario_of(o, profile, cell));
+    sim::Scenario s = scenario_of(o, profile, cell);
+    if (o.periodic_checkpoints && sim::takes_checkpoints(cell.c)) s.interval_s = periodic_interval_s(o, real, cell.order);
+    scenarios.push_back(std::move(s));
     shown.push_back(cell);
   }
   std::vector<Row> rows;

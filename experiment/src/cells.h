@@ -2,7 +2,9 @@
 // replication by replication, then the simulator on the identical scenario
 // and the rows that set them side by side.
 #pragma once
+#include <functional>
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -30,8 +32,19 @@ struct RealRuns {
   bool interrupted = false;
 };
 
-RealRuns run_for_real(const Options& o, const std::vector<Cell>& cells, const std::vector<Slot>& slots,
-                      const CopyChannel* copy, const RunTools& tools, util::ProgressBar& progress);
+// Runs one replication of a cell for real: on this machine's slots
+// (run_replication) or as Slurm batch jobs (slurm_run.h).
+using ReplicationRunner =
+    std::function<ReplicationOutcome(const ReplicationPlan&, const std::function<void(const std::string&)>& status)>;
+
+// Every cell, replication by replication, each planned from the cells run
+// before it (case I's and II's failure-free times).
+RealRuns run_for_real(const Options& o, const std::vector<Cell>& cells, const ReplicationRunner& run_one,
+                      util::ProgressBar& progress);
+
+// The interval of `run --interval` that a checkpointing case's jobs use when
+// Options::periodic_checkpoints is set: checkpoint_at of case I's mean run.
+double periodic_interval_s(const Options& o, const RealRuns& real, int order);
 
 // The finished, shown cells simulated (same seed, draws, slots and jobs) and
 // set beside their real runs.

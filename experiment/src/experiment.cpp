@@ -26,6 +26,7 @@
 #include "models/profile.h"
 #include "sim/statistics.h"
 #include "plan.h"
+#include "setup.h"
 #include "run.h"
 #include "slots.h"
 #include "util/progress_bar.h"
@@ -347,11 +348,39 @@ Result run_experiment(const Options& given, std::ostream& out) {
   check_scenarios(o, profile, cells);
 
   util::ProgressBar progress(out, tty, static_cast<int>(cells.size()) * o.replications, "experiment");
-  RealRuns real = run_for_real(o, cells, slots, copy.get(), tools, progress);
+  const ReplicationRunner on_slots = [&](const ReplicationPlan& plan, const std::function<void(const std::string&)>& status) {
+    return run_replication(plan, slots, copy.get(), tools, status);
+  };
+  RealRuns real = run_for_real(o, cells, on_slots, progress);
   res.interrupted = real.interrupted;
   res.rows = compare_with_simulator(o, profile, real, progress);
   res.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return res;
+}
+
+}  // namespace ckptsim::experiment
+
+namespace ckptsim::experiment {
+
+Options completed_options(const Options& given, std::vector<std::string>& warnings) {
+  return complete_options(given, warnings);
+}
+
+util::ScratchDir work_dir_of(const Options& o) { return make_work_dir(o.work_dir, o.keep_work_dir); }
+
+bool load_or_calibrate(const Options& o, const fs::path& work, std::ostream& out, models::Profile& profile,
+                       Result& res) {
+  std::unique_ptr<CopyChannel> no_copy;
+  const bool tty = ::isatty(STDERR_FILENO) && &out == &std::cerr;
+  return obtain_profile(o, work, tty, out, no_copy, profile, res);
+}
+
+void fit_compute_as_used(models::Profile& p, const std::vector<int>& orders, const std::vector<double>& seconds) {
+  use_compute_as_used(p, orders, seconds);
+}
+
+nlohmann::json parameters_of(const Options& o, const nlohmann::json& compute) {
+  return describe_parameters(o, nullptr, compute);
 }
 
 }  // namespace ckptsim::experiment

@@ -23,7 +23,12 @@ std::string title(const Result& r) {
   const auto& p = r.parameters;
   if (p.is_null()) return "Real runs against the simulator";
   std::ostringstream t;
-  t << "Real runs on this machine against the simulator: " << p.value("nodes", 0) << " slot(s)";
+  if (p.contains("slurm")) {
+    t << "Real runs on Slurm (partition " << p["slurm"].value("partition", std::string("?")) << ") against the simulator: "
+      << p.value("nodes", 0) << " node(s)";
+  } else {
+    t << "Real runs on this machine against the simulator: " << p.value("nodes", 0) << " slot(s)";
+  }
   if (p.value("spares", 0) > 0) t << " + " << p.value("spares", 0) << " spare(s)";
   t << " x " << p.value("jobs_per_node", 0) << " jobs, failure rate "
     << fixed(100 * p.value("failure_rate", 0.0), 0) << " %, checkpoint at " << fixed(100 * p.value("checkpoint_at", 0.0), 0)
@@ -49,6 +54,23 @@ std::string format_table(const Result& r) {
   }
   if (r.rows.empty()) out << "(no case finished all its replications)\n";
   out << "\nerror % = (simulated - real) / real; real and simulated runs face the same drawn failures (same seed)\n";
+  if (r.scheduler) {
+    const SchedulerCosts& c = *r.scheduler;
+    if (c.requeues == 0) {
+      out << "scheduler: no job was requeued (no doomed job was still running at its drawn time)\n";
+    } else {
+      std::snprintf(line, sizeof line,
+                    "scheduler: %ld requeue(s); node down -> job running again %.2f +- %.2f s; queue wait after the "
+                    "requeue %.2f +- %.2f s\n",
+                    c.requeues, c.down_to_running_mean_s, c.down_to_running_ci95_s, c.queue_wait_mean_s,
+                    c.queue_wait_ci95_s);
+      out << line;
+      std::string per_case;
+      for (const auto& [c, wait] : r.scheduler->queue_wait_mean_by_case_s)
+        per_case += (per_case.empty() ? "" : ", ") + sim::to_string(c) + " " + fixed(wait, 2) + " s";
+      out << "scheduler: queue wait per case (each case's simulated requeue delay): " << per_case << "\n";
+    }
+  }
   if (r.interrupted) out << "interrupted: only the cases that finished every replication are shown\n";
   return out.str();
 }
@@ -78,12 +100,22 @@ nlohmann::json to_json(const Result& r) {
                     {"sim_kills", row.sim_kills},
                     {"real_migrations", row.real_migrations},
                     {"sim_migrations", row.sim_migrations}});
-  return {{"parameters", r.parameters},
+  nlohmann::json j = {{"parameters", r.parameters},
           {"profile", r.profile_used.string()},
           {"rows", rows},
           {"warnings", r.warnings},
           {"interrupted", r.interrupted},
           {"elapsed_s", r.elapsed_s}};
+  if (r.scheduler)
+    j["scheduler"] = {{"requeues", r.scheduler->requeues},
+                      {"down_to_running_mean_s", r.scheduler->down_to_running_mean_s},
+                      {"down_to_running_ci95_s", r.scheduler->down_to_running_ci95_s},
+                      {"queue_wait_mean_s", r.scheduler->queue_wait_mean_s},
+                      {"queue_wait_ci95_s", r.scheduler->queue_wait_ci95_s}};
+  if (r.scheduler)
+    for (const auto& [c, wait] : r.scheduler->queue_wait_mean_by_case_s)
+      j["scheduler"]["queue_wait_mean_by_case_s"][sim::to_string(c)] = wait;
+  return j;
 }
 
 void plot(const Result& r, const fs::path& out) {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -123,6 +124,26 @@ TEST_CASE("slurm nodes: --nodes that is not a count is refused in one line, star
     INFO(bad << ": " << r.err);
     CHECK(r.status != 0);
     CHECK(r.err.find("--nodes takes a count from 1 to 99") != std::string::npos);
+    CHECK(!fs::exists(t / "c" / "slurm.conf"));
+  }
+}
+
+TEST_CASE("slurm nodes: --private-dir that names no node of the cluster or no directory is refused in one line, starting nothing") {
+  TempDir t;
+  const std::string dir = t.path().string();
+  const std::pair<std::string, std::string> cases[] = {
+      {"--nodes 2 --private-dir x", "--private-dir takes NODE:PATH"},
+      {"--nodes 2 --private-dir n2:relative", "--private-dir takes NODE:PATH"},
+      {"--nodes 2 --private-dir n3:" + dir, "no node n3 among n1..n2"},
+      {"--private-dir n1:" + dir, "needs --nodes 2 or more"},
+      {"--nodes 2 --private-dir n2:" + dir + "/missing", "is not a directory"},
+  };
+  for (const auto& [args, says] : cases) {
+    const CmdResult r = run_shell("CKPTSIM_SLURM_DIR=" + shell_quote((t / "c").string()) + " " + kScript + " start " + args);
+    INFO(args << ": " << r.err);
+    CHECK(r.status != 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find(says) != std::string::npos);
     CHECK(!fs::exists(t / "c" / "slurm.conf"));
   }
 }

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,6 +44,15 @@ struct Options {
   // scheduler.requeue_delay_s: none here (the slots' kill loop restarts a
   // killed job at once); a run through a scheduler would measure it.
   double requeue_delay_s = 0;
+  // Per case, in place of requeue_delay_s (a run through a scheduler measures
+  // each case's own: a node kept out for a reboot is scheduled differently).
+  std::map<sim::Case, double> requeue_delay_by_case_s;
+  // Slurm runs (slurm_experiment.h): checkpoints by `run --interval` at
+  // checkpoint_at of case I's mean run, periodic, and the simulator told the
+  // same interval; images on a shared directory, which the simulator sees as
+  // shared storage of this bandwidth (0: each node's disk, case V copies).
+  bool periodic_checkpoints = false;
+  double shared_storage_Bps = 0;
   sim::VPlacement v_placement = sim::kDefaultVPlacement;
   int spares = 0;                       // slots that only receive migrated jobs (spare)
   std::filesystem::path profile;        // empty: calibrate now at the experiment's orders
@@ -65,8 +76,20 @@ struct Row {
   long sim_kills = 0, sim_migrations = 0;
 };
 
+// What a batch scheduler added to the failures it saw (experiment --slurm):
+// per requeued job, from its node set down to its next attempt running, and
+// the part of that which was the scheduler's own wait (after the node, or the
+// node it moved to, was free for it again) -- the simulated requeue delay.
+struct SchedulerCosts {
+  long requeues = 0;
+  double down_to_running_mean_s = 0, down_to_running_ci95_s = 0;
+  double queue_wait_mean_s = 0, queue_wait_ci95_s = 0;
+  std::map<sim::Case, double> queue_wait_mean_by_case_s;  // what each case's simulation is given
+};
+
 struct Result {
-  std::vector<Row> rows;                // cases shown, per order; only finished cells
+  std::vector<Row> rows;
+  std::optional<SchedulerCosts> scheduler;  // runs through a scheduler only                // cases shown, per order; only finished cells
   std::vector<std::string> warnings;
   nlohmann::json parameters;            // what ran (for the JSON and the title)
   std::filesystem::path profile_used;   // the file, or "" when calibrated in memory
