@@ -140,7 +140,7 @@ pid_t restore_tree(const RestartOptions& opts) {
   std::set<std::string> done;
   for (const auto& img : tree.images) prepare_files(img, done);
   std::vector<FdPlan> plans = plan_tree_fds(tree, view, opts.skip_unrestorable);
-  clock.done("files");
+  clock.done("files");  // not an image name: the phase
   TreeBuild build(tree, plans);
   ChildGuard init(start_init(build));
   build.started();
