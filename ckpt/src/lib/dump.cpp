@@ -57,6 +57,7 @@ void reap_previous_writer() {
 }
 
 bool g_said_no_room = false;  // said once while the room stays short
+bool g_said_forked = false;   // the job's log says once that its dumps are forked
 
 bool fork_writer(Dump& d, bool* forked) {
   uint64_t need = 0, room = 0;
@@ -88,6 +89,15 @@ bool fork_writer(Dump& d, bool* forked) {
     // every later dump would see as a process of the job and be refused for.
     if (g_writer_pid > 0) sys::wait4(int(g_writer_pid), nullptr, 0x40000000 /* __WALL */);
     g_writer_pid = writer;
+    if (!g_said_forked) {
+      char line[256];
+      Text t;
+      t.reset(line, sizeof line);
+      t.str("ckpt: dumps are forked from checkpoint ").dec(d.seq).str(" on: the job is stopped only to fork, the ");
+      t.str("fork writes the image (CKPT_FORK=1, run's default; run --no-fork writes in-process)\n");
+      write_all(2, t.data, t.len);
+      g_said_forked = true;
+    }
   }
   return true;
 }
