@@ -22,6 +22,9 @@ sim::Scenario scenario_of(const Options& o, const models::Profile& profile, cons
   s.spares = o.spares;
   // Like for like: the real runs' requeue delay, not the profile's.
   s.requeue_delay_s = o.requeue_delay_s;
+  // Like for like again: the real jobs run under `run --no-fork` (run.cpp).
+  s.dump_mode = sim::DumpMode::InProcess;
+  s.dump_mode_why = "the real jobs run with --no-fork";
   return s;
 }
 
