@@ -58,6 +58,7 @@ void reap_previous_writer() {
 
 bool g_said_no_room = false;  // said once while the room stays short
 bool g_said_forked = false;   // the job's log says once that its dumps are forked
+bool g_said_no_fork = false;  // ... and once that a fork failed (fork_snapshot.cpp)
 
 bool fork_writer(Dump& d, bool* forked) {
   uint64_t need = 0, room = 0;
@@ -76,7 +77,16 @@ bool fork_writer(Dump& d, bool* forked) {
     return true;
   }
   g_said_no_room = false;
-  const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
+  const long writer = fork_snapshot(d);
+  if (writer < 0 && !g_said_no_fork) {
+    char line[256];
+    Text t;
+    t.reset(line, sizeof line);
+    t.str("ckpt: checkpoint ").dec(d.seq).str(": no complete forked copy of the job (errno ").dec(uint64_t(-writer));
+    t.str("): writing it in-process\n");
+    write_all(2, t.data, t.len);
+    g_said_no_fork = true;
+  }
   if (writer == 0) {
     d.in_writer = true;
     note_job_resumes(d);
