@@ -12,7 +12,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -73,12 +72,6 @@ void append_file(const fs::path& p, const std::string& content) {
 Job start_job(const fs::path& img, const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io,
               const std::vector<std::string>& run_options) {
   std::vector<std::string> full{ckptsim_exe(), "run", "--dir", img.string()};
-  // In-process dumps unless a test asks for --fork: these tests checkpoint a
-  // job at a point and act on it right after (kill it, read its output's
-  // size, pause it), which needs the image complete when the job goes on.
-  // (Forked, node and java -Xint are restored into a segmentation fault for
-  // now: a known gap, docs/checkpointing.md.)
-  if (std::find(run_options.begin(), run_options.end(), "--fork") == run_options.end()) full.push_back("--no-fork");
   full.insert(full.end(), run_options.begin(), run_options.end());
   full.push_back("--");
   full.insert(full.end(), argv.begin(), argv.end());
