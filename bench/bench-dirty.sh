@@ -28,7 +28,7 @@ stops() {  # mib mode (kernel|checksum|full)
   rm -rf "$out" "$img"; mkdir -p "$out"
   local opts=(--keep 100)
   [ "$mode" = full ] || opts+=(--incremental --dirty "$mode")
-  "$CKPTSIM" run --dir "$img" "${opts[@]}" -- "$PROG" "$out" "$mib" "$DUMPS" > /dev/null 2> "$WORK/err"
+  "$CKPTSIM" run --no-fork --dir "$img" "${opts[@]}" -- "$PROG" "$out" "$mib" "$DUMPS" > /dev/null 2> "$WORK/err"
   if [ "$mode" != full ] && ! grep -q "dirty: ${mode/checksum/checksums}" "$img/.ckpt-status"; then
     echo "bench-dirty: $mode did not run: $(head -1 "$img/.ckpt-status")" >&2; exit 1
   fi

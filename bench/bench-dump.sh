@@ -41,7 +41,7 @@ dd_time() {  # bytes fsync(0/1)
 dump_time() {  # size_mib fsync(0/1)
   local mib=$1 fsync=$2 dir="$WORK/img" ready="$WORK/ready"
   rm -rf "$dir" "$ready"
-  CKPT_FSYNC=$fsync "$CKPTSIM" run --dir "$dir" -- "$PROBE" alloc "$mib" "$ready" > "$WORK/job.out" &
+  CKPT_FSYNC=$fsync "$CKPTSIM" run --no-fork --dir "$dir" -- "$PROBE" alloc "$mib" "$ready" > "$WORK/job.out" &
   local run=$!
   while [ ! -e "$ready" ]; do sleep 0.05; done
   local job

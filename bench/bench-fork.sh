@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Forked dumps (run --fork, CKPT_FORK=1) against the in-process dump, same job,
+# Forked dumps (run's default, --fork) against the in-process dump (--no-fork), same job,
 # same file system, same run: the time the job is stopped (measured by the job
 # itself, ckpt_probe alloc's max_stall_ms) for 200 MB and 1 GB jobs, with fsync
 # (the default). Target (issue 12): <= 10 ms at 200 MB, <= 0.1x the in-process
@@ -18,7 +18,8 @@ trap 'pkill -f "$WORK/ready" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 stopped() {  # mib fork(0/1)
   local mib=$1 fork=$2 dir="$WORK/img" ready="$WORK/ready"
   rm -rf "$dir" "$ready"
-  CKPT_FORK=$fork "$CKPTSIM" run --dir "$dir" -- "$PROBE" alloc "$mib" "$ready" > "$WORK/job.out" &
+  local mode=--no-fork; [ "$fork" = 1 ] && mode=--fork
+  "$CKPTSIM" run "$mode" --dir "$dir" -- "$PROBE" alloc "$mib" "$ready" > "$WORK/job.out" &
   local run=$!
   while [ ! -e "$ready" ]; do sleep 0.05; done
   sleep 0.3  # the job's loop settles

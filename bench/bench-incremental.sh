@@ -80,7 +80,7 @@ job_s() {  # run options...
 : > "$WORK/t-base"; : > "$WORK/t-inproc"; : > "$WORK/t-forked"
 for _ in $(seq "$REPEAT"); do
   job_s >> "$WORK/t-base"
-  job_s --interval 5 >> "$WORK/t-inproc"
+  job_s --interval 5 --no-fork >> "$WORK/t-inproc"
   job_s --interval 5 --fork >> "$WORK/t-forked"
 done
 base=$(sort -g "$WORK/t-base" | head -1)

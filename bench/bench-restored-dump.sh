@@ -37,7 +37,7 @@ measure() {  # lib label
   local lib=$1 label=$2
   local dir="$WORK/$label" fresh="" restored="" i
   rm -rf "$dir"; mkdir -p "$dir"
-  CKPTSIM_LIB="$lib" "$CKPTSIM" run --dir "$dir/img" --keep 1 -- "$PROBE" threads "$MB" "$THREADS" busy "$dir/ready" \
+  CKPTSIM_LIB="$lib" "$CKPTSIM" run --no-fork --dir "$dir/img" --keep 1 -- "$PROBE" threads "$MB" "$THREADS" busy "$dir/ready" \
     > "$dir/job.out" &
   local run=$!; started "$run"
   wait_for "$dir/ready"

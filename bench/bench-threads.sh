@@ -43,7 +43,7 @@ BENCH_NAME=bench-threads
 stopped() {  # threads kind ckpt(0/1)
   local t=$1 kind=$2 ckpt=$3 dir="$WORK/img" ready="$WORK/ready"
   rm -rf "$dir" "$ready"
-  "$CKPTSIM" run --dir "$dir" -- "$PROBE" threads "$MB" "$t" "$kind" "$ready" > "$WORK/job.out" &
+  "$CKPTSIM" run --no-fork --dir "$dir" -- "$PROBE" threads "$MB" "$t" "$kind" "$ready" > "$WORK/job.out" &
   local run=$!; started "$run"
   wait_for "$ready"
   local job; job=$(child_of "$run"); started "$job"

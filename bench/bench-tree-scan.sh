@@ -28,7 +28,7 @@ procs() { ls /proc | grep -c '^[0-9]'; }
 # Median stopped_ns (in ms) of REPEAT dumps of a fresh job.
 median_stop_ms() {
   local tag=$1 img="$WORK/img-$1" ready="$WORK/ready-$1" run job i
-  "$CKPTSIM" run --dir "$img" --keep 1000 -- "$PROBE" alloc "$MB" "$ready" > /dev/null 2> "$WORK/err-$tag" &
+  "$CKPTSIM" run --no-fork --dir "$img" --keep 1000 -- "$PROBE" alloc "$MB" "$ready" > /dev/null 2> "$WORK/err-$tag" &
   run=$!; started "$run"
   wait_for "$ready"
   job=$(child_of "$run")

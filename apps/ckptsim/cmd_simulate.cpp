@@ -40,6 +40,7 @@ struct SimulateArgs {
   std::string v_placement;  // empty: the default
   int spares = 0;
   bool incremental = false;
+  std::string dump_mode;  // empty: run's default
   int max_chain = 0;
   bool max_chain_given = false;
   StorageArgs storage;
@@ -72,6 +73,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   base.log = a.log;
   set_v_placement(base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
   set_incremental(base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
+  set_dump_mode(base, a.dump_mode);
   set_storage(base, a.storage.choice());
   set_requeue_delay(base, a.requeue_delay_given);
   if (mtbf_given) {
@@ -116,6 +118,7 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
   for (Case c : shown) shows_v = shows_v || c == Case::V;
   const std::string title = "Simulated " + base.profile.name + ": " + std::to_string(a.nodes) + " nodes x " +
                             std::to_string(a.jobs_per_node) + " jobs, " + failures + ", " + policy + ", " +
+                            "dumps " + describe_dump_mode(base) + ", " +
                             (shows_v ? "case V " + describe_v_placement(base) + ", " : "") +
                             (base.storage.shared ? describe_storage(base.storage) + ", " : "") +
                             (requeue_delay_s(base) > 0 ? describe_requeue_delay(base) + ", " : "") +
@@ -138,6 +141,8 @@ void run(const SimulateArgs& a, bool mtbf_given, bool failure_rate_given, bool s
                              {"failures", mtbf_given ? nlohmann::json{{"mtbf_s", a.mtbf}, {"weibull_shape", a.weibull_shape}}
                                                      : nlohmann::json{{"failure_rate", a.failure_rate}}}};
     if (requeue_delay_s(base) > 0) params["requeue_delay_s"] = requeue_delay_s(base);
+    // Only when forked: the output of a profile without forked costs is as before.
+    if (base.dump_mode == DumpMode::Forked) params["dump_mode"] = describe_dump_mode(base);
     if (base.storage.shared)
       params["shared_storage"] = {{"total_Bps", base.storage.total_Bps}, {"client_Bps", base.storage.client_Bps}};
     std::cout << to_json(rows, params).dump(2) << "\n";
@@ -175,6 +180,7 @@ void add_simulate(CLI::App& app, int& exit_code) {
       ->default_str("ckptsim.thres:info");
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
+  add_dump_mode_option(cmd, args->dump_mode);
   add_storage_options(cmd, args->storage);
   auto* requeue = add_requeue_delay_option(cmd, args->requeue_delay);
   cmd->callback([args, &exit_code, rate, mtbf, shape, interval, at, spares, max_chain, requeue, cmd] {

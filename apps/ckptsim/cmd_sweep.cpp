@@ -44,6 +44,7 @@ struct SweepArgs {
   std::string v_placement;  // empty: the default
   int spares = 0;
   bool incremental = false;
+  std::string dump_mode;  // empty: run's default
   int max_chain = 0;
   bool max_chain_given = false;
   StorageArgs storage;
@@ -126,6 +127,7 @@ SweepOptions build_options(const SweepArgs& a, bool mtbf_given, bool spares_give
   try {
     set_v_placement(o.base, a.v_placement, spares_given ? std::optional<int>(a.spares) : std::nullopt);
     set_incremental(o.base, a.incremental, a.max_chain_given ? std::optional<int>(a.max_chain) : std::nullopt);
+    set_dump_mode(o.base, a.dump_mode);
     set_storage(o.base, a.storage.choice());
     set_requeue_delay(o.base, a.requeue_delay_given);
   } catch (const SimError& e) {
@@ -166,6 +168,7 @@ void submit_to_slurm(const SweepArgs& a, bool mtbf_given, bool weibull_given, bo
   if (!a.v_placement.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--v-placement", a.v_placement});
   if (spares_given) s.sweep_args.insert(s.sweep_args.end(), {"--spares", std::to_string(a.spares)});
   if (a.incremental) s.sweep_args.push_back("--incremental");
+  if (!a.dump_mode.empty()) s.sweep_args.insert(s.sweep_args.end(), {"--dump-mode", a.dump_mode});
   if (a.max_chain_given) s.sweep_args.insert(s.sweep_args.end(), {"--max-chain", std::to_string(a.max_chain)});
   const sim::StorageChoice storage = a.storage.choice();
   if (storage.measured) s.sweep_args.insert(s.sweep_args.end(), {"--shared-storage", "measured"});
@@ -260,6 +263,7 @@ void add_sweep(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   auto* spares = add_v_placement_options(cmd, args->v_placement, args->spares);
   auto* max_chain = add_incremental_options(cmd, args->incremental, args->max_chain);
+  add_dump_mode_option(cmd, args->dump_mode);
   add_storage_options(cmd, args->storage);
   auto* requeue = add_requeue_delay_option(cmd, args->requeue_delay);
   add_workers_option(cmd, args->workers, "Points run");

@@ -112,6 +112,17 @@ inline CLI::Option* add_incremental_options(CLI::App* cmd, bool& incremental, in
       ->needs(inc);
 }
 
+// --dump-mode in-process|forked of simulate and sweep (default: the mode
+// `run` uses by default, forked where the profile has its costs);
+// sim::set_dump_mode checks the profile has them.
+inline void add_dump_mode_option(CLI::App* cmd, std::string& dump_mode) {
+  cmd->add_option("--dump-mode", dump_mode,
+                  "how checkpoints are written: forked (the job stopped only for the fork; run's default) or "
+                  "in-process (run --no-fork). Default: forked where the profile has forked dump costs, else "
+                  "in-process")
+      ->check(CLI::IsMember({"in-process", "forked"}));
+}
+
 void add_run(CLI::App& app, int& exit_code);
 void add_checkpoint(CLI::App& app, int& exit_code);
 void add_restart(CLI::App& app, int& exit_code);

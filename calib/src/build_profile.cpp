@@ -191,6 +191,41 @@ void fit_incremental_dumps(FittedProfile& out, const CalibrationResult& r) {
   }
 }
 
+// Forked dumps (run's default): the stop against the process (the fork copies
+// its page tables), the fork's write against the image, each fitted as the
+// in-process curves are. Two orders at least, or the profile has none.
+nlohmann::json fit_forked_dumps(FittedProfile& out, const CalibrationResult& r) {
+  models::Profile& p = out.profile;
+  std::set<int> orders;
+  std::vector<double> process, image, stop, write;
+  for (const auto& f : r.forked) {
+    orders.insert(f.order);
+    process.push_back(double(f.process_bytes));
+    image.push_back(double(f.image_bytes));
+    stop.push_back(f.stop_s);
+    write.push_back(f.write_s);
+  }
+  if (orders.size() < 2) {
+    if (!r.forked.empty())
+      out.notes.push_back("forked: " + std::to_string(orders.size()) +
+                          " order measured (need 2): the profile has no forked dump costs, the model uses in-process dumps");
+    return nullptr;
+  }
+  const models::FitResult fstop = fit_cost(process, stop, "bytes", "s");
+  const models::FitResult fwrite = fit_cost(image, write, "bytes", "s");
+  p.forked.stop_s = fstop.curve;
+  p.forked.write_s = fwrite.curve;
+  p.forked.why = "one forked dump (CKPT_FORK=1) per order of a job whose matrices are ready: stop_s the job's own "
+                 "stopped_ns, write_s signal -> image complete";
+  const double big = process.back();
+  out.notes.push_back(util::format("forked: at %.0f MiB the job is stopped %.4f s (in-process %.4f s, %.3fx); the fork "
+                                   "writes %.3f s (R^2 %.2f / %.2f, %zu dumps)",
+                                   big / 1048576.0, p.forked.stop_s(big), p.dump_s(p.image_bytes(big)),
+                                   p.forked.stop_s(big) / p.dump_s(p.image_bytes(big)), p.forked.write_s(p.image_bytes(big)),
+                                   fstop.curve.r2, fwrite.curve.r2, r.forked.size()));
+  return {{"stop_s", details(fstop, process, stop)}, {"write_s", details(fwrite, image, write)}};
+}
+
 void describe_link_and_assumptions(models::Profile& p, const CalibrationResult& r) {
   p.link_bandwidth_Bps = r.nominal_link_Bps > 0 ? r.nominal_link_Bps : 0;
   if (p.link_bandwidth_Bps == 0) {
@@ -210,6 +245,8 @@ void describe_link_and_assumptions(models::Profile& p, const CalibrationResult& 
           (r.copy_kind == "netns" ? ", veth shaped to 1 Gbit/s with tc tbf" : "") +
           "), from connect to the receiver confirming every XXH3 checksum; not fsynced on the receiving side",
       "restore_s: restart::restore_process (full verification included) from call to the job running again",
+      "forked: one forked dump per order (CKPT_FORK=1, run's default): stop_s is what the job was stopped "
+      "(its manifest's stopped_ns), write_s the signal to the image complete, the job computing meanwhile",
       "compute_s: wall time of uninterrupted runs without the checkpoint library, one per order timed; "
       "the curve is fitted on the calibrated orders' runs (see its why)",
       "reboot_s: not measured here; the paper's 100 s node reboot",
@@ -337,10 +374,12 @@ FittedProfile build_profile(const CalibrationResult& r, const std::string& name)
   p.restore_s = f.restore.curve;
   const nlohmann::json memory = apply_memory_limit(out, f, r, s);
   fit_incremental_dumps(out, r);
+  const nlohmann::json forked = fit_forked_dumps(out, r);
   describe_link_and_assumptions(p, r);
   out.notes.insert(out.notes.begin(), compute_note(f.compute, s));
   p.measurements = measurement_rows(r);
   out.fit_details = fit_details(r, f, s, memory);
+  if (!forked.is_null()) out.fit_details["forked"] = forked;
   add_warnings(out, f, r, s.oom_rows);
   return out;
 }

@@ -254,7 +254,24 @@ class CalibrationRun {
       if (target_.receiver && !target_.receiver->alive())
         throw std::runtime_error("the receiver died (log: " + (work_.path() / "receiver.log").string() + ")");
     }
+    if (!size_failed && opts_.forked_dumps) measure_forked_dump(n);
     if (!size_failed && !opts_.incremental_gaps_s.empty()) measure_incremental_dumps(n);
+  }
+
+  void measure_forked_dump(int n) {
+    progress_.status("n=" + std::to_string(n) + " forked dump");
+    RepContext ctx{tools_, target_, work_.path() / ("n" + std::to_string(n) + "-fork"), n, 0, false, reference_,
+                   cgroup_.get()};
+    try {
+      if (const auto row = measure_forked(ctx)) res_.forked.push_back(*row);
+      else warn("order " + std::to_string(n) + " forked dump: the job ended first, or there was no room to fork");
+    } catch (const JobFailed& e) {
+      if (util::stop_requested()) interrupted();
+      warn("order " + std::to_string(n) + " forked dump: " + e.what());
+    } catch (const std::exception& e) {
+      if (is_interruption(e)) interrupted();
+      warn("order " + std::to_string(n) + " forked dump failed: " + e.what());
+    }
   }
 
   // One dump, copy and restore of order n; false when the order's other

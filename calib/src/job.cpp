@@ -31,6 +31,7 @@ MatmulJob::MatmulJob(const JobSpec& spec) : spec_(spec) {
     s.extra_env = {"LD_PRELOAD=" + spec.libckpt.string(), std::string(env::kDir) + "=" + spec.ckpt_dir.string(),
                    std::string(env::kSignal) + "=" + spec.ckpt_signal};
     if (spec.incremental) s.extra_env.push_back(std::string(env::kIncremental) + "=1");
+    if (spec.fork) s.extra_env.push_back(std::string(env::kFork) + "=1");
   }
   try {
     child_ = util::spawn(s);

@@ -1,6 +1,12 @@
 // Pieces of the measurement loop (private to calib).
 #pragma once
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 #include <optional>
 #include <string>
 
@@ -29,6 +35,38 @@ struct RepContext {
   MemoryCgroup* cgroup = nullptr;           // --memory-limit: job, dump and restore run in it
 };
 
+// The job waits stopped (SIGSTOP) until the checkpoint signal is pending, then
+// is continued: the kernel runs the pending handler before any more of the
+// job's code, so the checkpoint catches it right after its matrices were built.
+class ContinueWhenSignalled {
+ public:
+  ContinueWhenSignalled(pid_t pid, int signo) : pid_(pid), thread_([this, signo] { run(signo); }) {}
+  ~ContinueWhenSignalled() {
+    done_ = true;
+    thread_.join();
+    kill(pid_, SIGCONT);
+  }
+
+ private:
+  bool pending(int signo) {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("ShdPnd:", 0) == 0 || line.rfind("SigPnd:", 0) == 0)
+        if (std::stoull(line.substr(7), nullptr, 16) & (1ull << (signo - 1))) return true;
+    return false;
+  }
+  void run(int signo) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done_ && std::chrono::steady_clock::now() < deadline && !pending(signo))
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    kill(pid_, SIGCONT);
+  }
+  pid_t pid_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 // ctx.rep_dir and its images/ directory, created private (0700); the latter's path.
 std::filesystem::path make_rep_dirs(const RepContext& ctx);
 
@@ -46,6 +84,12 @@ MeasureRow measure_rep(const RepContext& ctx);
 // then one incremental dump after each of `gaps` seconds of compute. Rows for
 // the dumps taken before the job ended. Throws like measure_rep.
 std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps);
+
+// A job under CKPT_FORK=1, checkpointed once its matrices are ready: the
+// stop and the fork's write. Nothing when the job ended before its dump, or
+// when the dump was written in-process (no room for the fork's copies: the
+// row would not be a forked dump's). Throws like measure_rep.
+std::optional<ForkedRow> measure_forked(const RepContext& ctx);
 
 // Uninterrupted run without the library (in cgroup when given); returns wall
 // seconds. Throws JobFailed.

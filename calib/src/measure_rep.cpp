@@ -43,38 +43,6 @@ bool restored_job_progresses(util::ChildProcess& waited, pid_t job) {
   return false;
 }
 
-// The job waits stopped (SIGSTOP) until the checkpoint signal is pending, then
-// is continued: the kernel runs the pending handler before any more of the
-// job's code, so the checkpoint catches it right after its matrices were built.
-class ContinueWhenSignalled {
- public:
-  ContinueWhenSignalled(pid_t pid, int signo) : pid_(pid), thread_([this, signo] { run(signo); }) {}
-  ~ContinueWhenSignalled() {
-    done_ = true;
-    thread_.join();
-    kill(pid_, SIGCONT);
-  }
-
- private:
-  bool pending(int signo) {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind("ShdPnd:", 0) == 0 || line.rfind("SigPnd:", 0) == 0)
-        if (std::stoull(line.substr(7), nullptr, 16) & (1ull << (signo - 1))) return true;
-    return false;
-  }
-  void run(int signo) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done_ && std::chrono::steady_clock::now() < deadline && !pending(signo))
-      std::this_thread::sleep_for(200us);
-    kill(pid_, SIGCONT);
-  }
-  pid_t pid_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
-
 }  // namespace
 
 double time_uninterrupted(const Tools& tools, int order, const fs::path& out, const fs::path& log,

@@ -26,6 +26,9 @@ sim::Scenario scenario_of(const Options& o, const models::Profile& profile, cons
     s.requeue_delay_s = it->second;
   // Images on a directory every node reads: case V copies nothing.
   if (o.shared_storage_Bps > 0) s.storage = sim::Storage{true, o.shared_storage_Bps, 0};
+  // Like for like again: the real jobs run under `run --no-fork` (run.cpp, slurm_run.cpp).
+  s.dump_mode = sim::DumpMode::InProcess;
+  s.dump_mode_why = "the real jobs run with --no-fork";
   return s;
 }
 

@@ -86,6 +86,7 @@ models::Profile calibrate_now(const Options& o, const fs::path& work, util::Prog
   c.compute_sizes.assign(compute.begin(), compute.end());
   c.disk_probe_bytes = 64ull << 20;
   c.incremental_gaps_s.clear();  // the experiment's jobs take full dumps
+  c.forked_dumps = false;        // ... in-process (run --no-fork), as its model
   calib::check_options(c);
   progress.info("calibrating this machine at orders " + [&] {
     std::string s;
@@ -114,7 +115,7 @@ bool one_round(const Options& o, int n, const std::vector<Slot>& slots, const Ru
   const auto t0 = Clock::now();
   for (int i = 0; i < o.nodes; ++i) {
     const Slot& s = slots[static_cast<size_t>(i)];
-    pids.push_back(spawn_pinned({tools.ckptsim_exe.string(), "run", "--dir", (s.dir / "probe").string(), "--",
+    pids.push_back(spawn_pinned({tools.ckptsim_exe.string(), "run", "--no-fork", "--dir", (s.dir / "probe").string(), "--",
                                  tools.matmul_exe.string(), "--n", std::to_string(n), "--out",
                                  (tools.outputs / ("probe-" + std::to_string(i) + ".out")).string()},
                                 s.cpu, tools.logs / ("probe-" + std::to_string(n) + "-" + std::to_string(i) + ".log")));
@@ -300,6 +301,7 @@ nlohmann::json describe_parameters(const Options& o, const CopyChannel* copy, co
                       {"reboot_s", o.reboot_s},
                       {"requeue_delay_s", o.requeue_delay_s},
                       {"v_placement", sim::to_string(o.v_placement)},
+                      {"dump_mode", "in-process (the real jobs run with --no-fork, the model likewise)"},
                       {"copy", o.copy},
                       {"cpus", usable_cpus().size()},
                       {"profile", o.profile.empty() ? std::string("calibrated now") : o.profile.string()}};

@@ -159,7 +159,10 @@ class Replication {
       a.ckpt_dir = slots_[static_cast<size_t>(slot)].dir / (prefix_ + "-j" + std::to_string(draw(t.job).id) + "-a" +
                                                             std::to_string(n));
       j.leftovers.push_back(a.ckpt_dir);
-      argv = {tools_.ckptsim_exe.string(), "run", "--dir", a.ckpt_dir.string(), "--", tools_.matmul_exe.string(),
+      // In-process dumps, as the model of these cells (cells.cpp): a forked
+      // dump's image completes after the job resumes, which this runner's
+      // kill and restore timing does not follow yet.
+      argv = {tools_.ckptsim_exe.string(), "run", "--no-fork", "--dir", a.ckpt_dir.string(), "--", tools_.matmul_exe.string(),
               "--n", std::to_string(plan_.cell.order), "--out", output_of(t.job).string()};
       if (sim::takes_checkpoints(plan_.cell.c)) a.checkpoint_at = now() + plan_.checkpoint_after_s;
     }

@@ -168,7 +168,7 @@ class SlurmReplication {
         << "# " << job_name(j) << ": written by ckptsim experiment --slurm\n"
         << "d=" << d << "\n"
         << "echo \"start $(date +%s.%N) ${SLURMD_NODENAME:-unknown}\" >> \"$d/events\"\n"
-        << shell_quoted(tools_.ckptsim_exe.string()) << " run --resume --dir \"$d/img\"";
+        << shell_quoted(tools_.ckptsim_exe.string()) << " run --resume --no-fork --dir \"$d/img\"";
       if (sim::takes_checkpoints(plan_.cell.c) && plan_.checkpoint_after_s > 0) {
         char interval[32];
         std::snprintf(interval, sizeof interval, "%.4f", std::max(plan_.checkpoint_after_s, ckpt::kMinIntervalS));

@@ -130,6 +130,23 @@ Incremental incremental_from_json(const json& j) {
   return i;
 }
 
+json forked_to_json(const Forked& f) {
+  return {{"stop_s", curve_to_json(f.stop_s)}, {"write_s", curve_to_json(f.write_s)}, {"why", f.why}};
+}
+
+Forked forked_from_json(const json& j) {
+  if (!j.is_object()) bad("forked", "expected an object with stop_s and write_s");
+  Forked f;
+  f.stop_s = curve_from_json(member(j, "stop_s", "forked"), "forked.stop_s");
+  f.write_s = curve_from_json(member(j, "write_s", "forked"), "forked.write_s");
+  // A cost that is negative or not finite anywhere on the curve's own range is
+  // a broken measurement; 0 bytes is the least any job has.
+  if (!(f.stop_s(0) >= 0) || !std::isfinite(f.stop_s(0))) bad("forked.stop_s", "is negative at 0 bytes");
+  if (!(f.write_s(0) >= 0) || !std::isfinite(f.write_s(0))) bad("forked.write_s", "is negative at 0 bytes");
+  f.why = optional_string(j, "why", "forked.why");
+  return f;
+}
+
 json shared_storage_to_json(const SharedStorage& s) {
   return {{"write_Bps", s.write_Bps},
           {"read_Bps", s.read_Bps},
@@ -192,6 +209,8 @@ json to_json(const Profile& p) {
   // Only a known memory is written: profiles without one read and write as before.
   if (p.memory.known()) j["memory"] = memory_to_json(p.memory);
   if (p.incremental.known()) j["incremental"] = incremental_to_json(p.incremental);
+  // Likewise the forked dumps: profiles measured before them read and write as before.
+  if (p.forked.known()) j["forked"] = forked_to_json(p.forked);
   if (p.shared_storage.known()) j["shared_storage"] = shared_storage_to_json(p.shared_storage);
   // Likewise the scheduler: written only when the profile has one.
   if (p.scheduler.known()) j["scheduler"] = scheduler_to_json(p.scheduler);
@@ -239,6 +258,7 @@ Profile profile_from_json(const json& j) {
   p.reboot_s = optional_number(j, "reboot_s", "reboot_s", 0);
   if (auto it = j.find("memory"); it != j.end()) p.memory = memory_from_json(*it);
   if (auto it = j.find("incremental"); it != j.end()) p.incremental = incremental_from_json(*it);
+  if (auto it = j.find("forked"); it != j.end()) p.forked = forked_from_json(*it);
   if (auto it = j.find("shared_storage"); it != j.end()) p.shared_storage = shared_storage_from_json(*it);
   if (auto it = j.find("scheduler"); it != j.end()) p.scheduler = scheduler_from_json(*it);
   if (auto it = j.find("measurements"); it != j.end()) {

@@ -33,6 +33,7 @@ struct Mapping {
   std::string path;   // file kind: the mapped file
   uint64_t file_offset = 0;
   bool dumped = false;
+  bool dontfork = false;  // the job had marked it MADV_DONTFORK: marked again
   std::string xxh3;
   uint64_t core_offset = 0;  // page-aligned p_offset of its PT_LOAD
   // Incremental images: the pages this core holds ([first, count] from the

@@ -230,6 +230,7 @@ Mapping read_mapping(const json& m, const Image& img) {
   if (map.kind == "file" && map.shared) path_field(m, "path", "mappings[].");  // opened for the mapping
   if (m.contains("file_offset")) map.file_offset = u64(m, "file_offset", "mappings[].");
   map.dumped = boolean(m, "dumped", "mappings[].");
+  if (m.contains("dontfork")) map.dontfork = boolean(m, "dontfork", "mappings[].");
   if (map.dumped) map.xxh3 = hash_field(m, "xxh3", "mappings[].");
   static const char* const kKinds[] = {"anon", "file", "heap", "stack", "vdso", "vvar", "vvar_vclock", "vsyscall", "other"};
   if (std::find(std::begin(kKinds), std::end(kKinds), map.kind) == std::end(kKinds))

@@ -247,6 +247,9 @@ void restore_memory(Tracee& t, const Image& img, const FdPlan& fds) {
     if (m.is_kernel_special() || m.kind == "vsyscall") continue;
     remote.forget_pushed();
     map_segment(remote, img, m, cores, fds);
+    // Kept out of the job's forks, as the job asked (a forked dump found it so).
+    if (m.dontfork)
+      remote.check("cannot mark " + describe(m) + " MADV_DONTFORK", SYS_madvise, m.start, m.size(), MADV_DONTFORK);
   }
   cores.close_all();
   if (fds.proc_fds_in_child >= 0) remote.check("close", SYS_close, fds.proc_fds_in_child);

@@ -16,6 +16,10 @@
 //    job's next attempt starts that much later: on its node once the node is
 //    up again (III, IIIp, IV, V restored in place), or before its image moves
 //    (V's migration);
+//  - a forked dump (Scenario::dump_mode) stops the job only for its fork; the
+//    fork writes the image while the job computes on, and the image is the
+//    job's restore point only once written: a failure before then restores
+//    from the previous one (and kills the fork with the job);
 //  - case V's placement says where and when: beside the next node's job
 //    (share), at the front of the next node's queue (queue), or on a free
 //    spare node (spare); NodeSlots keeps queue and spare at one job per node.
@@ -59,6 +63,13 @@ struct Job {
   double checkpointed = 0;    // compute saved by the last complete checkpoint
   int image_node = -1;        // where that image is (-1: none yet)
   bool done = false;
+  // A forked dump's image being written: the compute it saves, on which node,
+  // and when its write ends (a time, or the I/O activity when the disk or
+  // file system is shared). None: pending_node < 0.
+  double pending_checkpointed = 0;
+  int pending_node = -1;
+  double pending_ready_at = 0;
+  simgrid::s4u::ActivityPtr pending_io;
 };
 
 struct Node {
@@ -159,6 +170,7 @@ class Replication {
       first_attempt = false;
       const double began = now();
       run_attempt(attempt, job, node, from, restore);
+      settle_forked_write(job, false);
       attempt.disarm();
       where.forget(&attempt);
       if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, now() - t0_});
@@ -299,6 +311,10 @@ class Replication {
       if (cp <= at) continue;
       if (!a.exec(host, (cp - at) * speed)) return;
       at = cp;
+      if (costs_.write_s > 0) {
+        if (!forked_dump(a, job, node, k, cp)) return;
+        continue;
+      }
       STORY("job %d checkpoints (%.1f s)", job.id, costs_.dump_s[k]);
       if (!image_io(a, node, costs_.dump_s[k], true)) return;
       job.checkpointed = cp;
@@ -306,6 +322,61 @@ class Replication {
     }
     if (costs_.work_s > at && !a.exec(host, (costs_.work_s - at) * speed)) return;
     job.done = true;
+  }
+
+  // A forked dump: the previous fork's image completed first (the library
+  // waits for a fork still writing, the job stopped), the job stopped for
+  // its fork, then the fork's write started; the job goes on at once.
+  bool forked_dump(Attempt& a, Job& job, int node, size_t k, double cp) {
+    if (job.pending_node >= 0) {
+      const double waited = now();
+      if (job.pending_io && !a.wait(job.pending_io)) return false;
+      if (!job.pending_io && job.pending_ready_at > now() && !a.sleep(job.pending_ready_at - now())) return false;
+      if (now() > waited) STORY("job %d waits %.1f s for its previous fork's write", job.id, now() - waited);
+      settle_forked_write(job, true);
+    }
+    STORY("job %d checkpoints forked (stopped %.3f s, written in %.1f s)", job.id, costs_.dump_s[k], costs_.write_s);
+    if (!a.sleep(costs_.dump_s[k])) return false;
+    job.pending_checkpointed = cp;
+    job.pending_node = node;
+    job.pending_ready_at = now() + costs_.write_s;
+    job.pending_io = start_write(node, costs_.write_s);
+    return true;
+  }
+
+  // The fork's write as I/O where others share the disk or file system (an
+  // activity that runs on by itself); nullptr where the node's disk is its
+  // own: the write then simply takes its time.
+  simgrid::s4u::ActivityPtr start_write(int node, double seconds) {
+    const double bps = write_bps_[node];
+    const auto bytes = static_cast<uint64_t>(std::llround(seconds * bps));
+    if (bytes == 0 || (!storage_ && sole_disk_user_)) return nullptr;
+    if (storage_) return s4u::Comm::sendto_async(nodes_[node].host, storage_, bytes);
+    return nodes_[node].disk->write_async(bytes);
+  }
+
+  // A forked dump's image becomes the restore point once written; one still
+  // being written when the attempt ends (killed: its fork dies with it) is lost.
+  void settle_forked_write(Job& job, bool written) {
+    if (job.pending_node < 0) return;
+    if (!written) written = job.pending_io ? write_done(job.pending_io) : job.pending_ready_at <= now();
+    if (written) {
+      job.checkpointed = job.pending_checkpointed;
+      job.image_node = job.pending_node;
+    } else {
+      if (job.pending_io) job.pending_io->cancel();
+      if (!job.done) STORY("job %d: its forked image was not written yet, lost", job.id);
+    }
+    job.pending_node = -1;
+    job.pending_io = nullptr;
+  }
+
+  static bool write_done(const simgrid::s4u::ActivityPtr& io) {
+    try {
+      return io->test();
+    } catch (const simgrid::Exception&) {
+      return false;  // cancelled with its attempt
+    }
   }
 
   // A dump (write) or restore of what costs `seconds` on the node's disk:

@@ -21,12 +21,12 @@ void set_incremental(Scenario& s, bool incremental, std::optional<int> max_chain
 double checkpoint_cost_s(const Scenario& s, int k, double since_s) {
   const auto& p = s.profile;
   // As the library counts: a full dump, max_chain incremental ones on it, a full one again.
-  if (!s.incremental || k % (s.max_chain + 1) == 0) return p.job_dump_s(s.order);
+  if (!s.incremental || k % (s.max_chain + 1) == 0) return full_dump_stop_s(s);
   return p.job_incremental_dump_s(s.order, since_s);
 }
 
 double mean_checkpoint_cost_s(const Scenario& s, double interval_s) {
-  if (!s.incremental) return s.profile.job_dump_s(s.order);
+  if (!s.incremental) return full_dump_stop_s(s);
   double sum = 0;
   for (int k = 0; k <= s.max_chain; ++k) sum += checkpoint_cost_s(s, k, interval_s);
   return sum / (s.max_chain + 1);

@@ -53,7 +53,11 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
   t.W = prof.job_compute_s(order);
   // On shared storage, what a dump and a restore cost with the file system to
   // themselves: the formulas know no contention (the simulator does).
-  t.C = uncontended_image_io_s(o.base, prof.job_dump_s(order), true);
+  // Forked, C is the fork's stop: no I/O while the job waits.
+  Scenario at_order = o.base;
+  at_order.order = order;
+  t.C = full_dump_write_s(at_order) > 0 ? full_dump_stop_s(at_order)
+                                          : uncontended_image_io_s(o.base, prof.job_dump_s(order), true);
   // Case V pays the copy before its restore, in every placement: the formulas
   // are one job's, with no queue (a queue or spare placement's wait for a free
   // node, and share's time-sharing, are the simulator's to show). Shared
@@ -78,8 +82,6 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
   if (o.base.incremental) {
     // A chain's mean cost depends on the interval (an incremental dump writes
     // what changed in it): the fixed point of τ = Daly(C(τ)), from the full cost.
-    Scenario at_order = o.base;
-    at_order.order = order;
     for (int i = 0; i < 20; ++i) {
       const double C = uncontended_image_io_s(at_order, mean_checkpoint_cost_s(at_order, an::daly_interval(t.C, t.M)), true);
       if (std::fabs(C - t.C) <= 1e-9 * t.C) break;
@@ -163,6 +165,8 @@ SweepPlan build_plan(const SweepOptions& o) {
   }
   // Likewise incremental checkpoints: full-dump sweeps keep their hashes.
   if (b.incremental) plan.options["incremental_max_chain"] = b.max_chain;
+  // And forked dumps: sweeps of profiles without their costs keep theirs.
+  if (b.dump_mode == DumpMode::Forked) plan.options["dump_mode"] = to_string(b.dump_mode);
   // And shared storage: sweeps of local disks keep theirs.
   if (b.storage.shared)
     plan.options["shared_storage"] = {{"total_Bps", b.storage.total_Bps}, {"client_Bps", b.storage.client_Bps}};
@@ -173,6 +177,8 @@ SweepPlan build_plan(const SweepOptions& o) {
   plan.hash = util::xxh3_hex(plan.options.dump());
   // Shown, not hashed: the same profile read from another path is the same sweep.
   plan.options["profile_label"] = o.profile_label;
+  // Shown: the dump mode and why (an old profile's sweep says it models in-process dumps).
+  plan.options["dumps"] = describe_dump_mode(b);
   // Shown: the delay the points run with, wherever it came from.
   if (requeue_delay_s(b) > 0) plan.options["requeue_delay_s"] = requeue_delay_s(b);
 

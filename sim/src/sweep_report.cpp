@@ -142,6 +142,7 @@ void write_table(std::ostream& out, const SweepResult& r) {
       << o.at("replications").get<int>() << " replications, seed " << o.at("seed").get<uint64_t>();
   const std::string label = o.value("profile_label", "");
   if (!label.empty()) out << ", profile " << label;
+  if (o.contains("dumps")) out << ", dumps " << o.at("dumps").get<std::string>();
   out << (r.partial ? "  [PARTIAL: interrupted]" : "") << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%6s %10s %12s %8s %9s | %9s %12s | %9s %12s | %10s\n", "order", "best_s",

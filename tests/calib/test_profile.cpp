@@ -90,6 +90,43 @@ TEST_CASE("a calibrated profile round-trips through JSON and validates", "[profi
   CHECK(shown.out.find("test-machine (calibrate)") == 0);
 }
 
+TEST_CASE("calibrated forked dumps give the profile's forked curves; without them it has none", "[profile]") {
+  calib_test::TempDir tmp;
+  auto r = synthetic_result();
+  // Without forked rows (a calibration before they were measured): no section.
+  CHECK_FALSE(ckptsim::calib::build_profile(r, "plain").profile.forked.known());
+  CHECK_FALSE(ckptsim::models::to_json(ckptsim::calib::build_profile(r, "plain").profile).contains("forked"));
+  // One forked dump per order: a stop of 2 ms + 1 ms per 100 MB, a write at 400 MB/s.
+  for (int n = 2100; n <= 4800; n += 300) {
+    ckptsim::calib::ForkedRow f;
+    f.order = n;
+    f.process_bytes = static_cast<uint64_t>(12.0 * n * n + 3e6);
+    f.image_bytes = f.process_bytes + 2000000;
+    f.stop_s = 0.002 + f.process_bytes / 100e9;
+    f.write_s = 0.01 + f.image_bytes / 400e6;
+    r.forked.push_back(f);
+  }
+  auto fitted = ckptsim::calib::build_profile(r, "forked");
+  const fs::path out = tmp.path() / "forked.json";
+  ckptsim::calib::write_profile(fitted, out);
+  const auto p = ckptsim::models::load_profile(out);
+  REQUIRE(p.forked.known());
+  const double process = p.job_process_bytes(4100);
+  CHECK(p.forked_stop_cost_s(process) == Approx(0.002 + process / 100e9).epsilon(1e-6));
+  CHECK(p.forked_write_s(process + 2e6) == Approx(0.01 + (process + 2e6) / 400e6).epsilon(1e-6));
+  auto j = nlohmann::json::parse(calib_test::read_file(out));
+  CHECK(j.at("fits").at("forked").at("stop_s").at("x").size() == r.forked.size());
+  CHECK(ckptsim::models::to_json(ckptsim::models::profile_from_json(ckptsim::models::to_json(p))) ==
+        ckptsim::models::to_json(p));
+  // A single order cannot be fitted: no curves, and a note says the model uses in-process dumps.
+  r.forked.resize(1);
+  auto one = ckptsim::calib::build_profile(r, "one");
+  CHECK_FALSE(one.profile.forked.known());
+  bool said = false;
+  for (const auto& note : one.notes) said = said || note.find("in-process") != std::string::npos;
+  CHECK(said);
+}
+
 TEST_CASE("a profile that fails validation is refused with one line and exit 2", "[profile]") {
   calib_test::TempDir tmp;
   auto fitted = ckptsim::calib::build_profile(synthetic_result(), "broken");

@@ -40,6 +40,18 @@ TEST_CASE("a small real calibration yields positive, size-increasing costs", "[r
   }
   CHECK(verified == 1);  // the smallest order ran to the end and matched
   CHECK(p.job_copy_s(600) > p.job_copy_s(200));
+  // One forked dump per order (run's default): the profile carries their
+  // curves, and each dump's write (signal -> image complete) includes its stop.
+  CHECK(p.forked.known());
+  const auto& forked = j.at("fits").at("forked");
+  const auto stops = forked.at("stop_s").at("y").get<std::vector<double>>();
+  const auto writes = forked.at("write_s").at("y").get<std::vector<double>>();
+  REQUIRE(stops.size() == 3);
+  REQUIRE(writes.size() == 3);
+  for (size_t i = 0; i < stops.size(); ++i) {
+    CHECK(stops[i] > 0);
+    CHECK(writes[i] >= stops[i]);
+  }
   CHECK(fs::file_size(png) > 1000);
   CHECK(fs::exists(tmp.path() / "small.csv"));
   // Nothing left behind: the scratch directory is gone, and no namespace of ours.

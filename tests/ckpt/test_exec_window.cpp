@@ -115,7 +115,9 @@ TEST_CASE("a checkpoint signal sent the moment an exec completes waits for the n
       fs::remove(t / "done");
       std::vector<std::string> argv = {kExecProbe, "gate", dir};
       argv.insert(argv.end(), c.argv.begin(), c.argv.end());
-      RunningJob job(img, argv, t / "out", t / "err");
+      // In-process: the image is complete when the job goes on (a forked
+      // one may still be written when this short job has ended).
+      RunningJob job(img, argv, t / "out", t / "err", {"--no-fork"});
       REQUIRE(job.job_pid > 0);
       REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
       std::thread open_gate([&] {

@@ -41,7 +41,9 @@ TEST_CASE("kill -9 during a dump leaves the previous image valid and latest on i
   pid_t dead_pid = -1;
   std::string writer;
   {
-    RunningJob job(img, {CKPT_PROBE, "alloc", "700", ready.string()}, t.path() / "stdout", t.path() / "stderr");
+    // In-process: the job itself is in its dump when it is killed.
+    RunningJob job(img, {CKPT_PROBE, "alloc", "700", ready.string()}, t.path() / "stdout", t.path() / "stderr",
+                   {"--no-fork"});
     REQUIRE(job.job_pid > 0);
     REQUIRE(wait_for_file(ready, std::chrono::seconds(300)));
     REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
@@ -99,7 +101,7 @@ TEST_CASE("a full disk fails the checkpoint with one line and the job finishes c
   // A 6 MiB tmpfs in a private mount namespace: far too small for the job's core.
   const std::string script =
       "mount -t tmpfs -o size=6m,mode=0700 tmpfs " + img.string() + " && " + shell_quote(kCkptsim) +
-      " run --dir " + img.string() + " --interval 0.2 -- " + shell_quote(kMatmul) +
+      " run --no-fork --dir " + img.string() + " --interval 0.2 -- " + shell_quote(kMatmul) +
       " --n 1800 --out " + out.string() + "; echo exit=$?; ls -A -I " + fmt::kWrittenJournal + " " + img.string() +
       "; head -n 1 " + img.string() + "/.ckpt-status";
   const CmdResult r = run_shell("unshare -m sh -c " + shell_quote(script));

@@ -113,7 +113,7 @@ void check_auto_run(Dumps kind, const std::vector<std::string>& extra) {
 }  // namespace
 
 TEST_CASE("run --interval auto chooses Daly's interval from each in-process dump's measured cost") {
-  check_auto_run(Dumps::in_process, {});
+  check_auto_run(Dumps::in_process, {"--no-fork"});
 }
 
 TEST_CASE("run --interval auto --fork chooses from the stop until the fork, not the image write") {

@@ -174,7 +174,7 @@ TEST_CASE("repeated checkpoints number on and signals during a dump are coalesce
   TempDir t;
   const fs::path img = t.path() / "img", ready = t.path() / "ready";
   RunningJob job(img, {CKPT_PROBE, "alloc", "160", ready.string()}, t.path() / "stdout", t.path() / "stderr",
-                 {"--keep", "10"});
+                 {"--keep", "10", "--no-fork"});  // in-process: signals arrive while the job is in its dump
   REQUIRE(job.job_pid > 0);
   REQUIRE(wait_for_file(ready));
   REQUIRE(checkpoint_wait(job.job_pid) == (img / "ckpt-0001").string());
@@ -273,3 +273,39 @@ TEST_CASE("run --fork: a forked copy writes the image, the job sees no SIGCHLD, 
   CHECK(!left);
 }
 
+
+TEST_CASE("run forks by default and its log says so once; --no-fork dumps in-process; not both") {
+  const auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  for (const bool no_fork : {false, true}) {
+    DYNAMIC_SECTION((no_fork ? "--no-fork" : "default")) {
+      TempDir t;
+      const fs::path img = t.path() / "img", ready = t.path() / "ready";
+      std::vector<std::string> opts = {"--keep", "10"};
+      if (no_fork) opts.push_back("--no-fork");
+      RunningJob job(img, {CKPT_PROBE, "alloc", "64", ready.string()}, t.path() / "stdout", t.path() / "stderr", opts);
+      REQUIRE(job.job_pid > 0);
+      REQUIRE(wait_for_file(ready));
+      for (const char* image : {"ckpt-0001", "ckpt-0002", "ckpt-0003"}) {
+        REQUIRE(checkpoint_wait(job.job_pid) == (img / image).string());
+        check_image(img / image);
+      }
+      ::kill(job.job_pid, SIGTERM);
+      CHECK(job.wait() == 0);
+      const std::string err = read_file(t.path() / "stderr");
+      INFO(err);
+      if (no_fork) {
+        CHECK(err.find("forked") == std::string::npos);
+      } else {
+        CHECK(count(err, "ckpt: dumps are forked from checkpoint 1 on: the job is stopped only to fork") == 1);
+        CHECK(count(err, "forked") == 1);
+      }
+    }
+  }
+  const CmdResult both = run_shell(shell_quote(kCkptsim) + " run --fork --no-fork -- true");
+  CHECK(both.status != 0);
+  CHECK(both.err.find("--no-fork") != std::string::npos);
+}

@@ -156,6 +156,58 @@ TEST_CASE("a bad requeue delay in a profile is refused in one line naming the fi
   }
 }
 
+TEST_CASE("a profile's forked dump costs round-trip; a profile without them loads and has none") {
+  TempDir dir;
+  const Profile plain = small_profile();
+  CHECK_FALSE(to_json(plain).contains("forked"));
+  CHECK_FALSE(profile_from_json(to_json(plain)).forked.known());
+  // The bundled profile, written before forked dumps were measured, loads without them.
+  CHECK_FALSE(load_profile(kPaperProfile).forked.known());
+
+  Profile p = small_profile();
+  p.forked.stop_s = {{0, 1}, {0.002, 3e-11}, "bytes", "s", 0.97, "a + b*x"};
+  p.forked.write_s = {{1}, {1.1e-8}, "bytes", "s", 0.99, "b*x"};
+  p.forked.why = "calibrate: one forked dump per order";
+  save_profile(p, dir.path() / "forked.json");
+  nlohmann::json j;
+  std::ifstream(dir.path() / "forked.json") >> j;
+  CHECK(j["forked"]["stop_s"]["coef"][1] == 3e-11);
+  CHECK(j["forked"]["write_s"]["powers"] == nlohmann::json::array({1}));
+  const Profile q = load_profile(dir.path() / "forked.json");
+  REQUIRE(q.forked.known());
+  CHECK(to_json(q) == to_json(p));
+  CHECK(q.job_forked_stop_s(1000) == Approx(0.002 + 3e-11 * q.job_process_bytes(1000)));
+  CHECK(q.job_forked_write_s(1000) == Approx(1.1e-8 * q.job_image_bytes(1000)));
+}
+
+TEST_CASE("bad forked dump costs in a profile are refused in one line naming the field") {
+  Profile p = small_profile();
+  p.forked.stop_s = {{0, 1}, {0.002, 3e-11}, "bytes", "s", 0.97, ""};
+  p.forked.write_s = {{1}, {1.1e-8}, "bytes", "s", 0.99, ""};
+  const nlohmann::json good = to_json(p);
+  auto with = [&](auto edit) {
+    nlohmann::json j = good;
+    edit(j);
+    return error_of(j);
+  };
+  CHECK(error_of(good) == "no error");
+  const std::pair<std::string, std::string> cases[] = {
+      {with([](auto& j) { j["forked"] = 3; }), "forked: expected an object"},
+      {with([](auto& j) { j["forked"].erase("write_s"); }), "forked.write_s: missing"},
+      {with([](auto& j) { j["forked"].erase("stop_s"); }), "forked.stop_s: missing"},
+      {with([](auto& j) { j["forked"]["stop_s"]["coef"][0] = "x"; }), "forked.stop_s.coef"},
+      {with([](auto& j) { j["forked"]["write_s"]["coef"] = {1, 2}; }), "forked.write_s.coef"},
+      {with([](auto& j) { j["forked"]["write_s"]["powers"] = {-1}; }), "forked.write_s.powers"},
+      {with([](auto& j) { j["forked"]["stop_s"]["coef"][0] = -0.5; }), "forked.stop_s: is negative"},
+      {with([](auto& j) { j["forked"]["why"] = 1; }), "forked.why"},
+  };
+  for (const auto& [e, field] : cases) {
+    INFO(e);
+    CHECK_THAT(e, Catch::Contains(field));
+    CHECK(e.find('\n') == std::string::npos);
+  }
+}
+
 TEST_CASE("loading a missing or broken file says which file, in one line") {
   TempDir dir;
   auto load_error = [](const fs::path& p) {

@@ -30,6 +30,7 @@ void check_case(const Case& c);
 struct RealProgram {
   std::vector<std::string> argv;
   std::function<void(const fs::path&)> setup = [](const fs::path&) {};
+  std::vector<std::string> run_options = {};  // ckptsim run's (none: its defaults)
 };
 void check_real_program(const RealProgram& p);
 

@@ -39,6 +39,12 @@ TEST_CASE("large malloc, anonymous mmap, private and shared file mappings") {
   check_case(c);
 }
 
+// A forked dump (run's default) writes from a fork, which lacks such memory:
+// the library finds it missing and forks again with it (fork_snapshot.cpp).
+TEST_CASE("memory kept out of forks (MADV_DONTFORK) is in a forked image, and still out of the restored job's forks") {
+  check_case(Case{"prog_dontfork", {}, {"stdout.txt"}});
+}
+
 TEST_CASE("a chdir during the run") {
   Case c{"prog_chdir", {}, {"a/f1", "b/f2"}};
   c.setup = [](const fs::path& cwd) {

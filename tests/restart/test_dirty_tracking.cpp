@@ -61,7 +61,10 @@ std::vector<std::string> chain_of(const std::string& mode, const std::string& me
   io.err = (dir / "job-stderr.txt").string();
   std::vector<std::string> argv{prog("prog_dirty"), dir.path().string(), "32", std::to_string(kCheckpoints)};
   if (!option.empty()) argv.push_back(option);
-  Job job = start_job(dir / "img", argv, dir / "run", io, {"--incremental", "--keep", "100", "--dirty", mode});
+  // In-process: the job checkpoints itself and the test reads each image as
+  // soon as the job has gone on, which a forked dump completes only later.
+  Job job = start_job(dir / "img", argv, dir / "run", io,
+                      {"--no-fork", "--incremental", "--keep", "100", "--dirty", mode});
   const fs::path last_sum = dir / ("sum-" + std::to_string(kCheckpoints));
   REQUIRE(eventually([&] { return fs::exists(last_sum) && file_contains(last_sum, "\n"); }));
   kill_job(job);

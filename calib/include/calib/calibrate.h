@@ -42,6 +42,9 @@ struct CalibrationOptions {
   // Per order, a job under CKPT_INCREMENTAL=1 gets a full dump and then one
   // incremental dump after each of these seconds of compute (empty: none).
   std::vector<double> incremental_gaps_s = {0.5, 1.0};
+  // Per order, one forked dump (CKPT_FORK=1, run's default) of a job once its
+  // matrices are ready: what it stops the job, how long the fork writes.
+  bool forked_dumps = true;
   // > 0: jobs, dumps and restores run in a fresh memory cgroup with this limit
   // (memory_cgroup.h): this machine stands in for a node with that much RAM.
   uint64_t memory_limit_bytes = 0;
@@ -93,9 +96,20 @@ struct IncrementalRow {
   double stopped_s = 0;        // the job's own account (manifest stopped_ns), for comparison
 };
 
+// One forked dump of the job (CKPT_FORK=1): the job stopped only to fork, the
+// fork writing the image while the job computes on.
+struct ForkedRow {
+  int order = 0;
+  uint64_t process_bytes = 0;  // the job's RSS
+  uint64_t image_bytes = 0;    // apparent size of the image directory
+  double stop_s = 0;           // the job's own account of its stop (manifest stopped_ns)
+  double write_s = 0;          // signal sent -> image complete (the fork's write included)
+};
+
 struct CalibrationResult {
   std::vector<MeasureRow> rows;
   std::vector<IncrementalRow> incremental;
+  std::vector<ForkedRow> forked;
   std::vector<ComputeRow> compute;
   nlohmann::json machine;   // describe_machine + link + disk rates
   nlohmann::json link;

@@ -32,6 +32,7 @@ struct JobSpec {
   int threads = 1;                 // --threads: rows multiplied by this many threads
   std::string cgroup_procs;        // non-empty: started inside that control group
   bool incremental = false;        // CKPT_INCREMENTAL=1: dumps after the first write what changed
+  bool fork = false;               // CKPT_FORK=1: a forked copy writes each image
 };
 
 class MatmulJob {

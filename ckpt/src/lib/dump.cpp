@@ -54,6 +54,8 @@ bool finish_forked_image(Dump& d) {
 long g_writer_pid = 0;  // the last forked writer, to reap
 
 bool g_said_no_room = false;  // said once while the room stays short
+bool g_said_forked = false;   // the job's log says once that its dumps are forked
+bool g_said_no_fork = false;  // ... and once that a fork failed (fork_snapshot.cpp)
 
 bool fork_writer(Dump& d, bool* forked) {
   uint64_t need = 0, room = 0;
@@ -75,6 +77,17 @@ bool fork_writer(Dump& d, bool* forked) {
   const long writer = clone_writer(d);
   if (writer == 0) finish_in_writer(d);
   *forked = writer > 0;
+  // Said by a single process's dump only: a tree's members share the job's
+  // log, and each would say it.
+  if (writer > 0 && !g_said_forked) {
+    char line[256];
+    Text t;
+    t.reset(line, sizeof line);
+    t.str("ckpt: dumps are forked from checkpoint ").dec(d.seq).str(" on: the job is stopped only to fork, the ");
+    t.str("fork writes the image (CKPT_FORK=1, run's default; run --no-fork writes in-process)\n");
+    write_all(2, t.data, t.len);
+    g_said_forked = true;
+  }
   return true;
 }
 
@@ -96,8 +109,19 @@ bool wait_previous_writer(Dump& d) {
   return true;
 }
 
+// A tree member's writer and a single process's alike: the fork's copy is
+// checked complete first (fork_snapshot.cpp: MADV_DONTFORK mappings).
 long clone_writer(Dump& d) {
-  const long writer = sys::call6(SYS_clone, 0 /* no exit signal */, 0, 0, 0, 0);
+  const long writer = fork_snapshot(d);
+  if (writer < 0 && !g_said_no_fork) {
+    char line[256];
+    Text t;
+    t.reset(line, sizeof line);
+    t.str("ckpt: checkpoint ").dec(d.seq).str(": no complete forked copy of the job (errno ").dec(uint64_t(-writer));
+    t.str("): writing it in-process\n");
+    write_all(2, t.data, t.len);
+    g_said_no_fork = true;
+  }
   if (writer == 0) {
     d.in_writer = true;
     note_job_resumes(d);

@@ -56,6 +56,7 @@ struct Mapping {
   uint32_t runs_first, nruns;
   uint64_t delta_xxh3;
   bool dirty_known;  // the kernel listed its pages written since the parent (dirty_tracking.cpp)
+  bool dontfork;     // MADV_DONTFORK: found missing in a forked writer, forked anyway (fork_snapshot.cpp)
 };
 
 // Per-page checksums of the anonymous memory an image holds (its `pages`
@@ -319,6 +320,10 @@ uint64_t monotonic_ns();
 bool fork_has_room(uint64_t* need, uint64_t* room);
 // The same for the processes `pids` of a tree forked together (their sum).
 bool tree_fork_has_room(const int32_t* pids, size_t n, uint64_t* need, uint64_t* room);
+// fork_snapshot.cpp: forks the writer of a forked dump, its copy of the job's
+// memory checked complete (MADV_DONTFORK mappings included); the writer's pid
+// in the job, 0 in the writer, -errno when no writer was forked.
+long fork_snapshot(Dump& d);
 
 // Runs one whole checkpoint for signal `sig` (from the handler).
 void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);

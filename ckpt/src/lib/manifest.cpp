@@ -102,6 +102,7 @@ void write_mappings(Text& t, const Dump& d) {
     t.str(",\"path\":").json_str(m.path, m.path_len);
     t.str(",\"file_offset\":").dec(m.file_offset);
     t.str(",\"phdr\":").dec(m.phdr).str(",\"dumped\":").json_bool(m.dumped);
+    if (m.dontfork) t.str(",\"dontfork\":true");
     t.str(",\"xxh3\":").json_hash(m.xxh3);
     if (m.delta) {  // an incremental image: the pages this core holds, [first, count] from the start
       t.str(",\"delta\":[");

@@ -84,6 +84,20 @@ struct IncrementalDump {
 };
 Incremental fit_incremental(const std::vector<IncrementalDump>& dumps);
 
+// Forked dumps (`run`'s default where there is room, `run --fork`), measured by
+// `ckptsim calibrate` (docs/internals.md, "Forked dumps"). The job is stopped
+// only to park its threads, copy its open files and fork (stop_s, against the
+// process: the page tables are copied); the fork then writes the image from its
+// copy-on-write snapshot while the job computes on (write_s, against the image:
+// signal to image complete). Until the write is complete the previous image is
+// the one a failure restores from. Unknown: the model uses in-process dumps.
+struct Forked {
+  Curve stop_s;   // x = process bytes -> seconds the job is stopped
+  Curve write_s;  // x = image bytes -> signal sent -> image complete (the fork's write)
+  std::string why;
+  bool known() const { return !stop_s.coef.empty() && !write_s.coef.empty(); }
+};
+
 // A shared file system (e.g. an NFS or parallel file system mount) measured
 // by `calibrate --shared-dir DIR`: what `simulate --shared-storage measured`
 // puts every node's images on. From one machine, the total is what several
@@ -129,6 +143,7 @@ struct Profile {
   double reboot_s = 0;                // node downtime after a failure (case IIIp)
   Memory memory;                      // RAM, swap, the knee; unknown: curves alone
   Incremental incremental;            // unknown: full dumps only
+  Forked forked;                      // unknown: in-process dumps only
   SharedStorage shared_storage;       // unknown: not measured
   Scheduler scheduler;                // unknown: no requeue delay
   nlohmann::json measurements = nlohmann::json::array();  // raw rows
@@ -144,6 +159,15 @@ struct Profile {
   double restore_cost_s(double process, double image) const {
     return restore_s(image) + memory.excess_s(process + image);
   }
+
+  // A forked dump of a process: what it stops the job, and how long its fork
+  // writes (the job computing meanwhile). No memory term: a forked dump is
+  // taken only where its copies fit (the library's room check).
+  double forked_stop_cost_s(double process) const { return forked.stop_s(process); }
+  double forked_write_s(double image) const { return forked.write_s(image); }
+  // The library's room check, in the model: the job's copies (at most the
+  // process again) fit beside it in the node's usable memory (unknown memory: yes).
+  bool forked_fits(double process) const { return !memory.known() || 2 * process <= memory.usable_bytes(); }
 
   // An incremental dump that writes `written` bytes of a process.
   double incremental_dump_cost_s(double process, double written) const {
@@ -161,6 +185,8 @@ struct Profile {
   double job_restore_s(double n) const { return restore_cost_s(process_bytes(n), job_image_bytes(n)); }
   // What the job changes in `since` seconds of compute: never more than its image.
   double job_written_bytes(double n, double since_s) const;
+  double job_forked_stop_s(double n) const { return forked_stop_cost_s(process_bytes(n)); }
+  double job_forked_write_s(double n) const { return forked_write_s(job_image_bytes(n)); }
   double job_incremental_dump_s(double n, double since_s) const {
     return incremental_dump_cost_s(process_bytes(n), job_written_bytes(n, since_s));
   }

@@ -66,6 +66,15 @@ struct Storage {
   double total_Bps = 0;
   double client_Bps = 0;  // 0: only the node's link limits it
 };
+// How a checkpoint is written (docs/simulating.md, "Dump mode"). InProcess:
+// the job is stopped until its image is complete (the profile's dump_s; `run
+// --no-fork`). Forked: the job is stopped only for the fork (the profile's
+// forked.stop_s), then computes on while the fork writes the image
+// (forked.write_s); a failure before the write is complete restores from the
+// previous image (`run`'s default where the copies fit).
+enum class DumpMode { InProcess, Forked };
+const char* to_string(DumpMode m);
+
 struct Scenario {
   models::Profile profile;
   std::filesystem::path platform_file;  // empty: platform built in code from the profile
@@ -84,6 +93,10 @@ struct Scenario {
   // image (a chain holds at least that much).
   bool incremental = false;
   int max_chain = 8;
+  // Set with set_dump_mode (the default here is the model before forked
+  // dumps were measured); dump_mode_why says how it was chosen.
+  DumpMode dump_mode = DumpMode::InProcess;
+  std::string dump_mode_why;
   Storage storage;
   // The scheduler's wait after a failure: a killed job's next attempt (cases
   // III, IIIp, IV, V) starts this much later (docs/simulating.md, "Requeue
@@ -169,6 +182,22 @@ std::string describe_v_placement(const Scenario& s);
 // --incremental [--max-chain N] on simulate and sweep: throws SimError (one line)
 // when the profile has no incremental costs (calibrate measures them) or N < 1.
 void set_incremental(Scenario& s, bool incremental, std::optional<int> max_chain);
+// --dump-mode on simulate and sweep, after set_incremental: "" models the
+// mode `run` uses by default, forked where the profile has forked dump costs
+// and the job's copies fit the node's memory (the library's room check), else
+// in-process (and dump_mode_why says why, in one line); "forked" or
+// "in-process" force it. Throws SimError (one line) for another word, for
+// forked with a profile without forked costs, or with --incremental (the
+// profile's incremental costs are in-process dumps').
+void set_dump_mode(Scenario& s, const std::string& requested);
+inline constexpr const char* kDumpModeNames = "in-process or forked";
+// "forked (run's default)", "in-process (the profile has no forked dump costs: ...)".
+std::string describe_dump_mode(const Scenario& s);
+// What a full dump stops the job under the scenario's dump mode, and how
+// long the fork then writes (0 in-process: the image is complete when the job resumes).
+double full_dump_stop_s(const Scenario& s);
+double full_dump_write_s(const Scenario& s);
+
 // What checkpoint k (0-based, taken `since_s` of compute after the previous
 // one) costs the job under the scenario's policy.
 double checkpoint_cost_s(const Scenario& s, int k, double since_s);
