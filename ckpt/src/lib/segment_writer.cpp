@@ -12,6 +12,11 @@
 #include "hash.h"
 #include "sys.h"
 
+// glibc's rseq registration (exported since 2.35): each thread's area is at
+// its thread pointer plus __rseq_offset.
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
 namespace ckptlib {
 
 namespace {
@@ -122,6 +127,21 @@ uint64_t* begin_tracking(Dump& d, Mapping& m) {
   return hashes;
 }
 
+// A page holding a thread's rseq area: the kernel rewrites the area (cpu_id,
+// mm_cid) whenever that thread is scheduled, the dumping one included, and
+// in a forked writer the area is the writer's own. Such a page can change
+// while it is being written and differ from what the job holds: it is
+// handled as the handler's own stack is (always written, checksum 0).
+bool holds_rseq_area(const Dump& d, uint64_t lo, uint64_t hi) {
+  if (!&__rseq_size || !&__rseq_offset || __rseq_size == 0) return false;
+  const uint64_t len = __rseq_size < 32 ? 32 : __rseq_size;
+  for (size_t i = 0; i < d.roster.count; ++i) {
+    const uint64_t area = d.roster.threads[i].fs_base + uint64_t(__rseq_offset);
+    if (area < hi && area + len > lo) return true;
+  }
+  return false;
+}
+
 bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* state, int pagemap) {
   const HashOps& hash = hash_ops();
   const bool from_file = m.kind == MapKind::file;
@@ -153,27 +173,39 @@ bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* stat
     return true;
   };
 
+  const bool rseq_here = holds_rseq_area(d, m.start, m.end);
   constexpr size_t kChunk = kBounceSize / kPage;
   uint64_t entries[kChunk];
   for (uint64_t addr = m.start; addr < m.end;) {
     const size_t pages = (m.end - addr) / kPage < kChunk ? size_t((m.end - addr) / kPage) : kChunk;
     chunk_start = addr;
     bool known = false;
+    // Every page is hashed, compared and written from one copy in the bounce
+    // buffer: memory read twice (once for its checksum, once when its run is
+    // put) may differ in between (a thread's rseq area, rewritten by the
+    // kernel whenever the dumping thread sleeps on the writer), and a page
+    // checksum that is not the checksum of the bytes written makes the next
+    // image take the parent's page for an equal one: its segment then does
+    // not match its checksum once assembled from the chain.
+    src = d.bounce;
     if (from_file) {
       if (!read_file_pages(d, d.bounce, addr, pages * kPage)) return false;
-      src = d.bounce;
     } else {
-      src = reinterpret_cast<const char*>(addr);
       known = pagemap >= 0 && sys::pread(pagemap, entries, pages * 8, long(addr / kPage * 8)) == long(pages * 8);
     }
     for (size_t i = 0; i < pages; ++i) {
       const uint64_t page = addr + i * kPage;
-      const char* bytes = src + i * kPage;
       bool touched = !known || ((entries[i] >> 62) & 3);  // bit 63 present, bit 62 swapped
-      const bool live = page < d.live_hi && page + kPage > d.live_lo;
+      const bool live = (page < d.live_hi && page + kPage > d.live_lo) ||
+                        (rseq_here && holds_rseq_area(d, page, page + kPage));
       // A page the kernel saw no write to since the parent is the parent's:
       // its checksum is the parent's, and it is not hashed on its own.
       const bool clean = touched && m.dirty_known && !live && !dirty_page_written(d, page);
+      // A clean page is hashed into the segment's checksum from memory (the
+      // kernel vouches it is the parent's); a page written is always a copy.
+      const char* bytes = reinterpret_cast<const char*>(page);
+      if (!from_file && touched && !clean) __builtin_memcpy(d.bounce + i * kPage, bytes, kPage);
+      if (from_file || !clean) bytes = d.bounce + i * kPage;
       const uint64_t h = clean ? parent_page_hash(d, page) : touched ? hash.once(bytes, kPage) : d.zero_page_xxh3;
       // Zeros are a hole: a page protected before it was ever touched reads as
       // "swapped" (the kernel's marker), not as never touched.
@@ -183,6 +215,7 @@ bool put_tracked_pages(Dump& d, Mapping& m, WritePipeline& pipe, HashState* stat
       const uint64_t before = m.delta ? parent_page_hash(d, page) : 0;
       const bool changed = !m.delta || live || before == 0 || before != h;
       if (changed && touched) {  // written
+        if (bytes != d.bounce + i * kPage) __builtin_memcpy(d.bounce + i * kPage, bytes, kPage);
         if (write_hi != page && !flush()) return false;
         if (write_lo == write_hi) write_lo = page;
         write_hi = page + kPage;
