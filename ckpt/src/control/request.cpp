@@ -2,8 +2,11 @@
 // from its environment, check it really catches that signal through libckpt,
 // send it, and (with wait) follow DIR/.ckpt-status until the new image is done.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -117,6 +120,16 @@ pid_t job_of(pid_t pid) {
   return static_cast<pid_t>(root);
 }
 
+// True while a dump's writer holds the image directory's lock (image_dir.cpp
+// takes it with flock on the directory itself).
+bool dir_locked_by_writer(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  const bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return locked;
+}
+
 }  // namespace
 
 bool catches_signal(pid_t pid, int sig) {
@@ -161,7 +174,9 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
       throw CkptError("checkpoint " + (st.seq ? std::to_string(st.seq) + " " : std::string()) +
                       (refused ? st.rest : "failed: " + st.rest));
     }
-    if (ended)
+    // A forked dump's writer (run's default) outlives a job that ends while
+    // it writes, and holds the directory's lock until the image is committed.
+    if (ended && !dir_locked_by_writer(job.dir))
       throw CkptError("process " + std::to_string(pid) + " ended before the checkpoint was complete");
     if (std::chrono::steady_clock::now() - t0 > timeout)
       throw CkptError("timed out waiting for the checkpoint of process " + std::to_string(pid));
