@@ -278,18 +278,7 @@ class SlurmReplication {
     std::error_code ec;
     const bool has_image = fs::is_directory(j.dir / "img" / image_format::kLatest, ec);
     const int target = plan_.cell.c == sim::Case::V && has_image ? migration_target(home) : home;
-    if (target != home) {
-      // Pinned while it waits (a job still completing may refuse it for a moment).
-      for (int attempt = 0;; ++attempt) {
-        try {
-          slurm_tool({"scontrol", "update", "jobid=" + j.id, "ReqNodeList=" + name_of(target),
-                      "ExcNodeList=" + name_of(home)});
-          break;
-        } catch (const RunFailed& e) {
-          if (attempt == 50) fail("cannot pin " + job_name(j) + " to " + name_of(target) + ": " + e.what());
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+    if (target != home && pin(j, home, target)) {
       ++outcome_.migrations;
       j.node = target;
       node.current = -1;  // home goes on with its own queue
@@ -297,6 +286,25 @@ class SlurmReplication {
     }
     resume(home);
     j.ready_at = wall_now();
+  }
+
+  // Pins a requeued job to the node it migrates to while it waits (a job
+  // still completing may refuse it for a moment). False: the job completed
+  // just before its node went down (nothing to migrate; the poll sees it end
+  // as the raced case).
+  bool pin(const Job& j, int home, int target) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        slurm_tool({"scontrol", "update", "jobid=" + j.id, "ReqNodeList=" + name_of(target),
+                    "ExcNodeList=" + name_of(home)});
+        return true;
+      } catch (const RunFailed& e) {
+        const std::string state = job_state(j.id);
+        if (state == "COMPLETED" || std::string(e.what()).find("already finished") != std::string::npos) return false;
+        if (attempt == 50) fail("cannot pin " + job_name(j) + " to " + name_of(target) + ": " + e.what());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   // As the model (queue placement): the next node that is up; none: home.
