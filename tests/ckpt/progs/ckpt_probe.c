@@ -22,7 +22,18 @@
  *                                     OpenMP/BLAS pool; only main measures). Env
  *                                     PROBE_STACK_KB: the threads' stack size. Prints
  *                                     max_stall_ms (the max over the measuring threads)
- *                                     and one thread_stall_ms line per thread. */
+ *                                     and one thread_stall_ms line per thread.
+ *   ckpt_probe quit-on-dump MB DIR READY
+ *                                     touch MB MiB, create READY, then end as soon as a
+ *                                     checkpoint of it has begun: DIR (its image directory)
+ *                                     holds a .tmp- or ckpt- entry. The library makes the
+ *                                     .tmp- one in its handler while the job is stopped, so
+ *                                     the job ends right after the handler returns, while a
+ *                                     forked writer still writes its MB; restored from that
+ *                                     image it ends at once too. Prints "sum N" over its
+ *                                     memory (the same for every run), exit 0; on stderr,
+ *                                     "ended while its writer was still writing" if its
+ *                                     forked writer (its child) had not finished. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -37,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "probe_stack.h"
@@ -183,6 +195,53 @@ static int threads_mode(size_t mib, int nthreads, const char* kind, const char* 
   return sum == 1 ? 3 : 0;
 }
 
+/* "quit-on-dump" mode: a checkpoint of the job has begun (or it was restored
+ * from one): DIR holds an image, whole or being written. */
+static int dump_begun(const char* dir) {
+  DIR* d = opendir(dir);
+  if (!d) return 0;
+  int found = 0;
+  for (struct dirent* e; !found && (e = readdir(d));)
+    found = strncmp(e->d_name, ".tmp-", 5) == 0 || strncmp(e->d_name, "ckpt-", 5) == 0;
+  closedir(d);
+  return found;
+}
+
+/* The forked writer is the job's child (no exit signal) until it ends. */
+static int writer_running(void) {
+  char path[64], text[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  FILE* f = fopen(path, "r");
+  if (!f) return 0;
+  int child = 0;
+  const int have = fscanf(f, "%d", &child) == 1;
+  fclose(f);
+  if (!have) return 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", child);
+  f = fopen(path, "r");
+  if (!f) return 0;
+  const size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = 0;
+  const char* paren = strrchr(text, ')');
+  return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+static int quit_on_dump(size_t mib, const char* dir, const char* ready) {
+  size_t bytes = mib << 20;
+  unsigned char* p = malloc(bytes);
+  if (!p) return 1;
+  for (size_t i = 0; i < bytes; ++i) p[i] = (unsigned char)(i * 131 + (i >> 12));
+  mark_ready(ready);
+  while (!dump_begun(dir)) usleep(1000);
+  if (writer_running()) fprintf(stderr, "ended while its writer was still writing\n");
+  /* A sample of every page, quick: the job must end long before its writer. */
+  unsigned long sum = 0;
+  for (size_t i = 0; i < bytes; i += 509) sum += p[i];
+  printf("sum %lu\n", sum);
+  return 0;
+}
+
 /* clone and clone3 fail with EPERM from here on, as under a strict container
  * profile; everything else is allowed. */
 static int deny_clone(void) {
@@ -223,6 +282,7 @@ int main(int argc, char** argv) {
     free(p);
     return sum == 0xffffffff ? 3 : 0;
   }
+  if (argc == 5 && strcmp(argv[1], "quit-on-dump") == 0) return quit_on_dump((size_t)atol(argv[2]), argv[3], argv[4]);
   if (argc == 6 && strcmp(argv[1], "threads") == 0)
     return threads_mode((size_t)atol(argv[2]), atoi(argv[3]), argv[4], argv[5]);
   if (argc == 6 && strcmp(argv[1], "writer") == 0) {
@@ -247,6 +307,6 @@ int main(int argc, char** argv) {
     printf("own quit handler calls: %d\n", (int)own_quit_calls);
     return 0;
   }
-  fprintf(stderr, "usage: ckpt_probe alloc|noclone MB READY | writer OUT BYTES SHARED READY | threads MB T busy|sleep|idle READY\n");
+  fprintf(stderr, "usage: ckpt_probe alloc|noclone MB READY | writer OUT BYTES SHARED READY | threads MB T busy|sleep|idle READY | quit-on-dump MB DIR READY\n");
   return 2;
 }
