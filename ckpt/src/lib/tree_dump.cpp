@@ -149,41 +149,42 @@ bool send_dumps(Dump& d, Tree& t) {
   return true;
 }
 
-// Every member asked to write answers before the temp directory is kept or
-// removed (a failure of one is the tree's; the first is said).
-bool collect_replies(Dump& d, Tree& t) {
-  bool ok = true;
-  char buf[512];
-  for (size_t i = 1; i < t.n; ++i) {
-    Member& m = t.m[i];
-    if (!m.dumping || m.replied) continue;
-    const long n = recv_text(m.sock, buf, sizeof buf, kReplyWaitMs);
-    m.replied = true;
-    m.ok = n == 4 && cstr_eq(buf, "done");
-    if (!m.ok) ok = member_failed(d, m, buf, n) && ok;
-  }
-  return ok;
+// What a member asked to write says next. A forked dump's member first says
+// it forked its writer ("forked <pid> <start time>", the writer's, for the
+// next scans to leave out): then the copies are all of one moment. Every
+// member says "done" once its image is written, before the temp directory is
+// kept or removed. Either way a member may say why not instead ("fail ...",
+// or nothing when it ended): a failure of one is the tree's, the first is said.
+enum class Reply { kForked, kDone };
+
+// The writer a member's "forked" names, recorded for the next scans.
+void note_writer(Tree& t, const Member& m, const char* buf, long n) {
+  size_t p = 7;
+  const auto writer = int32_t(parse_unsigned(buf, size_t(n), &p, 10));
+  ++p;
+  const uint64_t start = p < size_t(n) ? parse_unsigned(buf, size_t(n), &p, 10) : 0;
+  if (writer > 0 && t.nwriters < kMaxMembers) t.writers[t.nwriters++] = WriterRef{m.info.pid, writer, start};
 }
 
-// A forked dump: every member asked to write says it forked its writer
-// ("forked <pid> <start time>", the writer's, for the next scans to leave
-// out), or why not; then the copies are all of one moment.
-bool hear_forked(Dump& d, Tree& t) {
+// Hears `expected` from every member asked to write that has not answered
+// for good yet ("forked" leaves it to say "done" later).
+bool hear_members(Dump& d, Tree& t, Reply expected) {
   bool ok = true;
   char buf[512];
   for (size_t i = 1; i < t.n; ++i) {
     Member& m = t.m[i];
     if (!m.dumping || m.replied) continue;
     const long n = recv_text(m.sock, buf, sizeof buf, kReplyWaitMs);
-    if (n <= 7 || !starts_with(buf, size_t(n), "forked ")) {
+    const bool heard = expected == Reply::kDone ? n == 4 && cstr_eq(buf, "done")
+                                                : n > 7 && starts_with(buf, size_t(n), "forked ");
+    if (!heard) {
       ok = member_failed(d, m, buf, n) && ok;
-      continue;
+    } else if (expected == Reply::kDone) {
+      m.replied = true;
+      m.ok = true;
+    } else {
+      note_writer(t, m, buf, n);
     }
-    size_t p = 7;
-    const auto writer = int32_t(parse_unsigned(buf, size_t(n), &p, 10));
-    ++p;
-    const uint64_t start = p < size_t(n) ? parse_unsigned(buf, size_t(n), &p, 10) : 0;
-    if (writer > 0 && t.nwriters < kMaxMembers) t.writers[t.nwriters++] = WriterRef{m.info.pid, writer, start};
   }
   return ok;
 }
@@ -205,7 +206,7 @@ bool write_tree_parent(Dump& d) {
 
 // Every member's answer, then tree.json and the commit; or no image at all.
 bool finish_tree_image(Dump& d, Tree& t, bool ok) {
-  const bool replies = collect_replies(d, t);  // whatever happened here: they write into our temp dir
+  const bool replies = hear_members(d, t, Reply::kDone);  // whatever happened here: they write into our temp dir
   d.tree_live = d.tree_zombies = 0;
   for (size_t i = 0; i < t.n; ++i) ++(t.m[i].zombie ? d.tree_zombies : d.tree_live);
   ok = ok && replies && write_tree_parent(d) && write_tree_manifest(d, t) && commit_image(d);
@@ -290,7 +291,7 @@ bool run_tree_checkpoint(Dump& d, Tree& t) {
     ok = finish_tree_image(d, t, ok);
   } else {
     ok = ok && save_kernel_objects(d) && copy_files(d);
-    ok = hear_forked(d, t) && ok;
+    ok = hear_members(d, t, Reply::kForked) && ok;
     // Every member is forked (or failed): the copies are whole, the job may run on.
     WriterGate gate;
     if (ok) gate.open();
