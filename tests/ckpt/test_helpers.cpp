@@ -7,6 +7,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -161,6 +162,17 @@ std::vector<std::string> image_names(const fs::path& dir) {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+bool wait_for_writers(const fs::path& dir, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return true;  // no directory, no writer
+  bool free = false;
+  while (!(free = ::flock(fd, LOCK_SH | LOCK_NB) == 0) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::close(fd);
+  return free;
 }
 
 bool wait_for_images(const fs::path& dir, size_t count, std::chrono::seconds timeout) {

@@ -90,4 +90,9 @@ bool no_image(const fs::path& img);
 bool wait_for_images(const fs::path& dir, size_t count,
                      std::chrono::seconds timeout = std::chrono::seconds(120));
 
+// Waits until no forked writer holds dir's lock (image_dir.cpp): a job that
+// ended may have left its last writer committing an image and removing old
+// ones (--keep). False at the timeout.
+bool wait_for_writers(const fs::path& dir, std::chrono::seconds timeout = std::chrono::seconds(120));
+
 }  // namespace ckpttest

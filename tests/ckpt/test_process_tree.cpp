@@ -264,6 +264,9 @@ TEST_CASE("run --interval --keep 2 on a shell with a child: tree images, the old
   CHECK(job.wait() == 0);
   INFO(read_file(t / "err"));
   CHECK(read_file(t / "out") == "done-0\n");
+  // The dumps are forked (run's default): the last one's writer may still be
+  // committing its image and removing the old ones.
+  REQUIRE(wait_for_writers(img));
   const auto names = image_names(img);
   CHECK(names.size() <= 2);
   // Once the child has ended, the interval may still dump bash alone: an
