@@ -113,6 +113,19 @@ TEST_CASE("incremental files: a log appended to and a data file rewritten in pla
     CHECK(got.data == expected.data);
     fs::remove(dir / "run" / "offsets");
   }
+  // Flattened: whole copies, no deltas, the same files without the chain.
+  const fs::path flat = dir / "flat";
+  REQUIRE(run({ckptsim_exe(), "image", "flatten", (img / image_name(kSteps)).string(), "--out", flat.string()},
+              dir.path(), Redirect{}) == 0);
+  for (const char* name : {"/log.txt", "/data.bin"}) CHECK(!fd_entry(flat, name).contains("delta"));
+  fs::remove_all(img);
+  RestartResult r = restart({flat.string()}, dir / "run");
+  INFO(r.stderr_text);
+  REQUIRE(r.status == 0);
+  const Outcome got = outcome(dir / "run");
+  CHECK(got.offsets == expected.offsets);
+  CHECK(got.log == expected.log);
+  CHECK(got.data == expected.data);
 }
 
 TEST_CASE("incremental files: a parent's copy corrupted or missing is refused naming it, nothing written") {

@@ -156,17 +156,24 @@ struct Out {
   }
 };
 
-// dst_dir/name becomes a link to the parent's copy, in one rename (its
-// checksums, written here, describe the same bytes and stay).
-bool relink_parent(Dump& d, const ParentCopy& pc, int dst_dir, const char* name) {
-  char tmp[96];
+// dst_dir/name becomes a link to the parent's copy, each in one rename; its
+// checksums too (those written here describe the same bytes: kept if not).
+bool link_over(Dump& d, const char* from, int dst_dir, const char* name) {
+  char tmp[112];
   Text t;
   t.reset(tmp, sizeof tmp);
   t.str(name).str(".link");
-  if (t.overflow || sys::linkat(d.parent_dirfd, pc.name, dst_dir, tmp, 0) != 0) return false;
+  if (t.overflow || sys::linkat(d.parent_dirfd, from, dst_dir, tmp, 0) != 0) return false;
   if (sys::renameat(dst_dir, tmp, dst_dir, name) == 0) return true;
   sys::unlinkat(dst_dir, tmp, 0);
   return false;
+}
+
+bool relink_parent(Dump& d, const ParentCopy& pc, int dst_dir, const char* name) {
+  if (!link_over(d, pc.name, dst_dir, name)) return false;
+  char from[96], to[96];
+  if (sums_name(from, sizeof from, pc.name) && sums_name(to, sizeof to, name)) link_over(d, from, dst_dir, to);
+  return true;
 }
 
 // The delta's record, in the pool; nullptr when the pool is full.
