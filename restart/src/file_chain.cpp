@@ -99,8 +99,8 @@ void write_content(const Image& img, size_t l, const std::string& copy, int out,
   uint64_t own_size = 0;
   const auto own = xxh3_of_fd(src, &own_size);
   if (!own || own_size != cd.bytes || *own != cd.bytes_xxh3)
-    throw ImageError(in_chain(img, l) + what + " (the ranges changed since " + img.link(l + 1).name() +
-                     ") is corrupt: checksum mismatch");
+    throw ImageError(in_chain(img, l) + (link.dir / copy).string() + " (the ranges of " + facts->path +
+                     " changed since " + img.link(l + 1).name() + ") is corrupt: checksum mismatch");
   write_content(img, l + 1, cd.parent_copy, out, buf);
   if (::ftruncate(out, static_cast<off_t>(facts->size)) != 0)
     throw ImageError(std::string("cannot rebuild a file copy in memory: ") + std::strerror(errno));

@@ -8,6 +8,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
@@ -156,6 +158,21 @@ TEST_CASE("incremental files: a parent's copy corrupted or missing is refused na
     CHECK(r.status != 0);
     CHECK(r.stderr_text.find(image_name(3)) != std::string::npos);
     CHECK(r.stderr_text.find(data_copy) != std::string::npos);
+    CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
+  }
+  SECTION("a middle link's changed ranges corrupted") {
+    const fs::path delta = img / image_name(3) / data_copy;
+    std::string bytes = read_file(delta);
+    REQUIRE(!bytes.empty());
+    bytes[0] ^= 1;
+    fs::remove(delta);
+    write_file(delta, bytes);
+    fs::permissions(delta, fs::perms::owner_read | fs::perms::owner_write);
+    RestartResult r = restart({(img / image_name(kSteps)).string()}, dir / "run");
+    CHECK(r.status != 0);
+    CHECK(r.stderr_text.find(image_name(3)) != std::string::npos);
+    CHECK(r.stderr_text.find(data_copy) != std::string::npos);
+    CHECK(r.stderr_text.find("corrupt") != std::string::npos);
     CHECK(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n') == 1);
   }
   CHECK(fingerprint(dir / "run") == before);
