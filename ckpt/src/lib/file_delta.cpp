@@ -211,8 +211,9 @@ bool copy_in_blocks(Dump& d, int src, const char* path, size_t path_len, int dst
   }
   const long dst = sys::openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (dst < 0) return d.fail("creating file copy", dst);
-  Out out{d, src, int(dst), d.block_scratch + 2 * kSumsWindow, 0, 0,
-          reinterpret_cast<char*>(d.block_scratch + 2 * kSumsWindow + 2 * kMaxRanges),
+  uint64_t* scratch = d.block_scratch;  // null unless incremental (no ranges then)
+  Out out{d, src, int(dst), scratch ? scratch + 2 * kSumsWindow : nullptr, 0, 0,
+          scratch ? reinterpret_cast<char*>(scratch + 2 * kSumsWindow + 2 * kMaxRanges) : nullptr,
           static_cast<HashState*>(d.delta_state)};
   SumsOut sums;
   bool ok = true;
