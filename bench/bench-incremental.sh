@@ -4,6 +4,13 @@
 #   1. memory bytes written by each dump of a chain (one full, then 8
 #      incremental, a checkpoint every BENCH_GAP s) as a fraction of the full
 #      image's; target (issue 12) <= 0.4 for the second and later incremental dumps;
+#   1b. bytes on disk (allocated, st_blocks; a hard link counted in the first
+#      image that has it) of each image as a fraction of the first image's; target
+#      (issue 23) <= 0.1 for the second and later; and the file copies' part of it
+#      against the bytes a whole copy of those files would take;
+#   1c. a job appending to a log (4 MiB) and rewriting 100 kB of a data file
+#      (8 MiB) in place between 6 checkpoints (tests/restart/progs/prog_filelog):
+#      the bytes its later images allocate for the two files against their size;
 #   2. restore latency (restart --timing: verify to resume, warm cache) from the
 #      chain of 8 against a full image of the same memory (`image flatten`);
 #   3. the job's total time with a checkpoint every 5 s, in-process and forked (best of BENCH_REPEAT),
@@ -49,6 +56,27 @@ for i in range(1, 10):
 print(f"second and later incremental dumps: mean {sum(fractions)/len(fractions):.3f}x, max {max(fractions):.3f}x of the full image "
       f"({'ok' if max(fractions) <= 0.4 else 'ABOVE'} target <= 0.4)")
 PY
+
+echo "== 1b. bytes on disk per image (allocated; a hard link counts once, in the first image holding it)"
+python3 "$(dirname "$0")/image_disk_usage.py" "$IMG" 9 0.1
+
+echo "== 1c. a log appended to and a data file rewritten in place, 6 incremental images"
+FILELOG="$BUILD/tests/restart/prog_filelog"
+if [ -x "$FILELOG" ]; then
+  mkdir -p "$WORK/fl"
+  (cd "$WORK/fl" && exec "$CKPTSIM" run --dir "$WORK/fl-img" --incremental --keep 100 -- "$FILELOG" 6 > /dev/null 2>&1) &
+  FLRUN=$!
+  for k in $(seq 6); do
+    until [ -e "$WORK/fl/ready-$k" ]; do sleep 0.01; done
+    "$CKPTSIM" checkpoint "$(pgrep -P "$FLRUN")" --wait > /dev/null
+    : > "$WORK/fl/next-$k"
+  done
+  wait "$FLRUN"
+  python3 "$(dirname "$0")/image_disk_usage.py" "$WORK/fl-img" 6 0.1 --files
+  rm -rf "$WORK/fl" "$WORK/fl-img"
+else
+  echo "(skipped: build the test programs first: cmake --build build --target prog_filelog)"
+fi
 
 echo "== 2. restore latency, chain of 8 against a full image of the same memory (warm cache, best of $REPEAT)"
 "$CKPTSIM" image flatten "$IMG/ckpt-0009" --out "$WORK/full" > /dev/null

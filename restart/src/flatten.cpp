@@ -96,6 +96,10 @@ std::string standalone_manifest(Image& img) {
     m.erase("delta");
     m.erase("delta_xxh3");
   }
+  // File copies rebuilt from the chain are written whole (file_chain.cpp).
+  for (const char* list : {"fds", "shared_files", "written_files"})
+    if (auto it = j.find(list); it != j.end() && it->is_array())
+      for (auto& f : *it) f.erase("delta");
   std::string text = j.dump();
   text.pop_back();  // '}'
   return ckpt::seal_manifest(std::move(text));

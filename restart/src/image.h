@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,17 @@ struct ThreadImage {
   std::vector<uint8_t> xstate;  // NT_X86_XSTATE (or the fxsave area if absent)
 };
 
+// A file copy that holds only the ranges changed since the parent image's
+// copy of the same file; the rest is that copy's (file_chain.cpp).
+struct CopyDelta {
+  std::string parent_copy;  // files/NAME in the parent image
+  uint64_t parent_size = 0;
+  std::string parent_xxh3;
+  uint64_t bytes = 0;       // this copy's size: the ranges' bytes, in order
+  std::string bytes_xxh3;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // (offset, length), ascending
+};
+
 class ImageFiles;
 
 struct ParentRef {
@@ -130,6 +142,7 @@ struct Image {
   // Files the job wrote that no fd or mapping held at the checkpoint (`>> out`
   // from a process that has ended): put back like the others.
   std::vector<SharedFile> written_files;
+  std::map<std::string, CopyDelta> copy_deltas;  // by copy (files/NAME): those stored as changes
   std::vector<pid_t> children;  // a tree's process only: its children as its manifest records them
   bool child_subreaper = false;  // PR_SET_CHILD_SUBREAPER (the job's first process): set again before its exec
 

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 
 #include "ckpt/image_format.h"
@@ -38,6 +39,13 @@ class ImageFiles {
   // (no links followed, a regular file, owned like the image, writable by
   // its owner only), the same descriptor every time after. Throws ImageError.
   int get(const std::string& rel);
+  // From now on `rel` is `fd`: a copy rebuilt from an incremental chain
+  // (file_chain.cpp), checked like the others before anything uses it.
+  void replace(const std::string& rel, util::OwnedFd fd) {
+    open_[rel] = std::move(fd);
+    replaced_.insert(rel);
+  }
+  bool replaced(const std::string& rel) const { return replaced_.count(rel) != 0; }
   // The whole content of `rel` (for the manifest).
   std::string read_all(const std::string& rel);
 
@@ -50,6 +58,7 @@ class ImageFiles {
   bool tree_member_ = false;
   util::OwnedFd dirfd_, filesfd_;
   std::map<std::string, util::OwnedFd> open_;
+  std::set<std::string> replaced_;
 };
 
 // `image` as typed (an image directory, DIR/latest, "img/") split into the

@@ -27,6 +27,10 @@ void read_core(Image& img);
 // chain.cpp: an incremental image's parents (Image::ancestors), each checked
 // (ImageError naming the link), and every dumped mapping cut into pieces.
 void read_chain(Image& img);
+// file_chain.cpp: every file copy stored as changed ranges rebuilt from the
+// chain (ImageError naming a missing or damaged part); the image's files/NAME
+// is the rebuilt content from then on.
+void rebuild_file_copies(Image& img);
 // verify_image.cpp: the core's header against its checksum (any link).
 void check_core_header(const Image& img);
 // verify_image.cpp: the bytes before the first dumped segment (ELF header,

@@ -262,6 +262,38 @@ Mapping read_mapping(const json& m, const Image& img) {
   return map;
 }
 
+// An entry's "delta": its copy holds only the ranges changed since the parent
+// image's copy (ckpt/src/lib/file_delta.h). The ranges are in order, not
+// empty, inside the file, and add up to the copy's own bytes.
+void read_copy_delta(const json& entry, const std::string& copy, uint64_t size, const std::string& where, Image& img) {
+  auto it = entry.find("delta");
+  if (it == entry.end()) return;
+  if (!img.parent) bad(where + "delta in an image without a parent");
+  const json& d = *it;
+  const std::string w = where + "delta.";
+  CopyDelta cd;
+  cd.parent_copy = copy_field(d, "parent_copy", w);
+  cd.parent_size = ranged(d, "parent_size", w, 0, INT64_MAX);
+  cd.parent_xxh3 = hash_field(d, "parent_xxh3", w);
+  cd.bytes = ranged(d, "bytes", w, 0, INT64_MAX);
+  cd.bytes_xxh3 = hash_field(d, "bytes_xxh3", w);
+  const json& ranges = field(d, "ranges", w);
+  if (!ranges.is_array()) bad("field " + w + "ranges is not an array");
+  uint64_t next = 0, total = 0;
+  for (const json& r : ranges) {
+    if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() || !r[1].is_number_unsigned())
+      bad(w + "ranges holds something other than [offset, length] pairs");
+    const uint64_t off = r[0].get<uint64_t>(), len = r[1].get<uint64_t>();
+    if (len == 0 || off < next || off > size || len > size - off)
+      bad(w + "ranges are empty, overlap, are out of order or past the file's size");
+    cd.ranges.emplace_back(off, len);
+    next = off + len;
+    total += len;
+  }
+  if (total != cd.bytes) bad(w + "ranges add up to " + std::to_string(total) + " bytes, the copy has " + std::to_string(cd.bytes));
+  if (!img.copy_deltas.emplace(copy, std::move(cd)).second) bad(where + "copy " + copy + " is named twice");
+}
+
 // One fds[] entry: what each kind needs to be reopened, and its kernel object.
 FdEntry read_fd(const json& f) {
   FdEntry fd;
@@ -325,16 +357,24 @@ Image read_manifest(ImageFiles& files) {
   check_process_links(j, files.tree_member(), img);
   read_threads(j, version, img);
   for (const json& m : array(j, fmt::key::kMappings)) img.mappings.push_back(read_mapping(m, img));
-  for (const json& f : array(j, "fds")) img.fds.push_back(read_fd(f));
+  for (const json& f : array(j, "fds")) {
+    img.fds.push_back(read_fd(f));
+    const FdEntry& fd = img.fds.back();
+    if (fd.kind == "regular") read_copy_delta(f, fd.copy, fd.size, "fds[" + std::to_string(fd.fd) + "].", img);
+  }
   if (auto it = j.find("shared_files"); it != j.end() && it->is_array())
-    for (const json& s : *it)
+    for (const json& s : *it) {
       img.shared_files.push_back({path_field(s, "path", "shared_files[]."), copy_field(s, "copy", "shared_files[]."),
                                   hash_field(s, "xxh3", "shared_files[]."), u64(s, "size", "shared_files[].")});
+      read_copy_delta(s, img.shared_files.back().copy, img.shared_files.back().size, "shared_files[].", img);
+    }
   if (auto it = j.find("written_files"); it != j.end()) {
     if (!it->is_array()) bad("written_files is not an array");
-    for (const json& w : *it)
+    for (const json& w : *it) {
       img.written_files.push_back({path_field(w, "path", "written_files[]."), copy_field(w, "copy", "written_files[]."),
                                    hash_field(w, "xxh3", "written_files[]."), u64(w, "size", "written_files[].")});
+      read_copy_delta(w, img.written_files.back().copy, img.written_files.back().size, "written_files[].", img);
+    }
   }
   const json& exe = field(j, "exe_copy", "");
   img.exe_copy = str(exe, "file", "exe_copy.");

@@ -135,6 +135,7 @@ Image verify_image(std::shared_ptr<ImageFiles> files, Verify mode) {
   read_core(img);
   read_chain(img);
   verify_core_hashes(img, mode);
+  rebuild_file_copies(img);
 
   check_file_copy(img, img.exe_copy, img.exe_size, img.exe_xxh3, "copy of " + img.program_path);
   if (fs::exists(img.program_path)) {

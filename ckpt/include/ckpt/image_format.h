@@ -35,7 +35,11 @@ inline constexpr char kFdCopyPrefix[] = "files/fd-";
 inline constexpr char kMapCopyPrefix[] = "files/map-";
 inline constexpr char kObjCopyPrefix[] = "files/obj-";  // a kernel object's data (a pipe's bytes, ...)
 inline constexpr char kWrittenCopyPrefix[] = "files/wr-";  // a file the job wrote, open nowhere now or not
-inline constexpr char kParentFile[] = "parent";  // an incremental image's parent's name, for CKPT_KEEP
+inline constexpr char kParentFile[] = "parent";
+// Beside a file copy of an incremental run (files/NAME.blocks): the XXH3 of
+// each 64 KiB block of the file's content, for the next image to find the
+// blocks changed since without rereading the chain (ckpt/src/lib/file_delta.h).
+inline constexpr char kBlockSumsSuffix[] = ".blocks";  // an incremental image's parent's name, for CKPT_KEEP
 
 // A process tree's image (docs/image-format.md "Process trees"): instead of
 // one process's files at the top, the tree's manifest and one ordinary image

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "dump.h"
+#include "text.h"
 #include "hash.h"
 #include "sys.h"
 
@@ -85,6 +86,18 @@ long pread_all_hash(Dump& d, int fd, uint64_t* size, uint64_t* out) {
 
 }  // namespace
 
+void link_block_sums(Dump& d, const char* parent_copy, int dst_dir, const char* name) {
+  char from[96], to[96];
+  Text t;
+  t.reset(from, sizeof from);
+  t.str(parent_copy).str(fmt::kBlockSumsSuffix);
+  if (t.overflow) return;
+  t.reset(to, sizeof to);
+  t.str(name).str(fmt::kBlockSumsSuffix);
+  if (t.overflow) return;
+  sys::linkat(d.parent_dirfd, from, dst_dir, to, 0);  // without it the next image copies the whole file
+}
+
 bool find_parent_copy(const Dump& d, const char* path, size_t path_len, ParentCopy* out) {
   const char* text = d.manifest;
   const size_t n = d.parent_manifest_len;
@@ -95,6 +108,7 @@ bool find_parent_copy(const Dump& d, const char* path, size_t path_len, ParentCo
     const char* close = find(at, size_t(end - at), "}", 1, 0);
     if (!close) return false;
     for (size_t i = 0; i < sizeof fmt::kExeCopy; ++i) out->name[i] = fmt::kExeCopy[i];
+    out->delta = false;
     return number_after(at, close, "\"size\":", &out->size) && hash_after(at, close, &out->xxh3);
   }
   // The path as the manifest spells it: "path":"<JSON string>".
@@ -111,8 +125,10 @@ bool find_parent_copy(const Dump& d, const char* path, size_t path_len, ParentCo
     const char* next = find(text, n, "\"path\":", 7, from);
     const char* stop = next ? next : end;
     if (string_after(at, stop, "\"copy\":\"", out->name, sizeof out->name) && plain_copy_name(out->name) &&
-        number_after(at, stop, "\"size\":", &out->size) && hash_after(at, stop, &out->xxh3))
+        number_after(at, stop, "\"size\":", &out->size) && hash_after(at, stop, &out->xxh3)) {
+      out->delta = find(at, size_t(stop - at), "\"delta\":{", 9, 0) != nullptr;
       return true;
+    }
   }
 }
 
@@ -120,7 +136,7 @@ bool link_unchanged(Dump& d, int src, const char* path, size_t path_len, int dst
                     uint64_t* hash) {
   if (!d.incremental || d.parent_dirfd < 0 || d.parent_manifest_len == 0) return false;
   ParentCopy pc;
-  if (!find_parent_copy(d, path, path_len, &pc)) return false;
+  if (!find_parent_copy(d, path, path_len, &pc) || pc.delta) return false;
   struct stat st;
   if (sys::fstat(src, &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) != pc.size) return false;
   struct stat pst;
@@ -130,6 +146,7 @@ bool link_unchanged(Dump& d, int src, const char* path, size_t path_len, int dst
   uint64_t now_size = 0, now_hash = 0;
   if (pread_all_hash(d, src, &now_size, &now_hash) != 0 || now_size != pc.size || now_hash != pc.xxh3) return false;
   if (sys::linkat(d.parent_dirfd, pc.name, dst_dir, name, 0) != 0) return false;
+  link_block_sums(d, pc.name, dst_dir, name);
   *size = now_size;
   *hash = now_hash;
   return true;

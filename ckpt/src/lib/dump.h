@@ -100,6 +100,16 @@ struct KernelObject {
   const char* unrestorable;  // why restart cannot recreate it, or nullptr
 };
 
+// A file copy stored as the ranges changed since the parent image's copy of
+// the same file (file_delta.h): the copy holds those ranges' bytes, in order.
+struct CopyDelta {
+  char parent_copy[64];              // "files/NAME" in the parent image
+  uint64_t parent_size, parent_xxh3;  // that copy's content (it may be a delta itself)
+  uint64_t bytes, xxh3;              // this copy's own bytes: the ranges' content
+  const uint64_t* ranges;            // nranges (offset, length) pairs, ascending, in the pool
+  uint32_t nranges;
+};
+
 struct FdEntry {
   int fd;
   FdKind kind;
@@ -110,6 +120,7 @@ struct FdEntry {
   int64_t offset;  // -1: not seekable
   uint64_t size, dev, ino;
   uint64_t copy_size, xxh3;
+  const CopyDelta* delta;  // nullptr: files/fd-N is the whole content
   KernelObject obj;
 };
 
@@ -118,6 +129,7 @@ struct SharedFile {
   uint32_t path_len;
   uint64_t dev, ino;
   uint64_t size, xxh3;
+  const CopyDelta* delta;
   uint32_t copy_index;  // files/map-K
 };
 
@@ -126,6 +138,7 @@ struct WrittenFile {
   const char* path;
   uint32_t path_len;
   uint64_t size, xxh3;
+  const CopyDelta* delta;
 };
 
 // Sizes of the per-dump scratch mapping's regions (MAP_NORESERVE: only the
@@ -218,6 +231,7 @@ struct Dump {
   uint64_t parent_manifest_xxh3;
   size_t parent_manifest_len;      // its text is in `manifest` until write_manifest (copy_reuse.cpp)
   int parent_dirfd = -1;           // the parent image, while copy_files runs
+  uint64_t* block_scratch;         // file_delta.cpp: block checksums and ranges, taken once
   const PageRange* parent_ranges;  // the parent's `pages` file, checked
   const uint64_t* parent_hashes;
   size_t parent_nranges, parent_cursor;
@@ -332,9 +346,11 @@ void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);
 // the end, or -errno), hashing it; file_copy.cpp.
 using ChunkReader = long (*)(void* ctx, char* buf, size_t cap, uint64_t off);
 // The same for a whole file `src`, or a link to the parent image's copy of
-// `path` (nullptr: the executable) when its bytes are unchanged (copy_reuse.h).
+// `path` (nullptr: the executable) when its bytes are unchanged (copy_reuse.h),
+// or in an incremental image the ranges changed since that copy (*delta set;
+// file_delta.h). `delta` nullptr: always the whole content.
 bool copy_file(Dump& d, int src, const char* path, size_t path_len, int dst_dir, const char* name, uint64_t* size,
-               uint64_t* hash);
+               uint64_t* hash, const CopyDelta** delta);
 // Whether this dump copies the file dev/ino already, as an fd's or a shared mapping's.
 bool already_copied(const Dump& d, uint64_t dev, uint64_t ino);
 bool copy_stream(Dump& d, int dst_dir, const char* name, ChunkReader read, void* ctx, uint64_t* size,

@@ -10,27 +10,21 @@
 #include "dump.h"
 #include "sys.h"
 #include "copy_reuse.h"
+#include "file_delta.h"
 #include "written_files.h"
 
 namespace ckptlib {
 
-namespace {
-
-long pread_chunk(void* ctx, char* buf, size_t cap, uint64_t off) {
-  for (;;) {
-    long n = sys::pread(*static_cast<int*>(ctx), buf, cap, long(off));
-    if (n != -EINTR) return n;
-  }
-}
-
-}  // namespace
 
 // Copies src (from offset 0 to EOF) to dst_dir/name, mode 0600, or links the
-// parent image's copy of `path` when the bytes are the same (copy_reuse.h).
+// parent image's copy of `path` when the bytes are the same (copy_reuse.h);
+// in an incremental run, in blocks (file_delta.h).
 bool copy_file(Dump& d, int src, const char* path, size_t path_len, int dst_dir, const char* name, uint64_t* size,
-               uint64_t* out_hash) {
-  if (link_unchanged(d, src, path, path_len, dst_dir, name, size, out_hash)) return true;
-  return copy_stream(d, dst_dir, name, pread_chunk, &src, size, out_hash);
+               uint64_t* out_hash, const CopyDelta** delta) {
+  if (delta) *delta = nullptr;
+  const bool in_blocks = d.cfg->incremental && path && delta;
+  if (!in_blocks && link_unchanged(d, src, path, path_len, dst_dir, name, size, out_hash)) return true;
+  return copy_in_blocks(d, src, path, path_len, dst_dir, name, in_blocks, size, out_hash, delta);
 }
 
 bool already_copied(const Dump& d, uint64_t dev, uint64_t ino) {
@@ -54,7 +48,7 @@ bool copy_fd(Dump& d, FdEntry& e) {
   // access mode (often O_WRONLY) stay untouched.
   long src = sys::openat(AT_FDCWD, src_path, O_RDONLY | O_CLOEXEC);
   if (src < 0) return d.fail("opening an open file for copying", src);
-  bool ok = copy_file(d, int(src), e.path, e.path_len, d.filesfd, name, &e.copy_size, &e.xxh3);
+  bool ok = copy_file(d, int(src), e.path, e.path_len, d.filesfd, name, &e.copy_size, &e.xxh3, &e.delta);
   sys::close(int(src));
   return ok;
 }
@@ -102,7 +96,7 @@ bool copy_shared_mapping(Dump& d, const Mapping& m) {
   char name[32];
   t.reset(name, sizeof name);
   t.str("map-").dec(s.copy_index);
-  bool ok = copy_file(d, int(src), s.path, s.path_len, d.filesfd, name, &s.size, &s.xxh3);
+  bool ok = copy_file(d, int(src), s.path, s.path_len, d.filesfd, name, &s.size, &s.xxh3, &s.delta);
   sys::close(int(src));
   if (ok) ++d.nshared;
   return ok;
@@ -152,7 +146,7 @@ namespace {
 bool copy_exe(Dump& d) {
   long exe = sys::openat(AT_FDCWD, "/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (exe < 0) return d.fail("opening the executable", exe);
-  const bool ok = copy_file(d, int(exe), nullptr, 0, d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3);
+  const bool ok = copy_file(d, int(exe), nullptr, 0, d.tmpfd, fmt::kExeCopy, &d.exe_size, &d.exe_xxh3, nullptr);
   sys::close(int(exe));
   return ok;
 }

@@ -118,6 +118,21 @@ void write_mappings(Text& t, const Dump& d) {
   t.ch(']');
 }
 
+// ,"delta":{...}: a copy that holds only the ranges changed since the
+// parent image's copy (file_delta.h). Last of the entry's own keys: the next
+// dump finds "size" and "xxh3" before it (copy_reuse.cpp).
+void write_delta(Text& t, const CopyDelta* cd) {
+  if (!cd) return;
+  t.str(",\"delta\":{\"parent_copy\":").json_str(cd->parent_copy).str(",\"parent_size\":").dec(cd->parent_size);
+  t.str(",\"parent_xxh3\":").json_hash(cd->parent_xxh3).str(",\"bytes\":").dec(cd->bytes);
+  t.str(",\"bytes_xxh3\":").json_hash(cd->xxh3).str(",\"ranges\":[");
+  for (uint32_t i = 0; i < cd->nranges; ++i) {
+    if (i) t.ch(',');
+    t.ch('[').dec(cd->ranges[2 * i]).ch(',').dec(cd->ranges[2 * i + 1]).ch(']');
+  }
+  t.str("]}");
+}
+
 void write_fds(Text& t, const Dump& d) {
   t.key("fds").ch('[');
   for (size_t i = 0; i < d.nfds; ++i) {
@@ -130,6 +145,7 @@ void write_fds(Text& t, const Dump& d) {
     if (e.kind == FdKind::regular) {
       t.str(",\"size\":").dec(e.copy_size).str(",\"copy\":\"").str(fmt::kFdCopyPrefix).dec(unsigned(e.fd));
       t.str("\",\"xxh3\":").json_hash(e.xxh3);
+      write_delta(t, e.delta);
     }
     write_fd_object(t, e);
     t.ch('}');
@@ -144,7 +160,9 @@ void write_shared(Text& t, const Dump& d) {
     if (i) t.ch(',');
     t.str("{\"path\":").json_str(s.path, s.path_len);
     t.str(",\"copy\":\"").str(fmt::kMapCopyPrefix).dec(s.copy_index).ch('"');
-    t.str(",\"size\":").dec(s.size).str(",\"xxh3\":").json_hash(s.xxh3).ch('}');
+    t.str(",\"size\":").dec(s.size).str(",\"xxh3\":").json_hash(s.xxh3);
+    write_delta(t, s.delta);
+    t.ch('}');
   }
   t.ch(']');
 }
@@ -157,7 +175,9 @@ void write_written(Text& t, const Dump& d) {
     if (i) t.ch(',');
     t.str("{\"path\":").json_str(w.path, w.path_len);
     t.str(",\"copy\":\"").str(fmt::kWrittenCopyPrefix).dec(uint64_t(i)).ch('"');
-    t.str(",\"size\":").dec(w.size).str(",\"xxh3\":").json_hash(w.xxh3).ch('}');
+    t.str(",\"size\":").dec(w.size).str(",\"xxh3\":").json_hash(w.xxh3);
+    write_delta(t, w.delta);
+    t.ch('}');
   }
   t.ch(']');
 }

@@ -85,7 +85,7 @@ bool copy_one(Dump& d, size_t i, size_t* kept) {
     Text t;
     t.reset(name, sizeof name);
     t.str(fmt::kWrittenCopyPrefix + sizeof fmt::kFilesDir).dec(uint64_t(*kept));
-    ok = copy_file(d, int(src), w.path, w.path_len, d.filesfd, name, &w.size, &w.xxh3);
+    ok = copy_file(d, int(src), w.path, w.path_len, d.filesfd, name, &w.size, &w.xxh3, &w.delta);
     if (ok) d.written[(*kept)++] = w;
   }
   sys::close(int(src));
