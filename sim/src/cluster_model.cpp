@@ -25,6 +25,7 @@
 //    spare node (spare); NodeSlots keeps queue and spare at one job per node.
 #include "cluster_model.h"
 #include "attempt.h"
+#include "attempt_ahead.h"
 #include "job_costs.h"
 #include "node_slots.h"
 
@@ -298,6 +299,7 @@ class Replication {
   // One attempt of a job, on its node: restore, then compute and checkpoints,
   // until the job is done or the attempt killed (it stops where it is).
   void run_attempt(Attempt& a, Job& job, int node, double from, bool restore) {
+    if (told_ahead_) return run_attempt_ahead(a, job, node, from, restore);
     s4u::Host* host = nodes_[node].host;
     const double speed = host->get_speed();
     if (restore) {
@@ -322,6 +324,29 @@ class Replication {
     }
     if (costs_.work_s > at && !a.exec(host, (costs_.work_s - at) * speed)) return;
     job.done = true;
+  }
+
+  // The same attempt as one wait (attempt_ahead.h): what a failure ends
+  // early leaves the job as the steps done by then left it.
+  void run_attempt_ahead(Attempt& a, Job& job, int node, double from, bool restore) {
+    if (restore && a.killed()) return;
+    const AttemptSite site{node, nodes_[node].host->get_speed(), write_bps_[node], read_bps_[node]};
+    const AttemptAhead ahead(costs_, progress_of(job), site, now(), from, restore);
+    const bool completed = a.sleep(ahead.end() - now());
+    result_.events += completed ? ahead.stories() : ahead.stories_by(now());
+    set_progress(job, completed ? ahead.finished() : ahead.progress_at(now()));
+  }
+
+  static JobProgress progress_of(const Job& j) {
+    return {j.checkpointed, j.image_node, j.pending_checkpointed, j.pending_node, j.pending_ready_at, j.done};
+  }
+  static void set_progress(Job& j, const JobProgress& p) {
+    j.checkpointed = p.checkpointed;
+    j.image_node = p.image_node;
+    j.pending_checkpointed = p.pending_checkpointed;
+    j.pending_node = p.pending_node;
+    j.pending_ready_at = p.pending_ready_at;
+    j.done = p.done;
   }
 
   // A forked dump: the previous fork's image completed first (the library
@@ -456,6 +481,9 @@ class Replication {
   // placement runs two attempts on a node; a platform file may give a disk a
   // bandwidth profile or another sharing policy: those keep the disk model.
   const bool sole_disk_user_ = s_.platform_file.empty() && !(s_.c == Case::V && s_.v_placement == VPlacement::Share);
+  // The same holds for the node's CPU; with images on the node's own disk and
+  // no story to tell step by step, an attempt is one wait (attempt_ahead.h).
+  const bool told_ahead_ = sole_disk_user_ && !storage_ && !XBT_LOG_ISENABLED(ckptsim, xbt_log_priority_info);
   ReplicationResult result_;
 };
 
