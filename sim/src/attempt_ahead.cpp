@@ -20,7 +20,7 @@ double disk_s(double seconds, double Bps) {
 
 AttemptAhead::AttemptAhead(const JobCosts& c, const JobProgress& before, const AttemptSite& site, double now,
                            double from, bool restore)
-    : before_(before) {
+    : before_(before), start_(now) {
   JobProgress p = before;
   double t = now;
   const double speed = site.flops_per_s;

@@ -39,6 +39,7 @@ class AttemptAhead {
   AttemptAhead(const JobCosts& costs, const JobProgress& before, const AttemptSite& site, double now, double from,
                bool restore);
 
+  double start() const { return start_; }
   double end() const { return end_; }
   // The job's progress and the story events told by time t (a failure's):
   // what completed at or before t. At end(), the attempt's whole result.
@@ -57,7 +58,7 @@ class AttemptAhead {
   JobProgress before_;
   std::vector<Change> changes_;  // in time order
   std::vector<double> story_at_;  // when each story event is told, in order
-  double end_ = 0;
+  double start_ = 0, end_ = 0;
 };
 
 }  // namespace ckptsim::sim
