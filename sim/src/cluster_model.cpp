@@ -20,11 +20,16 @@
 //    fork writes the image while the job computes on, and the image is the
 //    job's restore point only once written: a failure before then restores
 //    from the previous one (and kills the fork with the job);
+//  - where nothing shares a node and the story is not told, an attempt, and
+//    outside case V a node's run of jobs, is told ahead as one wait
+//    (attempt_ahead.h): the same results with one activity instead of one
+//    per step;
 //  - case V's placement says where and when: beside the next node's job
 //    (share), at the front of the next node's queue (queue), or on a free
 //    spare node (spare); NodeSlots keeps queue and spare at one job per node.
 #include "cluster_model.h"
 #include "attempt.h"
+#include "attempt_ahead.h"
 #include "job_costs.h"
 #include "node_slots.h"
 
@@ -148,15 +153,67 @@ class Replication {
   }
 
   void node_queue(int node) {
-    for (int k = 0; k < s_.jobs_per_node; ++k) {
-      Job& job = job_at(node, k);
+    for (int k = 0; k < s_.jobs_per_node;) {
       slots_.take_own(node);
       wait_until_up(node);
-      job.start = now();
-      STORY("job %d starts on node %d", job.id, node + 1);
-      supervise(job, node, 0.0, false, true);
+      k = chains_ ? run_chain(node, k) : run_job(node, k);
       slots_.release(node);
     }
+  }
+
+  // The node's job k, from its start to its completion (or its move away).
+  int run_job(int node, int k) {
+    Job& job = job_at(node, k);
+    job.start = now();
+    STORY("job %d starts on node %d", job.id, node + 1);
+    supervise(job, node, 0.0, false, true);
+    return k + 1;
+  }
+
+  // The node's jobs from k on, one after the other, told ahead as one wait
+  // (attempt_ahead.h) up to the first with a kill time of its own: where no
+  // other node's job can come to this one (not case V), each starts when
+  // the one before ends. A failure ends the wait; the jobs done by then are
+  // done, the one it kills goes on as any killed job. The next to run.
+  int run_chain(int node, int k) {
+    const int first = k;
+    const AttemptSite site = site_of(node);
+    // Only when each starts: its attempt is told again from it when needed
+    // (the same arithmetic, the same times), as 100 jobs' steps kept for
+    // each of 10,000 nodes were more than the rest of the run's memory.
+    std::vector<double> starts{now()};
+    for (; k < s_.jobs_per_node && !job_at(node, k).doomed; ++k)
+      starts.push_back(AttemptAhead(costs_, JobProgress{}, site, starts.back(), 0.0, false).end());
+    if (k == first) return run_job(node, k);
+    Attempt attempt;
+    Node& where = nodes_[node];
+    where.running.push_back(&attempt);
+    const bool completed = attempt.sleep(starts.back() - now());
+    where.forget(&attempt);
+    const double at = now();
+    for (int i = 0; first + i < k; ++i) {
+      Job& job = job_at(node, first + i);
+      const AttemptAhead ahead(costs_, JobProgress{}, site, starts[static_cast<size_t>(i)], 0.0, false);
+      job.start = ahead.start();
+      ++result_.events;  // its start
+      if (completed || ahead.end() <= at) {
+        result_.events += ahead.stories() + 1;  // and its "done"
+        set_progress(job, ahead.finished());
+        note_done(job, node, ahead.start(), ahead.end());
+        continue;
+      }
+      result_.events += ahead.stories_by(at);
+      set_progress(job, ahead.progress_at(at));
+      double from = 0;
+      bool restore = false;
+      if (after_attempt(job, node, ahead.start(), from, restore)) supervise(job, node, from, restore, false);
+      return first + i + 1;
+    }
+    return k;
+  }
+
+  AttemptSite site_of(int node) const {
+    return {node, nodes_[node].host->get_speed(), write_bps_[node], read_bps_[node]};
   }
 
   // Runs attempts of `job` on `node` until it completes or moves away (case V).
@@ -170,57 +227,71 @@ class Replication {
       first_attempt = false;
       const double began = now();
       run_attempt(attempt, job, node, from, restore);
-      settle_forked_write(job, false);
       attempt.disarm();
       where.forget(&attempt);
-      if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, now() - t0_});
-      if (job.done) {
-        const double turnaround = now() - job.start;
-        result_.turnarounds[slot(job)] = turnaround;
-        result_.makespan_s = std::max(result_.makespan_s, now() - t0_);
-        STORY("job %d done on %s, turnaround %.2f s", job.id, node_name(node).c_str(), turnaround);
-        return;
-      }
-      ++result_.kills;
-      const bool has_image = job.image_node >= 0;
-      STORY("job %d killed on %s (%s)", job.id, node_name(node).c_str(),
-               has_image                      ? "it has a checkpoint"
-               : costs_.checkpoints.empty()  ? "restart from scratch"
-                                              : "no checkpoint yet: restart from scratch");
-      restore = false;
-      from = 0;
-      switch (s_.c) {
-        case Case::IIIp:
-          if (s_.failures.kind == FailureModel::Kind::PerJob) {
-            where.down_until = std::max(where.down_until, now() + s_.profile.reboot_s);
-            STORY("node %d reboots for %.0f s", node + 1, s_.profile.reboot_s);
-          }
-          break;
-        case Case::IV:
-          if (has_image) {
-            from = job.checkpointed;
-            restore = true;
-          }
-          break;
-        case Case::V:
-          if (has_image) {
-            const int target = migration_target(node);
-            if (target != node) {
-              ++result_.migrations;
-              const double killed_at = now();
-              s4u::Actor::create("migrate-" + std::to_string(job.id), head_,
-                                 [this, &job, target, killed_at] { migrate(job, target, killed_at); });
-              return;  // this node's queue goes on; the migration actor owns the job now
-            }
-            from = job.checkpointed;
-            restore = true;
-          }
-          break;
-        default:
-          break;
-      }
-      requeue_wait(job, node);
+      if (!after_attempt(job, node, began, from, restore)) return;
     }
+  }
+
+  // An attempt that began at `began` has ended (the job done, or killed):
+  // true when the job is to be tried again on `node` (from, restore: how);
+  // false when it is done or has moved (case V's migration owns it then).
+  bool after_attempt(Job& job, int node, double began, double& from, bool& restore) {
+    settle_forked_write(job, false);
+    if (job.done) {
+      note_done(job, node, began, now());
+      STORY("job %d done on %s, turnaround %.2f s", job.id, node_name(node).c_str(), now() - job.start);
+      return false;
+    }
+    if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, now() - t0_});
+    Node& where = nodes_[node];
+    ++result_.kills;
+    const bool has_image = job.image_node >= 0;
+    STORY("job %d killed on %s (%s)", job.id, node_name(node).c_str(),
+          has_image                     ? "it has a checkpoint"
+          : costs_.checkpoints.empty() ? "restart from scratch"
+                                       : "no checkpoint yet: restart from scratch");
+    restore = false;
+    from = 0;
+    switch (s_.c) {
+      case Case::IIIp:
+        if (s_.failures.kind == FailureModel::Kind::PerJob) {
+          where.down_until = std::max(where.down_until, now() + s_.profile.reboot_s);
+          STORY("node %d reboots for %.0f s", node + 1, s_.profile.reboot_s);
+        }
+        break;
+      case Case::IV:
+        if (has_image) {
+          from = job.checkpointed;
+          restore = true;
+        }
+        break;
+      case Case::V:
+        if (has_image) {
+          const int target = migration_target(node);
+          if (target != node) {
+            ++result_.migrations;
+            const double killed_at = now();
+            s4u::Actor::create("migrate-" + std::to_string(job.id), head_,
+                               [this, &job, target, killed_at] { migrate(job, target, killed_at); });
+            return false;  // this node's queue goes on; the migration actor owns the job now
+          }
+          from = job.checkpointed;
+          restore = true;
+        }
+        break;
+      default:
+        break;
+    }
+    requeue_wait(job, node);
+    return true;
+  }
+
+  // A job's last attempt, on `node` from `began`, ended it at `ended`.
+  void note_done(const Job& job, int node, double began, double ended) {
+    if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, ended - t0_});
+    result_.turnarounds[slot(job)] = ended - job.start;
+    result_.makespan_s = std::max(result_.makespan_s, ended - t0_);
   }
 
   // The scheduler's queue wait after a requeue: the job's next attempt starts
@@ -298,6 +369,7 @@ class Replication {
   // One attempt of a job, on its node: restore, then compute and checkpoints,
   // until the job is done or the attempt killed (it stops where it is).
   void run_attempt(Attempt& a, Job& job, int node, double from, bool restore) {
+    if (told_ahead_) return run_attempt_ahead(a, job, node, from, restore);
     s4u::Host* host = nodes_[node].host;
     const double speed = host->get_speed();
     if (restore) {
@@ -322,6 +394,28 @@ class Replication {
     }
     if (costs_.work_s > at && !a.exec(host, (costs_.work_s - at) * speed)) return;
     job.done = true;
+  }
+
+  // The same attempt as one wait (attempt_ahead.h): what a failure ends
+  // early leaves the job as the steps done by then left it.
+  void run_attempt_ahead(Attempt& a, Job& job, int node, double from, bool restore) {
+    if (restore && a.killed()) return;
+    const AttemptAhead ahead(costs_, progress_of(job), site_of(node), now(), from, restore);
+    const bool completed = a.sleep(ahead.end() - now());
+    result_.events += completed ? ahead.stories() : ahead.stories_by(now());
+    set_progress(job, completed ? ahead.finished() : ahead.progress_at(now()));
+  }
+
+  static JobProgress progress_of(const Job& j) {
+    return {j.checkpointed, j.image_node, j.pending_checkpointed, j.pending_node, j.pending_ready_at, j.done};
+  }
+  static void set_progress(Job& j, const JobProgress& p) {
+    j.checkpointed = p.checkpointed;
+    j.image_node = p.image_node;
+    j.pending_checkpointed = p.pending_checkpointed;
+    j.pending_node = p.pending_node;
+    j.pending_ready_at = p.pending_ready_at;
+    j.done = p.done;
   }
 
   // A forked dump: the previous fork's image completed first (the library
@@ -456,6 +550,12 @@ class Replication {
   // placement runs two attempts on a node; a platform file may give a disk a
   // bandwidth profile or another sharing policy: those keep the disk model.
   const bool sole_disk_user_ = s_.platform_file.empty() && !(s_.c == Case::V && s_.v_placement == VPlacement::Share);
+  // The same holds for the node's CPU; with images on the node's own disk and
+  // no story to tell step by step, an attempt is one wait (attempt_ahead.h).
+  const bool told_ahead_ = sole_disk_user_ && !storage_ && !XBT_LOG_ISENABLED(ckptsim, xbt_log_priority_info);
+  // And where no job comes to a node from another (all but case V), a
+  // node's jobs one after the other are one wait until a failure.
+  const bool chains_ = told_ahead_ && s_.c != Case::V;
   ReplicationResult result_;
 };
 
