@@ -77,11 +77,21 @@ struct Job {
   simgrid::s4u::ActivityPtr pending_io;
 };
 
+// A node's run of jobs told ahead (Replication::arm_run): the first job's
+// index, each one's start and the last one's end, and the timer at that end.
+struct NodeRun {
+  int first = 0;
+  std::vector<double> starts;
+  simgrid::kernel::timer::Timer* timer = nullptr;
+  int jobs() const { return static_cast<int>(starts.size()) - 1; }
+};
+
 struct Node {
   s4u::Host* host = nullptr;
   s4u::Disk* disk = nullptr;
   double down_until = -std::numeric_limits<double>::infinity();
   std::vector<Attempt*> running;  // job attempts on this node now
+  std::unique_ptr<NodeRun> run;   // or a run of jobs, with no actor
   void forget(const Attempt* a) { running.erase(std::remove(running.begin(), running.end(), a), running.end()); }
 };
 
@@ -132,8 +142,18 @@ class Replication {
   void start(int replication) {
     // On its node's host: its dumps and restores sleep there, as the attempt
     // actors' did (the head's CPU would hold every node's sleeps).
-    for (int node = 0; node < compute_nodes_; ++node)
-      s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host, [this, node] { node_queue(node); });
+    if (chains_) {
+      // Nodes have no actor while their jobs are told ahead (a stack each was
+      // most of a 100,000-node run); one waits for all jobs, so that the
+      // failures (a daemon) go on until the last job is done.
+      jobs_left_ = static_cast<long>(jobs_.size());
+      all_done_ = s4u::Semaphore::create(0);
+      s4u::Actor::create("jobs", head_, [this] { all_done_->acquire(); });
+      for (int node = 0; node < compute_nodes_; ++node) node_jobs_from_kernel(node, 0);
+    } else {
+      for (int node = 0; node < compute_nodes_; ++node)
+        s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host, [this, node] { node_queue(node); });
+    }
     // Case V's spares fail like the other nodes (their own streams, past the
     // compute nodes'); in other cases nothing runs on them.
     const int n = s_.c == Case::V ? static_cast<int>(nodes_.size()) : compute_nodes_;
@@ -156,7 +176,7 @@ class Replication {
     for (int k = 0; k < s_.jobs_per_node;) {
       slots_.take_own(node);
       wait_until_up(node);
-      k = chains_ ? run_chain(node, k) : run_job(node, k);
+      k = run_job(node, k);
       slots_.release(node);
     }
   }
@@ -170,46 +190,92 @@ class Replication {
     return k + 1;
   }
 
-  // The node's jobs from k on, one after the other, told ahead as one wait
-  // (attempt_ahead.h) up to the first with a kill time of its own: where no
-  // other node's job can come to this one (not case V), each starts when
-  // the one before ends. A failure ends the wait; the jobs done by then are
-  // done, the one it kills goes on as any killed job. The next to run.
-  int run_chain(int node, int k) {
-    const int first = k;
+  // The node's jobs from k on, one after the other, told ahead (chains_):
+  // from the first without a kill time of its own on, a run of jobs that
+  // each start when the one before ends is a kernel timer at the run's end
+  // (arm_run), with no actor. A job with a kill time, or one a failure kills
+  // inside a run, gets an actor of its own, which goes back to runs after it.
+  // From the kernel (the start, a run's timer):
+  void node_jobs_from_kernel(int node, int k) {
+    if (k >= s_.jobs_per_node) return;
+    if (!job_at(node, k).doomed) return arm_run(node, k);
+    s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host,
+                       [this, node, k] { node_jobs_from_actor(node, k); });
+  }
+
+  // From the node's actor: the jobs with a kill time run here, then a run.
+  void node_jobs_from_actor(int node, int k) {
+    for (; k < s_.jobs_per_node && job_at(node, k).doomed;) {
+      slots_.take_own(node);
+      wait_until_up(node);
+      k = run_job(node, k);
+      slots_.release(node);
+    }
+    if (k >= s_.jobs_per_node) return;
+    wait_until_up(node);
+    simgrid::kernel::actor::simcall_answered([this, node, k] { arm_run(node, k); });
+  }
+
+  // A node's run of jobs from k: each one's start, up to the next job with a
+  // kill time (only the times are kept: 100 jobs' steps kept for each of
+  // 10,000 nodes were more than the rest of the run's memory; each attempt
+  // is told again from its start when needed, the same arithmetic).
+  AttemptAhead attempt_in_run(int node, const NodeRun& run, int i) const {
+    return AttemptAhead(costs_, JobProgress{}, site_of(node), run.starts[static_cast<size_t>(i)], 0.0, false);
+  }
+
+  void arm_run(int node, int k) {
+    auto run = std::make_unique<NodeRun>();
+    run->first = k;
+    run->starts.push_back(now());
     const AttemptSite site = site_of(node);
-    // Only when each starts: its attempt is told again from it when needed
-    // (the same arithmetic, the same times), as 100 jobs' steps kept for
-    // each of 10,000 nodes were more than the rest of the run's memory.
-    std::vector<double> starts{now()};
     for (; k < s_.jobs_per_node && !job_at(node, k).doomed; ++k)
-      starts.push_back(AttemptAhead(costs_, JobProgress{}, site, starts.back(), 0.0, false).end());
-    if (k == first) return run_job(node, k);
-    Attempt attempt;
-    Node& where = nodes_[node];
-    where.running.push_back(&attempt);
-    const bool completed = attempt.sleep(starts.back() - now());
-    where.forget(&attempt);
+      run->starts.push_back(AttemptAhead(costs_, JobProgress{}, site, run->starts.back(), 0.0, false).end());
+    run->timer = simgrid::kernel::timer::Timer::set(run->starts.back(), [this, node] { run_ended(node); });
+    nodes_[node].run = std::move(run);
+  }
+
+  // From the kernel: every job of the run is done; the node goes on.
+  void run_ended(int node) {
+    const std::unique_ptr<NodeRun> run = std::move(nodes_[node].run);
+    for (int i = 0; i < run->jobs(); ++i) job_done_in_run(node, *run, i);
+    node_jobs_from_kernel(node, run->first + run->jobs());
+  }
+
+  void job_done_in_run(int node, const NodeRun& run, int i) {
+    Job& job = job_at(node, run.first + i);
+    const AttemptAhead ahead = attempt_in_run(node, run, i);
+    job.start = ahead.start();
+    result_.events += 1 + ahead.stories() + 1;  // its start, its steps, its "done"
+    set_progress(job, ahead.finished());
+    note_done(job, node, ahead.start(), ahead.end());
+  }
+
+  // From the failures' actor: the node's run stops now; the jobs done by now
+  // are done, the one running is killed and goes on in an actor of its own.
+  void kill_run(int node) {
+    const std::unique_ptr<NodeRun> run = std::move(nodes_[node].run);
+    simgrid::kernel::actor::simcall_answered([&run] { run->timer->remove(); });
     const double at = now();
-    for (int i = 0; first + i < k; ++i) {
-      Job& job = job_at(node, first + i);
-      const AttemptAhead ahead(costs_, JobProgress{}, site, starts[static_cast<size_t>(i)], 0.0, false);
-      job.start = ahead.start();
-      ++result_.events;  // its start
-      if (completed || ahead.end() <= at) {
-        result_.events += ahead.stories() + 1;  // and its "done"
-        set_progress(job, ahead.finished());
-        note_done(job, node, ahead.start(), ahead.end());
+    for (int i = 0; i < run->jobs(); ++i) {
+      if (run->starts[static_cast<size_t>(i) + 1] <= at) {
+        job_done_in_run(node, *run, i);
         continue;
       }
-      result_.events += ahead.stories_by(at);
+      Job& job = job_at(node, run->first + i);
+      const AttemptAhead ahead = attempt_in_run(node, *run, i);
+      job.start = ahead.start();
+      result_.events += 1 + ahead.stories_by(at);
       set_progress(job, ahead.progress_at(at));
-      double from = 0;
-      bool restore = false;
-      if (after_attempt(job, node, ahead.start(), from, restore)) supervise(job, node, from, restore, false);
-      return first + i + 1;
+      const int next = run->first + i + 1;
+      s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host, [this, &job, node, next, began = ahead.start()] {
+        double from = 0;
+        bool restore = false;
+        if (after_attempt(job, node, began, from, restore)) supervise(job, node, from, restore, false);
+        node_jobs_from_actor(node, next);
+      });
+      return;
     }
-    return k;
   }
 
   AttemptSite site_of(int node) const {
@@ -292,6 +358,7 @@ class Replication {
     if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, ended - t0_});
     result_.turnarounds[slot(job)] = ended - job.start;
     result_.makespan_s = std::max(result_.makespan_s, ended - t0_);
+    if (all_done_ && --jobs_left_ == 0) all_done_->release();
   }
 
   // The scheduler's queue wait after a requeue: the job's next attempt starts
@@ -527,7 +594,8 @@ class Replication {
     Node& n = nodes_[node];
     n.down_until = now() + s_.profile.reboot_s;
     STORY("%s fails, down for %.0f s, %zu job(s) killed", node_name(node).c_str(), s_.profile.reboot_s,
-          n.running.size());
+          n.running.size() + (n.run ? 1 : 0));
+    if (n.run) kill_run(node);
     auto victims = std::move(n.running);
     n.running.clear();
     for (Attempt* a : victims) a->kill();
@@ -556,6 +624,8 @@ class Replication {
   // And where no job comes to a node from another (all but case V), a
   // node's jobs one after the other are one wait until a failure.
   const bool chains_ = told_ahead_ && s_.c != Case::V;
+  long jobs_left_ = 0;               // with chains_: until all are done,
+  simgrid::s4u::SemaphorePtr all_done_;  // which releases this
   ReplicationResult result_;
 };
 
