@@ -20,10 +20,10 @@
 //    fork writes the image while the job computes on, and the image is the
 //    job's restore point only once written: a failure before then restores
 //    from the previous one (and kills the fork with the job);
-//  - where nothing shares a node and the story is not told, an attempt, and
-//    outside case V a node's run of jobs, is told ahead as one wait
-//    (attempt_ahead.h): the same results with one activity instead of one
-//    per step;
+//  - where nothing shares a node and the story is not told, an attempt is
+//    told ahead as one wait (attempt_ahead.h), and outside case V a node's
+//    run of jobs is one kernel timer with no queue actor (arm_run): the same
+//    results with one activity instead of one per step;
 //  - case V's placement says where and when: beside the next node's job
 //    (share), at the front of the next node's queue (queue), or on a free
 //    spare node (spare); NodeSlots keeps queue and spare at one job per node.
