@@ -39,14 +39,8 @@ Job start_matmul(const TempDir& dir, int n, const std::vector<std::string>& run_
   fs::create_directories(dir / "run");
   Redirect io;
   io.err = (dir / "progress.txt").string();
-  // In-process unless the test asks for --fork: forked incremental dumps of
-  // a job kept paused between checkpoints fail here (a status that is not
-  // "ok"; also with the plain fork of before fork_snapshot.cpp), not yet
-  // understood (docs/checkpointing.md).
-  std::vector<std::string> options = run_options;
-  if (std::find(options.begin(), options.end(), "--fork") == options.end()) options.insert(options.begin(), "--no-fork");
   Job job = start_job(dir / "img", {matmul(), "--n", std::to_string(n), "--out", "out.bin", "--progress"}, dir / "run",
-                      io, options);
+                      io, run_options);
   REQUIRE(eventually([&] { return file_contains(dir / "progress.txt", "row 64/"); }));
   REQUIRE(pause_job(job.pid));
   return job;
