@@ -36,21 +36,30 @@ bool reaches_state(pid_t pid, char want) {
 }  // namespace
 
 TEST_CASE("checkpoint of a stopped job: continued for the dump, stopped again after it, images complete") {
+  // One thread, and four computing all the time: the dump is led by whichever
+  // thread took the signal, often not the main one, and it must stop before
+  // it lets the others go (a SIGSTOP to the process stopped it only once the
+  // main thread had taken it, and then a request sent to the stopped job
+  // could be dropped as one the dump had served).
+  for (const bool threads : {false, true})
   for (const bool no_fork : {false, true}) {
-    DYNAMIC_SECTION((no_fork ? "--no-fork" : "forked (default)")) {
+    DYNAMIC_SECTION((threads ? "4 busy threads, " : "1 thread, ") << (no_fork ? "--no-fork" : "forked (default)")) {
       TempDir t;
       const fs::path img = t.path() / "img", ready = t.path() / "ready";
       std::vector<std::string> opts = {"--keep", "10"};
       if (no_fork) opts.push_back("--no-fork");
-      RunningJob job(img, {CKPT_PROBE, "alloc", "64", ready.string()}, t.path() / "stdout", t.path() / "stderr", opts);
+      const std::vector<std::string> argv =
+          threads ? std::vector<std::string>{CKPT_PROBE, "threads", "64", "4", "busy", ready.string()}
+                  : std::vector<std::string>{CKPT_PROBE, "alloc", "64", ready.string()};
+      RunningJob job(img, argv, t.path() / "stdout", t.path() / "stderr", opts);
       REQUIRE(job.job_pid > 0);
       REQUIRE(wait_for_file(ready));
       ::kill(job.job_pid, SIGSTOP);
       REQUIRE(reaches_state(job.job_pid, 'T'));
-      // Twice: the second request reaches the job while it is stopped inside
-      // the first one's handler, and must be served, not dropped with the
-      // requests the first dump served.
-      for (const char* image : {"ckpt-0001", "ckpt-0002"}) {
+      // Three times: each later request reaches the job while it is stopped
+      // inside the previous one's handler, and must be served, not dropped
+      // with the requests the previous dump served.
+      for (const char* image : {"ckpt-0001", "ckpt-0002", "ckpt-0003"}) {
         INFO(image);
         const std::string cmd = shell_quote(kCkptsim) + " checkpoint " + std::to_string(job.job_pid) + " --wait --timeout 60";
         const CmdResult r = run_shell(cmd);
@@ -59,6 +68,8 @@ TEST_CASE("checkpoint of a stopped job: continued for the dump, stopped again af
         CHECK(r.out == (img / image).string() + "\n");
         CHECK(r.err.find("was stopped: continued for its dump") != std::string::npos);
         CHECK(reaches_state(job.job_pid, 'T'));
+        for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(job.job_pid) + "/task"))
+          CHECK(reaches_state(static_cast<pid_t>(std::stol(task.path().filename().string())), 'T'));
         check_image(img / image);
       }
       ::kill(job.job_pid, SIGCONT);

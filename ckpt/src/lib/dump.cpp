@@ -166,7 +166,11 @@ void end_dump(Dump& d) {
     const struct timespec zero {};
     while (sys::rt_sigtimedwait(&set, nullptr, &zero) == d.sig) {
     }
-    sys::kill(int(sys::getpid()), SIGSTOP);
+    // To this thread: a SIGSTOP sent to the process is taken by whichever
+    // thread the kernel picks (the main thread, parked), and this one would
+    // run on past this point before the group stop reached it, letting the
+    // threads go and missing a request sent meanwhile.
+    sys::call6(SYS_tgkill, sys::getpid(), sys::call6(SYS_gettid), SIGSTOP);
     if (sys::rt_sigtimedwait(&set, d.next_request, &zero) != d.sig) d.next_request->si_signo = 0;
   }
   threads::release_all();
