@@ -158,6 +158,9 @@ void end_dump(Dump& d) {
   // Without this, a forked dump's job computes for as long as its image is
   // written (the fork is the point), so a job "kept paused between checkpoints"
   // by SIGSTOP after each complete image was not: it ran during every write.
+  // That was issue 23's unexplained failure of forked incremental dumps of a
+  // paused ckpt-matmul: every status was "ok", but the 0.7 s job reached its
+  // end within 2-5 forked writes, and re-pausing a job that had ended failed.
   if (d.stay_stopped && !d.in_writer) {
     // Requests sent during the dump were served by it (the handler drops them
     // too); one sent while the job stayed stopped is the next dump's, and the
