@@ -25,6 +25,10 @@ void add_checkpoint(CLI::App& app, int& exit_code) {
     const auto timeout = std::chrono::milliseconds(std::llround(args->timeout * 1000));
     try {
       const auto result = ckpt::request_checkpoint(args->pid, args->wait, timeout);
+      if (result.was_stopped)
+        std::cerr << "ckptsim: checkpoint: process " << args->pid
+                  << " was stopped: continued for its dump, which stops it again as soon as the dump no longer needs "
+                     "it running (a forked dump's writer completes the image meanwhile)\n";
       if (args->wait) std::cout << result.image.string() << "\n";
       exit_code = 0;
     } catch (const ckpt::CkptError& e) {

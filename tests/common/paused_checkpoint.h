@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "ckpt/control.h"
+#include "ckpt/signal_rule.h"
 
 namespace ckptsim::test {
 
@@ -58,13 +59,18 @@ inline std::string settled_status(const std::filesystem::path& img) {
   }
 }
 
-// For a job paused with pause_job, images in `img`: one checkpoint (the
-// signal, then SIGCONT), waited for until the status line says a new "ok" or
-// "fail", then the job is paused again. True for a complete image.
+// For a job paused with pause_job, images in `img`: one checkpoint, as
+// `ckptsim checkpoint` asks a stopped job for one (the signal queued with
+// kStayStoppedRequest, then SIGCONT: the library stops the job again as soon
+// as the dump no longer needs it running, so a forked dump's job does not
+// compute while its writer writes), waited for until the status line says a
+// new "ok" or "fail", and the job seen stopped again. True for a complete image.
 inline bool checkpoint_paused(pid_t pid, const std::filesystem::path& img, int sig = SIGQUIT) {
   if (!wait_until([&] { return ckptsim::ckpt::catches_signal(pid, sig); })) return false;
   const std::string before = settled_status(img);
-  ::kill(pid, sig);
+  union sigval value {};
+  value.sival_ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(ckptsim::ckpt::kStayStoppedRequest));
+  ::sigqueue(pid, sig, value);
   ::kill(pid, SIGCONT);
   std::string now;
   const bool ended = wait_until([&] {

@@ -116,10 +116,13 @@ class RelayMask {
 struct CheckpointResult {
   std::filesystem::path image;  // DIR/ckpt-NNNN, complete and renamed into place
   double seconds = 0;           // signal sent -> image complete
+  bool was_stopped = false;     // the job was stopped (state T): continued for the dump, stopped again after it
 };
 
 // Sends the job's checkpoint signal (read from its environment) and, if wait,
-// returns once a new image is complete. Throws CkptError on failure/timeout and
+// returns once a new image is complete. A stopped job (SIGSTOP, a scheduler's
+// suspend) is continued for its dump and stops itself again after it (the
+// library's side: signal_rule.h kStayStoppedRequest). Throws CkptError on failure/timeout and
 // for a timeout outside (0, kMaxDurationS]. The pid of a restored tree's init
 // (what `ckptsim restart` of a process tree returns) stands for the tree's root.
 CheckpointResult request_checkpoint(pid_t pid, bool wait,

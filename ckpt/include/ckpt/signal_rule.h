@@ -26,6 +26,15 @@ constexpr bool checkpoint_signal_ok(int sig) {
   }
 }
 
+// si_value (rt_sigqueueinfo, SI_QUEUE) of a checkpoint request for a job that
+// was stopped (SIGSTOP, a scheduler's suspend) when asked: the sender continues
+// it (SIGCONT) for the dump, and libckpt.so stops it again (SIGSTOP to itself)
+// as soon as the dump no longer needs it running: after the fork for a forked
+// dump (the writer, another process, writes on), after the commit in-process.
+// Without it a forked dump's job computes while its image is written. The high
+// half is not libckpt's tree-member magic ("CKPT"), so the two never mix.
+inline constexpr unsigned long long kStayStoppedRequest = 0x53544f50ull;  // "STOP"
+
 // For error messages: what checkpoint_signal_ok accepts.
 inline constexpr const char* kCheckpointSignals =
     "HUP INT QUIT ABRT USR1 USR2 PIPE ALRM TERM STKFLT URG XCPU XFSZ VTALRM PROF WINCH POLL PWR, or 34-64";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ckpt/control.h"
+#include "ckpt/signal_rule.h"
 #include "status.h"
 
 namespace fs = std::filesystem;
@@ -97,6 +98,15 @@ bool process_ended(pid_t pid) {
   return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
 }
 
+// Stopped by SIGSTOP (or SIGTSTP..., a scheduler's suspend): state T. A
+// ptrace stop (t) is not: continuing it is the tracer's business.
+bool job_stopped(pid_t pid) {
+  bool ok = false;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat", &ok);
+  const auto close = stat.rfind(')');
+  return ok && close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T';
+}
+
 // A restored process tree runs under an init of its own (pid 1 of its PID
 // namespace, started by `ckptsim restart`, docs/restarting.md "Process
 // trees"): asked for that init, the job is its first child, the tree's root.
@@ -152,9 +162,20 @@ CheckpointResult request_checkpoint(pid_t pid, bool wait, std::chrono::milliseco
   const unsigned long before = highest_image(job.dir);
   const DumpStatus old = read_dump_status(job.dir);
   const auto t0 = std::chrono::steady_clock::now();
-  if (::kill(pid, job.signal) != 0)
-    throw CkptError("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
   CheckpointResult result;
+  // A stopped job never runs its handler until continued. It is continued for
+  // the dump, and the request tells libckpt.so to stop it again as soon as the
+  // dump no longer needs it running (signal_rule.h): after the fork for a
+  // forked dump, whose writer completes the image while the job stays stopped.
+  result.was_stopped = job_stopped(pid);
+  if (result.was_stopped) {
+    union sigval value {};
+    value.sival_ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(kStayStoppedRequest));
+    if (::sigqueue(pid, job.signal, value) != 0 || ::kill(pid, SIGCONT) != 0)
+      throw CkptError("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
+  } else if (::kill(pid, job.signal) != 0) {
+    throw CkptError("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
+  }
   if (!wait) return result;
 
   auto delay = std::chrono::microseconds(200);

@@ -213,6 +213,8 @@ struct Dump {
   uint64_t started_mono_ns;
   uint64_t stopped_ns;
   bool in_writer;  // this is the forked writer: the job has run on since stopped_ns
+  bool stay_stopped;  // the job was stopped when asked: end_dump stops it again
+  siginfo_t* next_request;  // with stay_stopped: a request sent while it was stopped again (si_signo 0: none)
 
   // Image being written.
   uint64_t seq;
@@ -339,8 +341,14 @@ bool tree_fork_has_room(const int32_t* pids, size_t n, uint64_t* need, uint64_t*
 // in the job, 0 in the writer, -errno when no writer was forked.
 long fork_snapshot(Dump& d);
 
-// Runs one whole checkpoint for signal `sig` (from the handler).
-void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc);
+// Runs one whole checkpoint for signal `sig` (from the handler); with
+// stay_stopped (a request for a job that was stopped, stay_stopped_request),
+// the process stops itself again once the dump no longer needs it running,
+// and a request that was sent while it stayed stopped is left in *next for
+// the handler to raise again (si_signo 0 when there was none).
+void run_checkpoint(const Config& cfg, int sig, ucontext_t* uc, bool stay_stopped, siginfo_t* next);
+// A request sent with ckpt/signal_rule.h's kStayStoppedRequest.
+bool stay_stopped_request(const siginfo_t* info);
 
 // Writes dst_dir/name (0600) from `read` (bytes at offset off into buf, 0 at
 // the end, or -errno), hashing it; file_copy.cpp.

@@ -88,13 +88,14 @@ void on_checkpoint_signal(int sig, siginfo_t* info, void* context) {
   // The first thread to take the signal dumps; every other one parks here
   // until the dump is over (threads.h). A member request (an ancestor's tree
   // dump, tree.h) makes it a member's dump; anything else is a dump of its own.
+  siginfo_t next{};
   if (ckptlib::threads::lead_or_park(uc)) {
     long coordinator = 0;
     uint32_t nonce = 0;
     if (ckptlib::member_request(info, &coordinator, &nonce))
       ckptlib::run_member_checkpoint(g_config, sig, uc, coordinator, nonce);
     else
-      ckptlib::run_checkpoint(g_config, sig, uc);
+      ckptlib::run_checkpoint(g_config, sig, uc, ckptlib::stay_stopped_request(info), &next);
   }
   // Requests that arrived during the dump are served by it, and so is the
   // leader's own request to stop this thread: drop them.
@@ -102,6 +103,12 @@ void on_checkpoint_signal(int sig, siginfo_t* info, void* context) {
   const struct timespec zero {};
   while (ckptlib::sys::rt_sigtimedwait(&set, nullptr, &zero) == sig) {
   }
+  // A request sent while a job that was stopped when asked stayed stopped
+  // after its dump (dump.cpp end_dump) was not served: raised again to this
+  // thread, it is taken once the handler returns.
+  if (next.si_signo == sig)
+    ckptlib::sys::call6(SYS_rt_tgsigqueueinfo, ckptlib::sys::getpid(), ckptlib::sys::call6(SYS_gettid), sig,
+                        ckptlib::sys::L(&next));
 }
 
 bool configure_dir() {
