@@ -65,15 +65,10 @@ struct Job {
   double start = -1;          // when it first started on its home node
   bool doomed = false;        // --failure-rate: this job gets killed once
   double kill_fraction = 0;   // ... at this fraction of its failure-free run
-  double checkpointed = 0;    // compute saved by the last complete checkpoint
-  int image_node = -1;        // where that image is (-1: none yet)
-  bool done = false;
-  // A forked dump's image being written: the compute it saves, on which node,
-  // and when its write ends (a time, or the I/O activity when the disk or
-  // file system is shared). None: pending_node < 0.
-  double pending_checkpointed = 0;
-  int pending_node = -1;
-  double pending_ready_at = 0;
+  // Its last complete image, a forked one being written, done or not
+  // (attempt_ahead.h); a forked image's write as the I/O activity when the
+  // disk or file system is shared.
+  JobProgress progress;
   simgrid::s4u::ActivityPtr pending_io;
 };
 
@@ -247,7 +242,7 @@ class Replication {
     const AttemptAhead ahead = attempt_in_run(node, run, i);
     job.start = ahead.start();
     result_.events += 1 + ahead.stories() + 1;  // its start, its steps, its "done"
-    set_progress(job, ahead.finished());
+    job.progress = ahead.finished();
     note_done(job, node, ahead.start(), ahead.end());
   }
 
@@ -266,7 +261,7 @@ class Replication {
       const AttemptAhead ahead = attempt_in_run(node, *run, i);
       job.start = ahead.start();
       result_.events += 1 + ahead.stories_by(at);
-      set_progress(job, ahead.progress_at(at));
+      job.progress = ahead.progress_at(at);
       const int next = run->first + i + 1;
       s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host, [this, &job, node, next, began = ahead.start()] {
         double from = 0;
@@ -304,7 +299,7 @@ class Replication {
   // false when it is done or has moved (case V's migration owns it then).
   bool after_attempt(Job& job, int node, double began, double& from, bool& restore) {
     settle_forked_write(job, false);
-    if (job.done) {
+    if (job.progress.done) {
       note_done(job, node, began, now());
       STORY("job %d done on %s, turnaround %.2f s", job.id, node_name(node).c_str(), now() - job.start);
       return false;
@@ -312,7 +307,7 @@ class Replication {
     if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, now() - t0_});
     Node& where = nodes_[node];
     ++result_.kills;
-    const bool has_image = job.image_node >= 0;
+    const bool has_image = job.progress.image_node >= 0;
     STORY("job %d killed on %s (%s)", job.id, node_name(node).c_str(),
           has_image                     ? "it has a checkpoint"
           : costs_.checkpoints.empty() ? "restart from scratch"
@@ -328,7 +323,7 @@ class Replication {
         break;
       case Case::IV:
         if (has_image) {
-          from = job.checkpointed;
+          from = job.progress.checkpointed;
           restore = true;
         }
         break;
@@ -342,7 +337,7 @@ class Replication {
                                [this, &job, target, killed_at] { migrate(job, target, killed_at); });
             return false;  // this node's queue goes on; the migration actor owns the job now
           }
-          from = job.checkpointed;
+          from = job.progress.checkpointed;
           restore = true;
         }
         break;
@@ -388,7 +383,7 @@ class Replication {
       target = slots_.take_spare();
       note_wait(job, now() - killed_at);
     }
-    const int source = job.image_node;
+    const int source = job.progress.image_node;
     if (storage_) {
       STORY("job %d: image on the shared file system, restored on %s", job.id, node_name(target).c_str());
     } else {
@@ -397,13 +392,13 @@ class Replication {
       if (costs_.copy_setup_s > 0) s4u::this_actor::sleep_for(costs_.copy_setup_s);
       s4u::Comm::sendto(nodes_[source].host, nodes_[target].host, static_cast<uint64_t>(costs_.image_bytes));
     }
-    job.image_node = target;
+    job.progress.image_node = target;
     if (placement == VPlacement::Queue) {
       const double arrived = now();
       slots_.take_front(target);
       note_wait(job, now() - arrived);
     }
-    supervise(job, target, job.checkpointed, true, false);
+    supervise(job, target, job.progress.checkpointed, true, false);
     if (placement != VPlacement::Share) slots_.release(target);
   }
 
@@ -456,51 +451,39 @@ class Replication {
       }
       STORY("job %d checkpoints (%.1f s)", job.id, costs_.dump_s[k]);
       if (!image_io(a, node, costs_.dump_s[k], true)) return;
-      job.checkpointed = cp;
-      job.image_node = node;
+      job.progress.checkpointed = cp;
+      job.progress.image_node = node;
     }
     if (costs_.work_s > at && !a.exec(host, (costs_.work_s - at) * speed)) return;
-    job.done = true;
+    job.progress.done = true;
   }
 
   // The same attempt as one wait (attempt_ahead.h): what a failure ends
   // early leaves the job as the steps done by then left it.
   void run_attempt_ahead(Attempt& a, Job& job, int node, double from, bool restore) {
     if (restore && a.killed()) return;
-    const AttemptAhead ahead(costs_, progress_of(job), site_of(node), now(), from, restore);
+    const AttemptAhead ahead(costs_, job.progress, site_of(node), now(), from, restore);
     const bool completed = a.sleep(ahead.end() - now());
     result_.events += completed ? ahead.stories() : ahead.stories_by(now());
-    set_progress(job, completed ? ahead.finished() : ahead.progress_at(now()));
-  }
-
-  static JobProgress progress_of(const Job& j) {
-    return {j.checkpointed, j.image_node, j.pending_checkpointed, j.pending_node, j.pending_ready_at, j.done};
-  }
-  static void set_progress(Job& j, const JobProgress& p) {
-    j.checkpointed = p.checkpointed;
-    j.image_node = p.image_node;
-    j.pending_checkpointed = p.pending_checkpointed;
-    j.pending_node = p.pending_node;
-    j.pending_ready_at = p.pending_ready_at;
-    j.done = p.done;
+    job.progress = completed ? ahead.finished() : ahead.progress_at(now());
   }
 
   // A forked dump: the previous fork's image completed first (the library
   // waits for a fork still writing, the job stopped), the job stopped for
   // its fork, then the fork's write started; the job goes on at once.
   bool forked_dump(Attempt& a, Job& job, int node, size_t k, double cp) {
-    if (job.pending_node >= 0) {
+    if (job.progress.pending_node >= 0) {
       const double waited = now();
       if (job.pending_io && !a.wait(job.pending_io)) return false;
-      if (!job.pending_io && job.pending_ready_at > now() && !a.sleep(job.pending_ready_at - now())) return false;
+      if (!job.pending_io && job.progress.pending_ready_at > now() && !a.sleep(job.progress.pending_ready_at - now())) return false;
       if (now() > waited) STORY("job %d waits %.1f s for its previous fork's write", job.id, now() - waited);
       settle_forked_write(job, true);
     }
     STORY("job %d checkpoints forked (stopped %.3f s, written in %.1f s)", job.id, costs_.dump_s[k], costs_.write_s);
     if (!a.sleep(costs_.dump_s[k])) return false;
-    job.pending_checkpointed = cp;
-    job.pending_node = node;
-    job.pending_ready_at = now() + costs_.write_s;
+    job.progress.pending_checkpointed = cp;
+    job.progress.pending_node = node;
+    job.progress.pending_ready_at = now() + costs_.write_s;
     job.pending_io = start_write(node, costs_.write_s);
     return true;
   }
@@ -519,16 +502,16 @@ class Replication {
   // A forked dump's image becomes the restore point once written; one still
   // being written when the attempt ends (killed: its fork dies with it) is lost.
   void settle_forked_write(Job& job, bool written) {
-    if (job.pending_node < 0) return;
-    if (!written) written = job.pending_io ? write_done(job.pending_io) : job.pending_ready_at <= now();
+    if (job.progress.pending_node < 0) return;
+    if (!written) written = job.pending_io ? write_done(job.pending_io) : job.progress.pending_ready_at <= now();
     if (written) {
-      job.checkpointed = job.pending_checkpointed;
-      job.image_node = job.pending_node;
+      job.progress.checkpointed = job.progress.pending_checkpointed;
+      job.progress.image_node = job.progress.pending_node;
     } else {
       if (job.pending_io) job.pending_io->cancel();
-      if (!job.done) STORY("job %d: its forked image was not written yet, lost", job.id);
+      if (!job.progress.done) STORY("job %d: its forked image was not written yet, lost", job.id);
     }
-    job.pending_node = -1;
+    job.progress.pending_node = -1;
     job.pending_io = nullptr;
   }
 

@@ -1,5 +1,9 @@
 #include "harness.h"
 
+#include <cstdio>
+
+#include "ckpt/image_format.h"
+
 #include "ckpt/control.h"
 
 #include <catch2/catch.hpp>
@@ -24,6 +28,12 @@ namespace restart_test {
 std::string build_path(const std::string& name) { return std::string(CKPTSIM_BUILD_DIR) + "/" + name; }
 std::string ckptsim_exe() { return build_path("ckptsim"); }
 std::string prog(const std::string& name) { return build_path("tests/restart/" + name); }
+
+std::string image_name(int seq) {
+  char digits[16];
+  std::snprintf(digits, sizeof digits, "%04d", seq);
+  return ckptsim::image_format::kImagePrefix + std::string(digits);
+}
 
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& cwd, const Redirect& io) {
   std::vector<char*> args;

@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 std::string build_path(const std::string& name);  // CKPTSIM_BUILD_DIR/name
 std::string ckptsim_exe();
 std::string prog(const std::string& name);          // a test program from tests/restart/progs
+std::string image_name(int seq);                     // ckpt-NNNN: the library's name of image seq
 
 using ckptsim::test::TempDir;
 

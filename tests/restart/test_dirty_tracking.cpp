@@ -18,11 +18,6 @@ namespace {
 
 constexpr int kCheckpoints = 5;
 
-std::string image_name(int seq) {
-  char b[32];
-  std::snprintf(b, sizeof b, "ckpt-%04d", seq);
-  return b;
-}
 
 std::set<uint64_t> numbers(const std::string& text) {
   std::set<uint64_t> out;

@@ -21,11 +21,6 @@ namespace {
 
 constexpr int kSteps = 6;
 
-std::string image_name(int seq) {
-  char b[32];
-  std::snprintf(b, sizeof b, "ckpt-%04d", seq);
-  return b;
-}
 
 void touch(const fs::path& p) { write_file(p, ""); }
 

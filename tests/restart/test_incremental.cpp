@@ -51,11 +51,6 @@ Job start_matmul(const TempDir& dir, int n, const std::vector<std::string>& run_
 
 json manifest(const fs::path& image) { return json::parse(read_file(image / "manifest.json")); }
 
-std::string image_name(int seq) {
-  char b[32];
-  std::snprintf(b, sizeof b, "ckpt-%04d", seq);
-  return b;
-}
 
 std::set<std::string> images_in(const fs::path& img) {
   std::set<std::string> out;

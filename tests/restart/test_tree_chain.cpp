@@ -65,11 +65,6 @@ std::string output(const fs::path& dir, const std::string& name) {
   return name == "log" ? log_sorted(text) : text;
 }
 
-std::string image_name(int seq) {
-  char b[32];
-  std::snprintf(b, sizeof b, "ckpt-%04d", seq);
-  return b;
-}
 
 std::set<std::string> procs_of(const fs::path& image) {
   std::set<std::string> out;
