@@ -309,6 +309,7 @@ bool copy_forked_exe(Dump& d);  // file_copy.cpp: a forked dump's writer copies 
 bool write_manifest(Dump& d);  // manifest.cpp
 bool plan_incremental(Dump& d);   // incremental.cpp: the parent image, or a full dump saying why
 bool write_page_hashes(Dump& d);  // incremental.cpp: the `pages` file (and `parent`)
+bool write_parent_file(Dump& d, int dir, const char* parent);  // incremental.cpp: dir/parent
 void lineage_begin(const Dump& d);  // incremental.cpp: the memory now descends from this image
 void lineage_abandon();             // ...or not, the dump failed in-process
 // The parent image's directory (a tree's: this process's proc-PID in it), or -errno.

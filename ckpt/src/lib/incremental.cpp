@@ -153,22 +153,24 @@ uint64_t parent_page_hash(Dump& d, uint64_t addr) {
   return d.parent_hashes[r.first + (addr - r.start) / 4096];
 }
 
+// `parent` lets retention keep what a kept image needs, without JSON.
+bool write_parent_file(Dump& d, int dir, const char* parent) {
+  const long fd = sys::openat(dir, fmt::kParentFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return d.fail("creating parent", fd);
+  char line[40];
+  Text t;
+  t.reset(line, sizeof line);
+  t.str(parent).ch('\n');
+  long r = write_all(int(fd), t.data, t.len);
+  if (r == 0 && d.cfg->fsync) r = sys::fsync(int(fd));
+  sys::close(int(fd));
+  return r == 0 ? true : d.fail("writing parent", r);
+}
+
 bool write_page_hashes(Dump& d) {
   if (!d.cfg->incremental) return true;
   long r;
-  if (d.incremental) {
-    // `parent` lets retention keep what a kept image needs, without JSON.
-    const long fd = sys::openat(d.tmpfd, fmt::kParentFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return d.fail("creating parent", fd);
-    char line[40];
-    Text t;
-    t.reset(line, sizeof line);
-    t.str(d.parent_name).ch('\n');
-    r = write_all(int(fd), t.data, t.len);
-    if (r == 0 && d.cfg->fsync) r = sys::fsync(int(fd));
-    sys::close(int(fd));
-    if (r < 0) return d.fail("writing parent", r);
-  }
+  if (d.incremental && !write_parent_file(d, d.tmpfd, d.parent_name)) return false;
   // Without checksums for all of it, the next dump cannot compare: no file,
   // and the next dump is a full one (and says so).
   if (!d.pages_ok) return true;

@@ -191,17 +191,7 @@ bool hear_members(Dump& d, Tree& t, Reply expected) {
 
 // The tree image's `parent` (CKPT_KEEP keeps what a kept image needs, as for a single image's).
 bool write_tree_parent(Dump& d) {
-  if (!d.tree_parent[0]) return true;
-  const long fd = sys::openat(d.treefd, fmt::kParentFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return d.fail("creating parent", fd);
-  char line[40];
-  Text w;
-  w.reset(line, sizeof line);
-  w.str(d.tree_parent).ch('\n');
-  long r = write_all(int(fd), w.data, w.len);
-  if (r == 0 && d.cfg->fsync) r = sys::fsync(int(fd));
-  sys::close(int(fd));
-  return r == 0 ? true : d.fail("writing parent", r);
+  return !d.tree_parent[0] || write_parent_file(d, d.treefd, d.tree_parent);
 }
 
 // Every member's answer, then tree.json and the commit; or no image at all.
