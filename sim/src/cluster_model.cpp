@@ -200,7 +200,7 @@ class Replication {
 
   // From the node's actor: the jobs with a kill time run here, then a run.
   void node_jobs_from_actor(int node, int k) {
-    for (; k < s_.jobs_per_node && job_at(node, k).doomed;) {
+    while (k < s_.jobs_per_node && job_at(node, k).doomed) {
       slots_.take_own(node);
       wait_until_up(node);
       k = run_job(node, k);
@@ -212,22 +212,22 @@ class Replication {
   }
 
   // A node's run of jobs from k: each one's start, up to the next job with a
-  // kill time (only the times are kept: 100 jobs' steps kept for each of
-  // 10,000 nodes were more than the rest of the run's memory; each attempt
-  // is told again from its start when needed, the same arithmetic).
-  AttemptAhead attempt_in_run(int node, const NodeRun& run, int i) const {
-    return AttemptAhead(costs_, JobProgress{}, site_of(node), run.starts[static_cast<size_t>(i)], 0.0, false);
-  }
-
+  // kill time, and a timer at the last one's end. Only the times are kept
+  // (100 jobs' steps kept for each of 10,000 nodes were more than the rest of
+  // the run's memory): each attempt is told again from its start when
+  // needed, the same arithmetic.
   void arm_run(int node, int k) {
     auto run = std::make_unique<NodeRun>();
     run->first = k;
     run->starts.push_back(now());
-    const AttemptSite site = site_of(node);
     for (; k < s_.jobs_per_node && !job_at(node, k).doomed; ++k)
-      run->starts.push_back(AttemptAhead(costs_, JobProgress{}, site, run->starts.back(), 0.0, false).end());
+      run->starts.push_back(attempt_in_run(node, *run, run->jobs()).end());
     run->timer = simgrid::kernel::timer::Timer::set(run->starts.back(), [this, node] { run_ended(node); });
     nodes_[node].run = std::move(run);
+  }
+
+  AttemptAhead attempt_in_run(int node, const NodeRun& run, int i) const {
+    return AttemptAhead(costs_, JobProgress{}, site_of(node), run.starts[static_cast<size_t>(i)], 0.0, false);
   }
 
   // From the kernel: every job of the run is done; the node goes on.
