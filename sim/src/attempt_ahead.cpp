@@ -12,11 +12,13 @@ namespace {
 
 // disk_time's sole-user sleep: the bytes the profile's cost is, at the disk's rate.
 double disk_s(double seconds, double Bps) {
-  const double bytes = static_cast<double>(static_cast<long long>(std::llround(seconds * Bps)));
-  return bytes == 0 ? 0 : bytes / Bps;
+  const uint64_t bytes = io_bytes(seconds, Bps);
+  return bytes == 0 ? 0 : static_cast<double>(bytes) / Bps;
 }
 
 }  // namespace
+
+uint64_t io_bytes(double seconds, double Bps) { return static_cast<uint64_t>(std::llround(seconds * Bps)); }
 
 AttemptAhead::AttemptAhead(const JobCosts& c, const JobProgress& before, const AttemptSite& site, double now,
                            double from, bool restore)

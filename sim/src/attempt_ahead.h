@@ -9,11 +9,16 @@
 // Only without the story (--log at info): the story tells each step at its
 // own simulated time, so it is told step by step.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "job_costs.h"
 
 namespace ckptsim::sim {
+
+// The bytes a step that costs `seconds` on a disk of `Bps` moves: what the
+// model writes, reads or sends for a dump, restore or forked write.
+uint64_t io_bytes(double seconds, double Bps);
 
 // What an attempt leaves a job with (cluster_model.cpp's Job, in part).
 struct JobProgress {

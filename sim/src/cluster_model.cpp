@@ -493,7 +493,7 @@ class Replication {
   // own: the write then simply takes its time.
   simgrid::s4u::ActivityPtr start_write(int node, double seconds) {
     const double bps = write_bps_[node];
-    const auto bytes = static_cast<uint64_t>(std::llround(seconds * bps));
+    const uint64_t bytes = io_bytes(seconds, bps);
     if (bytes == 0 || (!storage_ && sole_disk_user_)) return nullptr;
     if (storage_) return s4u::Comm::sendto_async(nodes_[node].host, storage_, bytes);
     return nodes_[node].disk->write_async(bytes);
@@ -531,7 +531,7 @@ class Replication {
   bool image_io(Attempt& a, int node, double seconds, bool write) {
     const double bps = write ? write_bps_[node] : read_bps_[node];
     if (!storage_) return disk_time(a, nodes_[node].disk, seconds, bps, write, sole_disk_user_);
-    const auto bytes = static_cast<uint64_t>(std::llround(seconds * bps));
+    const uint64_t bytes = io_bytes(seconds, bps);
     if (bytes == 0) return true;
     s4u::Host* host = nodes_[node].host;
     return a.wait(write ? s4u::Comm::sendto_async(host, storage_, bytes) : s4u::Comm::sendto_async(storage_, host, bytes));
@@ -544,7 +544,7 @@ class Replication {
   // disk model has only the full update (every disk action looked at, at every
   // event), which made the simulator's cost grow as nodes^1.6.
   static bool disk_time(Attempt& a, const s4u::Disk* disk, double seconds, double bps, bool write, bool sole_user) {
-    const auto bytes = static_cast<sg_size_t>(std::llround(seconds * bps));
+    const sg_size_t bytes = io_bytes(seconds, bps);
     if (bytes == 0) return true;
     if (sole_user) return a.sleep(static_cast<double>(bytes) / bps);
     return a.wait(write ? disk->write_async(bytes) : disk->read_async(bytes));
