@@ -170,6 +170,7 @@ struct Dump {
   void* scratch;
   size_t scratch_size;
   char* io_buf;
+  bool io_buf_faulted;  // fault_in_io_buf has run
   const char* zero_page;
   void* xxh_state;  // XXH3_state_t, 64-byte aligned
   char* writer_stack;  // the core writer task's (write_pipeline.h)
@@ -288,6 +289,8 @@ struct Dump {
 // recording the failure in the Dump.
 bool map_scratch(Dump& d);
 void unmap_scratch(Dump& d);
+// Before the core is written: the io buffers' pages in with one call.
+void fault_in_io_buf(Dump& d);
 bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm, exe, cwd, regs
 bool read_fd_table(Dump& d);   // fd_table.cpp
 bool stop_threads(Dump& d);     // dump.cpp: threads.h's stop_others
