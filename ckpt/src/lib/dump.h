@@ -269,7 +269,7 @@ struct Dump {
   int treefd = -1;
   const uint64_t* tree_pipes;
   size_t ntree_pipes;
-  int skip_fd[2] = {-1, -1};  // the tree dump's own connection and directory: not the job's fds
+  int skip_fd = -1;  // a tree member's connection to its coordinator: not one of the job's fds
   char tree_parent[32];       // the tree image every process's core descends from ("": a full one)
 
   bool fail(const char* what, long neg_errno) {

@@ -92,7 +92,7 @@ bool read_fd_table(Dump& d) {
     if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
     size_t p = 0;
     const int fd = int(parse_unsigned(de->d_name, cstr_len(de->d_name), &p, 10));
-    if (fd == dirfd || fd == d.skip_fd[0] || fd == d.skip_fd[1] || dirty_own_fd(fd)) continue;
+    if (fd == dirfd || fd == d.skip_fd || dirty_own_fd(fd)) continue;
     ok = describe_fd(d, fd);
   }
   sys::close(int(dirfd));

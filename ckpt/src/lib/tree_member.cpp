@@ -86,7 +86,7 @@ bool member_image(Dump& d, const char* msg, size_t len, int top, int sock, bool*
   d.ntree_pipes = n;
   d.pgid = sys::getpgid(0);
   d.sid = sys::getsid(0);
-  bool ok = read_process(d) && read_fd_table(d) && open_proc_image(d, top) && open_checkpoint_dir(d);
+  bool ok = open_proc_image(d, top) && open_checkpoint_dir(d);
   *lineage_moved = ok && begin_lineage(d);
   if (!d.cfg->fork) {
     ok = ok && write_own_image(d) && sync_own_image(d);
@@ -150,7 +150,12 @@ void run_member_checkpoint(const Config& cfg, int sig, ucontext_t* uc, long coor
   // of this dump sees it as a process of the job.
   reap_previous_writer(true);
   const int sock = connect_coordinator(coordinator, nonce);
-  bool ok = sock >= 0 && stop_threads(d) && map_scratch(d);
+  // This process's own facts are read before it says "stopped" (they cannot
+  // change once its threads are parked): meanwhile the coordinator stops the
+  // others and rescans /proc on one CPU, while after "dump" every member's
+  // work and fork compete for the CPUs, and the whole job waits for the last.
+  d.skip_fd = sock;
+  bool ok = sock >= 0 && stop_threads(d) && map_scratch(d) && read_process(d) && read_fd_table(d);
   if (sock >= 0 && !ok) say_failure(d, sock);
   if (ok) {
     char word[32];
@@ -163,15 +168,12 @@ void run_member_checkpoint(const Config& cfg, int sig, ucontext_t* uc, long coor
   int top = -1;
   const long n = ok ? recv_text(sock, msg, 64u << 10, kMemberWaitMs, &top) : -1;
   if (n > 5 && starts_with(msg, size_t(n), "dump ") && top >= 0) {
-    d.skip_fd[0] = sock;
-    d.skip_fd[1] = top;
     // The message is copied: the dump uses io_buf.
-    char* kept = d.pool;
-    for (long i = 0; i <= n; ++i) kept[i] = msg[i];
-    d.pool_used = size_t(n) + 1;
+    const char* kept = d.keep(msg, size_t(n));
     bool lineage_moved = false;
     WriterGate gate;
-    member_image(d, kept, size_t(n), top, sock, &lineage_moved, gate);
+    if (kept) member_image(d, kept, size_t(n), top, sock, &lineage_moved, gate);
+    else if (!d.fail("keeping the coordinator's order", -ENOMEM)) say_failure(d, sock);
     char word[16];
     // "resume", "abandon" (the tree's image was not made), or EOF: the coordinator is gone.
     const long w = recv_text(sock, word, sizeof word, -1);
