@@ -32,7 +32,12 @@ struct ProcInfo {
 struct ProcTable {
   ProcInfo* p;
   size_t n;
-  bool* desc;  // p[i] descends from the coordinator
+  bool* desc;     // p[i] descends from the coordinator
+  uint64_t* ino;  // the inode number /proc gave p[i]'s directory (tree_collect.cpp read_table)
+  // The previous read's, kept while the next one is made (it reuses what cannot have changed).
+  ProcInfo* prev;
+  bool* prev_desc;
+  uint64_t* prev_ino;
 };
 
 struct Member {

@@ -20,14 +20,13 @@ constexpr long kVforkWaitNs = 2'000'000'000;   // a vfork child execs (or exits)
 
 long now_ns() { return long(monotonic_ns()); }
 
-void read_one(Dump& d, ProcTable& pt, long pid) {
+void read_one(ProcTable& pt, long pid, uint64_t ino) {
   char buf[1024];
   const long n = read_proc_stat(pid, buf, sizeof buf);
   ProcInfo p{};
   if (n < 0 || !parse_proc_stat(buf, size_t(n), &p)) return;  // gone meanwhile
   p.pid = int32_t(pid);
-  if (pt.n < kMaxProcs) pt.p[pt.n++] = p;
-  (void)d;
+  if (pt.n < kMaxProcs) pt.ino[pt.n] = ino, pt.p[pt.n++] = p;
 }
 
 // Descendants: repeated sweeps (a tree is a few levels deep), each parent
@@ -72,16 +71,29 @@ bool dump_writer(const Dump& d, const ProcTable& pt, const ProcInfo& p) {
 
 namespace {
 
-// Every process in /proc, and which of them descend from this one.
-bool read_table(Dump& d, ProcTable& pt) {
-  if (!pt.p) {
-    const size_t start = (d.pool_used + 7) & ~size_t(7);
-    const size_t need = kMaxProcs * (sizeof(ProcInfo) + sizeof(bool));
-    if (start + need > kPoolSize) return d.fail("listing the job's processes", -ENOMEM);
-    pt.p = reinterpret_cast<ProcInfo*>(d.pool + start);
-    pt.desc = reinterpret_cast<bool*>(d.pool + start + kMaxProcs * sizeof(ProcInfo));
-    d.pool_used = start + need;
+// The index of `pid` in p[0, n) (in increasing pid order, as /proc lists
+// them), or -1.
+long find_pid(const ProcInfo* p, size_t n, int32_t pid) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (p[mid].pid < pid) lo = mid + 1;
+    else hi = mid;
   }
+  return lo < n && p[lo].pid == pid ? long(lo) : -1;
+}
+
+// One pass over /proc into pt. The first nprev lines of pt.prev (the last
+// pass's) stand for their processes where they cannot have changed for this
+// purpose: the process is the same one (/proc gives each process's directory
+// an inode of its own: a pid reused is a new inode, the old one dropped when
+// its process is reaped), it did not descend from this one, and its parent is
+// still the same process (a process's parent changes only when that parent
+// ends: a subreaper among its ancestors, maybe one of the tree, or the
+// namespace's init takes it). pt.desc[i] says a line was kept, until
+// mark_descendants; *parents_kept is false when a kept line's parent changed.
+bool walk_proc(Dump& d, ProcTable& pt, size_t nprev, bool* parents_kept) {
+  size_t j = 0;
   pt.n = 0;
   const long dir = sys::openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) return d.fail("reading /proc", dir);
@@ -93,12 +105,58 @@ bool read_table(Dump& d, ProcTable& pt) {
       size_t pos = 0;
       const long pid = long(parse_unsigned(de->d_name, cstr_len(de->d_name), &pos, 10));
       if (pos == 0 || de->d_name[pos]) continue;
-      read_one(d, pt, pid);
+      while (j < nprev && pt.prev[j].pid < pid) ++j;
+      const size_t i = pt.n;
+      if (j < nprev && pt.prev[j].pid == pid && !pt.prev_desc[j] && de->d_ino > 1 && pt.prev_ino[j] == de->d_ino) {
+        if (i == kMaxProcs) continue;
+        pt.p[i] = pt.prev[j];
+        pt.ino[i] = de->d_ino;
+        pt.desc[i] = true;  // kept
+        pt.n = i + 1;
+        continue;
+      }
+      read_one(pt, pid, de->d_ino);
+      if (pt.n > i) pt.desc[i] = false;
     }
   }
   sys::close(int(dir));
   // Not knowing the job's processes must not pass for knowing there are none.
   if (n < 0) return d.fail("listing /proc for the job's other processes", n);
+  *parents_kept = true;
+  for (size_t i = 0; i < pt.n && *parents_kept; ++i) {
+    if (!pt.desc[i] || pt.p[i].ppid == 0) continue;  // read afresh; or its parent is outside this namespace
+    const long now = find_pid(pt.p, pt.n, pt.p[i].ppid), before = find_pid(pt.prev, nprev, pt.p[i].ppid);
+    *parents_kept = now >= 0 && before >= 0 && pt.ino[now] == pt.prev_ino[before];
+  }
+  return true;
+}
+
+// Every process in /proc, and which of them descend from this one. A read
+// after the first (the stop's rescans; the last one while the whole job
+// waits) reads the stat lines of the tree's processes and of the processes
+// new since, only (walk_proc): reading each costs ~15-20 us (2 ms for 100
+// processes). All are read again if a kept one's parent changed, or if this
+// process is its namespace's init (pid 1: it takes the orphans of processes
+// whose parent is outside the namespace).
+bool read_table(Dump& d, ProcTable& pt) {
+  if (!pt.p) {
+    const size_t start = (d.pool_used + 7) & ~size_t(7);
+    const size_t one = kMaxProcs * (sizeof(ProcInfo) + sizeof(uint64_t) + sizeof(bool));
+    if (start + 2 * one > kPoolSize) return d.fail("listing the job's processes", -ENOMEM);
+    pt.p = reinterpret_cast<ProcInfo*>(d.pool + start);
+    pt.prev = pt.p + kMaxProcs;
+    pt.ino = reinterpret_cast<uint64_t*>(pt.prev + kMaxProcs);
+    pt.prev_ino = pt.ino + kMaxProcs;
+    pt.desc = reinterpret_cast<bool*>(pt.prev_ino + kMaxProcs);
+    pt.prev_desc = pt.desc + kMaxProcs;
+    d.pool_used = start + 2 * one;
+    pt.n = 0;
+  }
+  const size_t nprev = d.pid == 1 ? 0 : pt.n;
+  for (size_t i = 0; i < nprev; ++i) pt.prev[i] = pt.p[i], pt.prev_ino[i] = pt.ino[i], pt.prev_desc[i] = pt.desc[i];
+  bool parents_kept = true;
+  if (!walk_proc(d, pt, nprev, &parents_kept)) return false;
+  if (!parents_kept && !walk_proc(d, pt, 0, &parents_kept)) return false;
   mark_descendants(d, pt);
   return true;
 }
