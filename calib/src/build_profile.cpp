@@ -169,6 +169,40 @@ nlohmann::json apply_memory_limit(FittedProfile& out, CurveFits& f, const Calibr
           {"sse", mf.knee.sse}, {"sse_linear", mf.knee.sse_linear}, {"note", mf.note}};
 }
 
+// Forked incremental dumps (run --incremental, forked by default): the stop
+// and the write, each fitted as the in-process cost is. Only on top of an
+// in-process fit (the dirty rate is that fit's), and 3 dumps at least.
+void fit_forked_incremental_dumps(FittedProfile& out, const CalibrationResult& r) {
+  models::Profile& p = out.profile;
+  const auto& rows = r.forked_incremental;
+  if (rows.empty()) return;
+  if (!p.incremental.known() || rows.size() < 3) {
+    out.notes.push_back("forked incremental: " + std::to_string(rows.size()) + " dump(s) measured" +
+                        (p.incremental.known() ? " (need 3)" : " and no in-process incremental fit") +
+                        ": the model's incremental dumps are in-process ones");
+    return;
+  }
+  std::vector<models::IncrementalDump> stops, writes;
+  for (const auto& i : rows) {
+    stops.push_back({double(i.order), double(i.process_bytes), double(i.written_bytes), i.since_s, i.stopped_s});
+    writes.push_back({double(i.order), double(i.process_bytes), double(i.written_bytes), i.since_s, i.dump_s});
+  }
+  auto& f = p.incremental.forked;
+  f.stop = models::fit_incremental_cost(stops);
+  f.write = models::fit_incremental_cost(writes);
+  f.dumps = static_cast<int>(rows.size());
+  f.why = "incremental dumps of a computing job under CKPT_FORK=1: stop the job's own stopped_ns, write signal -> "
+          "image complete; each fixed + per written byte + per process byte";
+  const auto& last = rows.back();
+  const double process = double(last.process_bytes), written = double(last.written_bytes);
+  out.notes.push_back(util::format(
+      "forked incremental: at %.0f MiB, writing %.1f MiB, the job is stopped %.4f s (in-process incremental %.4f s, "
+      "%.3fx); the fork writes %.3f s (R^2 %.2f / %.2f, %zu dumps)",
+      process / 1048576.0, written / 1048576.0, f.stop(process, written), p.incremental.stop(process, written),
+      f.stop(process, written) / p.incremental.stop(process, written), f.write(process, written), f.stop.r2,
+      f.write.r2, rows.size()));
+}
+
 // Incremental dumps (run --incremental): the dirty rate and the cost fit.
 void fit_incremental_dumps(FittedProfile& out, const CalibrationResult& r) {
   models::Profile& p = out.profile;
@@ -182,13 +216,14 @@ void fit_incremental_dumps(FittedProfile& out, const CalibrationResult& r) {
                   "incremental: dirty rate %.1f MB/s at order %d; an incremental dump costs %.3f s + %.3f s/GB "
                   "written + %.3f s/GB of process (R^2 %.2f, %zu dumps)",
                   p.incremental.dirty_Bps(r.incremental.back().order) / 1e6, r.incremental.back().order,
-                  p.incremental.fixed_s, p.incremental.s_per_written_byte * 1e9, p.incremental.s_per_process_byte * 1e9,
-                  p.incremental.r2, r.incremental.size());
+                  p.incremental.stop.fixed_s, p.incremental.stop.s_per_written_byte * 1e9,
+                  p.incremental.stop.s_per_process_byte * 1e9, p.incremental.stop.r2, r.incremental.size());
     out.notes.push_back(line);
   } else if (!r.incremental.empty()) {
     out.notes.push_back("incremental: only " + std::to_string(r.incremental.size()) +
                         " incremental dump(s) measured (need 3): the profile has no incremental costs");
   }
+  fit_forked_incremental_dumps(out, r);
 }
 
 // Forked dumps (run's default): the stop against the process (the fork copies
@@ -336,6 +371,13 @@ nlohmann::json fit_details(const CalibrationResult& r, const CurveFits& f, const
                       {"full_bytes", i.full_bytes}, {"since_s", i.since_s}, {"dump_s", i.dump_s},
                       {"stopped_s", i.stopped_s}});
     d["incremental"] = rows;
+  }
+  if (!r.forked_incremental.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& i : r.forked_incremental)
+      rows.push_back({{"order", i.order}, {"process_bytes", i.process_bytes}, {"written_bytes", i.written_bytes},
+                      {"since_s", i.since_s}, {"stop_s", i.stopped_s}, {"write_s", i.dump_s}});
+    d["forked_incremental"] = rows;
   }
   return d;
 }

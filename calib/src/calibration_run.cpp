@@ -255,7 +255,10 @@ class CalibrationRun {
         throw std::runtime_error("the receiver died (log: " + (work_.path() / "receiver.log").string() + ")");
     }
     if (!size_failed && opts_.forked_dumps) measure_forked_dump(n);
-    if (!size_failed && !opts_.incremental_gaps_s.empty()) measure_incremental_dumps(n);
+    if (!size_failed && !opts_.incremental_gaps_s.empty()) {
+      measure_incremental_dumps(n, false);
+      if (opts_.forked_dumps) measure_incremental_dumps(n, true);
+    }
   }
 
   void measure_forked_dump(int n) {
@@ -316,19 +319,23 @@ class CalibrationRun {
     return true;
   }
 
-  void measure_incremental_dumps(int n) {
-    progress_.status("n=" + std::to_string(n) + " incremental dumps");
-    RepContext ctx{tools_, target_, work_.path() / ("n" + std::to_string(n) + "-inc"), n, 0, false, reference_,
-                   cgroup_.get()};
+  // In-process (run --no-fork --incremental) or forked (run --incremental).
+  void measure_incremental_dumps(int n, bool forked) {
+    const std::string what = forked ? "forked incremental dumps" : "incremental dumps";
+    progress_.status("n=" + std::to_string(n) + " " + what);
+    RepContext ctx{tools_, target_, work_.path() / ("n" + std::to_string(n) + (forked ? "-finc" : "-inc")), n, 0,
+                   false, reference_, cgroup_.get()};
+    auto& rows = forked ? res_.forked_incremental : res_.incremental;
     try {
-      const auto inc = measure_incremental(ctx, opts_.incremental_gaps_s);
-      res_.incremental.insert(res_.incremental.end(), inc.begin(), inc.end());
+      const auto inc = measure_incremental(ctx, opts_.incremental_gaps_s, forked);
+      if (forked && inc.empty()) warn("order " + std::to_string(n) + " " + what + ": the job ended first, or there was no room to fork");
+      rows.insert(rows.end(), inc.begin(), inc.end());
     } catch (const JobFailed& e) {
       if (util::stop_requested()) interrupted();
-      warn("order " + std::to_string(n) + " incremental dumps: " + e.what());
+      warn("order " + std::to_string(n) + " " + what + ": " + e.what());
     } catch (const std::exception& e) {
       if (is_interruption(e)) interrupted();
-      warn("order " + std::to_string(n) + " incremental dumps failed: " + e.what());
+      warn("order " + std::to_string(n) + " " + what + " failed: " + e.what());
     }
   }
 

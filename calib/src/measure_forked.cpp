@@ -15,16 +15,14 @@ namespace fs = std::filesystem;
 
 namespace ckptsim::calib {
 
-namespace {
-
-// The library says in the job's log when a dump it was asked to fork was
-// written in-process (no room for the copies): such a row is not a forked dump's.
-bool written_in_process(const fs::path& log) {
+bool wrote_in_process(const fs::path& log) {
   std::ifstream in(log);
   std::stringstream text;
   text << in.rdbuf();
   return text.str().find("no room for a forked dump") != std::string::npos;
 }
+
+namespace {
 
 // The image renamed into place by its writer (ckpt-NNNN appears whole: it is
 // written under a temporary name), polled every 200 µs.
@@ -66,7 +64,7 @@ std::optional<ForkedRow> measure_forked(const RepContext& ctx) {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
   }
   job.kill();
-  if (written_in_process(spec.log)) return std::nullopt;
+  if (wrote_in_process(spec.log)) return std::nullopt;  // not a forked dump's row
   ckpt::ImageSummary m;
   try {
     m = ckpt::read_image_summary(r.image);

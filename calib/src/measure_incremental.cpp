@@ -41,12 +41,13 @@ DumpFacts read_dump_facts(const fs::path& image) {
 
 }  // namespace
 
-std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps) {
+std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps, bool forked) {
   const util::ScratchDir cleanup(ctx.rep_dir);  // the images are big
   const fs::path images = make_rep_dirs(ctx);
 
   JobSpec spec = checkpointed_job(ctx, images);
   spec.incremental = true;
+  spec.fork = forked;
   MatmulJob job(spec);
   job.wait_ready(std::chrono::seconds(600));
   ::kill(job.pid(), SIGCONT);  // from here on it computes; the first dump is the chain's full one
@@ -83,6 +84,7 @@ std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std
     row.since_s = std::chrono::duration<double>(signalled - resumed).count();
     row.dump_s = r.seconds;
     row.stopped_s = f.stopped_s;
+    row.forked = forked;
     rows.push_back(row);
     // The next interval starts when this dump let the job go.
     resumed = signalled + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -90,6 +92,7 @@ std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std
     previous = r;
   }
   job.kill();
+  if (forked && wrote_in_process(spec.log)) return {};  // not forked dumps' rows
   return rows;
 }
 

@@ -82,8 +82,13 @@ MeasureRow measure_rep(const RepContext& ctx);
 
 // A job under CKPT_INCREMENTAL=1: a full dump once its matrices are ready,
 // then one incremental dump after each of `gaps` seconds of compute. Rows for
-// the dumps taken before the job ended. Throws like measure_rep.
-std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps);
+// the dumps taken before the job ended. Forked (CKPT_FORK=1): nothing when
+// any dump was written in-process for want of room. Throws like measure_rep.
+std::vector<IncrementalRow> measure_incremental(const RepContext& ctx, const std::vector<double>& gaps, bool forked);
+
+// The job's log says the library wrote a dump it was asked to fork
+// in-process (no room for the fork's copies).
+bool wrote_in_process(const std::filesystem::path& log);
 
 // A job under CKPT_FORK=1, checkpointed once its matrices are ready: the
 // stop and the fork's write. Nothing when the job ended before its dump, or

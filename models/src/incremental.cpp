@@ -14,33 +14,15 @@ double Profile::job_written_bytes(double n, double since_s) const {
   return std::min(dirty, std::max(0.0, job_image_bytes(n)));
 }
 
-Incremental fit_incremental(const std::vector<IncrementalDump>& dumps) {
+IncrementalCost fit_incremental_cost(const std::vector<IncrementalDump>& dumps) {
   if (dumps.size() < 3) throw ProfileError("incremental fit: needs at least 3 incremental dumps");
-  Incremental inc;
-  // Dirty rate: per order, bytes written per second of compute since the last
-  // dump. A job that writes its output row by row (ckpt-matmul: a row of 8n
-  // bytes per n² multiply-adds) changes memory at a rate ∝ 1/n.
-  std::vector<double> orders, rates;
-  std::set<double> distinct;
-  for (const auto& d : dumps) {
-    if (!(d.since_s > 0) || !std::isfinite(d.written_bytes) || !std::isfinite(d.cost_s))
-      throw ProfileError("incremental fit: a dump with no compute before it or a non-finite measurement");
-    orders.push_back(d.order);
-    rates.push_back(d.written_bytes / d.since_s);
-    distinct.insert(d.order);
-  }
-  const std::vector<int> rate_powers = distinct.size() >= 2 ? std::vector<int>{-1, 0} : std::vector<int>{0};
-  inc.dirty_Bps = fit_powers(orders, rates, rate_powers).curve;
-  inc.dirty_Bps.x_unit = "order";
-  inc.dirty_Bps.y_unit = "bytes/s";
-  inc.dirty_Bps.why = distinct.size() >= 2 ? "a + b/n: an output written row by row, 8n bytes per n^2 operations"
-                                           : "one order measured: a constant rate";
-
-  // Cost: fixed + per written byte + per process byte, least squares with
-  // every coefficient >= 0 (a cost cannot fall with more bytes; noise over a
-  // narrow range would say so). With three unknowns the exact non-negative
-  // solution is the best of the unconstrained fits on each subset of them
-  // whose coefficients all come out >= 0.
+  for (const auto& d : dumps)
+    if (!std::isfinite(d.written_bytes) || !std::isfinite(d.process_bytes) || !std::isfinite(d.cost_s))
+      throw ProfileError("incremental fit: a non-finite measurement");
+  // Least squares with every coefficient >= 0 (a cost cannot fall with more
+  // bytes; noise over a narrow range would say so). With three unknowns the
+  // exact non-negative solution is the best of the unconstrained fits on each
+  // subset of them whose coefficients all come out >= 0.
   Eigen::MatrixXd X(dumps.size(), 3);
   Eigen::VectorXd y(dumps.size());
   for (size_t i = 0; i < dumps.size(); ++i) {
@@ -69,13 +51,37 @@ Incremental fit_incremental(const std::vector<IncrementalDump>& dumps) {
       for (size_t c = 0; c < cols.size(); ++c) b(cols[c]) = sol(static_cast<Eigen::Index>(c)) / scale(cols[c]);
     }
   }
-  inc.fixed_s = b(0);
-  inc.s_per_written_byte = b(1);
-  inc.s_per_process_byte = b(2);
-  const Eigen::VectorXd fitted = X * Eigen::Vector3d(inc.fixed_s, inc.s_per_written_byte, inc.s_per_process_byte);
+  IncrementalCost cost{b(0), b(1), b(2), 0};
+  const Eigen::VectorXd fitted = X * b;
   const double mean = y.mean();
   const double ss_tot = (y.array() - mean).square().sum(), ss_res = (y - fitted).squaredNorm();
-  inc.r2 = ss_tot > 0 ? std::max(0.0, 1 - ss_res / ss_tot) : 1;
+  cost.r2 = ss_tot > 0 ? std::max(0.0, 1 - ss_res / ss_tot) : 1;
+  return cost;
+}
+
+Incremental fit_incremental(const std::vector<IncrementalDump>& dumps) {
+  if (dumps.size() < 3) throw ProfileError("incremental fit: needs at least 3 incremental dumps");
+  Incremental inc;
+  // Dirty rate: per order, bytes written per second of compute since the last
+  // dump. A job that writes its output row by row (ckpt-matmul: a row of 8n
+  // bytes per n² multiply-adds) changes memory at a rate ∝ 1/n.
+  std::vector<double> orders, rates;
+  std::set<double> distinct;
+  for (const auto& d : dumps) {
+    if (!(d.since_s > 0) || !std::isfinite(d.written_bytes) || !std::isfinite(d.cost_s))
+      throw ProfileError("incremental fit: a dump with no compute before it or a non-finite measurement");
+    orders.push_back(d.order);
+    rates.push_back(d.written_bytes / d.since_s);
+    distinct.insert(d.order);
+  }
+  const std::vector<int> rate_powers = distinct.size() >= 2 ? std::vector<int>{-1, 0} : std::vector<int>{0};
+  inc.dirty_Bps = fit_powers(orders, rates, rate_powers).curve;
+  inc.dirty_Bps.x_unit = "order";
+  inc.dirty_Bps.y_unit = "bytes/s";
+  inc.dirty_Bps.why = distinct.size() >= 2 ? "a + b/n: an output written row by row, 8n bytes per n^2 operations"
+                                           : "one order measured: a constant rate";
+
+  inc.stop = fit_incremental_cost(dumps);
   inc.why = "stop of each incremental dump = fixed + per written byte + per process byte (page checksums read it all)";
   return inc;
 }

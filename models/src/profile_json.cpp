@@ -103,14 +103,50 @@ Memory memory_from_json(const json& j) {
   return m;
 }
 
+json incremental_cost_to_json(const IncrementalCost& c) {
+  return {{"fixed_s", c.fixed_s},
+          {"s_per_written_byte", c.s_per_written_byte},
+          {"s_per_process_byte", c.s_per_process_byte},
+          {"r2", c.r2}};
+}
+
+// `where` names the object in error messages ("incremental", "incremental.forked.stop").
+IncrementalCost incremental_cost_from_json(const json& j, const std::string& where) {
+  if (!j.is_object()) bad(where, "expected an object");
+  IncrementalCost c;
+  c.fixed_s = number(member(j, "fixed_s", where), where + ".fixed_s", true);
+  c.s_per_written_byte = number(member(j, "s_per_written_byte", where), where + ".s_per_written_byte", true);
+  c.s_per_process_byte = number(member(j, "s_per_process_byte", where), where + ".s_per_process_byte", true);
+  c.r2 = optional_number(j, "r2", where + ".r2", 0);
+  return c;
+}
+
 json incremental_to_json(const Incremental& i) {
-  return {{"dirty_Bps", curve_to_json(i.dirty_Bps)},
-          {"fixed_s", i.fixed_s},
-          {"s_per_written_byte", i.s_per_written_byte},
-          {"s_per_process_byte", i.s_per_process_byte},
-          {"r2", i.r2},
-          {"max_chain", i.max_chain},
-          {"why", i.why}};
+  // The in-process cost's keys sit in "incremental" itself, as in every
+  // profile written before forked incremental dumps were measured.
+  json j = incremental_cost_to_json(i.stop);
+  j["dirty_Bps"] = curve_to_json(i.dirty_Bps);
+  j["max_chain"] = i.max_chain;
+  j["why"] = i.why;
+  if (i.forked.known())
+    j["forked"] = {{"stop", incremental_cost_to_json(i.forked.stop)},
+                   {"write", incremental_cost_to_json(i.forked.write)},
+                   {"dumps", i.forked.dumps},
+                   {"why", i.forked.why}};
+  return j;
+}
+
+ForkedIncremental forked_incremental_from_json(const json& j) {
+  if (!j.is_object()) bad("incremental.forked", "expected an object with stop, write and dumps");
+  ForkedIncremental f;
+  f.stop = incremental_cost_from_json(member(j, "stop", "incremental.forked"), "incremental.forked.stop");
+  f.write = incremental_cost_from_json(member(j, "write", "incremental.forked"), "incremental.forked.write");
+  const double dumps = number(member(j, "dumps", "incremental.forked"), "incremental.forked.dumps", true);
+  if (!(dumps >= 1 && dumps <= 1e9) || dumps != std::floor(dumps))
+    bad("incremental.forked.dumps", "must be a whole number of at least 1");
+  f.dumps = static_cast<int>(dumps);
+  f.why = optional_string(j, "why", "incremental.forked.why");
+  return f;
 }
 
 Incremental incremental_from_json(const json& j) {
@@ -118,15 +154,13 @@ Incremental incremental_from_json(const json& j) {
   Incremental i;
   i.dirty_Bps = curve_from_json(member(j, "dirty_Bps", "incremental"), "incremental.dirty_Bps", -3);
   if (i.dirty_Bps.coef.empty()) bad("incremental.dirty_Bps", "has no coefficients");
-  i.fixed_s = number(member(j, "fixed_s", "incremental"), "incremental.fixed_s", true);
-  i.s_per_written_byte = number(member(j, "s_per_written_byte", "incremental"), "incremental.s_per_written_byte", true);
-  i.s_per_process_byte = number(member(j, "s_per_process_byte", "incremental"), "incremental.s_per_process_byte", true);
-  i.r2 = optional_number(j, "r2", "incremental.r2", 0);
+  i.stop = incremental_cost_from_json(j, "incremental");
   const double chain = optional_number(j, "max_chain", "incremental.max_chain", 8);
   if (!(chain >= 1 && chain <= 1000000) || chain != std::floor(chain))
     bad("incremental.max_chain", "must be a whole number from 1 to 1000000");
   i.max_chain = static_cast<int>(chain);
   i.why = optional_string(j, "why", "incremental.why");
+  if (j.contains("forked")) i.forked = forked_incremental_from_json(j.at("forked"));
   return i;
 }
 

@@ -37,7 +37,7 @@ AttemptAhead::AttemptAhead(const JobCosts& c, const JobProgress& before, const A
     if (cp <= at) continue;
     compute(cp - at);
     at = cp;
-    if (c.write_s > 0) {  // forked: the previous fork's write completes first
+    if (c.write_s[k] > 0) {  // forked: the previous fork's write completes first
       if (p.pending_node >= 0) {
         const double waited = t;
         if (p.pending_ready_at > t) t += p.pending_ready_at - t;
@@ -51,7 +51,7 @@ AttemptAhead::AttemptAhead(const JobCosts& c, const JobProgress& before, const A
       t += c.dump_s[k];
       p.pending_checkpointed = cp;
       p.pending_node = site.node;
-      p.pending_ready_at = t + c.write_s;
+      p.pending_ready_at = t + c.write_s[k];
       change(t, p);
       continue;
     }

@@ -445,7 +445,7 @@ class Replication {
       if (cp <= at) continue;
       if (!a.exec(host, (cp - at) * speed)) return;
       at = cp;
-      if (costs_.write_s > 0) {
+      if (costs_.write_s[k] > 0) {
         if (!forked_dump(a, job, node, k, cp)) return;
         continue;
       }
@@ -479,12 +479,12 @@ class Replication {
       if (now() > waited) STORY("job %d waits %.1f s for its previous fork's write", job.id, now() - waited);
       settle_forked_write(job, true);
     }
-    STORY("job %d checkpoints forked (stopped %.3f s, written in %.1f s)", job.id, costs_.dump_s[k], costs_.write_s);
+    STORY("job %d checkpoints forked (stopped %.3f s, written in %.1f s)", job.id, costs_.dump_s[k], costs_.write_s[k]);
     if (!a.sleep(costs_.dump_s[k])) return false;
     job.progress.pending_checkpointed = cp;
     job.progress.pending_node = node;
-    job.progress.pending_ready_at = now() + costs_.write_s;
-    job.pending_io = start_write(node, costs_.write_s);
+    job.progress.pending_ready_at = now() + costs_.write_s[k];
+    job.pending_io = start_write(node, costs_.write_s[k]);
     return true;
   }
 

@@ -22,9 +22,9 @@ void set_dump_mode(Scenario& s, const std::string& requested) {
     if (!p.forked.known())
       throw SimError("--dump-mode forked: profile '" + p.name +
                      "' has no forked dump costs (ckptsim calibrate measures them)");
-    if (s.incremental)
-      throw SimError("--dump-mode forked with --incremental: the profile's incremental costs are in-process "
-                     "dumps' (forked incremental dumps are not calibrated)");
+    if (s.incremental && !p.incremental.forked.known())
+      throw SimError("--dump-mode forked with --incremental: profile '" + p.name +
+                     "' has no forked incremental dump costs (ckptsim calibrate measures them)");
     s.dump_mode = DumpMode::Forked;
     s.dump_mode_why = "--dump-mode forked";
     return;
@@ -33,8 +33,9 @@ void set_dump_mode(Scenario& s, const std::string& requested) {
   s.dump_mode = DumpMode::InProcess;
   if (!p.forked.known())
     s.dump_mode_why = "profile '" + p.name + "' has no forked dump costs: in-process full dumps, as `run --no-fork`";
-  else if (s.incremental)
-    s.dump_mode_why = "--incremental: the profile's incremental costs are measured in-process";
+  else if (s.incremental && !p.incremental.forked.known())
+    s.dump_mode_why = "profile '" + p.name + "' has no forked incremental dump costs: in-process incremental dumps, "
+                      "as `run --no-fork --incremental`";
   else {
     s.dump_mode = DumpMode::Forked;
     s.dump_mode_why = "run's default";
@@ -45,17 +46,15 @@ std::string describe_dump_mode(const Scenario& s) {
   return std::string(to_string(s.dump_mode)) + (s.dump_mode_why.empty() ? "" : " (" + s.dump_mode_why + ")");
 }
 
-namespace {
 // The room check at this order: a job whose copies would not fit is dumped in-process.
-bool forks(const Scenario& s) {
+bool dumps_forked(const Scenario& s) {
   return s.dump_mode == DumpMode::Forked && s.profile.forked_fits(s.profile.job_process_bytes(s.order));
 }
-}  // namespace
 
 double full_dump_stop_s(const Scenario& s) {
-  return forks(s) ? s.profile.job_forked_stop_s(s.order) : s.profile.job_dump_s(s.order);
+  return dumps_forked(s) ? s.profile.job_forked_stop_s(s.order) : s.profile.job_dump_s(s.order);
 }
 
-double full_dump_write_s(const Scenario& s) { return forks(s) ? s.profile.job_forked_write_s(s.order) : 0.0; }
+double full_dump_write_s(const Scenario& s) { return dumps_forked(s) ? s.profile.job_forked_write_s(s.order) : 0.0; }
 
 }  // namespace ckptsim::sim

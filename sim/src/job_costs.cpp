@@ -25,11 +25,11 @@ JobCosts job_costs(const Scenario& s) {
       c.checkpoints.push_back(s.checkpoint_at * c.work_s);
     }
   }
-  c.write_s = nonneg(full_dump_write_s(s));
   c.failure_free_s = c.work_s;
   for (size_t k = 0; k < c.checkpoints.size(); ++k) {
     const double since = c.checkpoints[k] - (k ? c.checkpoints[k - 1] : 0.0);
     c.dump_s.push_back(nonneg(checkpoint_cost_s(s, static_cast<int>(k), since)));
+    c.write_s.push_back(nonneg(checkpoint_write_s(s, static_cast<int>(k), since)));
     c.failure_free_s += c.dump_s.back();
   }
   return c;

@@ -13,7 +13,7 @@ struct JobCosts {
   double work_s = 0;                 // failure-free compute
   std::vector<double> checkpoints;   // compute done when each checkpoint is taken
   std::vector<double> dump_s;        // ... and what each stops the job (incremental and forked ones less)
-  double write_s = 0;                // forked: the fork writes this long after each stop (0: in-process)
+  std::vector<double> write_s;       // ... and how long each one's fork then writes (forked; 0: in-process)
   double restore_s = 0;              // per restore
   double copy_setup_s = 0;           // fixed part of a copy; the bytes go through the network
   double image_bytes = 0;

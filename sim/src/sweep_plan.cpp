@@ -56,8 +56,8 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
   // Forked, C is the fork's stop: no I/O while the job waits.
   Scenario at_order = o.base;
   at_order.order = order;
-  t.C = full_dump_write_s(at_order) > 0 ? full_dump_stop_s(at_order)
-                                          : uncontended_image_io_s(o.base, prof.job_dump_s(order), true);
+  const bool forked = dumps_forked(at_order);
+  t.C = forked ? full_dump_stop_s(at_order) : uncontended_image_io_s(o.base, prof.job_dump_s(order), true);
   // Case V pays the copy before its restore, in every placement: the formulas
   // are one job's, with no queue (a queue or spare placement's wait for a free
   // node, and share's time-sharing, are the simulator's to show). Shared
@@ -83,7 +83,8 @@ OrderTheory theory_for(const SweepOptions& o, int order) {
     // A chain's mean cost depends on the interval (an incremental dump writes
     // what changed in it): the fixed point of τ = Daly(C(τ)), from the full cost.
     for (int i = 0; i < 20; ++i) {
-      const double C = uncontended_image_io_s(at_order, mean_checkpoint_cost_s(at_order, an::daly_interval(t.C, t.M)), true);
+      const double mean = mean_checkpoint_cost_s(at_order, an::daly_interval(t.C, t.M));
+      const double C = forked ? mean : uncontended_image_io_s(at_order, mean, true);
       if (std::fabs(C - t.C) <= 1e-9 * t.C) break;
       t.C = C;
     }

@@ -127,6 +127,55 @@ TEST_CASE("calibrated forked dumps give the profile's forked curves; without the
   CHECK(said);
 }
 
+TEST_CASE("calibrated forked incremental dumps give the profile's forked incremental costs", "[profile]") {
+  calib_test::TempDir tmp;
+  auto r = synthetic_result();
+  // In-process and forked incremental dumps of the same jobs: what the job
+  // changed, and what each mode cost. In-process: 0.1 s + 5 s/GB written;
+  // forked: a stop of 3 ms + 2 ms per 100 MB of process, a write of 20 ms + 4 s/GB.
+  for (int n : {2100, 3000, 3900})
+    for (double since : {0.5, 1.0}) {
+      ckptsim::calib::IncrementalRow i;
+      i.order = n;
+      i.process_bytes = static_cast<uint64_t>(12.0 * n * n + 3e6);
+      i.written_bytes = static_cast<uint64_t>((8e9 / n + 1e5) * since);
+      i.full_bytes = i.process_bytes;
+      i.since_s = since;
+      i.dump_s = i.stopped_s = 0.1 + 5e-9 * double(i.written_bytes);
+      r.incremental.push_back(i);
+      i.forked = true;
+      i.stopped_s = 0.003 + double(i.process_bytes) / 50e9;
+      i.dump_s = 0.02 + 4e-9 * double(i.written_bytes);
+      r.forked_incremental.push_back(i);
+    }
+  auto fitted = ckptsim::calib::build_profile(r, "finc");
+  const fs::path out = tmp.path() / "finc.json";
+  ckptsim::calib::write_profile(fitted, out);
+  const auto p = ckptsim::models::load_profile(out);
+  REQUIRE(p.incremental.known());
+  REQUIRE(p.incremental.forked.known());
+  CHECK(p.incremental.forked.dumps == 6);
+  const double process = 12.0 * 3000 * 3000 + 3e6, written = 3e6;
+  CHECK(p.forked_incremental_stop_s(process, written) == Approx(0.003 + process / 50e9).epsilon(1e-6));
+  CHECK(p.forked_incremental_write_s(process, written) == Approx(0.02 + 4e-9 * written).epsilon(1e-6));
+  CHECK(p.incremental_dump_cost_s(process, written) == Approx(0.1 + 5e-9 * written).epsilon(1e-6));
+  auto j = nlohmann::json::parse(calib_test::read_file(out));
+  CHECK(j.at("fits").at("forked_incremental").size() == 6);
+  bool said = false;
+  for (const auto& note : fitted.notes) said = said || note.rfind("forked incremental: at ", 0) == 0;
+  CHECK(said);
+
+  // Two forked dumps are too few to fit: no forked costs, and a note says
+  // the model's incremental dumps are in-process.
+  r.forked_incremental.resize(2);
+  auto two = ckptsim::calib::build_profile(r, "two");
+  CHECK(two.profile.incremental.known());
+  CHECK_FALSE(two.profile.incremental.forked.known());
+  said = false;
+  for (const auto& note : two.notes) said = said || note.find("incremental dumps are in-process") != std::string::npos;
+  CHECK(said);
+}
+
 TEST_CASE("a profile that fails validation is refused with one line and exit 2", "[profile]") {
   calib_test::TempDir tmp;
   auto fitted = ckptsim::calib::build_profile(synthetic_result(), "broken");

@@ -29,6 +29,20 @@ std::filesystem::path forked_profile(const simtest::TempDir& dir) {
   return path;
 }
 
+// This machine's profile with forked full and forked incremental dump costs
+// (stops of 10 and 5 ms, writes of 1 s and 50 ms + 10 ms per MB changed).
+std::filesystem::path forked_incremental_profile(const simtest::TempDir& dir) {
+  models::Profile p = models::load_profile(simtest::source_dir() / "data/profiles/this-machine.json");
+  p.forked.stop_s = simtest::constant(0.01, "bytes", "s");
+  p.forked.write_s = simtest::constant(1, "bytes", "s");
+  p.incremental.forked.stop = {0.005, 0, 0, 1};
+  p.incremental.forked.write = {0.05, 1e-8, 0, 1};
+  p.incremental.forked.dumps = 3;
+  const auto path = dir.path() / "forked-incremental.json";
+  models::save_profile(p, path);
+  return path;
+}
+
 // simulate's JSON without the parameters (which name the log option), and
 // each cell's count of story events from its cost line ("... N events in").
 nlohmann::json results_of(const std::string& args) {
@@ -73,6 +87,10 @@ TEST_CASE("attempts told ahead give what the step-by-step run gives, failures in
           "--sizes 3000 --replications 2 --seed 12 --requeue-delay 2",
       "--nodes 12 --jobs-per-node 4 --mtbf 6000 --case V --v-placement spare --spares 2 --sizes 3000 "
       "--replications 2 --seed 13",
+      // forked incremental chains (run --incremental's default): writes of unequal length
+      "--profile " + forked_incremental_profile(dir).string() +
+          " --incremental --max-chain 3 --nodes 10 --jobs-per-node 4 --mtbf 100 --case IV,V --interval 1 "
+          "--sizes 3000 --replications 2 --seed 14",
   };
   for (const std::string& s : scenarios) {
     const nlohmann::json ahead = results_of(s + " --log ckptsim.thres:warning");

@@ -64,14 +64,51 @@ TEST_CASE("dump mode: run's default is forked where the profile has the costs, e
   CHECK(full_dump_stop_s(s) == 50);
   CHECK(full_dump_write_s(s) == 0);
 
-  // Incremental costs are in-process dumps': the default follows, forcing forked is refused.
+  // Incremental costs measured in-process only: the default follows, forcing forked is refused.
   s.profile = with_forked(2, 40);
   s.profile.incremental.dirty_Bps = simtest::constant(1e6, "order", "bytes/s");
   set_incremental(s, true, std::nullopt);
   set_dump_mode(s, "");
   CHECK(s.dump_mode == DumpMode::InProcess);
-  CHECK_THAT(describe_dump_mode(s), Catch::Contains("--incremental"));
-  CHECK_THROWS_WITH(set_dump_mode(s, "forked"), Catch::Contains("--incremental"));
+  CHECK_THAT(describe_dump_mode(s), Catch::Contains("no forked incremental dump costs"));
+  CHECK_THROWS_WITH(set_dump_mode(s, "forked"), Catch::Contains("--incremental") && Catch::Contains("no forked incremental"));
+}
+
+TEST_CASE("dump mode: with forked incremental costs, run's default forks incremental dumps too") {
+  Scenario s = one_job(with_forked(2, 40), Case::II);
+  auto& inc = s.profile.incremental;
+  inc.dirty_Bps = simtest::constant(1e6, "order", "bytes/s");  // 1 MB per second of compute
+  inc.stop = {5, 1e-7, 0, 1};                                  // in-process: 5 s + 0.1 s/MB written
+  inc.forked.stop = {0.5, 0, 0, 1};                            // forked: 0.5 s stop
+  inc.forked.write = {1, 2e-7, 0, 1};                          // ... and 1 s + 0.2 s/MB written
+  inc.forked.dumps = 3;
+  set_incremental(s, true, 2);  // full, incremental, incremental, full...
+  set_dump_mode(s, "");
+  CHECK(s.dump_mode == DumpMode::Forked);
+  CHECK(describe_dump_mode(s) == "forked (run's default)");
+  // Checkpoint 0 is the chain's full dump, 1 and 2 incremental (100 MB changed in 100 s), 3 full again.
+  CHECK(checkpoint_cost_s(s, 0, 100) == 2);
+  CHECK(checkpoint_write_s(s, 0, 100) == 40);
+  CHECK(checkpoint_cost_s(s, 1, 100) == Approx(0.5));
+  CHECK(checkpoint_write_s(s, 1, 100) == Approx(1 + 2e-7 * 100e6));
+  CHECK(checkpoint_cost_s(s, 3, 100) == 2);
+  CHECK(mean_checkpoint_cost_s(s, 100) == Approx((2 + 0.5 + 0.5) / 3));
+
+  set_dump_mode(s, "forked");
+  CHECK(s.dump_mode == DumpMode::Forked);
+  set_dump_mode(s, "in-process");
+  CHECK(checkpoint_cost_s(s, 1, 100) == Approx(5 + 1e-7 * 100e6));
+  CHECK(checkpoint_write_s(s, 1, 100) == 0);
+
+  // The model runs it: 9 checkpoints of a 1000 s job, failure-free; forked
+  // the job pays only the stops, in-process the whole incremental dumps.
+  s.interval_s = 100;
+  set_dump_mode(s, "");
+  const double forked = run_cell(s).mean_turnaround_s;
+  set_dump_mode(s, "in-process");
+  const double in_process = run_cell(s).mean_turnaround_s;
+  CHECK(forked == Approx(1000 + 3 * 2 + 6 * 0.5).margin(1e-4));
+  CHECK(in_process == Approx(1000 + 3 * 50 + 6 * (5 + 1e-7 * 100e6)).margin(1e-4));
 }
 
 TEST_CASE("dump mode: a forked dump stops the job for the fork only; a fork still writing holds the next dump") {

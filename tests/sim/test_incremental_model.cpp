@@ -21,8 +21,8 @@ namespace {
 models::Profile with_incremental(double fixed) {
   models::Profile p = simtest::flat_profile(1000, 50, 30, 100);
   p.incremental.dirty_Bps = simtest::constant(0.5e6, "order", "bytes/s");
-  p.incremental.fixed_s = fixed;
-  p.incremental.s_per_written_byte = 1e-8;
+  p.incremental.stop.fixed_s = fixed;
+  p.incremental.stop.s_per_written_byte = 1e-8;
   p.incremental.max_chain = 3;
   return p;
 }

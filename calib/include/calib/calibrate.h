@@ -94,6 +94,9 @@ struct IncrementalRow {
   double since_s = 0;          // wall time from the job running again to the signal
   double dump_s = 0;           // signal sent -> image complete, as MeasureRow::dump_s (what is fitted)
   double stopped_s = 0;        // the job's own account (manifest stopped_ns), for comparison
+  // Forked (CKPT_FORK=1, run's default): stopped_s is the fork's stop and
+  // dump_s the write the job computes through.
+  bool forked = false;
 };
 
 // One forked dump of the job (CKPT_FORK=1): the job stopped only to fork, the
@@ -108,7 +111,8 @@ struct ForkedRow {
 
 struct CalibrationResult {
   std::vector<MeasureRow> rows;
-  std::vector<IncrementalRow> incremental;
+  std::vector<IncrementalRow> incremental;         // in-process (CKPT_FORK=0)
+  std::vector<IncrementalRow> forked_incremental;  // forked, measured where forked dumps are
   std::vector<ForkedRow> forked;
   std::vector<ComputeRow> compute;
   nlohmann::json machine;   // describe_machine + link + disk rates

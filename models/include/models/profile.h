@@ -59,6 +59,31 @@ struct Memory {
   double excess_s(double need) const;
 };
 
+// A cost of incremental dumps, fitted by least squares with every coefficient
+// >= 0: fixed + per byte the dump writes + per byte of the process.
+struct IncrementalCost {
+  double fixed_s = 0;
+  double s_per_written_byte = 0;
+  double s_per_process_byte = 0;
+  double r2 = 0;  // of the fit
+  double operator()(double process, double written) const {
+    return fixed_s + s_per_written_byte * written + s_per_process_byte * process;
+  }
+};
+
+// Forked incremental dumps (`run --incremental`, forked as `run` is by
+// default): the job stopped to fork (stop), and signal to image complete while
+// the fork writes what changed (write), each an IncrementalCost fitted on the
+// forked incremental dumps `calibrate` measured. Unknown (dumps == 0): the
+// model's incremental dumps are in-process ones.
+struct ForkedIncremental {
+  IncrementalCost stop;
+  IncrementalCost write;
+  int dumps = 0;  // how many the fits saw
+  std::string why;
+  bool known() const { return dumps > 0; }
+};
+
 // Incremental images (`run --incremental`), measured by `ckptsim calibrate`
 // (docs/internals.md, "Incremental dumps"). A dump taken `since` seconds of compute
 // after the previous one writes the pages the job changed meanwhile,
@@ -67,12 +92,10 @@ struct Memory {
 // byte, fitted by least squares on the measured incremental dumps.
 struct Incremental {
   Curve dirty_Bps;                 // x = matrix order n -> bytes changed per second of compute
-  double fixed_s = 0;
-  double s_per_written_byte = 0;
-  double s_per_process_byte = 0;
-  double r2 = 0;                   // of the cost fit
+  IncrementalCost stop;            // an in-process incremental dump: signal to image complete
   int max_chain = 8;               // the chain calibrate measured with (run's default)
   std::string why;
+  ForkedIncremental forked;        // unknown: incremental dumps are modelled in-process
   bool known() const { return !dirty_Bps.coef.empty(); }
 };
 
@@ -83,6 +106,9 @@ struct IncrementalDump {
   double order = 0, process_bytes = 0, written_bytes = 0, since_s = 0, cost_s = 0;
 };
 Incremental fit_incremental(const std::vector<IncrementalDump>& dumps);
+// The cost part of that fit alone (cost_s against written and process bytes),
+// as the forked incremental stop and write are fitted. Needs 3 dumps.
+IncrementalCost fit_incremental_cost(const std::vector<IncrementalDump>& dumps);
 
 // Forked dumps (`run`'s default where there is room, `run --fork`), measured by
 // `ckptsim calibrate` (docs/internals.md, "Forked dumps"). The job is stopped
@@ -171,9 +197,15 @@ struct Profile {
 
   // An incremental dump that writes `written` bytes of a process.
   double incremental_dump_cost_s(double process, double written) const {
-    const auto& i = incremental;
-    return i.fixed_s + i.s_per_written_byte * written + i.s_per_process_byte * process +
-           memory.excess_s(process + written);
+    return incremental.stop(process, written) + memory.excess_s(process + written);
+  }
+  // A forked incremental dump: what it stops the job, and signal to image
+  // complete (no memory term, as forked full dumps: taken only where they fit).
+  double forked_incremental_stop_s(double process, double written) const {
+    return incremental.forked.stop(process, written);
+  }
+  double forked_incremental_write_s(double process, double written) const {
+    return incremental.forked.write(process, written);
   }
 
   // Convenience: the job of matrix order n.
@@ -189,6 +221,12 @@ struct Profile {
   double job_forked_write_s(double n) const { return forked_write_s(job_image_bytes(n)); }
   double job_incremental_dump_s(double n, double since_s) const {
     return incremental_dump_cost_s(process_bytes(n), job_written_bytes(n, since_s));
+  }
+  double job_forked_incremental_stop_s(double n, double since_s) const {
+    return forked_incremental_stop_s(process_bytes(n), job_written_bytes(n, since_s));
+  }
+  double job_forked_incremental_write_s(double n, double since_s) const {
+    return forked_incremental_write_s(process_bytes(n), job_written_bytes(n, since_s));
   }
 };
 

@@ -186,9 +186,9 @@ void set_incremental(Scenario& s, bool incremental, std::optional<int> max_chain
 // mode `run` uses by default, forked where the profile has forked dump costs
 // and the job's copies fit the node's memory (the library's room check), else
 // in-process (and dump_mode_why says why, in one line); "forked" or
-// "in-process" force it. Throws SimError (one line) for another word, for
-// forked with a profile without forked costs, or with --incremental (the
-// profile's incremental costs are in-process dumps').
+// "in-process" force it. With --incremental, forked also needs the profile's
+// forked incremental costs. Throws SimError (one line) for another word, or
+// for forked with a profile without the forked costs the scenario needs.
 void set_dump_mode(Scenario& s, const std::string& requested);
 inline constexpr const char* kDumpModeNames = "in-process or forked";
 // "forked (run's default)", "in-process (the profile has no forked dump costs: ...)".
@@ -199,8 +199,13 @@ double full_dump_stop_s(const Scenario& s);
 double full_dump_write_s(const Scenario& s);
 
 // What checkpoint k (0-based, taken `since_s` of compute after the previous
-// one) costs the job under the scenario's policy.
+// one) costs the job under the scenario's policy, and how long its fork then
+// writes (0 in-process).
 double checkpoint_cost_s(const Scenario& s, int k, double since_s);
+double checkpoint_write_s(const Scenario& s, int k, double since_s);
+// Whether the scenario's dumps at its order are forked: its dump mode, and
+// the room check (the job's copies fit beside it).
+bool dumps_forked(const Scenario& s);
 // The mean over one chain (a full dump and max_chain incremental ones) at a
 // fixed interval: the C the interval formulas see.
 double mean_checkpoint_cost_s(const Scenario& s, double interval_s);
