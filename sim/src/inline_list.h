@@ -2,9 +2,9 @@
 // only beyond them. An attempt told ahead (attempt_ahead.h) is built twice per
 // job at scale (when its node's run is armed and when it ends) and has a
 // couple of changes and story times: as std::vectors those were three heap
-// blocks per attempt, and at 100,000 nodes glibc served them from its bins
-// rather than its per-thread cache (the failures' actor stacks, 16 KiB each,
-// consolidate the heap), the largest single cost of the run.
+// blocks per attempt, and at 100,000 nodes with failures (case IV) perf
+// found glibc serving them from its bins rather than its per-thread cache,
+// the largest single cost of the run (docs/simulating.md, "At scale").
 #pragma once
 #include <algorithm>
 #include <cstddef>
