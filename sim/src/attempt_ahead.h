@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "inline_list.h"
 #include "job_costs.h"
 
 namespace ckptsim::sim {
@@ -61,8 +62,9 @@ class AttemptAhead {
   void change(double at, const JobProgress& p) { changes_.push_back({at, p}); }
 
   JobProgress before_;
-  std::vector<Change> changes_;  // in time order
-  std::vector<double> story_at_;  // when each story event is told, in order
+  // Room inside for a checkpoint or two (the common case) without the heap.
+  InlineList<Change, 4> changes_;  // in time order
+  InlineList<double, 4> story_at_;  // when each story event is told, in order
   double start_ = 0, end_ = 0;
 };
 

@@ -21,13 +21,13 @@ namespace ckptsim::sim {
 class NodeSlots {
  public:
   // Nodes 0..nodes-1 are compute nodes, nodes..nodes+spares-1 the spares.
-  NodeSlots(int nodes, int spares) : busy_(nodes + spares, 0), front_(nodes), first_spare_(nodes), spares_(spares) {}
+  NodeSlots(int nodes, int spares) : busy_(nodes + spares, 0), first_spare_(nodes), spares_(spares) {}
 
   bool is_spare(int node) const { return node >= first_spare_; }
 
   // The node's own queue: waits until the node is free and no migrated job waits for it.
   void take_own(int node) {
-    auto free = [&] { return !busy_[node] && front_[node].empty(); };
+    auto free = [&] { return !busy_[node] && no_front(node); };
     if (free()) {
       busy_[node] = 1;
       return;
@@ -39,7 +39,7 @@ class NodeSlots {
 
   // A migrated job at the front of `node`'s queue (behind earlier migrated ones).
   void take_front(int node) {
-    if (!busy_[node] && front_[node].empty()) {
+    if (!busy_[node] && no_front(node)) {
       busy_[node] = 1;
       return;
     }
@@ -68,6 +68,7 @@ class NodeSlots {
  private:
   void hand_over(int node) {
     busy_[node] = 0;
+    if (!is_spare(node) && no_front(node)) return;
     auto& waiters = is_spare(node) ? spare_waiters_ : front_[node];
     if (!waiters.empty()) {
       granted_[waiters.front()] = node;
@@ -90,6 +91,11 @@ class NodeSlots {
     return node;
   }
 
+  bool no_front(int node) const {
+    const auto it = front_.find(node);
+    return it == front_.end() || it->second.empty();
+  }
+
   std::unique_lock<simgrid::s4u::Mutex> locked() {
     if (!cv_) {
       mutex_ = simgrid::s4u::Mutex::create();
@@ -99,7 +105,10 @@ class NodeSlots {
   }
 
   std::vector<char> busy_;
-  std::vector<std::deque<long>> front_;  // per compute node: migrated jobs waiting for it
+  // Per compute node: migrated jobs waiting for it, for the nodes that ever
+  // had one (a deque for each of 100,000 nodes was 600 bytes and two heap
+  // blocks a node, in every case).
+  std::map<int, std::deque<long>> front_;
   std::deque<long> spare_waiters_;
   std::map<long, int> granted_;  // ticket -> the node handed to it
   long next_ticket_ = 0;
