@@ -282,6 +282,7 @@ bool write_segments(Dump& d, int fd) {
 }  // namespace
 
 bool write_core(Dump& d) {
+  populate_io_buf(d);
   find_live_stack(d);
   const size_t phnum = d.nmaps + 1;
   const size_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);

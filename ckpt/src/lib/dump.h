@@ -287,6 +287,7 @@ struct Dump {
 // Phases, in the order run_checkpoint calls them. Each returns false after
 // recording the failure in the Dump.
 bool map_scratch(Dump& d);
+void populate_io_buf(Dump& d);  // proc_read.cpp: write_core's, before the core's bytes
 void unmap_scratch(Dump& d);
 bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm, exe, cwd, regs
 bool read_fd_table(Dump& d);   // fd_table.cpp

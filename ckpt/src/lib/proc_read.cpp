@@ -194,10 +194,6 @@ bool map_scratch(Dump& d) {
   // Different VMA flags keep the kernel from merging it with a job mapping.
   sys::madvise(reinterpret_cast<void*>(addr), d.scratch_size, MADV_DONTDUMP);
   char* base = reinterpret_cast<char*>(addr);
-  // The io buffers take every byte of the image: fault their pages in with
-  // one call rather than one trap per page (traps are dear in a VM guest).
-  // Older kernels lack MADV_POPULATE_WRITE (5.14); the traps then happen.
-  sys::madvise(base + io, kIoBufSize, MADV_POPULATE_WRITE);
   d.scratch = base;
   d.io_buf = base + io;
   d.zero_page = base + zero;
@@ -226,6 +222,15 @@ bool map_scratch(Dump& d) {
   }
   return true;
 }
+
+// The io buffer takes every byte of the core: its pages faulted in with one
+// call rather than one trap per page (traps are dear in a VM guest). Older
+// kernels lack MADV_POPULATE_WRITE (5.14); the traps then happen. Called by
+// write_core, not map_scratch: a forked dump's core is written by its writer,
+// and filling the buffer while the job was stopped to fork cost 2-6 ms of a
+// ~20 ms stop at load 5 (up to 50 ms), for pages that were then the job's,
+// copied again (copy-on-write) by the writer's first write to each.
+void populate_io_buf(Dump& d) { sys::madvise(d.io_buf, kIoBufSize, MADV_POPULATE_WRITE); }
 
 void unmap_scratch(Dump& d) {
   if (d.scratch) sys::munmap(d.scratch, d.scratch_size);
