@@ -302,9 +302,11 @@ bool write_core(Dump& d) {
   if (r < 0) ok = d.fail("creating core", r);
   if (ok && (r = write_all(int(fd), d.header, data_start)) < 0) ok = d.fail("writing core", r);
   if (ok) ok = write_segments(d, int(fd));
-  if (ok) ok = write_page_hashes(d);
+  SyncAfter after;  // `pages` and `parent`, synced after the core
+  if (ok) ok = write_page_hashes(d, &after);
   if (ok && (r = sys::ftruncate(int(fd), long(d.core_size))) < 0) ok = d.fail("writing core", r);
   if (ok && d.cfg->fsync && (r = sys::fsync(int(fd))) < 0) ok = d.fail("syncing core", r);
+  if (ok && (r = after.sync_all()) < 0) ok = d.fail("syncing pages", r);
   r = sys::close(int(fd));
   if (ok && r < 0 && r != -EINTR) ok = d.fail("closing core", r);
   return ok;

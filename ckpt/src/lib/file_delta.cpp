@@ -169,10 +169,12 @@ bool link_over(Dump& d, const char* from, int dst_dir, const char* name) {
   return false;
 }
 
-bool relink_parent(Dump& d, const ParentCopy& pc, int dst_dir, const char* name) {
+bool relink_parent(Dump& d, const ParentCopy& pc, int dst_dir, const char* name, bool* sums_linked) {
+  *sums_linked = false;
   if (!link_over(d, pc.name, dst_dir, name)) return false;
   char from[96], to[96];
-  if (sums_name(from, sizeof from, pc.name) && sums_name(to, sizeof to, name)) link_over(d, from, dst_dir, to);
+  *sums_linked = sums_name(from, sizeof from, pc.name) && sums_name(to, sizeof to, name) &&
+                 link_over(d, from, dst_dir, to);
   return true;
 }
 
@@ -276,15 +278,24 @@ bool copy_in_blocks(Dump& d, int src, const char* path, size_t path_len, int dst
     sums.flush();
     const SumsHeader head{kSumsMagic, kBlock, off, *out_hash, blocks_of(off)};
     if (!sums.err) sums.err = sys::pwrite(sums.fd, &head, sizeof head, 0) == long(sizeof head) ? 0 : -EIO;
-    if (!sums.err && d.cfg->fsync && !d.cfg->fork) sums.err = sys::fsync(sums.fd);
     if (sums.err) ok = d.fail("writing a copy's block checksums", sums.err);
   }
-  if (ok && d.cfg->fsync && !d.cfg->fork && (r = sys::fsync(int(dst))) < 0) ok = d.fail("syncing file copy", r);
+  // Nothing changed in a whole copy: the parent's file is this one's too,
+  // linked over what was written here before anything is synced. The parent's
+  // files were synced when it was committed, and the links are entries of
+  // files/, synced before this image is; the copies they replace are never
+  // read. In-process, that is two fsyncs less per unchanged file while the job
+  // is stopped (a job's written files pile up: each is copied at every dump).
+  const bool sync = d.cfg->fsync && !d.cfg->fork;
+  bool relinked = false, sums_relinked = false;
+  if (ok && against_parent && out.nranges == 0 && off == pc.size && !pc.delta)
+    relinked = relink_parent(d, pc, dst_dir, name, &sums_relinked);
+  if (ok && incremental && sync && !sums_relinked && (r = sys::fsync(sums.fd)) < 0)
+    ok = d.fail("writing a copy's block checksums", r);
+  if (ok && sync && !relinked && (r = sys::fsync(int(dst))) < 0) ok = d.fail("syncing file copy", r);
   r = sys::close(int(dst));
   if (ok && r < 0 && r != -EINTR) ok = d.fail("closing file copy", r);
-  if (!ok || !against_parent) return ok;
-  // Nothing changed in a whole copy: the parent's file is this one's too.
-  if (out.nranges == 0 && off == pc.size && !pc.delta && relink_parent(d, pc, dst_dir, name)) return true;
+  if (!ok || !against_parent || relinked) return ok;
   // Everything changed (or nothing is left): what was written is the whole content.
   if (off == 0 || (out.nranges == 1 && out.ranges[0] == 0 && out.ranges[1] == off)) return true;
   *delta = keep_delta(d, pc, out, hash.digest(out.delta_state));

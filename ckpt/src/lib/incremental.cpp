@@ -153,24 +153,63 @@ uint64_t parent_page_hash(Dump& d, uint64_t addr) {
   return d.parent_hashes[r.first + (addr - r.start) / 4096];
 }
 
+SyncAfter::~SyncAfter() {
+  for (size_t i = 0; i < n; ++i)
+    if (fds[i] >= 0) sys::close(fds[i]);
+}
+
+long SyncAfter::add(int fd) {
+  if (n == sizeof fds / sizeof fds[0]) {  // no room: synced now
+    const long r = sys::fsync(fd);
+    sys::close(fd);
+    return r;
+  }
+  constexpr unsigned kStartWrite = 2;  // SYNC_FILE_RANGE_WRITE: start writeback, do not wait
+  sys::sync_file_range(fd, 0, 0, kStartWrite);
+  fds[n++] = fd;
+  return 0;
+}
+
+long SyncAfter::sync_all() {
+  long err = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const long r = sys::fsync(fds[i]);
+    if (r < 0 && !err) err = r;
+    sys::close(fds[i]);
+    fds[i] = -1;
+  }
+  n = 0;
+  return err;
+}
+
+namespace {
+
+// Closes fd, or leaves its fsync to `after` (fsync on); `err` so far.
+long finish_small_file(Dump& d, long fd, long err, SyncAfter* after) {
+  if (err == 0 && d.cfg->fsync && after) return after->add(int(fd));
+  if (err == 0 && d.cfg->fsync) err = sys::fsync(int(fd));
+  sys::close(int(fd));
+  return err;
+}
+
+}  // namespace
+
 // `parent` lets retention keep what a kept image needs, without JSON.
-bool write_parent_file(Dump& d, int dir, const char* parent) {
+bool write_parent_file(Dump& d, int dir, const char* parent, SyncAfter* after) {
   const long fd = sys::openat(dir, fmt::kParentFile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return d.fail("creating parent", fd);
   char line[40];
   Text t;
   t.reset(line, sizeof line);
   t.str(parent).ch('\n');
-  long r = write_all(int(fd), t.data, t.len);
-  if (r == 0 && d.cfg->fsync) r = sys::fsync(int(fd));
-  sys::close(int(fd));
+  const long r = finish_small_file(d, fd, write_all(int(fd), t.data, t.len), after);
   return r == 0 ? true : d.fail("writing parent", r);
 }
 
-bool write_page_hashes(Dump& d) {
+bool write_page_hashes(Dump& d, SyncAfter* after) {
   if (!d.cfg->incremental) return true;
   long r;
-  if (d.incremental && !write_parent_file(d, d.tmpfd, d.parent_name)) return false;
+  if (d.incremental && !write_parent_file(d, d.tmpfd, d.parent_name, after)) return false;
   // Without checksums for all of it, the next dump cannot compare: no file,
   // and the next dump is a full one (and says so).
   if (!d.pages_ok) return true;
@@ -189,8 +228,7 @@ bool write_page_hashes(Dump& d) {
   }
   const uint64_t own = hash.digest(state);
   if (r == 0) r = write_all(int(fd), &own, sizeof own);
-  if (r == 0 && d.cfg->fsync) r = sys::fsync(int(fd));
-  sys::close(int(fd));
+  r = finish_small_file(d, fd, r, after);
   if (r < 0) return d.fail("writing pages", r);
   return true;
 }

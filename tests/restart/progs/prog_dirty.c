@@ -17,7 +17,10 @@
 // checks what it reads back; the fork(3) child also checks that it does not
 // hold the library's userfaultfd. Both are reaped before the checkpoint, and
 // the parent's images must hold only the parent's own changes.
-// Usage: prog_dirty OUTDIR MIB CHECKPOINTS [no-uffd|fork]
+// With "wait=DIR" instead (bench/bench-dirty.sh), after checkpoint K it waits
+// until DIR/latest names ckpt-K (a fresh DIR): a forked dump's writer is then
+// done, so the next checkpoint's stop is its own, not a wait for the last.
+// Usage: prog_dirty OUTDIR MIB CHECKPOINTS [no-uffd|fork|wait=DIR]
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -89,6 +92,20 @@ static int child_writes(unsigned char* buf, size_t used, int check_fd) {
   return 0;
 }
 
+// Polls DIR/latest for ckpt-K, up to 5 minutes (a 1 GB forked write under load).
+static int image_committed(const char* dir, int k) {
+  char link[4096], want[32], got[64];
+  snprintf(link, sizeof link, "%s/latest", dir);
+  snprintf(want, sizeof want, "ckpt-%04d", k);
+  for (int waited_ms = 0; waited_ms < 300000; waited_ms += 5) {
+    const ssize_t n = readlink(link, got, sizeof got - 1);
+    if (n > 0) got[n] = 0;
+    if (n > 0 && strcmp(got, want) == 0) return 1;
+    usleep(5000);
+  }
+  return 0;
+}
+
 static int reaped_ok(pid_t pid) {
   int status = 0;
   return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -96,7 +113,8 @@ static int reaped_ok(pid_t pid) {
 
 int main(int argc, char** argv) {
   const int no_uffd = argc == 5 && strcmp(argv[4], "no-uffd") == 0, forks = argc == 5 && strcmp(argv[4], "fork") == 0;
-  if (argc != 4 && !no_uffd && !forks) return 2;
+  const char* wait_dir = argc == 5 && strncmp(argv[4], "wait=", 5) == 0 ? argv[4] + 5 : NULL;
+  if (argc != 4 && !no_uffd && !forks && !wait_dir) return 2;
   if (no_uffd && deny_userfaultfd() != 0) return 4;
   const size_t pages = (size_t)atoi(argv[2]) * 256, used = pages / 8 * 7;
   const int checkpoints = atoi(argv[3]);
@@ -146,6 +164,10 @@ int main(int argc, char** argv) {
     fprintf(sum, "%016llx\n", (unsigned long long)checksum(buf, pages * PAGE));
     fclose(sum);
     if (restored) return 0;
+    if (wait_dir && !image_committed(wait_dir, k)) {
+      fprintf(stderr, "prog_dirty: %s/latest never named ckpt-%04d\n", wait_dir, k);
+      return 8;
+    }
   }
   return 0;
 }
