@@ -22,6 +22,7 @@ struct ExperimentArgs {
   std::string cases = "all";
   std::string placement;  // empty: the simulator's default
   std::string format = "table";
+  std::string dump_mode = "in-process";
   std::string plot;
   bool slurm = false;
   experiment::SlurmOptions on_slurm;
@@ -37,6 +38,7 @@ void run(ExperimentArgs& a, bool spares_given, bool nodes_given, int& exit_code)
   sim::set_v_placement(words, a.placement, spares_given ? std::optional<int>(a.opts.spares) : std::nullopt);
   a.opts.v_placement = words.v_placement;
   a.opts.spares = words.spares;
+  a.opts.dump_mode = a.dump_mode == "forked" ? sim::DumpMode::Forked : sim::DumpMode::InProcess;
   experiment::Result r;
   try {
     if (a.slurm) {
@@ -112,7 +114,13 @@ void add_experiment(CLI::App& app, int& exit_code) {
                   "(checked by a job on one node writing a file a job on another reads; default: the work dir)")
       ->needs(slurm);
   // On Slurm, case V's job is pinned to the next node and queued there (queue placement).
-  slurm->excludes(copy)->excludes(spares)->excludes(placement);
+  auto* dump_mode = cmd->add_option("--dump-mode", args->dump_mode,
+                                    "how the real jobs write their checkpoints, and the model's: in-process "
+                                    "(run --no-fork) or forked (run's default; needs the profile's forked dump costs, "
+                                    "measured when calibrated now)")
+                        ->check(CLI::IsMember({"in-process", "forked"}))
+                        ->capture_default_str();
+  slurm->excludes(copy)->excludes(spares)->excludes(placement)->excludes(dump_mode);
   add_format_option(cmd, args->format);
   cmd->add_option("--plot", args->plot, "draw real points over the simulated curves into FILE.png or FILE.svg");
   cmd->callback([args, spares, nodes, &exit_code] { run(*args, spares->count() > 0, nodes->count() > 0, exit_code); });

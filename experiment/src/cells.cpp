@@ -26,9 +26,10 @@ sim::Scenario scenario_of(const Options& o, const models::Profile& profile, cons
     s.requeue_delay_s = it->second;
   // Images on a directory every node reads: case V copies nothing.
   if (o.shared_storage_Bps > 0) s.storage = sim::Storage{true, o.shared_storage_Bps, 0};
-  // Like for like again: the real jobs run under `run --no-fork` (run.cpp, slurm_run.cpp).
-  s.dump_mode = sim::DumpMode::InProcess;
-  s.dump_mode_why = "the real jobs run with --no-fork";
+  // Like for like again: the real jobs' dumps are written as the model's (run.cpp, slurm_run.cpp).
+  s.dump_mode = o.dump_mode;
+  s.dump_mode_why = o.dump_mode == sim::DumpMode::Forked ? "the real jobs run forked, run's default"
+                                                         : "the real jobs run with --no-fork";
   return s;
 }
 
@@ -58,6 +59,7 @@ ReplicationPlan plan_replication(const Options& o, const Cell& cell, int r, cons
   plan.jobs = plan_jobs(o, cell, r);
   plan.reboot_s = o.reboot_s;
   plan.placement = o.v_placement;
+  plan.dump_mode = o.dump_mode;
   const double t_i = failure_free(sim::Case::I);
   plan.checkpoint_after_s = o.checkpoint_at * t_i;
   plan.failure_free_s = (cell.c == sim::Case::IV || cell.c == sim::Case::V) ? failure_free(sim::Case::II) : t_i;

@@ -86,7 +86,7 @@ models::Profile calibrate_now(const Options& o, const fs::path& work, util::Prog
   c.compute_sizes.assign(compute.begin(), compute.end());
   c.disk_probe_bytes = 64ull << 20;
   c.incremental_gaps_s.clear();  // the experiment's jobs take full dumps
-  c.forked_dumps = false;        // ... in-process (run --no-fork), as its model
+  c.forked_dumps = o.dump_mode == sim::DumpMode::Forked;  // ... forked only if its jobs' are
   calib::check_options(c);
   progress.info("calibrating this machine at orders " + [&] {
     std::string s;
@@ -256,6 +256,9 @@ bool obtain_profile(const Options& o, const fs::path& work, bool tty, std::ostre
     } catch (const std::exception& e) {
       throw ExperimentError(e.what());
     }
+    if (o.dump_mode == sim::DumpMode::Forked && !profile.forked.known())
+      throw ExperimentError("--dump-mode forked: profile '" + profile.name + "' (" + o.profile.string() +
+                            ") has no forked dump costs (leave --profile out to calibrate them now)");
     res.profile_used = o.profile;
     return true;
   }
@@ -265,6 +268,9 @@ bool obtain_profile(const Options& o, const fs::path& work, bool tty, std::ostre
   util::ProgressBar calibrating(out, tty, 1);
   copy.reset();
   profile = calibrate_now(o, cal, calibrating, interrupted, res.warnings);
+  if (!interrupted && o.dump_mode == sim::DumpMode::Forked && !profile.forked.known())
+    throw RunFailed("--dump-mode forked: the calibration measured no forked dump costs (see its warnings; "
+                    "two orders at least are needed)");
   res.profile_used = o.profile_out;
   return !interrupted;
 }
@@ -301,7 +307,9 @@ nlohmann::json describe_parameters(const Options& o, const CopyChannel* copy, co
                       {"reboot_s", o.reboot_s},
                       {"requeue_delay_s", o.requeue_delay_s},
                       {"v_placement", sim::to_string(o.v_placement)},
-                      {"dump_mode", "in-process (the real jobs run with --no-fork, the model likewise)"},
+                      {"dump_mode", o.dump_mode == sim::DumpMode::Forked
+                                        ? "forked (the real jobs run as run's default, the model likewise)"
+                                        : "in-process (the real jobs run with --no-fork, the model likewise)"},
                       {"copy", o.copy},
                       {"cpus", usable_cpus().size()},
                       {"profile", o.profile.empty() ? std::string("calibrated now") : o.profile.string()}};

@@ -159,11 +159,17 @@ class Replication {
       a.ckpt_dir = slots_[static_cast<size_t>(slot)].dir / (prefix_ + "-j" + std::to_string(draw(t.job).id) + "-a" +
                                                             std::to_string(n));
       j.leftovers.push_back(a.ckpt_dir);
-      // In-process dumps, as the model of these cells (cells.cpp): a forked
-      // dump's image completes after the job resumes, which this runner's
-      // kill and restore timing does not follow yet.
-      argv = {tools_.ckptsim_exe.string(), "run", "--no-fork", "--dir", a.ckpt_dir.string(), "--", tools_.matmul_exe.string(),
-              "--n", std::to_string(plan_.cell.order), "--out", output_of(t.job).string()};
+      // Dumps written as the model of these cells writes them (cells.cpp).
+      // Forked, a kill before the fork's image is complete leaves `latest`
+      // on the previous image, or none (the fork dies with the job's
+      // process group): recover() restores from what is there, as the
+      // model restores from the last complete image.
+      argv = {tools_.ckptsim_exe.string(), "run"};
+      if (plan_.dump_mode == sim::DumpMode::InProcess) argv.push_back("--no-fork");
+      for (const std::string& w : {std::string("--dir"), a.ckpt_dir.string(), std::string("--"), tools_.matmul_exe.string(),
+                                   std::string("--n"), std::to_string(plan_.cell.order), std::string("--out"),
+                                   output_of(t.job).string()})
+        argv.push_back(w);
       if (sim::takes_checkpoints(plan_.cell.c)) a.checkpoint_at = now() + plan_.checkpoint_after_s;
     }
     // Only the first attempt is doomed, at its drawn fraction of the failure-free run.

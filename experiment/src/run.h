@@ -30,6 +30,7 @@ struct ReplicationPlan {
   double checkpoint_after_s = 0; // an attempt from scratch checkpoints this long after it starts
   double reboot_s = 0;
   sim::VPlacement placement = sim::VPlacement::Queue;
+  sim::DumpMode dump_mode = sim::DumpMode::InProcess;  // the real jobs': run --no-fork, or forked
 };
 
 struct ReplicationOutcome {

@@ -63,6 +63,9 @@ SchedulerCosts summarize(const std::vector<RequeueSample>& samples) {
 Result run_slurm_experiment(const Options& given, const SlurmOptions& slurm, std::ostream& out) {
   const auto started = std::chrono::steady_clock::now();
   Result res;
+  if (given.dump_mode != sim::DumpMode::InProcess)
+    throw ExperimentError("--dump-mode forked with --slurm: the Slurm jobs run with --no-fork (forked runs are the "
+                          "slots' only)");
   Options o = given;
   o.copy = "local";             // a calibration's copy over loopback: case V copies nothing here
   o.spares = 0;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "experiment/experiment.h"
+#include "models/profile.h"
 #include "sim/failure_draws.h"
 #include "shell.h"
 #include "temp_dir.h"
@@ -137,6 +138,41 @@ TEST_CASE("every case runs for real on two slots with correct outputs, side by s
   CHECK(fs::file_size(png) > 1000);
 }
 
+// run's default: the real jobs' dumps forked (the library says so in each
+// job's log), the profile's forked costs calibrated in the same call, and the
+// simulator told to model forked dumps.
+TEST_CASE("forked dumps: the real jobs fork their checkpoints, the model likewise, every row has both") {
+  experiment::Options o = small_options();
+  o.cases = {sim::Case::I, sim::Case::II, sim::Case::IV, sim::Case::V};
+  o.dump_mode = sim::DumpMode::Forked;
+  test::TempDir dir;
+  o.work_dir = dir.path();  // the run's scratch: DIR/experiment-PID, kept for its logs
+  o.keep_work_dir = true;
+  o.profile_out = dir.path() / "profile.json";
+  std::ostringstream progress;
+  const experiment::Result r = experiment::run_experiment(o, progress);
+  INFO(progress.str());
+  CHECK(no_children_left());
+  REQUIRE_FALSE(r.interrupted);
+  CHECK(models::load_profile(o.profile_out).forked.known());
+  REQUIRE(r.rows.size() == o.orders.size() * o.cases.size());
+  for (const auto& row : r.rows) {
+    INFO("order " << row.order << " case " << sim::to_string(row.c));
+    CHECK(row.real_mean_s > 0);
+    CHECK(row.sim_mean_s > 0);
+  }
+  CHECK(r.parameters.at("dump_mode").get<std::string>().rfind("forked", 0) == 0);
+  // Each checkpointed job's log: its dumps were forked, none fell back to in-process.
+  int forked_logs = 0;
+  for (const auto& e : fs::directory_iterator(o.work_dir / ("experiment-" + std::to_string(::getpid())) / "logs")) {
+    if (e.path().extension() != ".log" || e.path().filename().string().rfind("probe", 0) == 0) continue;
+    const std::string log = slurp(e.path());
+    forked_logs += log.find("dumps are forked from checkpoint") != std::string::npos;
+    CHECK(log.find("no room for a forked dump") == std::string::npos);
+  }
+  CHECK(forked_logs > 0);
+}
+
 TEST_CASE("a job failing for a reason other than the kill stops the run, nothing left running") {
   experiment::Options o = small_options();
   o.cases = {sim::Case::I};
@@ -197,6 +233,18 @@ TEST_CASE("bad input is one line and exit 2, before anything runs") {
     CHECK(c.code == 2);
     CHECK(lines(c.err) == 1);
     CHECK(c.err.find("--copy local") != std::string::npos);
+  }
+  SECTION("forked dumps with a profile that has no forked costs") {
+    const Cli c = ckptsim_cli(profile + "--dump-mode forked --case IV --sizes 300");
+    CHECK(c.code == 2);
+    CHECK(lines(c.err) == 1);
+    CHECK(c.err.find("has no forked dump costs") != std::string::npos);
+  }
+  SECTION("forked dumps on Slurm") {
+    const Cli c = ckptsim_cli(profile + "--dump-mode forked --slurm");
+    CHECK(c.code == 2);
+    CHECK(lines(c.err) == 1);
+    CHECK(c.err.find("--dump-mode") != std::string::npos);
   }
 }
 

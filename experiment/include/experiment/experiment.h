@@ -55,6 +55,11 @@ struct Options {
   double shared_storage_Bps = 0;
   sim::VPlacement v_placement = sim::kDefaultVPlacement;
   int spares = 0;                       // slots that only receive migrated jobs (spare)
+  // How the real jobs' checkpoints are written, and so the model's:
+  // in-process (`run --no-fork`), or forked (`run`'s default; the profile
+  // needs forked dump costs, measured when it is calibrated now). Slurm runs
+  // are in-process only.
+  sim::DumpMode dump_mode = sim::DumpMode::InProcess;
   std::filesystem::path profile;        // empty: calibrate now at the experiment's orders
   std::string copy = "netns";           // "netns" (shaped gigabit veth) or "local" (plain file copy)
   std::filesystem::path work_dir;       // scratch (removed); empty: a mkdtemp in $TMPDIR or /var/tmp
