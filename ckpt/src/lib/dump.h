@@ -293,6 +293,13 @@ void unmap_scratch(Dump& d);
 void fault_in_io_buf(Dump& d);
 bool read_process(Dump& d);    // proc_read.cpp: maps, stat, auxv, cmdline, comm, exe, cwd, regs
 bool read_fd_table(Dump& d);   // fd_table.cpp
+// A tree's process reads its fd table before the whole job is stopped (the
+// coordinator before it stops the members, a member before it says
+// "stopped"). Its own fds cannot change then, its threads parked, but what it
+// shares with processes still running can: an open file's offset and status
+// flags (one open file through fork), the file's size. Read again once every
+// process is stopped (fd_table.cpp).
+bool refresh_shared_fd_state(Dump& d);
 bool stop_threads(Dump& d);     // dump.cpp: threads.h's stop_others
 // dump.cpp, forked dumps: a copy of this process with no exit signal (the job
 // sees no SIGCHLD); 0 in the copy, its pid here, or -errno. The previous

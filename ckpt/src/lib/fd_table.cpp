@@ -99,4 +99,20 @@ bool read_fd_table(Dump& d) {
   return ok;
 }
 
+bool refresh_shared_fd_state(Dump& d) {
+  for (size_t i = 0; i < d.nfds; ++i) {
+    FdEntry& e = d.fds[i];
+    struct stat st;
+    const long r = sys::fstat(e.fd, &st);
+    if (r < 0) return d.fail("reading the fd table again", r);
+    if (e.kind == FdKind::regular) e.size = uint64_t(st.st_size);
+    const long fl = sys::fcntl(e.fd, F_GETFL);
+    if (fl < 0) return d.fail("reading the fd table again", fl);
+    e.flags = int(fl);
+    e.offset = sys::lseek(e.fd, 0, SEEK_CUR);
+    if (e.offset < 0) e.offset = -1;
+  }
+  return true;
+}
+
 }  // namespace ckptlib

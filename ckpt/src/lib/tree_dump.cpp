@@ -261,7 +261,8 @@ bool run_tree_checkpoint(Dump& d, Tree& t) {
   t.refs = nullptr;
   // The previous forked tree dump's writer commits only once every member's
   // writer said "done": once it has ended, each member reaps its own at once.
-  bool ok = wait_previous_writer(d) && read_fd_table(d) && open_listener(d, t) && stop_members(d, t);
+  bool ok = wait_previous_writer(d) && read_fd_table(d) && open_listener(d, t) && stop_members(d, t) &&
+            refresh_shared_fd_state(d);
   if (ok) forget_ended_writers(t);
   if (ok) {
     tree_order(t);

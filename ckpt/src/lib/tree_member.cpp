@@ -86,7 +86,8 @@ bool member_image(Dump& d, const char* msg, size_t len, int top, int sock, bool*
   d.ntree_pipes = n;
   d.pgid = sys::getpgid(0);
   d.sid = sys::getsid(0);
-  bool ok = open_proc_image(d, top) && open_checkpoint_dir(d);
+  // Every process is stopped now: what this one shares with the others is still.
+  bool ok = refresh_shared_fd_state(d) && open_proc_image(d, top) && open_checkpoint_dir(d);
   *lineage_moved = ok && begin_lineage(d);
   if (!d.cfg->fork) {
     ok = ok && write_own_image(d) && sync_own_image(d);
@@ -151,7 +152,8 @@ void run_member_checkpoint(const Config& cfg, int sig, ucontext_t* uc, long coor
   reap_previous_writer(true);
   const int sock = connect_coordinator(coordinator, nonce);
   // This process's own facts are read before it says "stopped" (they cannot
-  // change once its threads are parked): meanwhile the coordinator stops the
+  // change once its threads are parked, but for the state of fds it shares:
+  // refresh_shared_fd_state after "dump"): meanwhile the coordinator stops the
   // others and rescans /proc on one CPU, while after "dump" every member's
   // work and fork compete for the CPUs, and the whole job waits for the last.
   d.skip_fd = sock;
