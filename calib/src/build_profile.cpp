@@ -199,7 +199,7 @@ void fit_forked_incremental_dumps(FittedProfile& out, const CalibrationResult& r
       "forked incremental: at %.0f MiB, writing %.1f MiB, the job is stopped %.4f s (in-process incremental %.4f s, "
       "%.3fx); the fork writes %.3f s (R^2 %.2f / %.2f, %zu dumps)",
       process / 1048576.0, written / 1048576.0, f.stop(process, written), p.incremental.stop(process, written),
-      f.stop(process, written) / p.incremental.stop(process, written), f.write(process, written), f.stop.r2,
+      f.stop(process, written) / std::max(1e-9, p.incremental.stop(process, written)), f.write(process, written), f.stop.r2,
       f.write.r2, rows.size()));
 }
 

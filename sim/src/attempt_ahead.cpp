@@ -37,7 +37,7 @@ AttemptAhead::AttemptAhead(const JobCosts& c, const JobProgress& before, const A
     if (cp <= at) continue;
     compute(cp - at);
     at = cp;
-    if (c.write_s[k] > 0) {  // forked: the previous fork's write completes first
+    if (c.forked) {  // the previous fork's write completes first
       if (p.pending_node >= 0) {
         const double waited = t;
         if (p.pending_ready_at > t) t += p.pending_ready_at - t;

@@ -454,7 +454,7 @@ class Replication {
       if (cp <= at) continue;
       if (!a.exec(host, (cp - at) * speed)) return;
       at = cp;
-      if (costs_.write_s[k] > 0) {
+      if (costs_.forked) {
         if (!forked_dump(a, job, node, k, cp)) return;
         continue;
       }

@@ -25,6 +25,7 @@ JobCosts job_costs(const Scenario& s) {
       c.checkpoints.push_back(s.checkpoint_at * c.work_s);
     }
   }
+  c.forked = dumps_forked(s);
   c.failure_free_s = c.work_s;
   for (size_t k = 0; k < c.checkpoints.size(); ++k) {
     const double since = c.checkpoints[k] - (k ? c.checkpoints[k - 1] : 0.0);

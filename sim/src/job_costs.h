@@ -14,6 +14,7 @@ struct JobCosts {
   std::vector<double> checkpoints;   // compute done when each checkpoint is taken
   std::vector<double> dump_s;        // ... and what each stops the job (incremental and forked ones less)
   std::vector<double> write_s;       // ... and how long each one's fork then writes (forked; 0: in-process)
+  bool forked = false;               // dumps are forked (the scenario's mode and the room check), whatever write_s says
   double restore_s = 0;              // per restore
   double copy_setup_s = 0;           // fixed part of a copy; the bytes go through the network
   double image_bytes = 0;
