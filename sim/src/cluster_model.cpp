@@ -37,6 +37,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <utility>
 #include <memory>
 #include <queue>
 
@@ -74,12 +75,16 @@ struct Job {
 };
 
 // A node's run of jobs told ahead (Replication::arm_run): the first job's
-// index, each one's start and the last one's end, and the timer at that end.
+// index, each one's start and the last one's end, and the timer at that end
+// (none: no run). The starts are the node's slice of Replication::run_starts_,
+// room for all its jobs' and one end: a run's own block and vector, made
+// and freed for every node and again after every kill, were a cost per node.
 struct NodeRun {
-  int first = 0;
-  std::vector<double> starts;
+  int first = 0, count = 0;
+  double* starts = nullptr;  // count + 1 of them
   simgrid::kernel::timer::Timer* timer = nullptr;
-  int jobs() const { return static_cast<int>(starts.size()) - 1; }
+  int jobs() const { return count; }
+  bool armed() const { return timer != nullptr; }
 };
 
 struct Node {
@@ -87,7 +92,7 @@ struct Node {
   s4u::Disk* disk = nullptr;
   double down_until = -std::numeric_limits<double>::infinity();
   std::vector<Attempt*> running;  // job attempts on this node now
-  std::unique_ptr<NodeRun> run;   // or a run of jobs, with no actor
+  NodeRun run;                    // or a run of jobs, with no actor
   void forget(const Attempt* a) { running.erase(std::remove(running.begin(), running.end(), a), running.end()); }
 };
 
@@ -150,6 +155,7 @@ class Replication {
       // failures (a daemon) go on until the last job is done.
       jobs_left_ = static_cast<long>(jobs_.size());
       all_done_ = s4u::Semaphore::create(0);
+      run_starts_.reset(new double[static_cast<size_t>(compute_nodes_) * (s_.jobs_per_node + 1)]);  // written before read
       s4u::Actor::create("jobs", head_, [this] { all_done_->acquire(); });
       for (int node = 0; node < compute_nodes_; ++node) node_jobs_from_kernel(node, 0);
     } else {
@@ -224,16 +230,14 @@ class Replication {
   // the run's memory): each attempt is told again from its start when
   // needed, the same arithmetic.
   void arm_run(int node, int k) {
-    auto run = std::make_unique<NodeRun>();
-    run->first = k;
-    int last = k;  // one block for the starts, not one per doubling
-    while (last < s_.jobs_per_node && !job_at(node, last).doomed) ++last;
-    run->starts.reserve(static_cast<size_t>(last - k) + 1);
-    run->starts.push_back(now());
-    for (; k < s_.jobs_per_node && !job_at(node, k).doomed; ++k)
-      run->starts.push_back(attempt_in_run(node, *run, run->jobs()).end());
-    run->timer = simgrid::kernel::timer::Timer::set(run->starts.back(), [this, node] { run_ended(node); });
-    nodes_[node].run = std::move(run);
+    NodeRun& run = nodes_[node].run;
+    run.first = k;
+    run.count = 0;
+    run.starts = &run_starts_[static_cast<size_t>(node) * (s_.jobs_per_node + 1)];
+    run.starts[0] = now();
+    for (; k < s_.jobs_per_node && !job_at(node, k).doomed; ++k, ++run.count)
+      run.starts[run.count + 1] = attempt_in_run(node, run, run.count).end();
+    run.timer = simgrid::kernel::timer::Timer::set(run.starts[run.count], [this, node] { run_ended(node); });
   }
 
   AttemptAhead attempt_in_run(int node, const NodeRun& run, int i) const {
@@ -242,9 +246,9 @@ class Replication {
 
   // From the kernel: every job of the run is done; the node goes on.
   void run_ended(int node) {
-    const std::unique_ptr<NodeRun> run = std::move(nodes_[node].run);
-    for (int i = 0; i < run->jobs(); ++i) job_done_in_run(node, *run, i);
-    node_jobs_from_kernel(node, run->first + run->jobs());
+    const NodeRun run = std::exchange(nodes_[node].run, NodeRun{});
+    for (int i = 0; i < run.jobs(); ++i) job_done_in_run(node, run, i);
+    node_jobs_from_kernel(node, run.first + run.jobs());
   }
 
   // The attempt was told when the run was armed: its start and end are the
@@ -274,20 +278,20 @@ class Replication {
   // From the failures' actor: the node's run stops now; the jobs done by now
   // are done, the one running is killed and goes on in an actor of its own.
   void kill_run(int node) {
-    const std::unique_ptr<NodeRun> run = std::move(nodes_[node].run);
-    simgrid::kernel::actor::simcall_answered([&run] { run->timer->remove(); });
+    const NodeRun run = std::exchange(nodes_[node].run, NodeRun{});
+    simgrid::kernel::actor::simcall_answered([&run] { run.timer->remove(); });
     const double at = now();
-    for (int i = 0; i < run->jobs(); ++i) {
-      if (run->starts[static_cast<size_t>(i) + 1] <= at) {
-        job_done_in_run(node, *run, i);
+    for (int i = 0; i < run.jobs(); ++i) {
+      if (run.starts[static_cast<size_t>(i) + 1] <= at) {
+        job_done_in_run(node, run, i);
         continue;
       }
-      Job& job = job_at(node, run->first + i);
-      const AttemptAhead ahead = attempt_in_run(node, *run, i);
+      Job& job = job_at(node, run.first + i);
+      const AttemptAhead ahead = attempt_in_run(node, run, i);
       job.start = ahead.start();
       result_.events += 1 + ahead.stories_by(at);
       job.progress = ahead.progress_at(at);
-      const int next = run->first + i + 1;
+      const int next = run.first + i + 1;
       carry(node, [this, &job, node, next, began = ahead.start()] {
         double from = 0;
         bool restore = false;
@@ -636,8 +640,8 @@ class Replication {
     Node& n = nodes_[node];
     n.down_until = now() + s_.profile.reboot_s;
     STORY("%s fails, down for %.0f s, %zu job(s) killed", node_name(node).c_str(), s_.profile.reboot_s,
-          n.running.size() + (n.run ? 1 : 0));
-    if (n.run) kill_run(node);
+          n.running.size() + (n.run.armed() ? 1 : 0));
+    if (n.run.armed()) kill_run(node);
     auto victims = std::move(n.running);
     n.running.clear();
     for (Attempt* a : victims) a->kill();
@@ -673,6 +677,7 @@ class Replication {
   const bool chains_ = told_ahead_ && s_.c != Case::V;
   std::vector<std::unique_ptr<Carrier>> carriers_;  // kill_run's actors,
   std::vector<Carrier*> idle_carriers_;             // those waiting for a job
+  std::unique_ptr<double[]> run_starts_;  // with chains_: NodeRun::starts, node by node
   long jobs_left_ = 0;               // with chains_: until all are done,
   simgrid::s4u::SemaphorePtr all_done_;  // which releases this
   ReplicationResult result_;
