@@ -202,7 +202,8 @@ class Replication {
   // from the first without a kill time of its own on, a run of jobs that
   // each start when the one before ends is a kernel timer at the run's end
   // (arm_run), with no actor. A job with a kill time, or one a failure kills
-  // inside a run, gets an actor of its own, which goes back to runs after it.
+  // inside a run, gets an actor of its own (for the latter, an idle carrier:
+  // carry), which goes back to runs after it.
   // From the kernel (the start, a run's timer):
   void node_jobs_from_kernel(int node, int k) {
     if (k >= s_.jobs_per_node) return;
@@ -270,8 +271,7 @@ class Replication {
   // A fresh attempt's story count where it does not depend on when the
   // attempt runs (no forked dump); -1 otherwise.
   static int fresh_attempt_stories(const JobCosts& costs) {
-    for (double w : costs.write_s)
-      if (w > 0) return -1;
+    if (costs.forked) return -1;
     return AttemptAhead(costs, JobProgress{}, AttemptSite{0, 1, 1, 1}, 0.0, 0.0, false).stories();
   }
 

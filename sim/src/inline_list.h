@@ -1,6 +1,7 @@
 // A list that keeps its first N elements inside itself and moves to the heap
-// only beyond them. An attempt told ahead (attempt_ahead.h) is built twice per
-// job at scale (when its node's run is armed and when it ends) and has a
+// only beyond them. An attempt told ahead (attempt_ahead.h) is built for
+// every job at scale (when its node's run is armed; it used to be built again
+// when the run ended) and has a
 // couple of changes and story times: as std::vectors those were three heap
 // blocks per attempt, and at 100,000 nodes with failures (case IV) perf
 // found glibc serving them from its bins rather than its per-thread cache,
