@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "sized_job.h"
 #include "test_helpers.h"
 
 using namespace ckpttest;
@@ -73,24 +74,6 @@ fs::path batch_script(const TempDir& t, int order, const std::string& run_option
                         << " --progress 2>> " << (t / "run.log") << "\n";
   fs::permissions(script, fs::perms::owner_all);
   return script;
-}
-
-// An order of ckpt-matmul whose uninterrupted run takes at least min_s on this
-// machine, from `order` up, and that run's output: the tests below act on the
-// job while it runs, so on a faster machine the job must be bigger, not the
-// test's waits shorter. (Capped at order 12000, 1.7 GB of matrices.)
-struct SizedJob {
-  int order;
-  std::string expected;
-};
-SizedJob sized_job(const TempDir& t, int order, double min_s) {
-  for (;;) {
-    const auto start = clock_type::now();
-    REQUIRE(run_shell(kMatmul + " --n " + std::to_string(order) + " --out " + (t / "ref.bin").string()).status == 0);
-    const double took = std::chrono::duration<double>(clock_type::now() - start).count();
-    if (took >= min_s || order >= 12000) return {order, read_file(t / "ref.bin")};
-    order = std::min(12000, int(std::ceil(order * std::cbrt(1.3 * min_s / std::max(took, 0.05)))));
-  }
 }
 
 std::string sbatch(const TempDir& t, const std::string& options, const fs::path& script) {

@@ -13,38 +13,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "local_cluster.h"
 #include "test_helpers.h"
 
 using namespace ckpttest;
 
 namespace {
 
-const std::string kScript = std::string(CKPTSIM_SOURCE_DIR) + "/scripts/slurm-local.sh";
 const std::string kProfile = std::string(CKPTSIM_SOURCE_DIR) + "/data/profiles/this-machine.json";
-
-// Started with N nodes, stopped by the script (which stops what it started,
-// by pid) however the test ends.
-class LocalCluster {
- public:
-  LocalCluster(const fs::path& dir, int port)
-      : dir_(dir), env_("CKPTSIM_SLURM_DIR=" + shell_quote(dir.string()) + " CKPTSIM_SLURM_PORT=" + std::to_string(port) + " ") {}
-  ~LocalCluster() { run_shell(env_ + kScript + " stop"); }
-  CmdResult start(int nodes, const std::string& more = "") {
-    return run_shell(env_ + kScript + " start --nodes " + std::to_string(nodes) + more);
-  }
-  // ckptsim against this cluster (found as a user would: by its directory).
-  CmdResult ckptsim(const std::string& args) const {
-    return run_shell("env -u SLURM_CONF CKPTSIM_SLURM_DIR=" + shell_quote(dir_.string()) + " " + kCkptsim + " " + args);
-  }
-  std::string sh(const std::string& cmd) const {
-    return run_shell("SLURM_CONF=" + shell_quote((dir_ / "slurm.conf").string()) + " " + cmd).out;
-  }
-  const std::string kCkptsim = std::string(CKPTSIM_BUILD_DIR) + "/ckptsim";
-
- private:
-  fs::path dir_;
-  std::string env_;
-};
 
 int lines(const std::string& s) {
   int n = 0;

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "local_cluster.h"
+#include "sized_job.h"
 #include "test_helpers.h"
 
 using namespace ckpttest;
@@ -22,31 +24,6 @@ using namespace ckpttest;
 namespace {
 
 const std::string kScript = std::string(CKPTSIM_SOURCE_DIR) + "/scripts/slurm-local.sh";
-
-// The cluster of one test: started with N nodes, stopped (by the script, which
-// stops what it started by pid) however the test ends.
-class LocalCluster {
- public:
-  LocalCluster(const fs::path& dir, int port) : dir_(dir), env_("CKPTSIM_SLURM_DIR=" + shell_quote(dir.string()) +
-                                                                " CKPTSIM_SLURM_PORT=" + std::to_string(port) + " ") {}
-  ~LocalCluster() { run_shell(env_ + kScript + " stop"); }
-  CmdResult start(int nodes) { return run_shell(env_ + kScript + " start --nodes " + std::to_string(nodes)); }
-  CmdResult stop() { return run_shell(env_ + kScript + " stop"); }
-  // A Slurm command against this cluster.
-  std::string sh(const std::string& cmd) const {
-    return run_shell("SLURM_CONF=" + shell_quote((dir_ / "slurm.conf").string()) + " " + cmd).out;
-  }
-  int pid_of(const std::string& daemon) const {
-    std::ifstream in(dir_ / (daemon + ".pid"));
-    int pid = 0;
-    in >> pid;
-    return pid;
-  }
-
- private:
-  fs::path dir_;
-  std::string env_;
-};
 
 std::vector<std::string> lines_of(const fs::path& file) {
   std::istringstream in(read_file(file));
@@ -114,6 +91,52 @@ TEST_CASE("slurm nodes: three nodes on one host, a job on n2 goes down with it a
   for (const char* d : {"slurmd-n1", "slurmd-n2", "slurmd-n3", "slurmctld", "munged"}) pids.push_back(cluster.pid_of(d));
   REQUIRE(cluster.stop().status == 0);
   for (int pid : pids) CHECK(::kill(pid, 0) != 0);
+}
+
+TEST_CASE("slurm nodes: a checkpointed job on n2 goes down with it, is requeued onto another node and resumes there from its image, byte-identical") {
+  if (::geteuid() != 0) {
+    std::fprintf(stderr, "skipped: the local Slurm needs root (slurmd runs jobs as their users)\n");
+    return;
+  }
+  TempDir t;
+  const auto [order, expected] = sized_job(t, 2500, 8);
+  LocalCluster cluster(t / "cluster", 7957);
+  const CmdResult started = cluster.start(3);
+  INFO(started.out << started.err);
+  REQUIRE(started.status == 0);
+
+  // The batch script notes the node of each start, then runs the job under
+  // `run --resume`: afresh the first time, from the newest image after a
+  // requeue. Its images go to a directory every node sees (one host: the
+  // same file system, as a cluster's shared directory).
+  const fs::path where = t / "where.txt", img = t / "img", log = t / "run.log", out = t / "out.bin";
+  const fs::path job = t / "job.sh";
+  std::ofstream(job) << "#!/bin/sh\necho \"$SLURMD_NODENAME\" >> " << shell_quote(where.string()) << "\nexec " << kCkptsim
+                     << " run --resume --dir " << shell_quote(img.string()) << " --interval 1 -- " << kMatmul << " --n "
+                     << order << " --out " << shell_quote(out.string()) << " --progress 2>> " << shell_quote(log.string())
+                     << "\n";
+  fs::permissions(job, fs::perms::owner_all);
+  std::string id = cluster.sh("sbatch --parsable --requeue -w n2 -o /dev/null " + shell_quote(job.string()));
+  id = id.substr(0, id.find_first_of(";\n"));
+  REQUIRE(!id.empty());
+  REQUIRE(eventually([&] { return lines_of(where) == std::vector<std::string>{"n2"}; }, 60));
+  // An image at least, and about half the rows done; then n2 fails.
+  REQUIRE(wait_for_images(img, 1, std::chrono::seconds(300)));
+  const std::string half = "row " + std::to_string(order / 2 / 64 * 64) + "/";
+  REQUIRE(eventually([&] { return read_file(log).find(half) != std::string::npos; }, 300));
+  cluster.sh("scontrol update nodename=n2 state=down reason=ckptsim-test");
+  // Slurm takes the job off n2 (requeued: pending again), then it may run
+  // anywhere but n2.
+  REQUIRE(eventually([&] { return cluster.job_state(id) != "RUNNING"; }, 60));
+  cluster.sh("scontrol update jobid=" + id + " ReqNodeList= ExcNodeList=n2");
+
+  REQUIRE(eventually([&] { return cluster.job_state(id) == "COMPLETED"; }, 600));
+  const std::vector<std::string> nodes = lines_of(where);
+  INFO(read_file(log));
+  REQUIRE(nodes.size() == 2);
+  CHECK((nodes[1] == "n1" || nodes[1] == "n3"));
+  CHECK(read_file(log).find("resumed from " + img.string()) != std::string::npos);
+  CHECK(read_file(out) == expected);
 }
 
 TEST_CASE("slurm nodes: --nodes that is not a count is refused in one line, starting nothing") {
