@@ -100,7 +100,7 @@ TEST_CASE("slurm nodes: a checkpointed job on n2 goes down with it, is requeued 
   }
   TempDir t;
   const auto [order, expected] = sized_job(t, 2500, 8);
-  LocalCluster cluster(t / "cluster", 7957);
+  LocalCluster cluster(t / "cluster", 7977);
   const CmdResult started = cluster.start(3);
   INFO(started.out << started.err);
   REQUIRE(started.status == 0);
