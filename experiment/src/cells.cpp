@@ -28,9 +28,12 @@ sim::Scenario scenario_of(const Options& o, const models::Profile& profile, cons
   if (o.shared_storage_Bps > 0) s.storage = sim::Storage{true, o.shared_storage_Bps, 0};
   // Like for like again: the real jobs' dumps are written as the model's (run.cpp, slurm_run.cpp).
   s.dump_mode = o.dump_mode;
-  s.dump_mode_why = o.dump_mode == sim::DumpMode::Forked ? "the real jobs run forked, run's default"
-                                                         : "the real jobs run with --no-fork";
+  s.dump_mode_why = real_jobs_dump_mode(o.dump_mode);
   return s;
+}
+
+std::string real_jobs_dump_mode(sim::DumpMode m) {
+  return m == sim::DumpMode::Forked ? "the real jobs run forked, run's default" : "the real jobs run with --no-fork";
 }
 
 void check_scenarios(const Options& o, const models::Profile& profile, const std::vector<Cell>& cells) {

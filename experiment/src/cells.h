@@ -20,6 +20,9 @@ namespace ckptsim::experiment {
 
 // The simulator's scenario of a cell: the options' cluster, the profile as used.
 sim::Scenario scenario_of(const Options& o, const models::Profile& profile, const Cell& cell);
+// How the real jobs write their checkpoints, which the model follows (the
+// scenario's dump_mode_why, the report's parameters).
+std::string real_jobs_dump_mode(sim::DumpMode m);
 
 // Throws ExperimentError if the simulator refuses a shown cell's scenario:
 // checked before any real run, so that the real runs are not thrown away.

@@ -256,9 +256,10 @@ bool obtain_profile(const Options& o, const fs::path& work, bool tty, std::ostre
     } catch (const std::exception& e) {
       throw ExperimentError(e.what());
     }
-    if (o.dump_mode == sim::DumpMode::Forked && !profile.forked.known())
-      throw ExperimentError("--dump-mode forked: profile '" + profile.name + "' (" + o.profile.string() +
-                            ") has no forked dump costs (leave --profile out to calibrate them now)");
+    if (const std::string missing = sim::missing_forked_costs(profile, false);
+        o.dump_mode == sim::DumpMode::Forked && !missing.empty())
+      throw ExperimentError("--dump-mode forked: " + missing + " (" + o.profile.string() +
+                            "; leave --profile out to calibrate them now)");
     res.profile_used = o.profile;
     return true;
   }
@@ -307,9 +308,8 @@ nlohmann::json describe_parameters(const Options& o, const CopyChannel* copy, co
                       {"reboot_s", o.reboot_s},
                       {"requeue_delay_s", o.requeue_delay_s},
                       {"v_placement", sim::to_string(o.v_placement)},
-                      {"dump_mode", o.dump_mode == sim::DumpMode::Forked
-                                        ? "forked (the real jobs run as run's default, the model likewise)"
-                                        : "in-process (the real jobs run with --no-fork, the model likewise)"},
+                      {"dump_mode", std::string(sim::to_string(o.dump_mode)) + " (" + real_jobs_dump_mode(o.dump_mode) +
+                                        "; the model likewise)"},
                       {"copy", o.copy},
                       {"cpus", usable_cpus().size()},
                       {"profile", o.profile.empty() ? std::string("calibrated now") : o.profile.string()}};

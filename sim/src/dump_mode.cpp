@@ -9,6 +9,12 @@ namespace ckptsim::sim {
 
 const char* to_string(DumpMode m) { return m == DumpMode::Forked ? "forked" : "in-process"; }
 
+std::string missing_forked_costs(const models::Profile& p, bool incremental) {
+  if (!p.forked.known()) return "profile '" + p.name + "' has no forked dump costs";
+  if (incremental && !p.incremental.forked.known()) return "profile '" + p.name + "' has no forked incremental dump costs";
+  return "";
+}
+
 void set_dump_mode(Scenario& s, const std::string& requested) {
   const auto& p = s.profile;
   if (!requested.empty() && requested != "forked" && requested != "in-process")
@@ -19,27 +25,22 @@ void set_dump_mode(Scenario& s, const std::string& requested) {
     return;
   }
   if (requested == "forked") {
-    if (!p.forked.known())
-      throw SimError("--dump-mode forked: profile '" + p.name +
-                     "' has no forked dump costs (ckptsim calibrate measures them)");
-    if (s.incremental && !p.incremental.forked.known())
-      throw SimError("--dump-mode forked with --incremental: profile '" + p.name +
-                     "' has no forked incremental dump costs (ckptsim calibrate measures them)");
+    if (const std::string missing = missing_forked_costs(p, s.incremental); !missing.empty())
+      throw SimError(std::string("--dump-mode forked") + (s.incremental ? " with --incremental: " : ": ") + missing +
+                     " (ckptsim calibrate measures them)");
     s.dump_mode = DumpMode::Forked;
     s.dump_mode_why = "--dump-mode forked";
     return;
   }
   // run's default: forked where it can be.
-  s.dump_mode = DumpMode::InProcess;
-  if (!p.forked.known())
-    s.dump_mode_why = "profile '" + p.name + "' has no forked dump costs: in-process full dumps, as `run --no-fork`";
-  else if (s.incremental && !p.incremental.forked.known())
-    s.dump_mode_why = "profile '" + p.name + "' has no forked incremental dump costs: in-process incremental dumps, "
-                      "as `run --no-fork --incremental`";
-  else {
-    s.dump_mode = DumpMode::Forked;
+  const std::string missing = missing_forked_costs(p, s.incremental);
+  s.dump_mode = missing.empty() ? DumpMode::Forked : DumpMode::InProcess;
+  if (missing.empty())
     s.dump_mode_why = "run's default";
-  }
+  else if (!p.forked.known())
+    s.dump_mode_why = missing + ": in-process full dumps, as `run --no-fork`";
+  else
+    s.dump_mode_why = missing + ": in-process incremental dumps, as `run --no-fork --incremental`";
 }
 
 std::string describe_dump_mode(const Scenario& s) {

@@ -36,6 +36,21 @@ pid_t child_running(pid_t parent, const std::string& prefix) {
   return -1;
 }
 
+// A Python job: SCRIPT written to DIR/job.py, run with DIR as its argument
+// (where it notes its pids and waits on its gates: DIR/ready, DIR/go).
+std::vector<std::string> python_job(const TempDir& t, const std::string& script) {
+  std::ofstream(t / "job.py") << script;
+  return {"/usr/bin/python3", (t / "job.py").string(), t.path().string()};
+}
+
+// Once the job has reached its gate (DIR/ready) and its first process catches
+// the checkpoint signal (the library is loaded).
+void wait_at_gate(const RunningJob& job, const TempDir& t) {
+  REQUIRE(job.job_pid > 0);
+  REQUIRE(wait_for_file(t / "ready"));
+  REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
+}
+
 std::string refused_checkpoint(pid_t pid) {
   REQUIRE(wait_until_catching(pid, SIGQUIT));
   CmdResult r;
@@ -139,11 +154,8 @@ TEST_CASE("a child that exited and is not yet reaped: recorded in the tree with 
       "while not os.path.exists(sys.argv[1] + '/go'):\n"
       "    time.sleep(0.05)\n"
       "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n";
-  std::ofstream(t / "job.py") << script;
-  RunningJob job(img, {"/usr/bin/python3", (t / "job.py").string(), t.path().string()}, t / "out", t / "err");
-  REQUIRE(job.job_pid > 0);
-  REQUIRE(wait_for_file(t / "ready"));
-  REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
+  RunningJob job(img, python_job(t, script), t / "out", t / "err");
+  wait_at_gate(job, t);
   const pid_t kid = std::stoi(read_file(t / "kid"));
   CmdResult r;
   const std::string image = checkpoint_wait(job.job_pid, &r);
@@ -192,11 +204,8 @@ TEST_CASE("a daemon's double fork: the daemon is the first process's child in th
       "    time.sleep(0.05)\n"
       "open(d + '/ready', 'w').close()\n"
       "sys.stdout.write(os.read(r, 100).decode())\n";
-  std::ofstream(t / "job.py") << script;
-  RunningJob job(img, {"/usr/bin/python3", (t / "job.py").string(), t.path().string()}, t / "out", t / "err");
-  REQUIRE(job.job_pid > 0);
-  REQUIRE(wait_for_file(t / "ready"));
-  REQUIRE(wait_until_catching(job.job_pid, SIGQUIT));
+  RunningJob job(img, python_job(t, script), t / "out", t / "err");
+  wait_at_gate(job, t);
   const pid_t c1 = std::stoi(read_file(t / "c1")), daemon = std::stoi(read_file(t / "daemon"));
   // A failed check must not leave the daemon waiting for its gate (the job's end leaves it to init).
   struct KillAtEnd {

@@ -190,6 +190,10 @@ void set_incremental(Scenario& s, bool incremental, std::optional<int> max_chain
 // forked incremental costs. Throws SimError (one line) for another word, or
 // for forked with a profile without the forked costs the scenario needs.
 void set_dump_mode(Scenario& s, const std::string& requested);
+// "" if the profile has the forked costs a forked model needs (full dumps;
+// with incremental, the forked incremental ones too); else one phrase naming
+// the profile and what it lacks, for a refusal or a title.
+std::string missing_forked_costs(const models::Profile& p, bool incremental);
 inline constexpr const char* kDumpModeNames = "in-process or forked";
 // "forked (run's default)", "in-process (the profile has no forked dump costs: ...)".
 std::string describe_dump_mode(const Scenario& s);
