@@ -6,8 +6,10 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -355,4 +357,47 @@ TEST_CASE("trees: a job whose pids are taken on the host gets its own back insid
   ::kill(holder_child, SIGKILL);
   wait_status(holder_root);
   wait_status(holder_child);
+}
+
+// Without root there is no PID namespace to give the processes back their
+// pids: the restore says so in one line, from the tree's check, before any
+// process of the job starts. The image is the user's own (as if they had run
+// the job), so nothing but the missing privilege stands in the way.
+TEST_CASE("trees: restoring a tree without root is refused in one line, before any process starts") {
+  if (::geteuid() != 0) {
+    WARN("skipped: needs root to make the image, then restores it as nobody");
+    return;
+  }
+  constexpr uid_t kNobody = 65534;
+  TempDir dir;
+  const fs::path cwd = dir / "run";
+  fs::create_directories(cwd);
+  const std::string job =
+      "import os, time\n"
+      "child = os.fork()\n"
+      "open('ready' if child else 'child-ready', 'w').close()\n"
+      "while not os.path.exists('go'):\n    time.sleep(0.01)\n";
+  Job j = start_job(dir / "img", {"/usr/bin/python3", "-c", job}, cwd, Redirect{});
+  REQUIRE(eventually([&] { return fs::exists(cwd / "ready") && fs::exists(cwd / "child-ready"); }));
+  REQUIRE(checkpoint(j.pid));
+  kill_job_tree(j);
+  for (const fs::path& p : {dir.path(), dir / "img", cwd}) {
+    REQUIRE(::lchown(p.c_str(), kNobody, kNobody) == 0);
+    if (p != dir.path())
+      for (const auto& e : fs::recursive_directory_iterator(p)) REQUIRE(::lchown(e.path().c_str(), kNobody, kNobody) == 0);
+  }
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  const fs::path err = dir / "restart-err.txt";
+  const int status = run({"/usr/bin/setpriv", "--reuid=" + std::to_string(kNobody), "--regid=" + std::to_string(kNobody),
+                          "--clear-groups", ckptsim_exe(), "restart", (dir / "img" / "latest").string()},
+                         cwd, Redirect{"/dev/null", "/dev/null", err.string()});
+  const std::string said = read_file(err);
+  INFO(said);
+  CHECK(status != 0);
+  CHECK(std::count(said.begin(), said.end(), '\n') == 1);
+  CHECK(said.find("restoring a process tree needs root") != std::string::npos);
+  // A job restored by mistake would wait at its gate: none may be found.
+  const std::vector<pid_t> left = processes_running(fs::canonical("/usr/bin/python3").string(), cwd);
+  CHECK(left.empty());
+  for (pid_t p : left) ::kill(p, SIGKILL);
 }
