@@ -6,6 +6,11 @@
 // ends the way the root ends: its exit code, or 128 + the signal that killed
 // it (pid 1 cannot die of a signal it sends itself; wait_for_exit gives the
 // same shell-style status either way).
+//
+// Not root, the namespaces belong to a user namespace of their own, in which
+// the user's uid and gid map to themselves: init and the builders hold every
+// capability there until they exec (so clone3 set_tid and the /proc mount
+// work), the programs hold none (an exec with a non-zero uid drops them).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -17,6 +22,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+
+#include "util/owned_fd.h"
 
 #include "tree_build.h"
 
@@ -61,16 +69,60 @@ constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
   }
 }
 
+// "" or what failed: /proc/PID/{setgroups,uid_map,gid_map} of the new user
+// namespace, each id mapped to itself (setgroups denied first, as an
+// unprivileged gid_map requires).
+std::string map_own_ids(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/";
+  const std::pair<const char*, std::string> files[] = {
+      {"setgroups", "deny"},
+      {"uid_map", std::to_string(::geteuid()) + " " + std::to_string(::geteuid()) + " 1\n"},
+      {"gid_map", std::to_string(::getegid()) + " " + std::to_string(::getegid()) + " 1\n"}};
+  for (const auto& [name, text] : files) {
+    util::OwnedFd fd(::open((dir + name).c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return std::string("cannot write ") + name + " of its user namespace: " + std::strerror(errno);
+  }
+  return "";
+}
+
 }  // namespace
 
+bool tree_in_user_namespace() { return ::geteuid() != 0; }
+
 pid_t start_init(const TreeBuild& b) {
+  const bool own_user_ns = tree_in_user_namespace();
+  int gate[2];
+  if (::pipe2(gate, O_CLOEXEC) != 0) throw RestoreError("cannot start the tree's init: " + std::string(std::strerror(errno)));
+  util::OwnedFd gate_r(gate[0]), gate_w(gate[1]);
   clone_args args{};
-  args.flags = CLONE_NEWPID | CLONE_NEWNS;
+  args.flags = CLONE_NEWPID | CLONE_NEWNS | (own_user_ns ? CLONE_NEWUSER : 0);
   args.exit_signal = SIGCHLD;
   const long r = ::syscall(SYS_clone3, &args, sizeof args);
-  if (r < 0) throw RestoreError("cannot start the tree's init in a new PID namespace: " + std::string(std::strerror(errno)));
-  if (r == 0) run_init(b);
-  return static_cast<pid_t>(r);
+  if (r < 0)
+    throw RestoreError(std::string("cannot start the tree's init in a new PID namespace") +
+                       (own_user_ns ? " of a user namespace of its own (not root)" : "") + ": " + std::strerror(errno));
+  if (r == 0) {
+    // Init waits for its ids to be mapped: until then it has no uid to mount with.
+    gate_w.reset();
+    char c = 0;
+    ssize_t n;
+    while ((n = ::read(gate_r.get(), &c, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) ::_exit(127);  // the restarter gave up
+    gate_r.reset();
+    run_init(b);
+  }
+  const pid_t init = static_cast<pid_t>(r);
+  if (own_user_ns) {
+    if (const std::string failed = map_own_ids(init); !failed.empty()) {
+      ::kill(init, SIGKILL);
+      ::waitpid(init, nullptr, 0);
+      throw RestoreError("cannot start the tree's init: " + failed);
+    }
+  }
+  if (::write(gate_w.get(), "g", 1) != 1) throw RestoreError("cannot start the tree's init: " + std::string(std::strerror(errno)));
+  return init;
 }
 
 }  // namespace ckptsim::restart

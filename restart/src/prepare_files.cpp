@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "copy_bytes.h"
@@ -21,14 +22,32 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw RestoreError(what + ": " + std::strerror(errno)); }
 
+// True if `target` is a regular file that already holds the checkpoint's
+// bytes, read through a read-only descriptor (not following a last link).
+// errno is left as it was.
+bool holds_content(const fs::path& target, uint64_t size, const std::string& xxh3) {
+  const int saved = errno;
+  util::OwnedFd fd(::open(target.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  uint64_t current_size = 0;
+  std::optional<std::string> current;
+  if (fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) current = xxh3_of_fd(fd.get(), &current_size);
+  errno = saved;
+  return current && current_size == size && *current == xxh3;
+}
+
 // The target is opened once, without following a link in its last
 // component, and compared, copied and truncated through that descriptor.
+// One this user may only read (a system file the job mapped shared and
+// read-only, as glibc maps its gconv cache) needs no write when it holds the
+// checkpoint's bytes: that is checked through a read-only descriptor instead.
 void restore_content(const Image& img, const fs::path& target, const std::string& copy, uint64_t size,
                      const std::string& xxh3) {
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
   if (ec) throw RestoreError("cannot create " + target.parent_path().string() + ": " + ec.message());
   util::OwnedFd dst(::open(target.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+  if (!dst && (errno == EACCES || errno == EPERM || errno == EROFS) && holds_content(target, size, xxh3)) return;
   // The flag is named only where it would help: the owner's identity was
   // denied by the file's mode. (EPERM is an immutable or append-only file,
   // or a seal: no flag writes it.)
