@@ -30,6 +30,7 @@
 #include "cluster_model.h"
 #include "attempt.h"
 #include "attempt_ahead.h"
+#include "huge_pages.h"
 #include "job_costs.h"
 #include "node_slots.h"
 
@@ -62,10 +63,12 @@ namespace {
 
 namespace s4u = simgrid::s4u;
 
+// Packed (72 bytes): one per job, 3,000,000 of them at 30,000 x 100. Its
+// home node is where jobs_ keeps it (job_at).
 struct Job {
-  int id = 0, home = 0;
-  double start = -1;          // when it first started on its home node
+  int id = 0;
   bool doomed = false;        // --failure-rate: this job gets killed once
+  double start = -1;          // when it first started on its home node
   double kill_fraction = 0;   // ... at this fraction of its failure-free run
   // Its last complete image, a forked one being written, done or not
   // (attempt_ahead.h); a forked image's write as the I/O activity when the
@@ -117,18 +120,7 @@ class Replication {
       node.disk = platform.disks[i];
       nodes_.push_back(std::move(node));
     }
-    const int n = static_cast<int>(nodes_.size());
-    jobs_.reserve(static_cast<size_t>(n) * static_cast<size_t>(s.jobs_per_node));
-    for (const JobFailureDraw& d :
-         draw_job_failures(s.seed, s.order, replication, n, s.jobs_per_node, s.failures.p,
-                           s.failures.kind == FailureModel::Kind::PerJob && has_failures(s.c))) {
-      Job j;
-      j.id = d.id;  // round robin: job id k*n+node goes to node `node`
-      j.home = d.node;
-      j.doomed = d.doomed;
-      j.kill_fraction = d.kill_fraction;
-      jobs_.push_back(j);
-    }
+    make_jobs(replication);
     result_.turnarounds.assign(jobs_.size(), 0.0);
     for (size_t i = 0; i < platform.spares.size(); ++i) {
       Node spare;
@@ -155,7 +147,7 @@ class Replication {
       // failures (a daemon) go on until the last job is done.
       jobs_left_ = static_cast<long>(jobs_.size());
       all_done_ = s4u::Semaphore::create(0);
-      run_starts_.reset(new double[static_cast<size_t>(compute_nodes_) * (s_.jobs_per_node + 1)]);  // written before read
+      run_starts_.resize(static_cast<size_t>(compute_nodes_) * (s_.jobs_per_node + 1));
       s4u::Actor::create("jobs", head_, [this] { all_done_->acquire(); });
       for (int node = 0; node < compute_nodes_; ++node) node_jobs_from_kernel(node, 0);
     } else {
@@ -172,6 +164,28 @@ class Replication {
   ReplicationResult take_result() { return std::move(result_); }
 
  private:
+  // Every job, node-major. Only per-job failures read a job's draw (its
+  // doom and kill time); without them no job is doomed, and drawing two
+  // uniforms for each of 3,000,000 jobs (a stream made for each, and a
+  // vector of draws faulted in and freed) was an eighth of case IV's cost.
+  void make_jobs(int replication) {
+    const int n = static_cast<int>(nodes_.size());
+    jobs_.resize(static_cast<size_t>(n) * static_cast<size_t>(s_.jobs_per_node));
+    if (s_.failures.kind == FailureModel::Kind::PerJob && has_failures(s_.c)) {
+      size_t i = 0;
+      for (const JobFailureDraw& d : draw_job_failures(s_.seed, s_.order, replication, n, s_.jobs_per_node,
+                                                       s_.failures.p, true)) {
+        Job& j = jobs_[i++];
+        j.doomed = d.doomed;
+        j.kill_fraction = d.kill_fraction;
+      }
+    }
+    for (int node = 0; node < n; ++node)
+      for (int k = 0; k < s_.jobs_per_node; ++k) {
+        job_at(node, k).id = k * n + node;  // round robin: job id k*n+node goes to node `node`
+      }
+  }
+
   double now() const { return s4u::Engine::get_clock(); }
   Job& job_at(int node, int k) { return jobs_[static_cast<size_t>(node) * s_.jobs_per_node + k]; }
   size_t slot(const Job& j) const { return static_cast<size_t>(&j - jobs_.data()); }
@@ -658,7 +672,7 @@ class Replication {
   const int compute_nodes_;  // nodes_[0..compute_nodes_) compute, the rest spares
   NodeSlots slots_;
   std::vector<Node> nodes_;
-  std::vector<Job> jobs_;
+  std::vector<Job, HugePageAllocator<Job>> jobs_;  // node-major: a node's jobs side by side
   std::vector<double> write_bps_, read_bps_;
   // Each node's speed, read once: an attempt told ahead (site_of) runs only on
   // the built-in platform, whose speeds never change, and asking the host for
@@ -677,7 +691,7 @@ class Replication {
   const bool chains_ = told_ahead_ && s_.c != Case::V;
   std::vector<std::unique_ptr<Carrier>> carriers_;  // kill_run's actors,
   std::vector<Carrier*> idle_carriers_;             // those waiting for a job
-  std::unique_ptr<double[]> run_starts_;  // with chains_: NodeRun::starts, node by node
+  std::vector<double, HugePageAllocator<double>> run_starts_;  // with chains_: NodeRun::starts, node by node
   long jobs_left_ = 0;               // with chains_: until all are done,
   simgrid::s4u::SemaphorePtr all_done_;  // which releases this
   ReplicationResult result_;
