@@ -9,8 +9,8 @@
 # The baseline: one replication of 1k x 100 takes ~0.05 s, which the cost line
 # gives to two digits and which varies +-20 % run to run, so a small row runs
 # R replications (--replications R, still --workers 1; R = 2,000,000 node-jobs
-# / the row's, at least 1: ~1 s of CPU) and its times and events are divided
-# by R: per replication. The rows of 2,000,000 node-jobs or more (30k x 100,
+# / the row's: ~0.5-1 s of CPU) and its times and events are divided by R: per
+# replication. The rows of 1,000,000 node-jobs or more (10k x 100, 30k x 100,
 # 100k x 10) run one. The wall time is events / (events/s), not the cost
 # line's two decimals. A replication after the first reuses memory the first
 # faulted in (a fixed ~10 ms for the first), so the small rows' per-replication
@@ -25,8 +25,9 @@ NODES="${BENCH_NODES:-1000 2000 4000 10000 30000}"
 BIG="${BENCH_BIG-100000}"
 LIMIT="${BENCH_TIMEOUT:-1800}"
 
-# Replications for a row of nodes x jobs: enough for ~2,000,000 node-jobs.
-reps() { awk -v n="$1" -v j="$2" 'BEGIN { r = int(2000000 / (n * j) + 0.5); print (r < 1 ? 1 : r) }'; }
+# Replications for a row of nodes x jobs: one from 1,000,000 node-jobs on,
+# else enough for ~2,000,000 node-jobs.
+reps() { awk -v n="$1" -v j="$2" 'BEGIN { print (n * j >= 1000000 ? 1 : int(2000000 / (n * j) + 0.5)) }'; }
 
 # nodes jobs_per_node case -> "wall events rate peak_MB kB_per_node cpu R", per
 # replication (or "timeout")
