@@ -12,10 +12,12 @@
 # / the row's: ~0.5-1 s of CPU) and its times and events are divided by R: per
 # replication. The rows of 1,000,000 node-jobs or more (10k x 100, 30k x 100,
 # 100k x 10) run one. The wall time is events / (events/s), not the cost
-# line's two decimals. A replication after the first reuses memory the first
-# faulted in (a fixed ~10 ms for the first), so the small rows' per-replication
-# time is the marginal one. The raw limit beside it: 1k x 100 in case I
-# (compute only, no failures or checkpoints), at the same R.
+# line's two decimals. A replication after the first skips the first's fixed
+# ~10 ms and reuses the heap it faulted in, so a small row's figure is the
+# marginal cost of a replication, while a one-replication row also pays for
+# faulting in its fresh memory (~1 ms per MB on this VM, huge pages or not).
+# The raw limit beside it: 1k x 100 in case I (compute only, no failures or
+# checkpoints), at the same R.
 # Env: CKPTSIM; BENCH_NODES (default "1000 2000 4000 10000 30000"), BENCH_BIG
 # (default 100000; empty: skip the 100k x 10 row), BENCH_TIMEOUT (s per run,
 # default 1800: a row that takes longer is reported as such).
