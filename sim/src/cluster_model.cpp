@@ -129,14 +129,10 @@ class Replication {
       spare.disk = platform.spare_disks[i];
       nodes_.push_back(std::move(spare));
     }
-    write_bps_.resize(nodes_.size());
-    read_bps_.resize(nodes_.size());
-    flops_.resize(nodes_.size());
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      write_bps_[i] = nodes_[i].disk->get_write_bandwidth();
-      read_bps_[i] = nodes_[i].disk->get_read_bandwidth();
-      flops_[i] = nodes_[i].host->get_speed();
-    }
+    sites_.reserve(nodes_.size());
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      sites_.push_back({static_cast<int>(i), nodes_[i].host->get_speed(), nodes_[i].disk->get_write_bandwidth(),
+                        nodes_[i].disk->get_read_bandwidth()});
   }
 
   void start(int replication) {
@@ -365,7 +361,7 @@ class Replication {
   }
 
   AttemptSite site_of(int node) const {
-    return {node, flops_[node], write_bps_[node], read_bps_[node]};
+    return sites_[node];
   }
 
   // Runs attempts of `job` on `node` until it completes or moves away (case V).
@@ -587,7 +583,7 @@ class Replication {
   // activity that runs on by itself); nullptr where the node's disk is its
   // own: the write then simply takes its time.
   simgrid::s4u::ActivityPtr start_write(int node, double seconds) {
-    const double bps = write_bps_[node];
+    const double bps = sites_[node].write_Bps;
     const uint64_t bytes = io_bytes(seconds, bps);
     if (bytes == 0 || (!storage_ && sole_disk_user_)) return nullptr;
     if (storage_) return s4u::Comm::sendto_async(nodes_[node].host, storage_, bytes);
@@ -624,7 +620,7 @@ class Replication {
   // system's, shared with every other transfer.
   // False once the attempt is killed.
   bool image_io(Attempt& a, int node, double seconds, bool write) {
-    const double bps = write ? write_bps_[node] : read_bps_[node];
+    const double bps = write ? sites_[node].write_Bps : sites_[node].read_Bps;
     if (!storage_) return disk_time(a, nodes_[node].disk, seconds, bps, write, sole_disk_user_);
     const uint64_t bytes = io_bytes(seconds, bps);
     if (bytes == 0) return true;
@@ -691,11 +687,12 @@ class Replication {
   NodeSlots slots_;
   std::vector<Node> nodes_;
   std::vector<Job, HugePageAllocator<Job>> jobs_;  // node-major: a node's jobs side by side
-  std::vector<double> write_bps_, read_bps_;
-  // Each node's speed, read once: an attempt told ahead (site_of) runs only on
-  // the built-in platform, whose speeds never change, and asking the host for
-  // it on every attempt of 100,000 nodes was a cache miss or two each.
-  std::vector<double> flops_;
+  // Each node's speed and disk bandwidths, read once: an attempt told ahead
+  // (site_of) runs only on the built-in platform, whose speeds never change,
+  // and asking the host for it on every attempt of 100,000 nodes was a cache
+  // miss or two each. Side by side in one record: three arrays were three
+  // cache misses for each run armed, in node order of the runs' ends.
+  std::vector<AttemptSite> sites_;
   // One job attempt per node at a time on the built-in platform's disks of
   // constant bandwidth: a node's I/O never overlaps another. Case V's share
   // placement runs two attempts on a node; a platform file may give a disk a
