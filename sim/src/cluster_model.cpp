@@ -30,6 +30,7 @@
 #include "cluster_model.h"
 #include "attempt.h"
 #include "attempt_ahead.h"
+#include "huge_pages.h"
 #include "job_costs.h"
 #include "node_slots.h"
 
@@ -40,6 +41,7 @@
 #include <utility>
 #include <memory>
 #include <queue>
+#include <unordered_map>
 
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
@@ -62,10 +64,12 @@ namespace {
 
 namespace s4u = simgrid::s4u;
 
+// Packed (72 bytes): one per job where all are kept (Replication::jobs_).
+// Its home node and place in that node's queue follow from its id.
 struct Job {
-  int id = 0, home = 0;
-  double start = -1;          // when it first started on its home node
+  int id = 0;
   bool doomed = false;        // --failure-rate: this job gets killed once
+  double start = -1;          // when it first started on its home node
   double kill_fraction = 0;   // ... at this fraction of its failure-free run
   // Its last complete image, a forked one being written, done or not
   // (attempt_ahead.h); a forked image's write as the I/O activity when the
@@ -117,33 +121,18 @@ class Replication {
       node.disk = platform.disks[i];
       nodes_.push_back(std::move(node));
     }
-    const int n = static_cast<int>(nodes_.size());
-    jobs_.reserve(static_cast<size_t>(n) * static_cast<size_t>(s.jobs_per_node));
-    for (const JobFailureDraw& d :
-         draw_job_failures(s.seed, s.order, replication, n, s.jobs_per_node, s.failures.p,
-                           s.failures.kind == FailureModel::Kind::PerJob && has_failures(s.c))) {
-      Job j;
-      j.id = d.id;  // round robin: job id k*n+node goes to node `node`
-      j.home = d.node;
-      j.doomed = d.doomed;
-      j.kill_fraction = d.kill_fraction;
-      jobs_.push_back(j);
-    }
-    result_.turnarounds.assign(jobs_.size(), 0.0);
+    make_jobs(replication);
+    result_.turnarounds.assign(job_count(), 0.0);
     for (size_t i = 0; i < platform.spares.size(); ++i) {
       Node spare;
       spare.host = platform.spares[i];
       spare.disk = platform.spare_disks[i];
       nodes_.push_back(std::move(spare));
     }
-    write_bps_.resize(nodes_.size());
-    read_bps_.resize(nodes_.size());
-    flops_.resize(nodes_.size());
-    for (size_t i = 0; i < nodes_.size(); ++i) {
-      write_bps_[i] = nodes_[i].disk->get_write_bandwidth();
-      read_bps_[i] = nodes_[i].disk->get_read_bandwidth();
-      flops_[i] = nodes_[i].host->get_speed();
-    }
+    sites_.reserve(nodes_.size());
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      sites_.push_back({static_cast<int>(i), nodes_[i].host->get_speed(), nodes_[i].disk->get_write_bandwidth(),
+                        nodes_[i].disk->get_read_bandwidth()});
   }
 
   void start(int replication) {
@@ -153,9 +142,9 @@ class Replication {
       // Nodes have no actor while their jobs are told ahead (a stack each was
       // most of a 100,000-node run); one waits for all jobs, so that the
       // failures (a daemon) go on until the last job is done.
-      jobs_left_ = static_cast<long>(jobs_.size());
+      jobs_left_ = static_cast<long>(job_count());
       all_done_ = s4u::Semaphore::create(0);
-      run_starts_.reset(new double[static_cast<size_t>(compute_nodes_) * (s_.jobs_per_node + 1)]);  // written before read
+      run_starts_.resize(static_cast<size_t>(compute_nodes_) * (s_.jobs_per_node + 1));
       s4u::Actor::create("jobs", head_, [this] { all_done_->acquire(); });
       for (int node = 0; node < compute_nodes_; ++node) node_jobs_from_kernel(node, 0);
     } else {
@@ -172,9 +161,45 @@ class Replication {
   ReplicationResult take_result() { return std::move(result_); }
 
  private:
+  // Every job, node-major. Only per-job failures read a job's draw (its
+  // doom and kill time); without them no job is doomed, and drawing two
+  // uniforms for each of 3,000,000 jobs (a stream made for each, and a
+  // vector of draws faulted in and freed) was an eighth of case IV's cost.
+  void make_jobs(int replication) {
+    const int n = static_cast<int>(nodes_.size());
+    if (live_jobs_only_) return;
+    jobs_.resize(static_cast<size_t>(n) * static_cast<size_t>(s_.jobs_per_node));
+    if (s_.failures.kind == FailureModel::Kind::PerJob && has_failures(s_.c)) {
+      size_t i = 0;
+      for (const JobFailureDraw& d : draw_job_failures(s_.seed, s_.order, replication, n, s_.jobs_per_node,
+                                                       s_.failures.p, true)) {
+        Job& j = jobs_[i++];
+        j.doomed = d.doomed;
+        j.kill_fraction = d.kill_fraction;
+      }
+    }
+    for (int node = 0; node < n; ++node)
+      for (int k = 0; k < s_.jobs_per_node; ++k) {
+        job_at(node, k).id = k * n + node;  // round robin: job id k*n+node goes to node `node`
+      }
+  }
+
   double now() const { return s4u::Engine::get_clock(); }
-  Job& job_at(int node, int k) { return jobs_[static_cast<size_t>(node) * s_.jobs_per_node + k]; }
-  size_t slot(const Job& j) const { return static_cast<size_t>(&j - jobs_.data()); }
+  size_t job_count() const { return static_cast<size_t>(compute_nodes_) * static_cast<size_t>(s_.jobs_per_node); }
+  size_t slot_of(int node, int k) const { return static_cast<size_t>(node) * s_.jobs_per_node + k; }
+  size_t slot(const Job& j) const { return slot_of(j.id % compute_nodes_, j.id / compute_nodes_); }
+  int id_of(int node, int k) const { return k * compute_nodes_ + node; }
+  Job& job_at(int node, int k) {
+    if (!live_jobs_only_) return jobs_[slot_of(node, k)];
+    const auto [it, made] = live_jobs_.try_emplace(slot_of(node, k));
+    if (made) it->second.id = id_of(node, k);
+    return it->second;
+  }
+  bool doomed(int node, int k) const { return !live_jobs_only_ && jobs_[slot_of(node, k)].doomed; }
+  // A live job is done (live_jobs_only_): nothing reads it again.
+  void forget_job(const Job& j) {
+    if (live_jobs_only_) live_jobs_.erase(slot(j));
+  }
 
   void wait_until_up(int node) {
     while (nodes_[node].down_until > now()) s4u::this_actor::sleep_until(nodes_[node].down_until);
@@ -207,14 +232,14 @@ class Replication {
   // From the kernel (the start, a run's timer):
   void node_jobs_from_kernel(int node, int k) {
     if (k >= s_.jobs_per_node) return;
-    if (!job_at(node, k).doomed) return arm_run(node, k);
+    if (!doomed(node, k)) return arm_run(node, k);
     s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host,
                        [this, node, k] { node_jobs_from_actor(node, k); });
   }
 
   // From the node's actor: the jobs with a kill time run here, then a run.
   void node_jobs_from_actor(int node, int k) {
-    while (k < s_.jobs_per_node && job_at(node, k).doomed) {
+    while (k < s_.jobs_per_node && doomed(node, k)) {
       slots_.take_own(node);
       wait_until_up(node);
       k = run_job(node, k);
@@ -236,7 +261,7 @@ class Replication {
     run.count = 0;
     run.starts = &run_starts_[static_cast<size_t>(node) * (s_.jobs_per_node + 1)];
     run.starts[0] = now();
-    for (; k < s_.jobs_per_node && !job_at(node, k).doomed; ++k, ++run.count)
+    for (; k < s_.jobs_per_node && !doomed(node, k); ++k, ++run.count)
       run.starts[run.count + 1] = attempt_in_run(node, run, run.count).end();
     run.timer = simgrid::kernel::timer::Timer::set(run.starts[run.count], [this, node] { run_ended(node); });
   }
@@ -256,16 +281,14 @@ class Replication {
   // run's, and its steps' story count is the same for every fresh attempt
   // unless its dumps are forked (whose waits depend on the times), so it is
   // told again only then (at 100,000 nodes, telling each attempt twice was
-  // a tenth of case IV's cost). A job done keeps no progress: nothing reads
-  // it again.
+  // a tenth of case IV's cost). A job done keeps nothing: nothing reads it
+  // again, so it needs no Job.
   void job_done_in_run(int node, const NodeRun& run, int i) {
-    Job& job = job_at(node, run.first + i);
+    const int k = run.first + i;
     const double began = run.starts[static_cast<size_t>(i)];
     const int stories = fresh_stories_ >= 0 ? fresh_stories_ : attempt_in_run(node, run, i).stories();
-    job.start = began;
     result_.events += 1 + stories + 1;  // its start, its steps, its "done"
-    job.progress.done = true;
-    note_done(job, node, began, run.starts[static_cast<size_t>(i) + 1]);
+    note_done(slot_of(node, k), id_of(node, k), began, node, began, run.starts[static_cast<size_t>(i) + 1]);
   }
 
   // A fresh attempt's story count where it does not depend on when the
@@ -296,6 +319,7 @@ class Replication {
         double from = 0;
         bool restore = false;
         if (after_attempt(job, node, began, from, restore)) supervise(job, node, from, restore, false);
+        forget_job(job);
         node_jobs_from_actor(node, next);
       });
       return;
@@ -337,7 +361,7 @@ class Replication {
   }
 
   AttemptSite site_of(int node) const {
-    return {node, flops_[node], write_bps_[node], read_bps_[node]};
+    return sites_[node];
   }
 
   // Runs attempts of `job` on `node` until it completes or moves away (case V).
@@ -413,8 +437,12 @@ class Replication {
 
   // A job's last attempt, on `node` from `began`, ended it at `ended`.
   void note_done(const Job& job, int node, double began, double ended) {
-    if (s_.record_node_use) result_.node_use.push_back({replication_, node, job.id, began - t0_, ended - t0_});
-    result_.turnarounds[slot(job)] = ended - job.start;
+    note_done(slot(job), job.id, job.start, node, began, ended);
+  }
+  // The same for the job in `slot`, of this id, that first started at `start`.
+  void note_done(size_t slot, int id, double start, int node, double began, double ended) {
+    if (s_.record_node_use) result_.node_use.push_back({replication_, node, id, began - t0_, ended - t0_});
+    result_.turnarounds[slot] = ended - start;
     result_.makespan_s = std::max(result_.makespan_s, ended - t0_);
     if (all_done_ && --jobs_left_ == 0) all_done_->release();
   }
@@ -555,7 +583,7 @@ class Replication {
   // activity that runs on by itself); nullptr where the node's disk is its
   // own: the write then simply takes its time.
   simgrid::s4u::ActivityPtr start_write(int node, double seconds) {
-    const double bps = write_bps_[node];
+    const double bps = sites_[node].write_Bps;
     const uint64_t bytes = io_bytes(seconds, bps);
     if (bytes == 0 || (!storage_ && sole_disk_user_)) return nullptr;
     if (storage_) return s4u::Comm::sendto_async(nodes_[node].host, storage_, bytes);
@@ -592,7 +620,7 @@ class Replication {
   // system's, shared with every other transfer.
   // False once the attempt is killed.
   bool image_io(Attempt& a, int node, double seconds, bool write) {
-    const double bps = write ? write_bps_[node] : read_bps_[node];
+    const double bps = write ? sites_[node].write_Bps : sites_[node].read_Bps;
     if (!storage_) return disk_time(a, nodes_[node].disk, seconds, bps, write, sole_disk_user_);
     const uint64_t bytes = io_bytes(seconds, bps);
     if (bytes == 0) return true;
@@ -658,12 +686,13 @@ class Replication {
   const int compute_nodes_;  // nodes_[0..compute_nodes_) compute, the rest spares
   NodeSlots slots_;
   std::vector<Node> nodes_;
-  std::vector<Job> jobs_;
-  std::vector<double> write_bps_, read_bps_;
-  // Each node's speed, read once: an attempt told ahead (site_of) runs only on
-  // the built-in platform, whose speeds never change, and asking the host for
-  // it on every attempt of 100,000 nodes was a cache miss or two each.
-  std::vector<double> flops_;
+  std::vector<Job, HugePageAllocator<Job>> jobs_;  // node-major: a node's jobs side by side
+  // Each node's speed and disk bandwidths, read once: an attempt told ahead
+  // (site_of) runs only on the built-in platform, whose speeds never change,
+  // and asking the host for it on every attempt of 100,000 nodes was a cache
+  // miss or two each. Side by side in one record: three arrays were three
+  // cache misses for each run armed, in node order of the runs' ends.
+  std::vector<AttemptSite> sites_;
   // One job attempt per node at a time on the built-in platform's disks of
   // constant bandwidth: a node's I/O never overlaps another. Case V's share
   // placement runs two attempts on a node; a platform file may give a disk a
@@ -675,9 +704,18 @@ class Replication {
   // And where no job comes to a node from another (all but case V), a
   // node's jobs one after the other are one wait until a failure.
   const bool chains_ = told_ahead_ && s_.c != Case::V;
+  // With a node's jobs told ahead as runs (chains_) and no job doomed by a
+  // per-job failure, only a job killed inside a run is ever looked at again
+  // (~12,000 of 1,000,000 at 100,000 x 10): only those get a Job, from their
+  // kill to their completion, and jobs_ stays empty. Every Job of 3,000,000
+  // made up front was 216 MB at 30,000 x 100, most of the fresh memory the
+  // run faulted in, which was ~30 % of its time (perf: folio_zero_user).
+  const bool live_jobs_only_ =
+      chains_ && !(s_.failures.kind == FailureModel::Kind::PerJob && has_failures(s_.c));
+  std::unordered_map<size_t, Job> live_jobs_;  // with live_jobs_only_: by slot
   std::vector<std::unique_ptr<Carrier>> carriers_;  // kill_run's actors,
   std::vector<Carrier*> idle_carriers_;             // those waiting for a job
-  std::unique_ptr<double[]> run_starts_;  // with chains_: NodeRun::starts, node by node
+  std::vector<double, HugePageAllocator<double>> run_starts_;  // with chains_: NodeRun::starts, node by node
   long jobs_left_ = 0;               // with chains_: until all are done,
   simgrid::s4u::SemaphorePtr all_done_;  // which releases this
   ReplicationResult result_;
