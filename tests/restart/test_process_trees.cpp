@@ -249,10 +249,13 @@ TEST_CASE("trees: multiprocessing.Pool(2) comes back right or is refused in one 
 }
 
 // A restored tree is checkpointed again through its init's pid, killed whole
-// (its init: the namespace goes with it), and restored from that image: three
+// (its init: the namespace goes with it), and restored from that image: ten
 // times, then the last restore runs to the end with the uninterrupted output.
-TEST_CASE("trees: a 3-cycle checkpoint, kill, restart chain of python | gzip | sha256sum") {
-  const std::string script = slow_lines(3000, 10, "0.01", "2> progress") + "| gzip -1 | sha256sum > out\n";
+// (600 progress dots: 30 before the first checkpoint and 20 more per cycle
+// leave the job a third of its run after the last.)
+TEST_CASE("trees: a 10-cycle checkpoint, kill, restart chain of python | gzip | sha256sum") {
+  constexpr int kCycles = 10;
+  const std::string script = slow_lines(6000, 10, "0.01", "2> progress") + "| gzip -1 | sha256sum > out\n";
   TempDir ref, dir;
   write_file(ref / "job.sh", script);
   REQUIRE(run({"/bin/bash", "job.sh"}, ref.path(), Redirect{}) == 0);
@@ -264,7 +267,7 @@ TEST_CASE("trees: a 3-cycle checkpoint, kill, restart chain of python | gzip | s
   REQUIRE(eventually([&] { return progress() >= 30; }));
   REQUIRE(eventually([&] { return checkpoint(job.pid); }));
   kill_job_tree(job);
-  for (int cycle = 0; cycle < 3; ++cycle) {
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
     INFO("cycle " << cycle);
     const fs::path pid_file = dir / ("restart-" + std::to_string(cycle) + ".pid");
     const pid_t restarter = spawn({ckptsim_exe(), "restart", (dir / "img" / "latest").string(), "--pid-file",
