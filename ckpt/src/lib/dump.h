@@ -259,6 +259,7 @@ struct Dump {
   const char* fail_what;
   int fail_err;
   bool refused;  // not a failure: this process cannot be checkpointed as it is (process_tree.cpp)
+  bool outsiders_after_fork;  // a forked dump of a childless process: refuse_outsiders_now after the fork (tree.h)
 
   // A process tree's dump (tree.h): the top temp directory holds tree.json and
   // proc-PID/, this process's image being its proc-PID; the pipes whose ends are
