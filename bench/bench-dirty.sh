@@ -16,8 +16,8 @@
 # in-process full one; a forked incremental one <= 10 ms at 200 MB.
 # The raw limit of a forked stop, same run: a bare fork of a process holding
 # the job's memory (ckpt_bare_fork: MB MiB mapped, 7/8 filled, as prog_dirty),
-# best of its rounds, best of BENCH_REPEAT; each forked stop is also given as
-# a multiple of it.
+# the median of its 5 rounds, best of BENCH_REPEAT (the stops are a mean over
+# a chain, best of runs); each forked stop is also given as a multiple of it.
 # Env: BUILD, CKPTSIM (bench/run-all.sh sets them); BENCH_SIZES (MiB, default
 # "200 1024"), BENCH_REPEAT (default 2), BENCH_DUMPS (checkpoints per run, default 5).
 set -euo pipefail
@@ -70,7 +70,7 @@ for mib in $SIZES; do
   for mode in $MODES bare; do : > "$WORK/$mode"; done
   for _ in $(seq "$REPEAT"); do  # interleaved, so a slow moment hits all of them
     for mode in $MODES; do stops "$mib" "$mode" >> "$WORK/$mode"; done
-    "$BARE_FORK" "$mib" 1 5 7 | awk '{print $2}' >> "$WORK/bare"
+    "$BARE_FORK" "$mib" 1 5 7 | awk '{print $3}' >> "$WORK/bare"
   done
   bare=$(best < "$WORK/bare")
   full=$(best < "$WORK/full" | cut -d' ' -f1)

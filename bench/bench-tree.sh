@@ -12,7 +12,7 @@
 # Forked dumps (--fork), same run: the tree's stop against the single
 # process's forked stop (forked_stop ratio), and against the issue's absolute
 # target for the tree (forked_stop_s <= 0.020). The raw limit of a forked
-# stop, same run (ckpt_bare_fork, best of 5 rounds, best of REPEAT): a bare
+# stop, same run (ckpt_bare_fork, the median of 5 rounds, best of REPEAT): a bare
 # fork of one process holding MB MiB, and P bare forks at once of P processes
 # holding MB/P MiB each (as a tree's members fork); each forked stop is also
 # given as a multiple of its own. The probes' stop includes up to ~1 ms of
@@ -110,8 +110,8 @@ for _ in $(seq "$REPEAT"); do
     read -r _ s < <(checkpoint_once "$kind" --fork)
     fstop[$kind]=$(min "${fstop[$kind]:-}" "$s")
   done
-  bare[single]=$(min "${bare[single]:-}" "$("$BARE_FORK" "$MB" 1 5 | awk '{print $2}')")
-  bare[tree]=$(min "${bare[tree]:-}" "$("$BARE_FORK" $((MB / P)) "$P" 5 | awk '{print $2}')")
+  bare[single]=$(min "${bare[single]:-}" "$("$BARE_FORK" "$MB" 1 5 | awk '{print $3}')")
+  bare[tree]=$(min "${bare[tree]:-}" "$("$BARE_FORK" $((MB / P)) "$P" 5 | awk '{print $3}')")
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

@@ -15,6 +15,15 @@ uint64_t monotonic_ns() {
   return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_nsec);
 }
 
+// A forked writer is done with the image directory (committed, or nothing
+// kept): its lock goes now, not when the writer's exit closes the last fd of
+// it. The exit first tears down the writer's copy of the job's memory
+// (1-3 ms at 200 MB, more with what the job changed meanwhile), and a
+// checkpoint asked for meanwhile would wait for it in begin_image, stopped.
+void release_dir_lock(Dump& d) {
+  if (d.dirfd >= 0) sys::call6(SYS_flock, d.dirfd, 8 /* LOCK_UN */);
+}
+
 // The job runs again from here on (a forked writer's clone returned, or the
 // in-process image is written); the first call counts.
 bool note_job_resumes(Dump& d) {
@@ -41,6 +50,7 @@ bool finish_forked_image(Dump& d) {
 [[noreturn]] void finish_in_writer(Dump& d) {
   const bool ok = finish_forked_image(d);
   if (!ok) abandon_image(d);
+  release_dir_lock(d);
   sys::call6(SYS_exit_group, ok ? 0 : 1);
   __builtin_unreachable();
 }

@@ -318,6 +318,7 @@ bool run_tree_checkpoint(Dump& d, Tree& t) {
     if (writer == 0) {
       gate.wait_in_writer();
       const bool done = finish_tree_image(d, t, write_forked_core(d));
+      release_dir_lock(d);
       sys::call6(SYS_exit_group, done ? 0 : 1);
     }
     gate.forked();
