@@ -259,6 +259,7 @@ struct Dump {
   const char* fail_what;
   int fail_err;
   bool refused;  // not a failure: this process cannot be checkpointed as it is (process_tree.cpp)
+  bool outsiders_after_fork;  // a forked dump of a childless process: refuse_outsiders_now after the fork (tree.h)
 
   // A process tree's dump (tree.h): the top temp directory holds tree.json and
   // proc-PID/, this process's image being its proc-PID; the pipes whose ends are
@@ -310,6 +311,7 @@ void reap_previous_writer(bool wait);
 // The previous forked dump's writer ended (up to 2 s, polled), else a failure.
 bool wait_previous_writer(Dump& d);
 bool note_job_resumes(Dump& d);
+void release_dir_lock(Dump& d);  // dump.cpp: a forked writer's, once it is done with the directory
 void end_dump(Dump& d);        // dump.cpp: closes the image's fds, unmaps the scratch, releases the threads
 bool begin_image(Dump& d);     // image_dir.cpp: number, stale temp dirs, status busy, temp dir
 bool write_core(Dump& d);      // core_writer.cpp

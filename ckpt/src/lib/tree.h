@@ -98,6 +98,19 @@ bool refuse_outsiders(Dump& d, const ProcTable& pt);
 
 // tree_collect.cpp
 bool scan_job(Dump& d, Tree& t);  // the table, the refusals, the members found
+// A process none of whose threads has a child (but the previous forked dump's
+// writer, Dump::writer_pid) is its job alone: no tree to find, so a forked
+// dump of it leaves the scan of /proc for outsiders (refuse_outsiders; ~25 us
+// a process, 2-3 ms on a machine running 100) until after its fork, where
+// the job no longer waits for it: take_alone in the stop, refuse_outsiders_now
+// in the writer (or before an in-process write when there is no fork). The
+// refusal then comes from a moment later than the snapshot; a group or
+// session that changes within that millisecond is not one to guard against.
+// /proc/self/task/N/children is needed (CONFIG_PROC_CHILDREN): without it,
+// false, and the dump scans as before.
+bool childless(Dump& d);
+void take_alone(Dump& d, Tree& t);
+bool refuse_outsiders_now(Dump& d);
 bool rescan_members(Dump& d, Tree& t, bool* added);  // new descendants, exits
 bool check_member(Dump& d, Tree& t, Member& m);  // carries the library, catches the signal, not a vfork child
 int find_member(const Tree& t, long pid);

@@ -239,10 +239,11 @@ bool refuse_member(Dump& d, const Member& m, const char* why) {
   return d.fail(what, 0);
 }
 
-bool scan_job(Dump& d, Tree& t) {
+namespace {
+
+// This process, the tree's first member (its coordinator).
+void take_self(Dump& d, Tree& t) {
   t.n = 0;
-  t.procs = ProcTable{};
-  if (!read_table(d, t.procs) || !refuse_outsiders(d, t.procs)) return false;
   Member& c = t.m[t.n++];
   c = Member{};
   c.info.pid = int32_t(d.pid);
@@ -253,12 +254,62 @@ bool scan_job(Dump& d, Tree& t) {
   for (size_t i = 0; i + 1 < sizeof c.info.comm && d.comm[i]; ++i) c.info.comm[i] = d.comm[i];
   c.sock = c.sock_fd = -1;
   c.stopped = true;
+}
+
+}  // namespace
+
+bool scan_job(Dump& d, Tree& t) {
+  t.n = 0;
+  t.procs = ProcTable{};
+  if (!read_table(d, t.procs) || !refuse_outsiders(d, t.procs)) return false;
+  take_self(d, t);
   for (size_t i = 0; i < t.procs.n; ++i) {
     if (!t.procs.desc[i]) continue;
     if (t.n >= kMaxMembers) return d.fail("the job has too many processes", -E2BIG);
     take(t, t.m[t.n++], t.procs.p[i]);
   }
   return true;
+}
+
+bool childless(Dump& d) {
+  const long dir = sys::openat(AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  bool none = true;
+  long n;
+  while (none && (n = sys::getdents64(int(dir), d.io_buf, kDentsSize)) > 0) {
+    for (long at = 0; none && at < n;) {
+      const auto* de = reinterpret_cast<const sys::LinuxDirent64*>(d.io_buf + at);
+      at += de->d_reclen;
+      if (de->d_name[0] < '0' || de->d_name[0] > '9') continue;
+      char path[64], kids[512];
+      Text t;
+      t.reset(path, sizeof path);
+      t.str("/proc/self/task/").str(de->d_name).str("/children");
+      // Missing (a kernel without CONFIG_PROC_CHILDREN) or long: not known to be childless.
+      const long len = read_small_file(AT_FDCWD, path, kids, sizeof kids);
+      for (size_t p = 0; none && len >= 0 && p < size_t(len);) {
+        const size_t from = p;
+        const long pid = long(parse_unsigned(kids, size_t(len), &p, 10));
+        if (p == from) break;
+        none = pid == d.writer_pid;  // the previous forked dump's, not the job's
+        ++p;
+      }
+      none = none && len >= 0;
+    }
+  }
+  sys::close(int(dir));
+  return none && n == 0;
+}
+
+void take_alone(Dump& d, Tree& t) {
+  d.pgid = sys::getpgid(0);
+  d.sid = sys::getsid(0);
+  take_self(d, t);
+}
+
+bool refuse_outsiders_now(Dump& d) {
+  ProcTable pt{};
+  return read_table(d, pt) && refuse_outsiders(d, pt);
 }
 
 bool rescan_members(Dump& d, Tree& t, bool* added) {
