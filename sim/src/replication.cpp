@@ -118,7 +118,7 @@ int Replication::run_job(int node, int k) {
 // inside a run, gets an actor of its own (for the latter, an idle carrier:
 // carry), which goes back to runs after it.
 // From the kernel (the start, a run's timer):
-void Replication::node_jobs_from_kernel(int node, int k) {
+inline void Replication::node_jobs_from_kernel(int node, int k) {
   if (k >= s_.jobs_per_node) return;
   if (!doomed(node, k)) return arm_run(node, k);
   s4u::Actor::create("queue-" + std::to_string(node + 1), nodes_[node].host,
@@ -143,7 +143,7 @@ void Replication::node_jobs_from_actor(int node, int k) {
 // (100 jobs' steps kept for each of 10,000 nodes were more than the rest of
 // the run's memory): each attempt is told again from its start when
 // needed, the same arithmetic.
-void Replication::arm_run(int node, int k) {
+inline void Replication::arm_run(int node, int k) {
   NodeRun& run = nodes_[node].run;
   run.first = k;
   run.count = 0;
@@ -154,12 +154,12 @@ void Replication::arm_run(int node, int k) {
   run.timer = simgrid::kernel::timer::Timer::set(run.starts[run.count], [this, node] { run_ended(node); });
 }
 
-AttemptAhead Replication::attempt_in_run(int node, const NodeRun& run, int i) const {
+inline AttemptAhead Replication::attempt_in_run(int node, const NodeRun& run, int i) const {
   return AttemptAhead(costs_, JobProgress{}, site_of(node), run.starts[static_cast<size_t>(i)], 0.0, false);
 }
 
 // From the kernel: every job of the run is done; the node goes on.
-void Replication::run_ended(int node) {
+inline void Replication::run_ended(int node) {
   const NodeRun run = std::exchange(nodes_[node].run, NodeRun{});
   for (int i = 0; i < run.jobs(); ++i) job_done_in_run(node, run, i);
   node_jobs_from_kernel(node, run.first + run.jobs());
@@ -171,7 +171,7 @@ void Replication::run_ended(int node) {
 // told again only then (at 100,000 nodes, telling each attempt twice was
 // a tenth of case IV's cost). A job done keeps nothing: nothing reads it
 // again, so it needs no Job.
-void Replication::job_done_in_run(int node, const NodeRun& run, int i) {
+inline void Replication::job_done_in_run(int node, const NodeRun& run, int i) {
   const int k = run.first + i;
   const double began = run.starts[static_cast<size_t>(i)];
   const int stories = fresh_stories_ >= 0 ? fresh_stories_ : attempt_in_run(node, run, i).stories();
@@ -184,7 +184,7 @@ void Replication::note_done(const Job& job, int node, double began, double ended
   note_done(slot(job), job.id, job.start, node, began, ended);
 }
 // The same for the job in `slot`, of this id, that first started at `start`.
-void Replication::note_done(size_t slot, int id, double start, int node, double began, double ended) {
+inline void Replication::note_done(size_t slot, int id, double start, int node, double began, double ended) {
   if (s_.record_node_use) result_.node_use.push_back({replication_, node, id, began - t0_, ended - t0_});
   result_.turnarounds[slot] = ended - start;
   result_.makespan_s = std::max(result_.makespan_s, ended - t0_);

@@ -125,18 +125,20 @@ class Replication {
     std::function<void()> work;
   };
 
-  // replication.cpp: the jobs, the node queues, the runs told ahead.
+  // replication.cpp: the jobs, the node queues, the runs told ahead. Those
+  // inline are called from there only (a run's hot path: armed, ended, and
+  // each job done), and inlined there as when the class was one file.
   void make_jobs(int replication);
   void node_queue(int node);
   int run_job(int node, int k);
-  void node_jobs_from_kernel(int node, int k);
+  inline void node_jobs_from_kernel(int node, int k);
   void node_jobs_from_actor(int node, int k);
-  void arm_run(int node, int k);
-  AttemptAhead attempt_in_run(int node, const NodeRun& run, int i) const;
-  void run_ended(int node);
-  void job_done_in_run(int node, const NodeRun& run, int i);
+  inline void arm_run(int node, int k);
+  inline AttemptAhead attempt_in_run(int node, const NodeRun& run, int i) const;
+  inline void run_ended(int node);
+  inline void job_done_in_run(int node, const NodeRun& run, int i);
   void note_done(const Job& job, int node, double began, double ended);
-  void note_done(size_t slot, int id, double start, int node, double began, double ended);
+  inline void note_done(size_t slot, int id, double start, int node, double began, double ended);
   static int fresh_attempt_stories(const JobCosts& costs);
   void kill_run(int node);
   void carry(int node, std::function<void()> work);
