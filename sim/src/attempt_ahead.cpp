@@ -1,5 +1,5 @@
 // Each step's time is computed as the step-by-step run's activity computes it
-// (cluster_model.cpp: run_attempt, forked_dump, disk_time), so the two agree
+// (replication_attempt.cpp: run_attempt, forked_dump, disk_time), so the two agree
 // (tests/sim/test_golden.cpp runs both against the same golden files).
 #include "attempt_ahead.h"
 

@@ -21,7 +21,7 @@ namespace ckptsim::sim {
 // model writes, reads or sends for a dump, restore or forked write.
 uint64_t io_bytes(double seconds, double Bps);
 
-// What an attempt leaves a job with (cluster_model.cpp's Job, in part).
+// What an attempt leaves a job with (replication.h's Job, in part).
 // The doubles first, then the ints: 40 bytes, not 48 (one per job, millions
 // at scale).
 struct JobProgress {

@@ -15,7 +15,7 @@ struct ReplicationResult {
   int migrations = 0;               // case V transfers
   int migration_waits = 0;          // migrated jobs that waited for a node (queue, spare)
   double migration_wait_s = 0;      // ... and how long, added up
-  long events = 0;                  // story events (cluster_model.cpp, STORY)
+  long events = 0;                  // story events (replication.h, STORY)
   std::vector<NodeUse> node_use;    // Scenario::record_node_use
 };
 

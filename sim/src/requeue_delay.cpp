@@ -1,6 +1,6 @@
 // The scheduler's requeue delay in a scenario: the --requeue-delay option, or
 // the profile's scheduler.requeue_delay_s, or none (docs/simulating.md,
-// "Requeue delay"). The model applies it in cluster_model.cpp.
+// "Requeue delay"). The model applies it in replication_recovery.cpp.
 #include <cmath>
 #include <cstdio>
 #include <string>
