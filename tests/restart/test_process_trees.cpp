@@ -378,6 +378,14 @@ TEST_CASE("trees: restored without root, in a user namespace of its own, every p
   fs::create_directories(cwd);
   REQUIRE(::chown(cwd.c_str(), kNobody, kNobody) == 0);
   REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  // nobody runs ckptsim and loads libckpt.so beside it: copies here, since
+  // the build directory may lie below one only root can enter (a clone in a
+  // 0700 temporary directory).
+  const fs::path bin = dir / "bin", ckptsim = bin / "ckptsim";
+  fs::create_directories(bin);
+  fs::copy_file(ckptsim_exe(), ckptsim);
+  fs::copy_file(fs::path(ckptsim_exe()).parent_path() / "libckpt.so", bin / "libckpt.so");
+  for (const fs::path& p : {bin, ckptsim, bin / "libckpt.so"}) REQUIRE(::chmod(p.c_str(), 0755) == 0);
   std::vector<std::string> probe = as_nobody;
   probe.insert(probe.end(), {"/usr/bin/unshare", "--user", "--pid", "--fork", "/bin/true"});
   if (run(probe, cwd, Redirect{}) != 0) {
@@ -395,7 +403,7 @@ TEST_CASE("trees: restored without root, in a user namespace of its own, every p
       "pid, status = os.waitpid(child, 0)\n"
       "open('after.txt', 'w').write('%d %d %d %d\\n' % (os.getpid(), pid, os.waitstatus_to_exitcode(status), os.getuid()))\n";
   std::vector<std::string> argv = as_nobody;
-  argv.insert(argv.end(), {ckptsim_exe(), "run", "--dir", (cwd / "img").string(), "--", "/usr/bin/python3", "-c", job});
+  argv.insert(argv.end(), {ckptsim.string(), "run", "--dir", (cwd / "img").string(), "--", "/usr/bin/python3", "-c", job});
   Job j;
   j.runner = spawn(argv, cwd, Redirect{});
   REQUIRE(eventually([&] { return fs::exists(cwd / "ready"); }));
@@ -411,7 +419,7 @@ TEST_CASE("trees: restored without root, in a user namespace of its own, every p
   kill_job_tree(j);
   write_file(cwd / "go", "");
   std::vector<std::string> restore = as_nobody;
-  restore.insert(restore.end(), {ckptsim_exe(), "restart", (cwd / "img" / "latest").string()});
+  restore.insert(restore.end(), {ckptsim.string(), "restart", (cwd / "img" / "latest").string()});
   const fs::path err = dir / "restart-err.txt";
   const int status = run(restore, cwd, Redirect{"/dev/null", "/dev/null", err.string()});
   INFO(read_file(err));
