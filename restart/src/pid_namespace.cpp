@@ -88,10 +88,8 @@ std::string map_own_ids(pid_t pid) {
 
 }  // namespace
 
-bool tree_in_user_namespace() { return ::geteuid() != 0; }
-
 pid_t start_init(const TreeBuild& b) {
-  const bool own_user_ns = tree_in_user_namespace();
+  const bool own_user_ns = ::geteuid() != 0;
   int gate[2];
   if (::pipe2(gate, O_CLOEXEC) != 0) throw RestoreError("cannot start the tree's init: " + std::string(std::strerror(errno)));
   util::OwnedFd gate_r(gate[0]), gate_w(gate[1]);

@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <set>
 
 #include "copy_bytes.h"
@@ -22,6 +21,13 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw RestoreError(what + ": " + std::strerror(errno)); }
 
+// True if the open file already holds the checkpoint's bytes.
+bool same_content(int fd, uint64_t size, const std::string& xxh3) {
+  uint64_t current_size = 0;
+  const auto current = xxh3_of_fd(fd, &current_size);
+  return current && current_size == size && *current == xxh3;
+}
+
 // True if `target` is a regular file that already holds the checkpoint's
 // bytes, read through a read-only descriptor (not following a last link).
 // errno is left as it was.
@@ -29,11 +35,9 @@ bool holds_content(const fs::path& target, uint64_t size, const std::string& xxh
   const int saved = errno;
   util::OwnedFd fd(::open(target.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   struct stat st {};
-  uint64_t current_size = 0;
-  std::optional<std::string> current;
-  if (fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) current = xxh3_of_fd(fd.get(), &current_size);
+  const bool same = fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && same_content(fd.get(), size, xxh3);
   errno = saved;
-  return current && current_size == size && *current == xxh3;
+  return same;
 }
 
 // The target is opened once, without following a link in its last
@@ -59,9 +63,7 @@ void restore_content(const Image& img, const fs::path& target, const std::string
   ::fstat(dst.get(), &st);
   if (!S_ISREG(st.st_mode)) throw RestoreError("cannot restore " + target.string() + ": not a regular file");
   img.owner.check_file_owner(st.st_uid, "write " + target.string());
-  uint64_t current_size = 0;
-  auto current = xxh3_of_fd(dst.get(), &current_size);
-  if (current && current_size == size && *current == xxh3) return;
+  if (same_content(dst.get(), size, xxh3)) return;
   copy_bytes(img.files->get(copy), dst.get(), size, target.string());
   if (::ftruncate(dst.get(), static_cast<off_t>(size)) != 0) fail("cannot truncate " + target.string());
 }

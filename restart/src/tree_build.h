@@ -68,8 +68,7 @@ pid_t create_process(const TreeBuild& b, size_t i);
 
 // pid_namespace.cpp, in the restarter: the tree's init, pid 1 of a new PID and
 // mount namespace with its own /proc, which creates the root. Returns its pid.
-// Not root: in a user namespace of its own (tree_in_user_namespace).
+// Not root: in a user namespace of its own.
 pid_t start_init(const TreeBuild& b);
-bool tree_in_user_namespace();
 
 }  // namespace ckptsim::restart

@@ -3,12 +3,23 @@
 // tests' clusters; stopped by the script (which stops what it started, by
 // pid) however the test ends.
 #pragma once
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "test_helpers.h"
 
 namespace ckpttest {
+
+// False, with one line on stderr, where a local cluster cannot run: slurmd
+// must be root to run jobs as their users.
+inline bool can_run_local_slurm() {
+  if (::geteuid() == 0) return true;
+  std::fprintf(stderr, "skipped: the local Slurm needs root (slurmd runs jobs as their users)\n");
+  return false;
+}
 
 class LocalCluster {
  public:

@@ -28,16 +28,10 @@ int lines(const std::string& s) {
   return n;
 }
 
-bool root() {
-  if (::geteuid() == 0) return true;
-  std::fprintf(stderr, "skipped: the local Slurm needs root (slurmd runs jobs as their users)\n");
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("experiment --slurm: cases I, III, IV and V as batch jobs whose nodes fail, against the simulator") {
-  if (!root()) return;
+  if (!can_run_local_slurm()) return;
   TempDir t;
   LocalCluster cluster(t / "cluster", 7937);
   const CmdResult started = cluster.start(2);
@@ -82,7 +76,7 @@ TEST_CASE("experiment --slurm: cases I, III, IV and V as batch jobs whose nodes 
 }
 
 TEST_CASE("experiment --slurm: bad input is one line, exit 2, nothing of the experiment submitted") {
-  if (!root()) return;
+  if (!can_run_local_slurm()) return;
   TempDir t;
   const std::string small = " --sizes 300 --replications 1 --profile " + kProfile;
   SECTION("no cluster") {
@@ -123,7 +117,7 @@ TEST_CASE("experiment --slurm: bad input is one line, exit 2, nothing of the exp
 // with an empty tmpfs over it. Writer on n1 and reader on n2 are the probe's
 // two jobs; either one not seeing the directory is refused.
 TEST_CASE("experiment --slurm: a shared directory one node does not see is one line naming it and the node, only the probe submitted") {
-  if (!root()) return;
+  if (!can_run_local_slurm()) return;
   TempDir t;
   const fs::path shared = t / "shared";
   fs::create_directories(shared);

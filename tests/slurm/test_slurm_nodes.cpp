@@ -51,10 +51,7 @@ std::string cpus_allowed(int pid) {
 }  // namespace
 
 TEST_CASE("slurm nodes: three nodes on one host, a job on n2 goes down with it and the scheduler runs it on another node") {
-  if (::geteuid() != 0) {
-    std::fprintf(stderr, "skipped: the local Slurm needs root (slurmd runs jobs as their users)\n");
-    return;
-  }
+  if (!can_run_local_slurm()) return;
   TempDir t;
   LocalCluster cluster(t / "cluster", 7917);
   const CmdResult started = cluster.start(3);
@@ -94,10 +91,7 @@ TEST_CASE("slurm nodes: three nodes on one host, a job on n2 goes down with it a
 }
 
 TEST_CASE("slurm nodes: a checkpointed job on n2 goes down with it, is requeued onto another node and resumes there from its image, byte-identical") {
-  if (::geteuid() != 0) {
-    std::fprintf(stderr, "skipped: the local Slurm needs root (slurmd runs jobs as their users)\n");
-    return;
-  }
+  if (!can_run_local_slurm()) return;
   TempDir t;
   const auto [order, expected] = sized_job(t, 2500, 8);
   LocalCluster cluster(t / "cluster", 7977);
